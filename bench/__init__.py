@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation on ../shared data (never needed at run time)."""

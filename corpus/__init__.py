@@ -1,0 +1,1 @@
+"""Corpus stage: documents, the catalogue, import and collection."""

@@ -1,0 +1,185 @@
+"""The SQLite catalogue: every document viko knows, plus numbered schema migrations.
+
+WAL mode lets the web server read while `viko import` or the crawler writes.
+Migrations are plain SQL files in corpus/migrations named NNNN_name.sql, applied in order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from corpus.document import Document
+
+
+class CatalogueError(RuntimeError):
+    pass
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("corpus.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Catalogue:
+    """Facade over the SQLite file; open with `Catalogue.open(path)` and close when done."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Catalogue:
+        path = Path(path)
+        if readonly and not path.exists():
+            raise CatalogueError(f"no catalogue at {path}: run `viko import` or `viko add` first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        cat = cls(conn, path)
+        cat.migrate()
+        return cat
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> None:
+        current = self.schema_version()
+        for version, name, sql in _migrations():
+            if version <= current:
+                continue
+            try:
+                with self.conn:
+                    self.conn.executescript("BEGIN;" + sql + f";INSERT INTO schema_version VALUES ({version});COMMIT;")
+            except sqlite3.Error as exc:
+                self.conn.rollback()
+                raise CatalogueError(f"migration {name} failed: {exc}") from exc
+
+    # -- documents ----------------------------------------------------------------------
+    def upsert(self, doc: Document) -> str:
+        """Insert or update; returns 'added', 'updated' or 'unchanged'."""
+        row = self.conn.execute(
+            "SELECT content_hash, title, url, date, type, source, extra FROM documents WHERE id=?",
+            (doc.id,),
+        ).fetchone()
+        now = utcnow()
+        extra = json.dumps(doc.extra, ensure_ascii=False, sort_keys=True)
+        values = (doc.lang, doc.title, doc.text, doc.url, doc.date, doc.type, doc.source,
+                  int(doc.segmented), extra, doc.content_hash)
+        if row is None:
+            self.conn.execute(
+                "INSERT INTO documents (lang, title, text, url, date, type, source, segmented,"
+                " extra, content_hash, id, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, doc.id, now, now),
+            )
+            return "added"
+        same = (row["content_hash"], row["title"], row["url"], row["date"], row["type"],
+                row["source"], row["extra"]) == (doc.content_hash, doc.title, doc.url, doc.date,
+                                                 doc.type, doc.source, extra)
+        if same:
+            return "unchanged"
+        self.conn.execute(
+            "UPDATE documents SET lang=?, title=?, text=?, url=?, date=?, type=?, source=?,"
+            " segmented=?, extra=?, content_hash=?, updated_at=? WHERE id=?",
+            (*values, now, doc.id),
+        )
+        return "updated"
+
+    def upsert_many(self, docs: Iterable[Document]) -> dict[str, int]:
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        with self.conn:
+            for doc in docs:
+                counts[self.upsert(doc)] += 1
+        return counts
+
+    def get(self, doc_id: str) -> Document | None:
+        row = self.conn.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return _row_to_doc(row) if row else None
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Document] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(f"SELECT * FROM documents WHERE id IN ({marks})", part):
+                out[row["id"]] = _row_to_doc(row)
+        return out
+
+    def find_by_url(self, url: str) -> Document | None:
+        row = self.conn.execute("SELECT * FROM documents WHERE url=? LIMIT 1", (url,)).fetchone()
+        return _row_to_doc(row) if row else None
+
+    def delete(self, doc_id: str) -> bool:
+        with self.conn:
+            cur = self.conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+        return cur.rowcount > 0
+
+    def iter_documents(self, lang: str | None = None) -> Iterator[Document]:
+        sql, args = "SELECT * FROM documents", ()
+        if lang:
+            sql, args = sql + " WHERE lang=?", (lang,)
+        for row in self.conn.execute(sql + " ORDER BY id", args):
+            yield _row_to_doc(row)
+
+    def hashes(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, content_hash FROM documents")}
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{'lang': {...}, 'type': {...}} document counts."""
+        out: dict[str, dict[str, int]] = {"lang": {}, "type": {}}
+        for col in ("lang", "type"):
+            for key, n in self.conn.execute(f"SELECT {col}, COUNT(*) FROM documents GROUP BY {col}"):
+                out[col][key or "unknown"] = n
+        return out
+
+    def last_change(self) -> str:
+        row = self.conn.execute("SELECT MAX(updated_at) FROM documents").fetchone()
+        return str(row[0] or "")
+
+    # -- meta -------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+
+def _row_to_doc(row: sqlite3.Row) -> Document:
+    return Document(
+        id=row["id"], text=row["text"], lang=row["lang"], title=row["title"], url=row["url"],
+        date=row["date"], type=row["type"], source=row["source"],
+        segmented=bool(row["segmented"]), extra=json.loads(row["extra"] or "{}"),
+    )

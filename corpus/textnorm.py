@@ -1,0 +1,116 @@
+"""Unicode and Vietnamese tone-mark normalisation, and vi/ko language detection.
+
+Vietnamese text on the web mixes two tone placements ("hoà" / "hòa", "thuý" / "thúy") and
+both precomposed and combining forms; search must treat them as one word. Korean text is
+Hangul with Latin-script names, numbers and acronyms mixed in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining tone marks: grave, acute, hook above, tilde, dot below.
+_TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
+_VOWELS = set("aăâeêioôơuưy")
+# Vowels carrying a shape mark take the tone whatever the placement style.
+_MARKED = set("ăâêôơư")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_VI_ONLY = set("ăâđêôơư" "ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
+_VI_LETTERS = _VI_ONLY | set("àáãèéìíòóõùúý")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_text(text: str) -> str:
+    """NFC, unify line endings, drop control characters and trailing spaces on lines."""
+    text = nfc(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def normalize_vi_word(word: str) -> str:
+    """Put the tone mark of one Vietnamese syllable where the common ('old') style puts it."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [ch for ch in decomposed if ch in _TONES]
+    if len(tones) != 1:
+        return word
+    base = nfc("".join(ch for ch in decomposed if ch not in _TONES))
+    pos = _tone_position(base)
+    if pos is None:
+        return word
+    letter = unicodedata.normalize("NFD", base[pos]) + tones[0]
+    return base[:pos] + nfc(letter) + base[pos + 1 :]
+
+
+def _tone_position(base: str) -> int | None:
+    low = base.lower()
+    start = 0
+    if low.startswith("qu") or (low.startswith("gi") and len(low) > 2 and low[2] in _VOWELS):
+        start = 2
+    idx = [i for i in range(start, len(low)) if low[i] in _VOWELS]
+    if not idx:
+        # "gì", "gìn": the i of gi is the nucleus when nothing follows it.
+        idx = [i for i in range(len(low)) if low[i] in _VOWELS]
+        if not idx:
+            return None
+    nucleus = [i for i in idx if i <= idx[0] + 2 and all(j in idx for j in range(idx[0], i + 1))]
+    for i in nucleus:
+        if low[i] == "ơ" or (low[i] in _MARKED and not any(low[j] == "ơ" for j in nucleus)):
+            return i
+    has_final = nucleus[-1] < len(low) - 1
+    if len(nucleus) == 1:
+        return nucleus[0]
+    if has_final or len(nucleus) == 3:
+        return nucleus[1] if len(nucleus) == 3 or has_final else nucleus[0]
+    return nucleus[0]
+
+
+def normalize_vi(text: str) -> str:
+    """NFC plus a single tone placement for every Vietnamese syllable in the text."""
+    return _WORD.sub(lambda m: normalize_vi_word(m.group(0)), nfc(text))
+
+
+def fold_vi(text: str) -> str:
+    """Strip tone and shape marks (lowercase): 'Hải Phòng' -> 'hai phong', for loose matching."""
+    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return nfc("".join(ch for ch in text if unicodedata.category(ch) != "Mn"))
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Letters by script: hangul, vietnamese-specific latin, other latin, other."""
+    counts = {"hangul": 0, "vi": 0, "latin": 0, "other": 0}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        code = ord(ch)
+        if 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+            counts["hangul"] += 1
+        elif ch.lower() in _VI_LETTERS:
+            counts["vi"] += 1
+        elif code < 0x250 or 0x1E00 <= code <= 0x1EFF:
+            counts["latin"] += 1
+        else:
+            counts["other"] += 1
+    return counts
+
+
+def detect_language(text: str) -> str:
+    """'ko', 'vi', or 'other'. Decided by script, so names and acronyms in Latin letters
+    inside Korean text (IoT, Jeollanam-do) do not flip the decision."""
+    c = script_counts(text[:20000])
+    letters = sum(c.values())
+    if letters == 0:
+        return "other"
+    if c["hangul"] >= 0.3 * letters or (c["hangul"] > c["vi"] and c["hangul"] >= 2):
+        return "ko"
+    latin = c["vi"] + c["latin"]
+    if latin and c["vi"] / latin >= 0.04:
+        return "vi"
+    if latin and c["vi"] >= 1 and latin < 40:
+        return "vi"
+    return "other"

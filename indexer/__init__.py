@@ -1,0 +1,1 @@
+"""Indexer stage: analysis, chunking, encoders, dense and lexical indexes."""

@@ -1,0 +1,1 @@
+"""Search stage: hybrid cross-language retrieval over the index."""

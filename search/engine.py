@@ -1,0 +1,241 @@
+"""Hybrid cross-language search: dense and BM25 candidates, calibrated per language, fused,
+aggregated from chunks to documents.
+
+Why per-language calibration: a multilingual encoder scores every text in the query's own
+language higher than any translation. Centring (indexer.store) removes most of that; then
+each language's candidate scores are standardised against that language's own score
+distribution for this query, so "best Vietnamese match" and "best Korean match" are
+compared on one scale.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from corpus.textnorm import detect_language, nfc
+from indexer.analyze import Analyzer
+from indexer.encoders import Encoder
+from indexer.store import LANGS, Index
+from search.snippets import make_snippet
+
+MODES = ("full", "dense", "plain", "bm25")
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    lang: str
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    passage: tuple[int, int]
+    title: str = ""
+    url: str = ""
+    type: str = ""
+    date: str = ""
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "lang": self.lang, "title": self.title, "score": round(self.score, 4),
+                "snippet": self.snippet, "highlights": [list(h) for h in self.highlights],
+                "url": self.url, "type": self.type, "date": self.date, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    query_lang: str
+    hits: list[Hit]
+    total: int
+    took_ms: float
+    terms: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "query_lang": self.query_lang, "total": self.total,
+                "took_ms": round(self.took_ms, 2), "hits": [h.to_json() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    title: str = ""
+    url: str = ""
+    type: str = ""
+    date: str = ""
+    source: str = ""
+
+
+@dataclass
+class Scored:
+    doc_id: str
+    lang: str
+    score: float
+    best_row: int
+
+
+class SearchEngine:
+    def __init__(self, index: Index, encoder: Encoder, analyzer: Analyzer,
+                 meta: dict[str, DocMeta] | None = None, *, candidates: int = 200,
+                 dense_weight: float = 1.0, lexical_weight: float = 1.0,
+                 bridge_weight: float = 1.0, max_query_chars: int = 500) -> None:
+        if index.model != encoder.name:
+            raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
+        self.index = index
+        self.encoder = encoder
+        self.analyzer = analyzer
+        self.meta = meta or {}
+        self.candidates = candidates
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+        self.bridge_weight = bridge_weight
+        self.max_query_chars = max_query_chars
+
+    # -- public ----------------------------------------------------------------------
+    def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
+               mode: str = "full") -> Results:
+        started = time.perf_counter()
+        query = self.validate(query)
+        if lang not in ("all", *LANGS):
+            raise QueryError(f"unknown language filter {lang!r}: use all, vi or ko")
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        qlang = detect_language(query)
+        ranked, terms = self.rank(query, qlang, [lang] if lang != "all" else list(LANGS), mode)
+        page = ranked[offset : offset + limit]
+        hits = [self._hit(s, terms) for s in page]
+        took = (time.perf_counter() - started) * 1000
+        return Results(query, qlang, hits, len(ranked), took, terms)
+
+    def validate(self, query: str) -> str:
+        if not isinstance(query, str):
+            raise QueryError("the query must be text")
+        query = nfc(" ".join(query.split()))
+        if not query:
+            raise QueryError("the query is empty: type a few words in Vietnamese or Korean")
+        if len(query) > self.max_query_chars:
+            raise QueryError(f"the query is {len(query)} characters long; the limit is {self.max_query_chars}")
+        return query
+
+    def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full") -> tuple[list[Scored], list[str]]:
+        """Every candidate document of the given languages, best first."""
+        analysis_lang = qlang if qlang in ("vi", "ko") else "vi"
+        terms = self.analyzer.query_tokens(query, analysis_lang)
+        qvec = self.encoder.encode_queries([query])[0]
+        lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
+        # Counterpart bridging needs the other language's scores even under a language filter.
+        scored_langs = LANGS if mode == "full" else langs
+        merged: list[Scored] = []
+        for lang in scored_langs:
+            merged.extend(self._rank_language(qvec, qlang, lexical, lang, mode))
+        if mode == "full":
+            merged = self._bridge(merged)
+        merged = [s for s in merged if s.lang in langs]
+        merged.sort(key=lambda s: (-s.score, s.doc_id))
+        return merged, terms
+
+    def _bridge(self, scored: list[Scored]) -> list[Scored]:
+        """A document and its translation share evidence: each gets its counterpart's
+        (positive) calibrated score, weighted by how sure the counterpart link is. The
+        strong same-language match thus lifts its translation, and the reverse."""
+        by_doc = {s.doc_id: s.score for s in scored}
+        out = []
+        for s in scored:
+            link = self.index.counterparts.get(s.doc_id)
+            bonus = 0.0
+            if link is not None:
+                bonus = self.bridge_weight * link.confidence * max(by_doc.get(link.other_id, 0.0), 0.0)
+            out.append(Scored(s.doc_id, s.lang, s.score + bonus, s.best_row))
+        return out
+
+    def related(self, doc_id: str, limit: int = 6) -> list[Hit]:
+        """Documents of both languages closest in content, counterpart first when there is one.
+        Compared on centred document vectors, so the other language is not at a disadvantage."""
+        index = self.index
+        vec = index.doc_vector(doc_id)
+        if vec is None:
+            return []
+        sims = index.doc_matrix @ vec
+        link = index.counterparts.get(doc_id)
+        order = [i for i in np.argsort(-sims).tolist() if index.doc_ids[i] != doc_id]
+        picked = [index.doc_position[link.other_id]] if link else []
+        picked += [i for i in order if i not in picked][: max(limit - len(picked), 0)]
+        hits = []
+        for i in picked:
+            other = index.doc_ids[i]
+            row = index.doc_rows[other][0]
+            hits.append(self._hit(Scored(other, index.doc_lang[other], float(sims[i]), row), []))
+        return hits
+
+    # -- internals -----------------------------------------------------------------------
+    def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: np.ndarray | None,
+                       lang: str, mode: str) -> list[Scored]:
+        index = self.index
+        dense: dict[str, tuple[float, int]] = {}
+        if mode != "bm25":
+            if mode == "plain":
+                rows = index.rows_of_lang(lang)
+                sims = index.vectors[rows] @ qvec
+                order = np.argsort(-sims)[: self.candidates]
+                rows, sims = rows[order], sims[order]
+            else:
+                rows, sims = index.search_dense(index.centre(qvec, qlang)[0], lang, self.candidates)
+            dense = _best_per_doc(index, rows, sims)
+        lex: dict[str, tuple[float, int]] = {}
+        if lexical is not None:
+            rows = index.rows_of_lang(lang)
+            scores = lexical[rows]
+            top = np.argsort(-scores)[: self.candidates]
+            top = top[scores[top] > 0]
+            lex = _best_per_doc(index, rows[top], scores[top])
+        if mode in ("plain", "dense"):
+            return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
+        if mode == "bm25":
+            return [Scored(d, lang, s, r) for d, (s, r) in lex.items()]
+        return self._fuse(dense, lex, lang)
+
+    def _fuse(self, dense: dict[str, tuple[float, int]], lex: dict[str, tuple[float, int]],
+              lang: str) -> list[Scored]:
+        zd = _standardise({d: s for d, (s, _) in dense.items()})
+        zl = _standardise({d: s for d, (s, _) in lex.items()}) if len(lex) > 1 else {d: 1.0 for d in lex}
+        floor_d = min(zd.values(), default=0.0)
+        out = []
+        for doc in set(dense) | set(lex):
+            score = self.dense_weight * zd.get(doc, floor_d) + self.lexical_weight * max(zl.get(doc, 0.0), 0.0)
+            row = dense[doc][1] if doc in dense else lex[doc][1]
+            out.append(Scored(doc, lang, score, row))
+        return out
+
+    def _hit(self, scored: Scored, terms: list[str]) -> Hit:
+        chunk = self.index.chunks[scored.best_row]
+        snippet, spans = make_snippet(chunk.text, terms)
+        meta = self.meta.get(scored.doc_id, DocMeta())
+        return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
+                   highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
+                   url=meta.url, type=meta.type, date=meta.date, source=meta.source)
+
+
+def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[str, tuple[float, int]]:
+    best: dict[str, tuple[float, int]] = {}
+    for row, score in zip(rows.tolist(), scores.tolist()):
+        doc = index.chunks[row].doc_id
+        if doc not in best or score > best[doc][0]:
+            best[doc] = (float(score), int(row))
+    return best
+
+
+def _standardise(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    values = np.fromiter(scores.values(), dtype=np.float64)
+    mean, std = float(values.mean()), float(values.std())
+    if std < 1e-9:
+        return {d: 0.0 for d in scores}
+    return {d: (s - mean) / std for d, s in scores.items()}

