@@ -1,0 +1,35 @@
+"""`python -m bench.run [SECTION ...|all]`: run benchmarks and update docs/benchmarks.md.
+
+Each section is a module in bench/ with a `run() -> None` that writes its own section.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+SECTIONS = {
+    "latency": "bench.latency",      # issue 2: query latency, CLI batch and HTTP
+    "quality": "bench.quality",      # issues 2/3: retrieval quality on ../shared data
+}
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or ["all"]
+    names = list(SECTIONS) if "all" in wanted else wanted
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        started = time.perf_counter()
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(SECTIONS[name])
+        module.run()
+        print(f"== {name} done in {time.perf_counter() - started:.0f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
