@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks: grave, acute, hook above, tilde, dot below.
 _TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
@@ -33,6 +34,7 @@ def clean_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+@lru_cache(maxsize=65536)
 def normalize_vi_word(word: str) -> str:
     """Put the tone mark of one Vietnamese syllable where the common ('old') style puts it."""
     decomposed = unicodedata.normalize("NFD", word)

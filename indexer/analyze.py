@@ -43,6 +43,11 @@ class Analyzer:
             return self._korean(text)
         return shared_terms(text)
 
+    def warm_up(self) -> None:
+        """Load both analyzers now (about 3 s) rather than inside the first user's query."""
+        self.tokens("khởi động", "vi")
+        self.tokens("준비", "ko")
+
     def query_tokens(self, text: str, lang: str) -> list[str]:
         """Terms of a query: its own language's analysis plus the shared Latin/number terms."""
         return list(dict.fromkeys(self.tokens(text, lang)))

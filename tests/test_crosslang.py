@@ -1,0 +1,75 @@
+"""Cross-language ranking on the demo corpus with the real default encoder.
+
+The point of these tests: a query in one language must find documents in the other
+language, and a document's translation must not be pushed down just because it is in the
+other language (which is what a plain multilingual model does).
+"""
+
+import csv
+import json
+
+import pytest
+
+from search.engine import SearchEngine
+from tests.conftest import DEMO
+
+pytestmark = pytest.mark.model
+
+PAIRS_TSV = DEMO.parent / "pairs.tsv"
+
+
+def pairs() -> list[tuple[str, str]]:
+    with open(PAIRS_TSV, encoding="utf-8") as fh:
+        return [(r["vi_id"], r["ko_id"]) for r in csv.DictReader(fh, delimiter="\t")]
+
+
+def titles() -> dict[str, str]:
+    with open(DEMO, encoding="utf-8") as fh:
+        return {d["id"]: d["title"] for d in map(json.loads, fh)}
+
+
+def test_korean_query_finds_vietnamese_document_and_reverse(demo_engine: SearchEngine) -> None:
+    ko_hits = demo_engine.search("하이퐁 전라남도 재생에너지 협력 협약", lang="vi", limit=3).hits
+    assert ko_hits and ko_hits[0].lang == "vi"
+    assert any(h.id.startswith("hp-jn") for h in ko_hits)
+    vi_hits = demo_engine.search("nuôi trồng thủy sản thông minh", lang="ko", limit=5).hits
+    assert any("aquaculture" in h.id or "abalone" in h.id or "shrimp" in h.id for h in vi_hits)
+
+
+def both_in_top2_rate(engine: SearchEngine, mode: str) -> float:
+    names = titles()
+    ok = total = 0
+    for vi_id, ko_id in pairs():
+        for query_id, lang in ((vi_id, "vi"), (ko_id, "ko")):
+            ranked, _ = engine.rank(names[query_id], lang, ["vi", "ko", "other"], mode)
+            ok += {s.doc_id for s in ranked[:2]} == {vi_id, ko_id}
+            total += 1
+    return ok / total
+
+
+def test_translation_ranks_beside_the_original(demo_engine: SearchEngine) -> None:
+    """Title of one side as query: both sides of the pair are the top two."""
+    full = both_in_top2_rate(demo_engine, "full")
+    plain = both_in_top2_rate(demo_engine, "plain")
+    assert full >= 0.8, full
+    assert full > plain + 0.3, (full, plain)
+
+
+def test_demo_queries_reach_documents_of_the_other_language(demo_engine: SearchEngine) -> None:
+    with open(DEMO.parent / "queries.tsv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    found = wanted = 0
+    for row in rows:
+        other = {d for d in row["relevant_ids"].split(",") if not d.endswith("-" + row["lang"])}
+        if not other:
+            continue
+        top = {h.id for h in demo_engine.search(row["query"], limit=10).hits}
+        found += len(other & top)
+        wanted += len(other)
+    assert wanted and found / wanted >= 0.6, found / wanted
+
+
+def test_language_filter_returns_only_that_language(demo_engine: SearchEngine) -> None:
+    for lang in ("vi", "ko"):
+        hits = demo_engine.search("điện gió ngoài khơi 해상풍력", lang=lang, limit=20).hits
+        assert hits and {h.lang for h in hits} == {lang}
