@@ -40,7 +40,7 @@ def ntrex_documents(split: str) -> list[ParallelDoc]:
     ko = (root / "kor.txt").read_text(encoding="utf-8").splitlines()
     order: list[str] = []
     groups: dict[str, tuple[list[str], list[str]]] = {}
-    for doc_id, v, k in zip(ids, vi, ko):
+    for doc_id, v, k in zip(ids, vi, ko, strict=True):
         if doc_id not in groups:
             order.append(doc_id)
             groups[doc_id] = ([], [])

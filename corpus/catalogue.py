@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 class Catalogue:
@@ -143,7 +143,7 @@ class Catalogue:
         return cur.rowcount > 0
 
     def iter_documents(self, lang: str | None = None) -> Iterator[Document]:
-        sql, args = "SELECT * FROM documents", ()
+        sql, args = "SELECT * FROM documents", tuple[str, ...]()
         if lang:
             sql, args = sql + " WHERE lang=?", (lang,)
         for row in self.conn.execute(sql + " ORDER BY id", args):

@@ -24,18 +24,20 @@ class LexicalIndex:
     @classmethod
     def build(cls, docs_terms: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
         vocab: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
         lengths = np.zeros(len(docs_terms), dtype=np.float32)
         for r, terms in enumerate(docs_terms):
             lengths[r] = len(terms)
-            for term, tf in Counter(terms).items():
+            for term, freq in Counter(terms).items():
                 rows.append(r)
                 cols.append(vocab.setdefault(term, len(vocab)))
-                tfs.append(tf)
+                counts.append(freq)
         n = len(docs_terms)
         if not vocab:
             return cls({}, sp.csc_matrix((n, 0), dtype=np.float32))
-        tf = np.asarray(tfs, dtype=np.float32)
+        tf = np.asarray(counts, dtype=np.float32)
         row_idx = np.asarray(rows, dtype=np.int64)
         col_idx = np.asarray(cols, dtype=np.int64)
         df = np.bincount(col_idx, minlength=len(vocab)).astype(np.float32)

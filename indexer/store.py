@@ -180,7 +180,7 @@ class Index:
 
     def _write(self, folder: Path) -> None:
         with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for chunk, digest in zip(self.chunks, self.chunk_hashes):
+            for chunk, digest in zip(self.chunks, self.chunk_hashes, strict=True):
                 fh.write(json.dumps({**asdict(chunk), "hash": digest}, ensure_ascii=False) + "\n")
         with open(folder / "terms.jsonl", "w", encoding="utf-8") as fh:
             for terms in self.terms:

@@ -82,11 +82,10 @@ def index_cmd(c: Context, rebuild: bool) -> None:
         if not sys.stderr.isatty():
             return
         if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
-        bar.n = done
-        bar.refresh()
+            bar = click.progressbar(length=total, label="embedding", file=sys.stderr, show_pos=True,
+                                    show_eta=True, item_show_func=lambda _: None)
+            bar.__enter__()
+        bar.update(done - bar.pos)
 
     try:
         stats = run_index(c.settings, rebuild=rebuild, progress=progress)
@@ -94,7 +93,7 @@ def index_cmd(c: Context, rebuild: bool) -> None:
         fail(f"indexing failed, the previous index is still live: {exc}")
     finally:
         if bar is not None:
-            bar.close()
+            bar.__exit__(None, None, None)
     click.echo(stats.summary())
 
 
@@ -203,6 +202,11 @@ def settings_cmd(c: Context) -> None:
     """Every setting, its current value and the VIKO_* variable that changes it."""
     for name, value, help_text in c.settings.describe():
         click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
+
+
+from viko.cli_crawl import register as _register_crawl  # noqa: E402 - issue 4: crawl, add, crawl-report, get
+
+_register_crawl(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
