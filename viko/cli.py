@@ -204,9 +204,7 @@ def settings_cmd(c: Context) -> None:
         click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
 
 
-from viko.cli_crawl import register as _register_crawl  # noqa: E402 - issue 4: crawl, add, crawl-report, get
 
-_register_crawl(main)
 
 
 if __name__ == "__main__":  # pragma: no cover
