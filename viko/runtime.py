@@ -28,10 +28,7 @@ def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
 def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
     encoder = cached_encoder(settings.encoder)
     with open_catalogue(settings) as cat:
-        # Duplicates of another document (syndicated copies) are stored but not indexed.
-        from corpus.dedup import indexable_documents
-
-        docs = indexable_documents(cat)
+        docs = list(cat.iter_documents())
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                              batch_size=settings.batch_size, rebuild=rebuild, progress=progress)
