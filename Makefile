@@ -12,6 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install demo demo-index test lint bench bench-quality clean
+.PHONY: browser-deps screenshots
 
 install: $(STAMP)
 
@@ -31,12 +32,11 @@ demo-index: install
 demo: demo-index
 	$(BIN)/viko --data $(DATA) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 	$(BIN)/mypy
 
 bench: install
@@ -47,3 +47,20 @@ bench-quality: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# Browser tests and screenshots drive Debian's headless Chromium (never `playwright install`:
+# nothing is downloaded) and need a Korean font, or Hangul renders as boxes.
+BROWSER_PKGS := chromium fonts-nanum
+browser-deps:
+	@missing=""; for p in $(BROWSER_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "warning: browser tests will be skipped: install$$missing (as root: apt-get install$$missing)"; exit 0; fi; \
+	echo "installing$$missing"; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; }
+
+screenshots: demo-index browser-deps
+	$(BIN)/python -m web.screenshots $(DATA) docs/screenshots

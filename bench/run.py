@@ -12,6 +12,9 @@ import time
 SECTIONS = {
     "latency": "bench.latency",      # issue 2: query latency, CLI batch and HTTP
     "quality": "bench.quality",      # issues 2/3: retrieval quality on ../shared data
+    "crawl": "bench.crawl",          # issue 4: HWP/HWPX extraction, crawl pages/s
+    "web": "bench.web",              # issue 5: search page time, page weight, 20 clients x 30 s
+    "translate": "bench.translate",  # issue 6: counterparts P/R, alignment F1, concordance latency
 }
 
 

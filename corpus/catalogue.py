@@ -71,9 +71,13 @@ class Catalogue:
         return int(row[0] or 0)
 
     def migrate(self) -> None:
-        current = self.schema_version()
+        """Apply every migration not yet recorded; each runs in its own transaction.
+        Tracked by number, not by 'highest so far', so one added later with a lower number
+        (parallel branches of work) is still applied."""
+        self.schema_version()
+        applied = {int(r[0]) for r in self.conn.execute("SELECT version FROM schema_version")}
         for version, name, sql in _migrations():
-            if version <= current:
+            if version in applied:
                 continue
             try:
                 with self.conn:

@@ -6,6 +6,10 @@ language higher than any translation. Centring (indexer.store) removes most of t
 each language's candidate scores are standardised against that language's own score
 distribution for this query, so "best Vietnamese match" and "best Korean match" are
 compared on one scale.
+
+The lexical query also carries the other-language side of glossary terms found in the query
+(search/expansion.py), so BM25 sees 전라남도 in a query that says Jeollanam-do. What each of
+these steps is worth, and the weights chosen on the dev splits, are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from corpus.textnorm import detect_language, nfc
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
 from indexer.store import LANGS, Index
+from search import scoring
+from search.expansion import NoExpansion, TermExpander, expanded_terms
 from search.snippets import make_snippet
 
 MODES = ("full", "dense", "plain", "bm25")
+FUSIONS = ("zscore", "rrf")
 
 
 class QueryError(ValueError):
@@ -85,7 +92,9 @@ class SearchEngine:
     def __init__(self, index: Index, encoder: Encoder, analyzer: Analyzer,
                  meta: dict[str, DocMeta] | None = None, *, candidates: int = 200,
                  dense_weight: float = 1.0, lexical_weight: float = 1.0,
-                 bridge_weight: float = 1.0, max_query_chars: int = 500) -> None:
+                 bridge_weight: float = 1.0, max_query_chars: int = 500,
+                 glossary: TermExpander | None = None, fusion: str = "zscore",
+                 document_weight: float = 0.0) -> None:
         if index.model != encoder.name:
             raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
         self.index = index
@@ -97,6 +106,11 @@ class SearchEngine:
         self.lexical_weight = lexical_weight
         self.bridge_weight = bridge_weight
         self.max_query_chars = max_query_chars
+        self.glossary: TermExpander = glossary or NoExpansion()
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
+        self.fusion = fusion
+        self.document_weight = document_weight
 
     # -- public ----------------------------------------------------------------------
     def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
@@ -127,7 +141,7 @@ class SearchEngine:
     def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full") -> tuple[list[Scored], list[str]]:
         """Every candidate document of the given languages, best first."""
         analysis_lang = qlang if qlang in ("vi", "ko") else "vi"
-        terms = self.analyzer.query_tokens(query, analysis_lang)
+        terms = self.query_terms(query, analysis_lang, expand=mode == "full")
         qvec = self.encoder.encode_queries([query])[0]
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
         # Counterpart bridging needs the other language's scores even under a language filter.
@@ -140,6 +154,13 @@ class SearchEngine:
         merged = [s for s in merged if s.lang in langs]
         merged.sort(key=lambda s: (-s.score, s.doc_id))
         return merged, terms
+
+    def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
+        """The query's own terms, plus the other-language side of glossary entries found in
+        it, so BM25 can match documents of both languages."""
+        if not expand:
+            return self.analyzer.query_tokens(query, lang)
+        return expanded_terms(self.analyzer, self.glossary, query, lang)
 
     def _bridge(self, scored: list[Scored]) -> list[Scored]:
         """A document and its translation share evidence: each gets its counterpart's
@@ -188,6 +209,8 @@ class SearchEngine:
             else:
                 rows, sims = index.search_dense(index.centre(qvec, qlang)[0], lang, self.candidates)
             dense = _best_per_doc(index, rows, sims)
+            if mode == "full" and self.document_weight > 0:
+                dense = self._with_document_vectors(dense, index.centre(qvec, qlang)[0])
         lex: dict[str, tuple[float, int]] = {}
         if lexical is not None:
             rows = index.rows_of_lang(lang)
@@ -201,8 +224,22 @@ class SearchEngine:
             return [Scored(d, lang, s, r) for d, (s, r) in lex.items()]
         return self._fuse(dense, lex, lang)
 
+    def _with_document_vectors(self, dense: dict[str, tuple[float, int]],
+                               centred_query: np.ndarray) -> dict[str, tuple[float, int]]:
+        """Blend each document's best-passage score with its whole-document similarity
+        (the mean of its centred chunk vectors): a query that sums up a document, like a
+        headline, matches the whole better than any one passage."""
+        index, w = self.index, self.document_weight
+        out = {}
+        for doc, (score, row) in dense.items():
+            whole = float(index.doc_matrix[index.doc_position[doc]] @ centred_query)
+            out[doc] = ((1 - w) * score + w * whole, row)
+        return out
+
     def _fuse(self, dense: dict[str, tuple[float, int]], lex: dict[str, tuple[float, int]],
               lang: str) -> list[Scored]:
+        if self.fusion == "rrf":
+            return self._fuse_ranks(dense, lex, lang)
         zd = _standardise({d: s for d, (s, _) in dense.items()})
         zl = _standardise({d: s for d, (s, _) in lex.items()}) if len(lex) > 1 else {d: 1.0 for d in lex}
         floor_d = min(zd.values(), default=0.0)
@@ -212,6 +249,14 @@ class SearchEngine:
             row = dense[doc][1] if doc in dense else lex[doc][1]
             out.append(Scored(doc, lang, score, row))
         return out
+
+    def _fuse_ranks(self, dense: dict[str, tuple[float, int]], lex: dict[str, tuple[float, int]],
+                    lang: str) -> list[Scored]:
+        """Reciprocal-rank fusion; ranks within one language are comparable across languages
+        by construction, so this is also a per-language calibration."""
+        lists = [sorted(part, key=lambda d: (-part[d][0], d)) for part in (dense, lex)]
+        fused = scoring.rrf(lists, k=60.0, weights=[self.dense_weight, self.lexical_weight])
+        return [Scored(d, lang, score, dense[d][1] if d in dense else lex[d][1]) for d, score in fused.items()]
 
     def _hit(self, scored: Scored, terms: list[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
@@ -224,7 +269,7 @@ class SearchEngine:
 
 def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[str, tuple[float, int]]:
     best: dict[str, tuple[float, int]] = {}
-    for row, score in zip(rows.tolist(), scores.tolist()):
+    for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
         doc = index.chunks[row].doc_id
         if doc not in best or score > best[doc][0]:
             best[doc] = (float(score), int(row))
@@ -232,10 +277,5 @@ def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[st
 
 
 def _standardise(scores: dict[str, float]) -> dict[str, float]:
-    if not scores:
-        return {}
-    values = np.fromiter(scores.values(), dtype=np.float64)
-    mean, std = float(values.mean()), float(values.std())
-    if std < 1e-9:
-        return {d: 0.0 for d in scores}
-    return {d: (s - mean) / std for d, s in scores.items()}
+    z = scoring.standardise(np.fromiter(scores.values(), dtype=np.float64, count=len(scores)))
+    return dict(zip(scores, z.tolist(), strict=True))

@@ -68,3 +68,106 @@ def test_status_and_openapi(client: TestClient) -> None:
     assert client.get("/api/status").json()["documents"] == 5
     assert "/api/search" in client.get("/openapi.json").json()["paths"]
     assert client.get("/status").status_code == 200
+
+
+def test_facets_filter_sort_and_page(client: TestClient) -> None:
+    full = client.get("/api/search", params={"q": "hợp tác"}).json()
+    types = {f["value"]: f["count"] for f in full["facets"]["type"]}
+    assert full["total"] >= 2 and sum(types.values()) == full["total"]
+    only = client.get("/api/search", params={"q": "hợp tác", "type": "agreement"}).json()
+    assert only["total"] == types["agreement"] and all(h["type"] == "agreement" for h in only["hits"])
+    both = client.get("/api/search", params={"q": "hợp tác", "type": "agreement", "lang": "ko"}).json()
+    assert all(h["lang"] == "ko" and h["type"] == "agreement" for h in both["hits"])
+    dated = client.get("/api/search", params={"q": "hợp tác", "sort": "date"}).json()
+    dates = [h["date"] for h in dated["hits"] if h["date"]]
+    assert dates == sorted(dates, reverse=True)
+    second = client.get("/api/search", params={"q": "hợp tác", "limit": 1, "page": 2}).json()
+    assert second["offset"] == 1 and second["hits"][0]["id"] == full["hits"][1]["id"]
+
+
+def test_cross_language_hit_shows_its_own_passage(client: TestClient) -> None:
+    hits = client.get("/api/search", params={"q": "재생에너지 협약"}).json()["hits"]
+    vi = next(h for h in hits if h["id"] == "mou-vi")
+    assert "năng lượng" in vi["snippet"] and vi["counterpart_id"] in ("mou-ko", "")
+
+
+def test_nonsense_query_gets_zero_results_and_help(client: TestClient) -> None:
+    api = client.get("/api/search", params={"q": "xyzzy qwertz"}).json()
+    assert api["total"] == 0 and api["hits"] == []
+    html = client.get("/", params={"q": "xyzzy qwertz", "ui": "en"})
+    assert html.status_code == 200 and "No documents match" in html.text
+    filtered = client.get("/", params={"q": "hợp tác", "year": "1999", "ui": "en"})
+    assert "Remove the filters to see" in filtered.text
+
+
+def test_misspelled_word_offers_closest_terms(client: TestClient) -> None:
+    page = client.get("/api/search", params={"q": "cảmm biếnn"}).json()
+    if page["total"] == 0:
+        assert page["suggestions"], "a near-miss should offer indexed words"
+
+
+def test_interface_language_switch_and_default(client: TestClient) -> None:
+    ko = client.get("/", params={"ui": "ko"})
+    assert '<html lang="ko">' in ko.text and "검색어" in ko.text and "viko_ui=ko" in ko.headers["set-cookie"]
+    assert '<html lang="ko">' in client.get("/status").text  # remembered by the cookie
+    client.cookies.clear()
+    vi = client.get("/", headers={"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"})
+    assert '<html lang="vi">' in vi.text and "Tìm kiếm" in vi.text
+    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "fr"}).text
+
+
+def test_document_page_marks_best_passage(client: TestClient) -> None:
+    html = client.get("/doc/aqua-vi", params={"q": "cảm biến IoT"}).text
+    assert 'class="best" id="best"' in html and "<mark>" in html
+    api = client.get("/api/doc/aqua-vi", params={"q": "cảm biến IoT"}).json()
+    assert any(p["best"] for p in api["paragraphs"])
+
+
+def test_unknown_pages_are_html_404_and_api_json_404(client: TestClient) -> None:
+    page = client.get("/doc/" + EVIL)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "<img src=x" not in page.text
+    assert client.get("/no/such/page").status_code == 404
+    assert client.get("/api/doc/nope").json()["detail"].startswith("no document")
+
+
+def test_page_bounds_have_clear_messages(client: TestClient) -> None:
+    r = client.get("/api/search", params={"q": "điện", "offset": 50_000})
+    assert r.status_code == 400 and "offset" in r.json()["detail"]
+    assert client.get("/api/search", params={"q": "điện", "sort": "random"}).status_code == 422
+    html = client.get("/", params={"q": "x" * 600, "ui": "en"})
+    assert html.status_code == 400 and "the limit is 500" in html.text
+    far = client.get("/", params={"q": "hợp tác", "page": 99, "ui": "en"})
+    assert far.status_code == 200 and "There are no results on this page" in far.text
+
+
+def test_admin_actions_need_a_token_and_a_post(tmp_path: Path) -> None:
+    line = json.dumps({"id": "new-vi", "lang": "vi", "title": "Mới", "text": "Tài liệu mới về điện gió."})
+    closed = TestClient(create_app(Settings.from_env(env={}, data_dir=tmp_path)))
+    assert closed.post("/api/admin/import", content=line).status_code == 403
+    assert closed.get("/api/admin/index").status_code == 405
+    app = TestClient(create_app(Settings.from_env(env={}, data_dir=tmp_path, admin_token="s3cret")))
+    assert app.post("/api/admin/import", content=line, headers={"Authorization": "Bearer nope"}).status_code == 401
+    done = app.post("/api/admin/import", content=line + "\n{bad json\n", headers={"Authorization": "Bearer s3cret"})
+    assert done.status_code == 200 and done.json()["added"] == 1 and done.json()["errors"][0]["line"] == 2
+    assert app.post("/api/admin/index", headers={"X-Viko-Token": "s3cret"}).json()["documents"] == 1
+    assert app.get("/api/search", params={"q": "điện gió"}).json()["hits"][0]["id"] == "new-vi"
+    assert app.post("/api/admin/delete/new-vi", headers={"X-Viko-Token": "s3cret"}).status_code == 200
+    assert app.post("/api/admin/delete/new-vi", headers={"X-Viko-Token": "s3cret"}).status_code == 404
+
+
+def test_status_shows_index_and_crawls(client: TestClient) -> None:
+    page = client.get("/api/status").json()
+    assert page["by_lang_type"]["vi"]["agreement"] == 1 and page["index"]["model"]
+    html = client.get("/status", params={"ui": "en"}).text
+    assert "No crawls yet" in html or "Recent crawls" in html
+
+
+def test_everything_is_served_locally(client: TestClient) -> None:
+    import re
+
+    for url in ("/", "/?q=điện", "/doc/mou-vi", "/status", "/docs"):
+        html = client.get(url).text
+        assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html), url
+        assert "<style" not in html and " style=" not in html and "<script>" not in html, url
+    assert "/api/search" in client.get("/docs").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ class Context:
         self.settings = settings
 
 
-pass_ctx = click.make_pass_decorator(Context)
+pass_ctx: Callable[..., Any] = click.make_pass_decorator(Context)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -89,12 +90,15 @@ def index_cmd(c: Context, rebuild: bool) -> None:
 
     try:
         stats = run_index(c.settings, rebuild=rebuild, progress=progress)
-    except Exception as exc:  # noqa: BLE001 - every failure gets one clear line
+    except Exception as exc:  # every failure gets one clear line
         fail(f"indexing failed, the previous index is still live: {exc}")
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(stats.summary())
+    from viko.cli_translate import after_index  # issue 6: counterparts, alignment, mining
+
+    after_index(c.settings)
 
 
 @main.command("search")
@@ -204,7 +208,17 @@ def settings_cmd(c: Context) -> None:
         click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
 
 
+from viko.cli_crawl import register as _register_crawl  # noqa: E402 - issue 4: crawl, add, crawl-report, get
 
+_register_crawl(main)
+
+from viko.cli_translate import register as _register_translate  # noqa: E402 - issue 6: align, concordance, TMX, glossary
+
+_register_translate(main)
+
+from viko.cli_eval import eval_cmd  # noqa: E402 - issue 3: retrieval quality evaluation
+
+main.add_command(eval_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

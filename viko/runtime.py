@@ -28,7 +28,10 @@ def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
 def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
     encoder = cached_encoder(settings.encoder)
     with open_catalogue(settings) as cat:
-        docs = list(cat.iter_documents())
+        # Duplicates of another document (syndicated copies) are stored but not indexed.
+        from corpus.dedup import indexable_documents
+
+        docs = indexable_documents(cat)
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                              batch_size=settings.batch_size, rebuild=rebuild, progress=progress)
@@ -47,12 +50,15 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     index = index or Index.load(settings.index_root, expect_model=encoder.name)
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
+        from search.expansion import product_glossary  # issue 3: glossary query expansion
+
+        glossary = product_glossary(cat, settings.glossary)
     analyzer = analyzer or default_analyzer()
     analyzer.warm_up()
     return SearchEngine(index, encoder, analyzer, meta,
                         candidates=settings.candidates, dense_weight=settings.dense_weight,
                         lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
-                        max_query_chars=settings.max_query_chars)
+                        max_query_chars=settings.max_query_chars, glossary=glossary)
 
 
 class LiveEngine:
@@ -70,7 +76,12 @@ class LiveEngine:
         gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
         cat = self.settings.catalogue_path
         wal = cat.with_name(cat.name + "-wal")
-        mtimes = [p.stat().st_mtime_ns for p in (cat, wal) if p.exists()]
+        mtimes = []
+        for path in (cat, wal):
+            try:
+                mtimes.append(path.stat().st_mtime_ns)
+            except OSError:  # SQLite removes the WAL file at checkpoints, between any two calls
+                continue
         return gen, str(max(mtimes, default=0))
 
     def get(self) -> SearchEngine:

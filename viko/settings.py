@@ -25,7 +25,7 @@ class Settings:
     batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
     candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
     dense_weight: float = _setting(1.0, "Weight of the dense (embedding) evidence in fusion.")
-    lexical_weight: float = _setting(1.0, "Weight of the lexical (BM25) evidence in fusion.")
+    lexical_weight: float = _setting(1.5, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")
     bridge_weight: float = _setting(
         1.0, "How much a document inherits from its counterpart's score (0 turns bridging off)."
     )
@@ -35,6 +35,24 @@ class Settings:
     port: int = _setting(8000, "Port the web server listens on.")
     admin_token: str = _setting("", "Token required by data-changing API calls; empty disables them.")
     glossary: Path | None = _setting(None, "Extra glossary TSV merged into the bundled one.")
+    # Web UI (issue 5): which ranked candidates count as matches (see search/relevance.py).
+    min_dense_evidence: float = _setting(0.30, "Centred query-chunk cosine that alone makes a document a match.")
+    min_lexical_evidence: float = _setting(0.2, "BM25 share of the best chunk's that makes a document a lexical match.")
+    page_size: int = _setting(10, "Results per search page in the web UI.")
+    # Crawler (issue 4): identify ourselves, be polite, bound every response.
+    crawl_user_agent: str = _setting("viko-crawler/0.1 (+https://github.com/viko-search/viko)",
+                                     "User-Agent the crawler sends (robots.txt rules match its first word).")
+    crawl_timeout: float = _setting(20.0, "Seconds before a crawler request times out.")
+    crawl_retries: int = _setting(2, "Retries after a 429/5xx answer or a network error.")
+    crawl_backoff: float = _setting(1.0, "First retry pause in seconds (doubles; Retry-After wins).")
+    crawl_max_bytes: int = _setting(20_000_000, "Largest response body the crawler accepts, in bytes.")
+    crawl_per_host: int = _setting(2, "Concurrent requests per host.")
+    crawl_delay: float = _setting(1.0, "Pause between requests to one host, in seconds (robots Crawl-delay can raise it).")
+    crawl_workers: int = _setting(8, "Concurrent fetches over all hosts.")
+    crawl_max_per_pattern: int = _setting(50, "Most URLs followed per URL pattern (bounds calendars and pagers).")
+    # Translators' workbench (issue 6).
+    align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
+    align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

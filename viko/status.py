@@ -13,12 +13,16 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     with open_catalogue(settings) as cat:
         counts = cat.counts()
         hashes = cat.hashes()
+        from corpus.dedup import duplicate_ids  # duplicates are stored but never indexed
+
+        duplicates = duplicate_ids(cat)
     index: dict[str, Any] | None = None
     try:
         folder = current_generation(settings.index_root)
         manifest = read_manifest(folder)
         indexed = manifest.get("doc_hashes", {})
-        pending = sum(1 for d, h in hashes.items() if indexed.get(d) != h) + len(set(indexed) - set(hashes))
+        pending = sum(1 for d, h in hashes.items() if indexed.get(d) != h and d not in duplicates)
+        pending += len(set(indexed) - set(hashes))
         index = {"generation": folder.name, "created": manifest["created"], "model": manifest["model"],
                  "dim": manifest["dim"], "documents": manifest["documents"], "chunks": manifest["chunks"],
                  "chunks_by_lang": manifest["chunks_by_lang"], "pending": pending, "fresh": pending == 0}

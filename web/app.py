@@ -3,36 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from search.engine import Hit, QueryError, SearchEngine
-from viko.runtime import LiveEngine, open_catalogue
+from search.engine import SearchEngine
+from search.facets import FACETS, Filters
+from viko.runtime import LiveEngine
 from viko.settings import Settings
-from viko.status import collect_status
-from web.models import DocumentPage, HitModel, SearchPage, StatusPage
+from web.admin import admin_router
+from web.counterparts import counterpart_for
+from web.documents import document_page
+from web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
+from web.links import SearchLinks, page_window, with_param
+from web.models import DocumentPage, SearchPage, StatusPage
+from web.reader import CatalogueReader
+from web.searching import Searcher, SearchRequest
+from web.statuspage import status_page
+from web.translate_routes import translate_router
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-
-
-def hit_model(hit: Hit) -> HitModel:
-    return HitModel(id=hit.id, lang=hit.lang, title=hit.title, score=round(hit.score, 4),
-                    snippet=hit.snippet, highlights=list(hit.highlights), url=hit.url,
-                    type=hit.type, date=hit.date, source=hit.source)
+FacetValues = Annotated[list[str] | None,
+                        Query(description="Repeat to choose several values; values of one facet are alternatives")]
 
 
 def create_app(settings: Settings) -> FastAPI:
+    # FastAPI's own /docs loads Swagger UI from a CDN: offline sites (and the CSP) forbid that,
+    # so /docs is a server-rendered list of the endpoints and /openapi.json stays as is.
     app = FastAPI(title="viko", description="Bilingual Vietnamese–Korean document search",
-                  version="0.1.0")
+                  version="0.1.0", docs_url=None, redoc_url=None)
     live = LiveEngine(settings)
+    searcher = Searcher(settings)
+    reader = CatalogueReader(settings)
+    app.router.add_event_handler("shutdown", reader.close)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(admin_router(settings))
+    app.include_router(translate_router(settings))  # issue 6: /align, /concordance, /glossary
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -42,79 +56,93 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
+    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+        ui = negotiate(request.query_params, request.cookies, request.headers.get("accept-language", ""))
+        params = list(request.query_params.multi_items())
+        switch = [(code, UI_NAMES[code], with_param(request.url.path, params, "ui", code)) for code in UI_LANGS]
+        context = {**context, "t": translator(ui), "ui": ui, "ui_switch": switch}
+        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        if request.query_params.get("ui") in UI_LANGS:
+            response.set_cookie(COOKIE, ui, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def html_errors(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/static/", "/docs", "/openapi")):
+            return await http_exception_handler(request, exc)
+        return render(request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code)
+
     def engine() -> SearchEngine:
         try:
-            return live.get()
+            eng = live.get()
+            with reader.read():  # opened with the engine, kept open: see web/reader.py
+                pass
+            return eng
         except Exception as exc:  # no index yet, wrong model...
             raise HTTPException(503, f"search is not available: {exc}") from exc
 
-    def search_page(q: str, lang: str, limit: int, offset: int) -> SearchPage:
-        page = SearchPage(query=q, lang=lang, limit=limit, offset=offset)
+    def run_search(q: str, filters: Filters, sort: str, limit: int, offset: int, page: int) -> SearchPage:
+        if page > 1:
+            offset = (page - 1) * limit
+        req = SearchRequest(q=q, filters=filters, sort=sort, limit=limit, offset=offset)
         if not q.strip():
-            return page
-        if limit > settings.max_limit:
-            page.error = f"limit must be at most {settings.max_limit}"
-            return page
-        try:
-            res = engine().search(q, lang=lang, limit=limit, offset=offset)
-        except QueryError as exc:
-            page.error = str(exc)
-            return page
-        page.query_lang, page.total, page.took_ms = res.query_lang, res.total, round(res.took_ms, 2)
-        page.hits = [hit_model(h) for h in res.hits]
-        return page
-
-    def document_page(doc_id: str) -> DocumentPage:
-        eng = engine()
-        with open_catalogue(settings, readonly=True) as cat:
-            doc = cat.get(doc_id)
-        if doc is None:
-            raise HTTPException(404, f"no document with id {doc_id!r}")
-        page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=doc.text, url=doc.url,
-                            type=doc.type, date=doc.date, source=doc.source,
-                            paragraphs=[p for p in doc.text.split("\n") if p.strip()])
-        link = eng.index.counterparts.get(doc.id)
-        related = eng.related(doc.id, limit=6)
-        if link is not None:
-            page.counterpart = next((hit_model(h) for h in related if h.id == link.other_id), None)
-        page.related = [hit_model(h) for h in related if not page.counterpart or h.id != page.counterpart.id]
-        return page
+            return SearchPage(query=q, filters={k: list(v) for k, v in vars(filters).items() if v}, sort=sort)
+        return searcher.search(engine(), req)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request, q: str = "", lang: str = Query("all", pattern="^(all|vi|ko)$"),
-             limit: int = Query(10, ge=1), offset: int = Query(0, ge=0)) -> Response:
-        page = search_page(q, lang, limit, offset)
-        return templates.TemplateResponse(request, "search.html", {"page": page},
-                                          status_code=400 if page.error else 200)
+    def home(request: Request, q: str = "", lang: FacetValues = None, type: FacetValues = None,
+             source: FacetValues = None, year: FacetValues = None, sort: str = "relevance",
+             page: int = Query(1, ge=1), limit: int = Query(0, ge=0)) -> Response:
+        filters = Filters.of(lang=lang or [], type=type or [], source=source or [], year=year or [])
+        result = run_search(q, filters, sort, limit or settings.page_size, 0, page)
+        links = SearchLinks(result.query, filters, sort)
+        context = {"page": result, "links": links, "facet_names": FACETS,
+                   "window": page_window(result.page, result.pages)}
+        return render(request, "search.html", context, status_code=400 if result.error else 200)
 
-    @app.get("/api/search", response_model=SearchPage)
-    def api_search(q: str = Query(..., description="Query in Vietnamese or Korean"),
-                   lang: str = Query("all", pattern="^(all|vi|ko)$"),
-                   limit: int = Query(10, ge=1), offset: int = Query(0, ge=0)) -> Any:
-        page = search_page(q, lang, limit, offset)
-        if page.error or not q.strip():
-            return JSONResponse({"detail": page.error or "the query is empty"}, status_code=400)
-        return page
+    @app.get("/api/search", response_model=SearchPage, summary="Search both languages with facets")
+    def api_search(q: str = Query(..., description="Query in Vietnamese or Korean (language detected)"),
+                   lang: FacetValues = None, type: FacetValues = None, source: FacetValues = None,
+                   year: FacetValues = None, sort: str = Query("relevance", pattern="^(relevance|date)$"),
+                   limit: int = Query(10, ge=1), offset: int = Query(0, ge=0),
+                   page: int = Query(1, ge=1, description="1-based page; overrides offset when above 1")) -> Any:
+        bad = [v for v in lang or [] if v not in ("all", "vi", "ko", "other")]
+        if bad:
+            raise HTTPException(422, f"unknown language {bad[0]!r}: use vi, ko or other")
+        filters = Filters.of(lang=lang or [], type=type or [], source=source or [], year=year or [])
+        result = run_search(q, filters, sort, limit, offset, page)
+        if result.error or not q.strip():
+            return JSONResponse({"detail": result.error or "the query is empty"}, status_code=400)
+        return result
+
+    def load_document(doc_id: str, q: str) -> DocumentPage:
+        eng = engine()
+        with reader.read() as cat:
+            doc = cat.get(doc_id)
+            link = counterpart_for(cat, eng.index, doc_id) if doc is not None else None
+        if doc is None:
+            raise HTTPException(404, f"no document with id {doc_id!r}")
+        return document_page(eng, searcher, doc, link, q[: settings.max_query_chars])
 
     @app.get("/doc/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def doc_html(request: Request, doc_id: str) -> Response:
-        try:
-            page = document_page(doc_id)
-        except HTTPException as exc:
-            return templates.TemplateResponse(request, "error.html", {"message": exc.detail},
-                                              status_code=exc.status_code)
-        return templates.TemplateResponse(request, "document.html", {"page": page})
+    def doc_html(request: Request, doc_id: str, q: str = "") -> Response:
+        page = load_document(doc_id, q)
+        return render(request, "document.html", {"page": page, "back": SearchLinks(q, Filters()).url() if q else ""})
 
-    @app.get("/api/doc/{doc_id:path}", response_model=DocumentPage)
-    def api_doc(doc_id: str) -> Any:
-        return document_page(doc_id)
+    @app.get("/api/doc/{doc_id:path}", response_model=DocumentPage, summary="A document, its counterpart and related documents")
+    def api_doc(doc_id: str, q: str = Query("", description="Mark the passages that best match this query")) -> Any:
+        return load_document(doc_id, q)
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        return render(request, "api.html", {"spec": app.openapi()})
 
     @app.get("/status", response_class=HTMLResponse, include_in_schema=False)
     def status_html(request: Request) -> Response:
-        return templates.TemplateResponse(request, "status.html", {"page": StatusPage(**collect_status(settings))})
+        return render(request, "status.html", {"page": status_page(settings)})
 
-    @app.get("/api/status", response_model=StatusPage)
+    @app.get("/api/status", response_model=StatusPage, summary="What is indexed, when, with which model; recent crawls")
     def api_status() -> Any:
-        return StatusPage(**collect_status(settings))
+        return status_page(settings)
 
     return app

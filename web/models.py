@@ -10,24 +10,44 @@ class HitModel(BaseModel):
     lang: str
     title: str
     score: float
-    snippet: str
+    snippet: str = Field(description="The best-matching passage of the document, in the document's language")
     highlights: list[tuple[int, int]] = Field(description="[start, end) character spans of query terms in the snippet")
     url: str
     type: str
     date: str
     source: str
+    counterpart_id: str = Field(default="", description="The same document in the other language, when known")
+
+
+class FacetValueModel(BaseModel):
+    value: str
+    count: int
+    selected: bool
 
 
 class SearchPage(BaseModel):
     query: str
-    lang: str = "all"
     query_lang: str = ""
+    filters: dict[str, list[str]] = Field(default_factory=dict, description="Chosen facet values (lang, type, source, year)")
+    sort: str = "relevance"
     total: int = 0
     limit: int = 10
     offset: int = 0
+    page: int = 1
+    pages: int = 0
     took_ms: float = 0.0
     hits: list[HitModel] = []
+    facets: dict[str, list[FacetValueModel]] = {}
+    suggestions: list[str] = Field(default_factory=list, description="Close indexed terms, offered when nothing matches")
+    unfiltered_total: int = Field(default=0, description="Matches without the facet filters (offered when filters hide everything)")
     error: str = ""
+
+
+class ParagraphModel(BaseModel):
+    text: str
+    start: int = Field(description="Offset of the paragraph in the document text")
+    best: bool = Field(default=False, description="Part of a passage that best matches the query")
+    highlights: list[tuple[int, int]] = []
 
 
 class DocumentPage(BaseModel):
@@ -39,9 +59,19 @@ class DocumentPage(BaseModel):
     type: str
     date: str
     source: str
-    paragraphs: list[str]
+    query: str = ""
+    paragraphs: list[ParagraphModel]
     counterpart: HitModel | None = None
+    counterpart_confirmed: bool = Field(default=False, description="A person confirmed the counterpart link")
     related: list[HitModel] = []
+
+
+class CrawlOutcome(BaseModel):
+    url: str
+    outcome: str
+    http_status: int | None = None
+    reason: str = ""
+    at: str = ""
 
 
 class StatusPage(BaseModel):
@@ -49,5 +79,9 @@ class StatusPage(BaseModel):
     documents: int
     by_lang: dict[str, int]
     by_type: dict[str, int]
+    by_lang_type: dict[str, dict[str, int]] = {}
+    catalogue_updated: str = ""
     encoder: str
     index: dict[str, object] | None
+    crawl_outcomes: dict[str, int] = {}
+    recent_crawls: list[CrawlOutcome] = []

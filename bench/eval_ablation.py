@@ -1,0 +1,118 @@
+"""What each lever adds, measured on the dev split only (the table under the quality section)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bench import eval_tasks as ev
+from bench.report import table
+from search.expansion import NoExpansion
+
+if TYPE_CHECKING:
+    from bench.quality import Context
+
+_VIKO: dict[str, Any] = {"method": "full", "k": 2, "kind": "csls", "lexical_weight": 0.1}
+SENTENCE_STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("plain dense (cosine)", {"method": "plain"}),
+    ("+ per-language centring", {"method": "centred"}),
+    ("+ margin, ratio k=4 (as counterparts)", {"method": "full", "k": 4, "kind": "ratio"}),
+    ("+ margin, CSLS k=2", {"method": "full", "k": 2, "kind": "csls"}),
+    ("+ shared-term BM25 × 0.1 (viko)", _VIKO),
+    ("  e5 \"query: \" prefix on both sides instead of \"passage: \"", {**_VIKO, "side": "query"}),
+    ("  shared-term BM25 × 0.5 instead", {"method": "full", "k": 2, "kind": "csls", "lexical_weight": 0.5}),
+]
+# (label, engine mode, engine overrides)
+DOCUMENT_STEPS: list[tuple[str, str, dict[str, Any]]] = [
+    ("BM25 alone", "bm25", {}),
+    ("plain dense", "plain", {}),
+    ("+ per-language centring", "dense", {}),
+    ("+ calibrated BM25 fusion, weight 1.5 (no bridging, no glossary)", "full",
+     {"bridge_weight": 0.0, "glossary": NoExpansion()}),
+    ("+ counterpart bridging", "full", {"glossary": NoExpansion()}),
+    ("+ glossary expansion (viko)", "full", {}),
+    ("  lexical weight 1 instead of 1.5", "full", {"lexical_weight": 1.0}),
+    ("  lexical weight 2 instead of 1.5", "full", {"lexical_weight": 2.0}),
+    ("  bridge weight 0.5 instead of 1", "full", {"bridge_weight": 0.5}),
+    ("  reciprocal-rank fusion instead of z-scores", "full", {"fusion": "rrf"}),
+    ("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
+]
+QUESTION_STEPS: list[tuple[str, str, dict[str, Any]]] = [
+    ("BM25 alone", "bm25", {}),
+    ("plain dense", "plain", {}),
+    ("centred dense", "dense", {}),
+    ("z-score fusion, lexical weight 1.5 (viko)", "full", {}),
+    ("  reciprocal-rank fusion instead", "full", {"fusion": "rrf"}),
+    ("  lexical weight 1 instead", "full", {"lexical_weight": 1.0}),
+    ("  lexical weight 2 instead", "full", {"lexical_weight": 2.0}),
+    ("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
+]
+
+
+def _sentences(ctx: Context) -> str:
+    pairs = {ds: ev.sentence_pairs(ds, "dev") for ds in ("ntrex", "sib200")}
+    variants = {label: opts for label, opts in SENTENCE_STEPS}
+    scores = {ds: ev.parallel_sentences(p, ctx.encoder, ctx.analyzer, variants) for ds, p in pairs.items()}
+    rows: list[list[object]] = [[label] + [scores[ds][label][d] for ds in pairs for d in ("vi→ko", "ko→vi")]
+                                for label in variants]
+    return table(["sentences (dev): lever", "NTREX vi→ko", "NTREX ko→vi", "SIB vi→ko", "SIB ko→vi"], rows)
+
+
+def _engine_rows(ctx: Context, index: Any, steps: Sequence[tuple[str, str, dict[str, Any]]],
+                 evaluate: Any, queries: Any) -> list[tuple[str, dict[str, float]]]:
+    out = []
+    for label, mode, overrides in steps:
+        engine = ctx.engine(index, **overrides)
+        out.append((label, evaluate(engine, queries, [mode])[mode]))
+    return out
+
+
+def _documents(ctx: Context) -> str:
+    docs, queries = ev.ntrex_corpus("dev")
+    index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
+    rows = _engine_rows(ctx, index, DOCUMENT_STEPS, ev.mixed_documents, queries)
+    metrics = ["both@2 vi", "both@2 ko", "nDCG@10"]
+    return table(["documents (NTREX dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
+
+
+def _questions(ctx: Context) -> str:
+    docs, qs = ev.xquad_corpus("dev")
+    index = ev.cached_index("xquad", docs, ctx.encoder, ctx.analyzer)
+    rows = _engine_rows(ctx, index, QUESTION_STEPS, ev.question_passage, qs)
+    metrics = ["R@1", "R@10", "MRR@10"]
+    return table(["questions (XQuAD-vi dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
+
+
+def _demo_glossary(ctx: Context) -> str:
+    """The glossary lever where it applies: the project's own cooperation-domain demo corpus
+    (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
+    from bench.demo_data import demo_queries, demo_settings
+    from indexer.store import Index
+
+    index = Index.load(demo_settings(ctx.settings.encoder).index_root)
+    queries = demo_queries()
+    rows: list[list[object]] = []
+    for label, overrides in (("without glossary", {"glossary": NoExpansion()}), ("with glossary (viko)", {})):
+        engine = ctx.engine(index, **overrides)
+        ndcg, cross = [], []
+        for query, qlang, relevant in queries:
+            ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]
+            ndcg.append(ev.ndcg_at(ids, relevant))
+            other = {d for d in relevant if index.doc_lang.get(d) not in (qlang, None)}
+            if other:
+                cross.append(len(other & set(ids)) / len(other))
+        rows.append([label, sum(ndcg) / len(ndcg), sum(cross) / max(len(cross), 1)])
+    return table([f"demo corpus ({len(queries)} queries): glossary", "nDCG@10", "other-language recall@10"], rows)
+
+
+def ablation_markdown(ctx: Context, tasks: Sequence[str]) -> str:
+    parts = ["### What each lever adds (dev split)"]
+    builders = {"sentences": _sentences, "documents": _documents, "questions": _questions}
+    for task in tasks:
+        ctx.log(f"  ablation: {task}")
+        parts.append(builders[task](ctx))
+        ctx.encoder.save()
+    if "documents" in tasks:
+        parts.append(_demo_glossary(ctx))
+    return "\n\n".join(parts)
+

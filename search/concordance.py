@@ -1,0 +1,150 @@
+"""Concordance: a word or phrase in either language -> translation units that contain it.
+
+The trigram FTS5 index (migration 0003) finds candidate units by substring in the
+tone-normalised, lowercased text; candidates are then checked here so that a Latin-script
+query matches whole words ("an" is not found inside "loan"), while Korean matches as a
+substring (particles attach to the noun: 협약 in 협약을). An unaccented Vietnamese query
+("hop tac") also matches the accented text ("hợp tác"). Results are keyword-in-context:
+the match highlighted on its side, the other side shown whole.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from corpus.catalogue import Catalogue
+from corpus.textnorm import fold_vi, nfc
+from corpus.tm import Unit, fold_key, row_to_unit, search_key
+
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+_ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}
+MAX_CANDIDATES = 5000
+
+Spans = tuple[tuple[int, int], ...]
+
+
+class ConcordanceError(ValueError):
+    """A query that cannot be run; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class ConcordanceHit:
+    unit: Unit
+    side: str       # 'vi' or 'ko': the side the query matched
+    vi_spans: Spans  # [start, end) of the match in unit.vi
+    ko_spans: Spans
+    vi_title: str = ""
+    ko_title: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.unit.to_json(), "side": self.side, "vi_spans": [list(s) for s in self.vi_spans],
+                "ko_spans": [list(s) for s in self.ko_spans], "vi_title": self.vi_title,
+                "ko_title": self.ko_title}
+
+
+@dataclass(frozen=True)
+class ConcordanceResults:
+    query: str
+    hits: list[ConcordanceHit]
+    total: int
+    took_ms: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"query": self.query, "total": self.total, "took_ms": round(self.took_ms, 2),
+                "hits": [h.to_json() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    column: str          # FTS column
+    needle: str          # in that column's form
+    pattern: re.Pattern[str]
+    side: str
+
+
+def _matchers(query: str) -> list[_Matcher]:
+    key = search_key(query)
+    if _HANGUL.search(query):
+        return [_Matcher("ko_key", key, re.compile(re.escape(key)), "ko")]
+    words = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+    out = [_Matcher("vi_key", key, words, "vi"), _Matcher("ko_key", key, words, "ko")]
+    folded = fold_vi(nfc(query))
+    if folded == nfc(query).lower():  # typed without accents: match the accented forms too
+        out.append(_Matcher("vi_fold", folded, re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)"), "vi"))
+    return out
+
+
+def _candidates(cat: Catalogue, m: _Matcher) -> list[int]:
+    """Unit ids whose column contains the needle (trigram index for 3+ characters)."""
+    if len(m.needle) >= 3:
+        phrase = '"' + m.needle.replace('"', '""') + '"'
+        sql = f"SELECT rowid FROM tm_fts WHERE {m.column} MATCH ? LIMIT {MAX_CANDIDATES}"
+        return [r[0] for r in cat.conn.execute(sql, (phrase,))]
+    like = m.needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    sql = f"SELECT id FROM tm_units WHERE {m.column} LIKE ? ESCAPE '\\' LIMIT {MAX_CANDIDATES}"
+    return [r[0] for r in cat.conn.execute(sql, (f"%{like}%",))]
+
+
+def _spans(text: str, m: _Matcher) -> Spans:
+    form = fold_key(text) if m.column == "vi_fold" else search_key(text)
+    if len(form) != len(text):  # a rare character changed length: fall back to a plain search
+        form, pattern = text.lower(), re.compile(re.escape(m.needle), re.I)
+    else:
+        pattern = m.pattern
+    return tuple(x.span() for x in pattern.finditer(form))
+
+
+def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = 20,
+                offset: int = 0, max_chars: int = 200) -> ConcordanceResults:
+    """Units containing the query, best first: human and aligned units before mined ones,
+    then the shortest matching segment (a concise example reads best)."""
+    started = time.perf_counter()
+    query = nfc(" ".join(str(query).split()))
+    if not query:
+        raise ConcordanceError("the query is empty: type a word or phrase in Vietnamese or Korean")
+    if len(query) > max_chars:
+        raise ConcordanceError(f"the query is {len(query)} characters long; the limit is {max_chars}")
+    if lang not in ("all", "vi", "ko"):
+        raise ConcordanceError(f"unknown language {lang!r}: use all, vi or ko")
+    matchers = [m for m in _matchers(query) if lang == "all" or m.side == lang]
+    found: dict[int, tuple[str, Spans]] = {}
+    units: dict[int, Unit] = {}
+    for m in matchers:
+        ids = [i for i in _candidates(cat, m) if i not in found]
+        for unit in _load(cat, ids):
+            spans = _spans(unit.vi if m.side == "vi" else unit.ko, m)
+            if spans:
+                found[unit.id], units[unit.id] = (m.side, spans), unit
+    order = sorted(found, key=lambda i: (_ORIGIN_RANK.get(units[i].origin, 2),
+                                         len(getattr(units[i], found[i][0])), -units[i].score, i))
+    page = order[offset : offset + limit]
+    titles = _titles(cat, [units[i].vi_doc for i in page] + [units[i].ko_doc for i in page])
+    hits = []
+    for i in page:
+        side, spans = found[i]
+        u = units[i]
+        hits.append(ConcordanceHit(u, side, spans if side == "vi" else (), spans if side == "ko" else (),
+                                   titles.get(u.vi_doc, ""), titles.get(u.ko_doc, "")))
+    return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000)
+
+
+def _load(cat: Catalogue, ids: list[int]) -> list[Unit]:
+    out: list[Unit] = []
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        marks = ",".join("?" * len(part))
+        rows = cat.conn.execute(
+            "SELECT id, vi, ko, score, origin, vi_doc, ko_doc, vi_sents, ko_sents, source, created_at"
+            f" FROM tm_units WHERE id IN ({marks})", part)
+        out.extend(row_to_unit(r) for r in rows)
+    return out
+
+
+def _titles(cat: Catalogue, ids: list[str]) -> dict[str, str]:
+    wanted = sorted({d for d in ids if d})
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    return {r[0]: r[1] for r in cat.conn.execute(f"SELECT id, title FROM documents WHERE id IN ({marks})", wanted)}

@@ -1,0 +1,69 @@
+"""Query expansion with the bilingual glossary (Hải Phòng ↔ 하이퐁, năng lượng tái tạo ↔ 재생에너지).
+
+BM25 can only match a Korean document for a Vietnamese query on the few terms both
+languages write alike (names in Latin script, numbers, "IoT"). A glossary entry found in
+the query adds its other-language side to the lexical query, so the Korean document that
+says 전라남도 is found by a query that says Jeollanam-do, and the reverse.
+
+The glossary itself (data model, matching, user edits) is corpus.glossary; this module
+only chooses which glossary a search uses and turns its matches into index terms.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+from corpus.catalogue import Catalogue
+from corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv
+from indexer.analyze import Analyzer
+
+
+class TermExpander(Protocol):
+    def expand_query_terms(self, query: str, lang: str) -> list[str]: ...
+
+
+class NoExpansion:
+    def expand_query_terms(self, query: str, lang: str) -> list[str]:
+        return []
+
+
+def file_glossary(extra: Path | None = None, *, bundled: Path | None = None) -> tuple[Glossary, list[str]]:
+    """The bundled TSV plus an optional user TSV (its entries first), without a catalogue:
+    for benchmarks, tests and a data directory whose catalogue has no glossary yet.
+    Unreadable files and bad lines become problem messages, never errors."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    for path in (extra, bundled or bundled_path()):
+        if path is None:
+            continue
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: cannot read the glossary ({exc})")
+            continue
+        found, bad = parse_tsv(text.splitlines(), str(path))
+        entries.extend(found)
+        problems.extend(bad)
+    return Glossary(entries), problems
+
+
+def product_glossary(cat: Catalogue, extra: Path | None = None) -> Glossary:
+    """The glossary as the user keeps it in the catalogue (`viko glossary ...`); the bundled
+    file (plus VIKO_GLOSSARY) while the catalogue has none yet. Reads only."""
+    try:
+        entries = GlossaryStore(cat).entries()
+    except sqlite3.Error:
+        entries = []
+    return Glossary(entries) if entries else file_glossary(extra)[0]
+
+
+def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:
+    """The query's own terms, then its glossary terms' other-language equivalents, each
+    analysed as its language so they are the very terms the other language's index holds."""
+    terms = analyzer.query_tokens(query, lang)
+    other = "ko" if lang == "vi" else "vi"
+    for text in glossary.expand_query_terms(query, lang):
+        terms.extend(analyzer.query_tokens(text, other))
+    return list(dict.fromkeys(terms))

@@ -1,0 +1,143 @@
+"""Sentence alignment: the DP over margin-normalised similarities, and `viko align`."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.document import make_document
+from search.align import Alignment, align_documents, align_sentences, doc_sentences
+from search.sentvec import SentenceEmbedder
+from tests.conftest import FakeEncoder
+from viko.cli import main
+
+# Distinct vocabularies per sentence so the hashed bag-of-words encoder separates them.
+SENTS = [
+    "alpha bravo charlie delta echo foxtrot",
+    "golf hotel india juliet kilo lima",
+    "mike november oscar papa quebec romeo",
+    "sierra tango uniform victor whiskey xray",
+    "yankee zulu amber brick cobalt dune",
+    "ember fjord glacier harbor island jungle",
+    "kelp lagoon meadow nectar orchard prairie",
+]
+
+
+def links(a: list[str], b: list[str]) -> set[tuple[tuple[int, ...], tuple[int, ...]]]:
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    return {(link.a, link.b) for link in align_sentences(a, b, embed)}
+
+
+def test_identical_sides_align_one_to_one() -> None:
+    assert links(SENTS, SENTS) == {((i,), (i,)) for i in range(len(SENTS))}
+
+
+def test_joined_sentences_give_one_to_two_and_two_to_one() -> None:
+    joined = [*SENTS[:2], SENTS[2] + " " + SENTS[3], *SENTS[4:]]
+    got = links(SENTS, joined)
+    assert ((2, 3), (2,)) in got
+    assert ((0,), (0,)) in got and ((6,), (5,)) in got
+    back = links(joined, SENTS)
+    assert ((2,), (2, 3)) in back
+
+
+def test_every_sentence_covered_once_in_order() -> None:
+    b = [SENTS[0], "completely unrelated words nothing shared here", *SENTS[1:5], SENTS[6]]
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    result = align_sentences(SENTS, b, embed)
+    flat_a = [i for link in result for i in link.a]
+    flat_b = [j for link in result for j in link.b]
+    assert flat_a == list(range(len(SENTS))) and flat_b == list(range(len(b)))
+    assert ((0,), (0,)) in {(x.a, x.b) for x in result}
+
+
+def test_empty_side_leaves_everything_unmatched() -> None:
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    result = align_sentences(SENTS[:2], [], embed)
+    assert [(x.a, x.b) for x in result] == [((0,), ()), ((1,), ())]
+
+
+def test_segmented_documents_keep_their_lines() -> None:
+    doc = make_document({"id": "s", "lang": "vi", "segmented": True,
+                         "text": "Dòng một. Vẫn dòng một.\nDòng hai"})
+    assert doc_sentences(doc) == ["Dòng một. Vẫn dòng một.", "Dòng hai"]
+    plain = make_document({"id": "p", "lang": "vi", "text": "Câu một. Câu hai tiếp theo."})
+    assert doc_sentences(plain) == ["Câu một.", "Câu hai tiếp theo."]
+
+
+def test_alignment_json_shape() -> None:
+    a = make_document({"id": "a", "lang": "vi", "text": "\n".join(SENTS[:3]), "segmented": True})
+    b = make_document({"id": "b", "lang": "ko", "text": "\n".join(SENTS[:3]), "segmented": True})
+    out = align_documents(a, b, SentenceEmbedder(FakeEncoder()).embed).to_json()
+    assert set(out) == {"links", "a_sentences", "b_sentences"}
+    assert out["a_sentences"] == SENTS[:3]
+    assert out["links"][0] == {"a": [0], "b": [0], "score": pytest.approx(1.0, abs=1e-3)}
+
+
+def test_sentence_cache_roundtrip(tmp_path: Path) -> None:
+    enc = FakeEncoder()
+    first = SentenceEmbedder(enc, cache_dir=tmp_path)
+    v = first.embed(SENTS[:3])
+    first.save()
+    again = SentenceEmbedder(enc, cache_dir=tmp_path)
+    assert (again.embed(SENTS[:3]) == v).all()
+    assert enc.passages_encoded == 3
+    assert not list(tmp_path.glob("*.pkl"))
+
+
+@pytest.mark.model
+def test_real_encoder_aligns_vietnamese_and_korean(tmp_path: Path) -> None:
+    vi = ["Hải Phòng và Jeollanam-do ký thỏa thuận hợp tác về năng lượng tái tạo.",
+          "Hai bên sẽ trao đổi chuyên gia. Họ cũng đào tạo kỹ sư trẻ.",
+          "Dự án điện gió ngoài khơi bắt đầu vào năm 2025.",
+          "Nông dân được hướng dẫn dùng cảm biến IoT trong nhà kính."]
+    ko = ["하이퐁시와 전라남도는 재생에너지 협력 협약을 체결했다.",
+          "양측은 전문가를 교류할 것이다.", "또한 젊은 엔지니어를 양성한다.",
+          "해상풍력 사업은 2025년에 시작된다.",
+          "농민들은 온실에서 IoT 센서 사용법을 교육받는다."]
+    src = tmp_path / "pair.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "v", "lang": "vi", "segmented": True, "text": "\n".join(vi)},
+        {"id": "k", "lang": "ko", "segmented": True, "text": "\n".join(ko)}]) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    assert runner.invoke(main, ["--data", data, "import", str(src)]).exit_code == 0
+    out = runner.invoke(main, ["--data", data, "align", "--json", "v", "k"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    got = {(tuple(x["a"]), tuple(x["b"])) for x in payload["links"]}
+    assert got == {((0,), (0,)), ((1,), (1, 2)), ((2,), (3,)), ((3,), (4,))}
+    assert payload["a_sentences"] == vi and payload["b_sentences"] == ko
+    assert all(0 < x["score"] <= 1 for x in payload["links"])
+    text = runner.invoke(main, ["--data", data, "align", "v", "k"])
+    assert text.exit_code == 0 and "[1] <-> [1,2]" in text.output
+    missing = runner.invoke(main, ["--data", data, "align", "v", "nope"])
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
+def test_alignment_pairs_join_texts() -> None:
+    from search.align import Link
+
+    al = Alignment([Link((0,), (0, 1), 0.9), Link((1,), (), 0.0)], ["a0", "a1"], ["b0", "b1"])
+    assert [(vi, ko) for _, vi, ko in al.pairs()] == [("a0", "b0 b1")]
+
+
+def test_bitext_mining_finds_translations_across_documents() -> None:
+    from search.bitext import MineParams, Sentence, mine
+
+    words = ["river delta rice export quota", "battery plant hiring welders now",
+             "museum opens ceramic exhibition hall", "coastal erosion threatens fishing village",
+             "students receive scholarship for robotics", "hospital buys imaging scanners abroad"]
+    noise_vi = ["tariff schedule changes every quarter", "railway bridge repaint finished early"]
+    noise_ko = ["orchestra tours northern provinces", "volcano monitoring station upgraded again"]
+    vi = [Sentence(f"vi{i % 2}", i, s) for i, s in enumerate(words[:4] + noise_vi)]
+    ko = [Sentence(f"ko{i % 3}", i, s) for i, s in enumerate(noise_ko + words[:4])]
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    found = {(p.vi.text, p.ko.text) for p in mine(vi, ko, embed, MineParams(k=3, min_chars=10))}
+    assert {(w, w) for w in words[:4]} <= found
+    assert all(a == b for a, b in found)  # noise sentences do not pair up
+    excluded = mine(vi, ko, embed, MineParams(k=3, min_chars=10),
+                    exclude={(s.doc_id, t.doc_id) for s in vi for t in ko})
+    assert excluded == []
+    assert mine(vi[:1], ko, embed) == []

@@ -1,0 +1,101 @@
+"""Concordance search over the translation memory (trigram FTS5, KWIC highlights)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.catalogue import Catalogue
+from corpus.document import make_document
+from corpus.tm import TranslationMemory, Unit
+from search.concordance import ConcordanceError, concordance
+from viko.cli import main
+
+UNITS = [
+    Unit("Hai bên ký thỏa thuận hợp tác về năng lượng tái tạo.", "양측은 재생에너지 협력 협약을 체결했다.",
+         "aligned", 0.9, "mou-vi", "mou-ko", (0,), (0,)),
+    Unit("Nông dân lắp cảm biến IoT trong nhà kính thông minh.", "농민들은 스마트 온실에 IoT 센서를 설치했다.",
+         "aligned", 0.88, "farm-vi", "farm-ko", (2,), (1, 2)),
+    Unit("Đoàn công tác thăm khu nông nghiệp công nghệ cao.", "대표단은 첨단 농업 단지를 방문했다.",
+         "mined", 1.1, "news-vi", "report-ko", (4,), (7,)),
+    Unit("Khoản vay ưu đãi dành cho doanh nghiệp nhỏ.", "중소기업을 위한 우대 대출.", "tmx", 1.0, source="old.tmx"),
+]
+
+
+@pytest.fixture
+def cat(tmp_path: Path) -> Catalogue:
+    c = Catalogue.open(tmp_path / "catalogue.sqlite")
+    c.upsert(make_document({"id": "mou-vi", "lang": "vi", "title": "Thỏa thuận Hải Phòng", "text": "x"}))
+    with c.conn:
+        TranslationMemory(c).add_many(UNITS)
+    return c
+
+
+def test_vietnamese_phrase_with_other_tone_placement(cat: Catalogue) -> None:
+    res = concordance(cat, "thoả thuận")  # 'oả' where the text has 'ỏa'
+    assert res.total == 1
+    hit = res.hits[0]
+    assert hit.side == "vi" and hit.unit.ko.startswith("양측은")
+    s, e = hit.vi_spans[0]
+    assert hit.unit.vi[s:e] == "thỏa thuận" and hit.ko_spans == ()
+    assert hit.vi_title == "Thỏa thuận Hải Phòng"
+
+
+def test_korean_substring_inside_word_with_particle(cat: Catalogue) -> None:
+    res = concordance(cat, "협약")  # two syllables: shorter than a trigram
+    assert res.total == 1 and res.hits[0].side == "ko"
+    s, e = res.hits[0].ko_spans[0]
+    assert res.hits[0].unit.ko[s:e] == "협약"
+    assert concordance(cat, "재생에너지 협력").total == 1
+
+
+def test_latin_words_match_whole_words_on_either_side(cat: Catalogue) -> None:
+    res = concordance(cat, "iot")
+    assert res.total == 1 and res.hits[0].side == "vi"
+    assert concordance(cat, "an").total == 0  # not inside 'năng' or 'khoản'
+
+
+def test_unaccented_query_finds_accented_text(cat: Catalogue) -> None:
+    res = concordance(cat, "nong nghiep")
+    assert res.total == 1
+    s, e = res.hits[0].vi_spans[0]
+    assert res.hits[0].unit.vi[s:e] == "nông nghiệp"
+
+
+def test_ordering_and_paging(cat: Catalogue) -> None:
+    res = concordance(cat, "nông")
+    assert [h.unit.origin for h in res.hits] == ["aligned", "mined"]  # mined after aligned
+    page = concordance(cat, "nông", limit=1, offset=1)
+    assert page.total == 2 and page.hits[0].unit.origin == "mined"
+    only_ko = concordance(cat, "nông", lang="ko")
+    assert only_ko.total == 0
+
+
+def test_bad_queries_are_clear_errors(cat: Catalogue) -> None:
+    for bad in ("", "   ", "x" * 500):
+        with pytest.raises(ConcordanceError):
+            concordance(cat, bad)
+    with pytest.raises(ConcordanceError):
+        concordance(cat, "nông", lang="fr")
+    assert concordance(cat, 'quote " and % _ \\').total == 0  # no SQL or FTS syntax leaks
+
+
+def test_units_survive_replacement_of_one_pair(cat: Catalogue) -> None:
+    tm = TranslationMemory(cat)
+    tm.replace_pair("mou-vi", "mou-ko", [Unit("Điều một.", "제1조.", vi_doc="mou-vi", ko_doc="mou-ko")])
+    assert concordance(cat, "thỏa thuận").total == 0
+    assert concordance(cat, "제1조").total == 1
+    assert concordance(cat, "iot").total == 1
+
+
+def test_cli_concordance_json(tmp_path: Path, cat: Catalogue) -> None:
+    data = tmp_path  # the fixture's catalogue lives here
+    out = CliRunner().invoke(main, ["--data", str(data), "concordance", "--json", "협력"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    assert payload["total"] == 1 and payload["hits"][0]["ko_spans"] == [[10, 12]]
+    text = CliRunner().invoke(main, ["--data", str(data), "concordance", "협력"])
+    assert text.exit_code == 0 and "1 translation units" in text.output
+    bad = CliRunner().invoke(main, ["--data", str(data), "concordance", " "])
+    assert bad.exit_code == 2

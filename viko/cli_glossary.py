@@ -1,0 +1,194 @@
+"""`viko glossary ...` (termbase) and `viko counterpart ...` (a translator's link decisions)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from viko.cli import Context, fail
+
+# Own decorator (same object lookup as viko.cli.pass_ctx): keeps the import cycle typed.
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group("glossary")
+def glossary_group() -> None:
+    """Bilingual term pairs: list, add, remove, import-tbx, export-tbx."""
+
+
+@glossary_group.command("list")
+@click.argument("query", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def glossary_list(c: Context, query: str, as_json: bool) -> None:
+    """Every entry, or those containing QUERY on either side or in the note."""
+    from corpus.glossary import open_glossary
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        entries = open_glossary(cat, c.settings.glossary).entries(query)
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e.to_json(), ensure_ascii=False))
+        else:
+            extra = " · ".join(x for x in (e.domain, e.note) if x)
+            click.echo(f"{e.id:>5}  {e.vi}  =  {e.ko}" + (f"   ({extra})" if extra else ""))
+
+
+@glossary_group.command("add")
+@click.argument("vi")
+@click.argument("ko")
+@click.option("--note", default="", help="Usage note, source, definition.")
+@click.option("--domain", default="", help="Subject field (agriculture, energy, ...).")
+@pass_ctx
+def glossary_add(c: Context, vi: str, ko: str, note: str, domain: str) -> None:
+    """Add a term pair (or update the note of an existing one)."""
+    from corpus.glossary import GlossaryError, open_glossary
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        try:
+            entry = open_glossary(cat, c.settings.glossary).add(vi, ko, note, domain)
+        except GlossaryError as exc:
+            fail(str(exc), 2)
+    click.echo(f"{entry.id}: {entry.vi} = {entry.ko}")
+
+
+@glossary_group.command("remove")
+@click.argument("entry_id", type=int)
+@pass_ctx
+def glossary_remove(c: Context, entry_id: int) -> None:
+    """Remove the entry with this id (see `viko glossary list`)."""
+    from corpus.glossary import open_glossary
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        if not open_glossary(cat, c.settings.glossary).remove(entry_id):
+            fail(f"no glossary entry with id {entry_id}")
+    click.echo(f"removed {entry_id}")
+
+
+@glossary_group.command("import-tbx")
+@click.argument("path", type=click.Path(path_type=Path))
+@pass_ctx
+def glossary_import_tbx(c: Context, path: Path) -> None:
+    """Merge a TBX termbase (TBX v3 or v2; vi and ko terms) into the glossary."""
+    from corpus.glossary import GlossaryError, open_glossary
+    from corpus.tbx import read_tbx
+    from viko.runtime import open_catalogue
+
+    report = read_tbx(path)
+    for message in report.errors:
+        click.echo(f"  {message}", err=True)
+    added = 0
+    with open_catalogue(c.settings) as cat:
+        store = open_glossary(cat, c.settings.glossary)
+        for entry in report.entries:
+            try:
+                store.add_many([entry])
+                added += 1
+            except GlossaryError as exc:
+                click.echo(f"  skipped {entry.vi!r} = {entry.ko!r}: {exc}", err=True)
+    click.echo(f"{path}: {added} term pairs imported, {report.skipped} concepts without both vi and ko")
+    if not added:
+        sys.exit(1)
+
+
+@glossary_group.command("export-tbx")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@pass_ctx
+def glossary_export_tbx(c: Context, out: Path) -> None:
+    """Write the glossary as TBX (TBX-Basic, ISO 30042:2019)."""
+    from corpus.glossary import open_glossary
+    from corpus.tbx import write_tbx
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        entries = open_glossary(cat, c.settings.glossary).entries()
+    try:
+        n = write_tbx(entries, out)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    click.echo(f"{out}: {n} term pairs")
+
+
+@click.group("counterpart")
+def counterpart_group() -> None:
+    """A document's counterpart in the other language: show, confirm, reject, forget."""
+
+
+@counterpart_group.command("show")
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def counterpart_show(c: Context, doc_id: str, as_json: bool) -> None:
+    """The counterpart of a document (confirmed > rejected > detected) and why."""
+    from indexer.store import Index, IndexError_
+    from search.counterpart import get_counterpart
+    from viko.runtime import open_catalogue
+
+    try:
+        index = Index.load(c.settings.index_root)
+    except IndexError_:
+        index = None
+    with open_catalogue(c.settings) as cat:
+        if cat.get(doc_id) is None:
+            fail(f"no document with id {doc_id!r}")
+        link = get_counterpart(index, cat, doc_id)
+    if as_json:
+        click.echo(json.dumps(link.to_json() if link else None, ensure_ascii=False))
+    elif link is None:
+        click.echo(f"{doc_id}: no counterpart")
+    else:
+        feats = ", ".join(f"{k} {v:+.2f}" for k, v in link.features)
+        click.echo(f"{doc_id} -> {link.other_id}  ({link.status}, confidence {link.confidence:.2f})"
+                   + (f"\n  {feats}" if feats else ""))
+
+
+def _decide(c: Context, doc_id: str, other_id: str, decision: str | None, note: str = "") -> None:
+    from search.counterpart import CounterpartError, decide, forget
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        try:
+            if decision is None:
+                if not forget(cat, doc_id, other_id):
+                    fail(f"no decision recorded for {doc_id} and {other_id}")
+            else:
+                decide(cat, doc_id, other_id, decision, note)
+        except CounterpartError as exc:
+            fail(str(exc), 2)
+    click.echo(f"{doc_id} / {other_id}: {decision or 'decision withdrawn'} "
+               "(run `viko align-all` to update the translation memory)")
+
+
+@counterpart_group.command("confirm")
+@click.argument("doc_id")
+@click.argument("other_id")
+@click.option("--note", default="")
+@pass_ctx
+def counterpart_confirm(c: Context, doc_id: str, other_id: str, note: str) -> None:
+    """Record that OTHER_ID is the translation of DOC_ID (kept across re-indexing)."""
+    _decide(c, doc_id, other_id, "confirmed", note)
+
+
+@counterpart_group.command("reject")
+@click.argument("doc_id")
+@click.argument("other_id")
+@click.option("--note", default="")
+@pass_ctx
+def counterpart_reject(c: Context, doc_id: str, other_id: str, note: str) -> None:
+    """Record that the two documents are not translations of each other."""
+    _decide(c, doc_id, other_id, "rejected", note)
+
+
+@counterpart_group.command("forget")
+@click.argument("doc_id")
+@click.argument("other_id")
+@pass_ctx
+def counterpart_forget(c: Context, doc_id: str, other_id: str) -> None:
+    """Withdraw a confirm/reject decision; the detector decides again."""
+    _decide(c, doc_id, other_id, None)

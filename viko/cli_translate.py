@@ -1,0 +1,168 @@
+"""Translators' workbench commands: align, align-all, concordance, export-tmx, import-tmx,
+glossary and counterpart."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from viko.cli import Context, fail
+from viko.settings import Settings
+from viko.translate import run_align_all, sentence_embedder
+
+# Own decorator (same object lookup as viko.cli.pass_ctx): keeps the import cycle typed.
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def after_index(settings: Settings) -> None:
+    """Called by `viko index`: a failure here is reported but the new index stays live."""
+    try:
+        click.echo(run_align_all(settings).summary())
+    except Exception as exc:  # the index itself succeeded; say so and go on
+        click.echo(f"viko: the index is up to date, but aligning translations failed: {exc} "
+                   "(run `viko align-all` to retry)", err=True)
+
+
+@click.command("align-all")
+@click.option("--no-mine", is_flag=True, help="Skip parallel sentence mining across non-counterparts.")
+@pass_ctx
+def align_all_cmd(c: Context, no_mine: bool) -> None:
+    """Detect counterparts, align every confirmed or confident pair, mine parallel sentences;
+    store everything as translation memory (run by `viko index` too; unchanged pairs are kept)."""
+    from corpus.catalogue import CatalogueError
+    from indexer.encoders import EncoderError
+    from indexer.store import IndexError_
+
+    try:
+        stats = run_align_all(c.settings, do_mine=False if no_mine else None)
+    except (IndexError_, CatalogueError, EncoderError) as exc:
+        fail(str(exc))
+    click.echo(stats.summary())
+
+
+@click.command("align")
+@click.argument("doc_a")
+@click.argument("doc_b")
+@click.option("--json", "as_json", is_flag=True, help='One object: {"links": [...], "a_sentences", "b_sentences"}.')
+@pass_ctx
+def align_cmd(c: Context, doc_a: str, doc_b: str, as_json: bool) -> None:
+    """Align the sentences of two documents (1-1, 1-2, 2-1 and unmatched) and print the links."""
+    from search.align import align_documents
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        docs = cat.get_many([doc_a, doc_b])
+    for d in (doc_a, doc_b):
+        if d not in docs:
+            fail(f"no document with id {d!r} (see `viko status`; ids are those of `viko import`)")
+    embedder = sentence_embedder(c.settings)
+    alignment = align_documents(docs[doc_a], docs[doc_b], embedder.embed)
+    embedder.save()
+    if as_json:
+        click.echo(json.dumps(alignment.to_json(), ensure_ascii=False))
+        return
+    for link in alignment.links:
+        head = f"{_ids(link.a)} <-> {_ids(link.b)}" + (f"  {link.score:.3f}" if link.a and link.b else "  (unmatched)")
+        click.echo(click.style(head, bold=True))
+        for i in link.a:
+            click.echo(f"  a: {alignment.a_sentences[i]}")
+        for j in link.b:
+            click.echo(f"  b: {alignment.b_sentences[j]}")
+
+
+def _ids(indexes: tuple[int, ...]) -> str:
+    return "[" + ",".join(str(i) for i in indexes) + "]"
+
+
+@click.command("concordance")
+@click.argument("query")
+@click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True,
+              help="Side the query must match on.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
+    """Aligned sentence pairs containing a word or phrase (either language), match highlighted."""
+    from search.concordance import ConcordanceError, concordance
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        try:
+            res = concordance(cat, query, lang=lang, limit=limit)
+        except ConcordanceError as exc:
+            fail(str(exc), 2)
+    if as_json:
+        click.echo(json.dumps(res.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"{res.total} translation units ({res.took_ms:.1f} ms)")
+    from search.snippets import highlight
+
+    for hit in res.hits:
+        u = hit.unit
+        for side, text, spans, doc in (("vi", u.vi, hit.vi_spans, u.vi_doc), ("ko", u.ko, hit.ko_spans, u.ko_doc)):
+            shown = "".join(click.style(p, bold=True, underline=True) if m else p
+                            for p, m in highlight(text, list(spans)))
+            click.echo(f"  {side}: {shown}" + (f"  [{doc}]" if doc else ""))
+        click.echo(f"     {u.origin}{' ' + u.source if u.source else ''}, score {u.score:.3f}\n")
+
+
+@click.command("export-tmx")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--query", default=None, help="Only the units of this concordance search.")
+@click.option("--pair", nargs=2, default=None, help="Only the units of this document pair (two ids).")
+@pass_ctx
+def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, str] | None) -> None:
+    """Write translation units as TMX 1.4b (all of them, a document pair, or a search)."""
+    from corpus.tm import TranslationMemory
+    from corpus.tmx import write_tmx
+    from search.concordance import ConcordanceError, concordance
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(c.settings) as cat:
+        if query is not None:
+            try:
+                units = [h.unit for h in concordance(cat, query, limit=1_000_000).hits]
+            except ConcordanceError as exc:
+                fail(str(exc), 2)
+        else:
+            units = list(TranslationMemory(cat).units(pair=tuple(pair) if pair else None))  # type: ignore[arg-type]
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            n = write_tmx(units, tmp)
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+    click.echo(f"{out}: {n} translation units")
+
+
+@click.command("import-tmx")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_ctx
+def import_tmx_cmd(c: Context, files: tuple[Path, ...]) -> None:
+    """Import TMX files (vi and ko variants) as searchable concordance; re-importing a file
+    name replaces its units."""
+    from corpus.tmx import import_tmx
+    from viko.runtime import open_catalogue
+
+    ok = False
+    with open_catalogue(c.settings) as cat:
+        for path in files:
+            report = import_tmx(cat, path)
+            for message in report.errors:
+                click.echo(f"  {message}", err=True)
+            click.echo(f"{path}: {report.summary()}")
+            ok = ok or report.added > 0
+    if not ok:
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    from viko.cli_glossary import counterpart_group, glossary_group
+
+    for command in (align_cmd, align_all_cmd, concordance_cmd, export_tmx_cmd, import_tmx_cmd,
+                    glossary_group, counterpart_group):
+        group.add_command(command)

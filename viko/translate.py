@@ -1,0 +1,29 @@
+"""Wiring of the translators' workbench: settings -> sentence embedder, align-all run.
+Shared by the CLI (`viko align-all`, `viko index`), the web app and the benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search.sentvec import SentenceEmbedder
+from search.workbench import AlignAllStats
+from viko.settings import Settings
+
+
+def sentence_embedder(settings: Settings) -> SentenceEmbedder:
+    from viko.runtime import cached_encoder
+
+    return SentenceEmbedder(cached_encoder(settings.encoder), cache_dir=Path(settings.data_dir) / "sentences")
+
+
+def run_align_all(settings: Settings, *, do_mine: bool | None = None) -> AlignAllStats:
+    """Counterparts, alignment and mining over the live index (what `viko index` runs after)."""
+    from indexer.store import Index
+    from search.workbench import align_all
+    from viko.runtime import cached_encoder, open_catalogue
+
+    encoder = cached_encoder(settings.encoder)
+    index = Index.load(settings.index_root, expect_model=encoder.name)
+    with open_catalogue(settings) as cat:
+        return align_all(cat, index, sentence_embedder(settings), min_confidence=settings.align_min_confidence,
+                         do_mine=bool(settings.align_mine) if do_mine is None else do_mine)

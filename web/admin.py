@@ -1,0 +1,70 @@
+"""Data-changing API calls (import, re-index, delete), the same functions as the CLI.
+
+They are POST only (never run on a GET) and need the operator's token
+(VIKO_ADMIN_TOKEN) in `Authorization: Bearer ...` or `X-Viko-Token`; a header, not a
+cookie, so another site cannot make a visitor's browser send it. Without a configured token
+every one of them answers 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+
+from corpus.importer import import_jsonl
+from viko.runtime import open_catalogue, run_index
+from viko.settings import Settings
+
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+def admin_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api/admin", tags=["admin (token required)"])
+    writing = threading.Lock()  # one data-changing action at a time
+
+    def authorize(authorization: str, x_viko_token: str) -> None:
+        if not settings.admin_token:
+            raise HTTPException(403, "admin actions are disabled: the operator has not set VIKO_ADMIN_TOKEN")
+        given = x_viko_token or authorization.removeprefix("Bearer ").strip()
+        if not given or not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
+            raise HTTPException(401, "a valid admin token is required (Authorization: Bearer TOKEN)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @router.post("/import", summary="Import JSONL documents (request body: one JSON object per line)")
+    async def import_documents(request: Request, authorization: str = Header(""),
+                               x_viko_token: str = Header("")) -> dict[str, Any]:
+        authorize(authorization, x_viko_token)
+        body = await request.body()
+        if not body.strip():
+            raise HTTPException(400, "the request body is empty: send JSON lines")
+        if len(body) > MAX_IMPORT_BYTES:
+            raise HTTPException(413, f"the body is larger than {MAX_IMPORT_BYTES // 2**20} MiB: use `viko import`")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "upload.jsonl"
+            path.write_bytes(body)
+            with writing, open_catalogue(settings) as cat:
+                report = import_jsonl(cat, path)
+        return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                "errors": [{"line": n, "error": msg} for n, msg in report.errors], "summary": report.summary()}
+
+    @router.post("/index", summary="Bring the index up to date (rebuild=true re-embeds everything)")
+    def reindex(rebuild: bool = False, authorization: str = Header(""), x_viko_token: str = Header("")) -> dict[str, Any]:
+        authorize(authorization, x_viko_token)
+        with writing:
+            stats = run_index(settings, rebuild=rebuild)
+        return {key: value for key, value in vars(stats).items() if isinstance(value, int | float | str | bool)}
+
+    @router.post("/delete/{doc_id:path}", summary="Delete one document from the catalogue (re-index to drop it from search)")
+    def delete(doc_id: str, authorization: str = Header(""), x_viko_token: str = Header("")) -> dict[str, Any]:
+        authorize(authorization, x_viko_token)
+        with writing, open_catalogue(settings) as cat:
+            if not cat.delete(doc_id):
+                raise HTTPException(404, f"no document with id {doc_id!r}")
+        return {"deleted": doc_id}
+
+    return router

@@ -1,0 +1,138 @@
+"""Interface labels in Vietnamese, Korean and English, and how a request picks one.
+
+Order of preference: `?ui=` in the URL (remembered in a cookie), the cookie, the browser's
+Accept-Language, then English. Document text is never translated, only the interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+UI_LANGS = ("vi", "ko", "en")
+UI_NAMES = {"vi": "Tiếng Việt", "ko": "한국어", "en": "English"}
+COOKIE = "viko_ui"
+
+# key: (vi, ko, en)
+_LABELS: dict[str, tuple[str, str, str]] = {
+    "search": ("Tìm kiếm", "검색", "Search"),
+    "status": ("Trạng thái", "상태", "Status"),
+    "api": ("API", "API", "API"),
+    "concordance": ("Tra cứu câu song ngữ", "병렬 용례 검색", "Concordance"),
+    "glossary": ("Thuật ngữ", "용어집", "Glossary"),
+    "skip": ("Chuyển đến nội dung", "본문으로 건너뛰기", "Skip to content"),
+    "interface": ("Ngôn ngữ giao diện", "화면 언어", "Interface language"),
+    "query": ("Truy vấn", "검색어", "Query"),
+    "placeholder": ("Tiếng Việt hoặc tiếng Hàn, ví dụ: năng lượng tái tạo · 재생에너지 협약",
+                    "한국어 또는 베트남어, 예: 재생에너지 협약 · năng lượng tái tạo",
+                    "Vietnamese or Korean, e.g. năng lượng tái tạo · 재생에너지 협약"),
+    "hint": ("Nhập bằng tiếng Việt hoặc tiếng Hàn: kết quả của cả hai ngôn ngữ được xếp hạng cùng nhau.",
+             "한국어나 베트남어로 입력하세요. 두 언어의 결과가 함께 순위가 매겨집니다.",
+             "Type in Vietnamese or Korean: results in both languages are ranked together."),
+    "results": ("{n} tài liệu", "문서 {n}건", "{n} documents"),
+    "query_lang": ("Truy vấn bằng {lang}", "검색어 언어: {lang}", "Query in {lang}"),
+    "sort": ("Sắp xếp", "정렬", "Sort"),
+    "sort_relevance": ("Liên quan nhất", "관련도순", "Relevance"),
+    "sort_date": ("Mới nhất", "최신순", "Newest"),
+    "filters": ("Bộ lọc", "필터", "Filters"),
+    "clear_filters": ("Bỏ tất cả bộ lọc", "필터 모두 해제", "Clear all filters"),
+    "facet_lang": ("Ngôn ngữ", "언어", "Language"),
+    "facet_type": ("Loại", "유형", "Type"),
+    "facet_source": ("Nguồn", "출처", "Source"),
+    "facet_year": ("Năm", "연도", "Year"),
+    "remove": ("bỏ", "해제", "remove"),
+    "lang_vi": ("Tiếng Việt", "베트남어", "Vietnamese"),
+    "lang_ko": ("Tiếng Hàn", "한국어", "Korean"),
+    "lang_other": ("Khác", "기타", "Other"),
+    "type_agreement": ("Thỏa thuận", "협약", "Agreement"),
+    "type_news": ("Tin tức", "뉴스", "News"),
+    "type_report": ("Báo cáo", "보고서", "Report"),
+    "type_offer": ("Chào bán công nghệ", "기술 공급", "Technology offer"),
+    "type_demand": ("Nhu cầu công nghệ", "기술 수요", "Technology demand"),
+    "pages": ("Trang kết quả", "결과 페이지", "Result pages"),
+    "previous": ("Trang trước", "이전", "Previous"),
+    "next": ("Trang sau", "다음", "Next"),
+    "page_n": ("Trang {n}", "{n}쪽", "Page {n}"),
+    "no_results": ("Không có tài liệu nào khớp với “{q}”.", "“{q}”와(과) 일치하는 문서가 없습니다.",
+                   "No documents match “{q}”."),
+    "try_terms": ("Có phải bạn muốn tìm:", "이것을 찾으셨나요:", "Did you mean:"),
+    "try_broader": ("Bỏ bộ lọc để xem {n} kết quả", "필터를 해제하면 {n}건", "Remove the filters to see {n} results"),
+    "try_other": ("Hãy thử ít từ hơn hoặc một từ đồng nghĩa.", "더 적은 단어나 다른 표현으로 검색해 보세요.",
+                  "Try fewer words or another way to say it."),
+    "past_end": ("Không còn kết quả ở trang này.", "이 쪽에는 결과가 없습니다.", "There are no results on this page."),
+    "first_page": ("Về trang đầu", "첫 쪽으로", "Back to the first page"),
+    "counterpart": ("Bản tương ứng", "대응 문서", "Counterpart"),
+    "counterpart_of": ("Cùng tài liệu bằng ngôn ngữ kia", "다른 언어로 된 같은 문서", "The same document in the other language"),
+    "side_by_side": ("So sánh từng câu", "문장별로 나란히 보기", "Compare sentence by sentence"),
+    "confirmed": ("đã xác nhận", "확인됨", "confirmed"),
+    "related": ("Tài liệu liên quan", "관련 문서", "Related documents"),
+    "source_link": ("Xem bản gốc", "원문 보기", "Original source"),
+    "best_passage": ("Đoạn khớp nhất với “{q}” được đánh dấu.", "“{q}”와(과) 가장 잘 맞는 부분이 표시되어 있습니다.",
+                     "The passages that best match “{q}” are marked."),
+    "jump_best": ("Đến đoạn khớp nhất", "가장 잘 맞는 부분으로", "Jump to the best passage"),
+    "back_results": ("Quay lại kết quả", "검색 결과로 돌아가기", "Back to the results"),
+    "not_found": ("Không tìm thấy", "찾을 수 없음", "Not found"),
+    "error": ("Lỗi", "오류", "Error"),
+    "back_search": ("Quay lại tìm kiếm", "검색으로 돌아가기", "Back to search"),
+    "documents": ("Tài liệu", "문서", "Documents"),
+    "indexed": ("Đã lập chỉ mục", "색인", "Index"),
+    "by_lang": ("Theo ngôn ngữ", "언어별", "By language"),
+    "by_type": ("Theo loại", "유형별", "By type"),
+    "index_line": ("Thế hệ {gen}, tạo lúc {created}, mô hình {model}: {docs} tài liệu, {chunks} đoạn.",
+                   "{gen} 세대, {created} 생성, 모델 {model}: 문서 {docs}건, 청크 {chunks}개.",
+                   "Generation {gen}, built {created} with {model}: {docs} documents, {chunks} chunks."),
+    "pending": ("{n} tài liệu đang chờ lập chỉ mục.", "색인 대기 문서 {n}건.", "{n} documents wait to be indexed."),
+    "no_index": ("Chưa có chỉ mục: hãy chạy `viko index`.", "색인이 없습니다: `viko index`를 실행하세요.",
+                 "No index yet: run `viko index`."),
+    "crawls": ("Lần thu thập gần đây", "최근 수집", "Recent crawls"),
+    "no_crawls": ("Chưa có lần thu thập nào.", "아직 수집 기록이 없습니다.", "No crawls yet."),
+    "outcome": ("Kết quả", "결과", "Outcome"),
+    "when": ("Thời điểm", "시각", "When"),
+    "count": ("Số lượng", "건수", "Count"),
+    "api_intro": ("Mỗi trang cũng có dạng JSON dưới /api/. Đặc tả OpenAPI:", "모든 페이지는 /api/ 아래 JSON으로도 제공됩니다. OpenAPI 명세:",
+                  "Every page is also available as JSON under /api/. OpenAPI description:"),
+    "updated": ("cập nhật lần cuối", "마지막 갱신", "last changed"),
+    "data_dir": ("Thư mục dữ liệu", "데이터 폴더", "Data directory"),
+    "chunks": ("Đoạn", "청크", "Chunks"),
+    "model": ("Mô hình", "모델", "Model"),
+    "date_unknown": ("không rõ ngày", "날짜 미상", "undated"),
+}
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    column = UI_LANGS.index(lang) if lang in UI_LANGS else 2
+    return {key: values[column] for key, values in _LABELS.items()}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """t("results", n=3) -> "3 documents"; an unknown key shows itself (never breaks a page)."""
+    table = labels_for(lang)
+
+    def t(key: str, **values: object) -> str:
+        text = table.get(key, key)
+        return text.format(**values) if values else text
+
+    return t
+
+
+def from_accept_language(header: str) -> str | None:
+    """The first of vi/ko/en in the browser's list, by quality value."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in UI_LANGS and quality > 0:
+            choices.append((-quality, position, primary))
+    return min(choices)[2] if choices else None
+
+
+def negotiate(query_params: Mapping[str, str], cookies: Mapping[str, str], accept_language: str) -> str:
+    for candidate in (query_params.get("ui"), cookies.get(COOKIE)):
+        if candidate in UI_LANGS:
+            return str(candidate)
+    return from_accept_language(accept_language) or "en"

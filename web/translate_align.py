@@ -1,0 +1,89 @@
+"""The side-by-side alignment view: which pair, its links, and glossary terms per sentence.
+
+Alignment runs on request through the sentence-embedding cache that `viko align-all` fills,
+so a pair aligned before costs only the dynamic programme.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from corpus.document import Document
+from corpus.glossary import Glossary, open_glossary
+from indexer.store import Index, IndexError_
+from search.align import Alignment, align_documents
+from search.counterpart import get_counterpart
+from search.sentvec import SentenceEmbedder
+from viko.runtime import cached_encoder, open_catalogue
+from viko.settings import Settings
+from web.translate_models import AlignmentPage, AlignRow, DocRef, LinkModel, SentenceModel, TermModel
+
+
+class AlignmentService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._embedder: SentenceEmbedder | None = None
+        self._index: tuple[str, Index | None] = ("", None)
+
+    def index(self) -> Index | None:
+        """The live index (reloaded when `viko index` publishes a new generation), or None."""
+        pointer = Path(self.settings.index_root) / "CURRENT"
+        gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
+        with self._lock:
+            if gen and gen != self._index[0]:
+                try:
+                    self._index = (gen, Index.load(self.settings.index_root))
+                except IndexError_:
+                    self._index = (gen, None)
+            return self._index[1]
+
+    def _align(self, a: Document, b: Document) -> Alignment:
+        with self._lock:  # the embedder and its cache are not thread-safe
+            if self._embedder is None:
+                self._embedder = SentenceEmbedder(cached_encoder(self.settings.encoder),
+                                                  cache_dir=Path(self.settings.data_dir) / "sentences")
+            return align_documents(a, b, self._embedder.embed)
+
+    def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
+        index = self.index()
+        with open_catalogue(self.settings) as cat:
+            a = cat.get(a_id)
+            if a is None:
+                return AlignmentPage(error=f"no document with id {a_id!r}")
+            status, confidence = "given", 1.0
+            if not b_id:
+                link = get_counterpart(index, cat, a_id)
+                if link is None:
+                    return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
+                b_id, status, confidence = link.other_id, link.status, link.confidence
+            b = cat.get(b_id)
+            if b is None:
+                return AlignmentPage(a=_ref(a), error=f"no document with id {b_id!r}")
+            glossary = Glossary(open_glossary(cat, self.settings.glossary).entries())
+        alignment = self._align(a, b)
+        return AlignmentPage(a=_ref(a), b=_ref(b), status=status, confidence=confidence,
+                             links=[LinkModel(**link.to_json()) for link in alignment.links],  # type: ignore[arg-type]
+                             a_sentences=alignment.a_sentences, b_sentences=alignment.b_sentences,
+                             rows=_rows(alignment, glossary, a.lang, b.lang))
+
+
+def _ref(doc: Document) -> DocRef:
+    return DocRef(id=doc.id, lang=doc.lang, title=doc.title)
+
+
+def _sentence(i: int, text: str, lang: str, glossary: Glossary) -> SentenceModel:
+    other = "ko" if lang == "vi" else "vi"
+    terms = [TermModel(start=m.start, end=m.end, other=m.entry.side(other), note=m.entry.note)
+             for m in glossary.lookup(text, lang)]
+    return SentenceModel(index=i, text=text, terms=terms)
+
+
+def _rows(al: Alignment, glossary: Glossary, lang_a: str, lang_b: str) -> list[AlignRow]:
+    rows = []
+    for link in al.links:
+        rows.append(AlignRow(a=[_sentence(i, al.a_sentences[i], lang_a, glossary) for i in link.a],
+                             b=[_sentence(j, al.b_sentences[j], lang_b, glossary) for j in link.b],
+                             score=round(link.score, 4), kind=f"{len(link.a)}-{len(link.b)}"))
+    return rows
