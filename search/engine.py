@@ -14,6 +14,7 @@ these steps is worth, and the weights chosen on the dev splits, are in docs/benc
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,7 +95,8 @@ class SearchEngine:
                  dense_weight: float = 1.0, lexical_weight: float = 1.0,
                  bridge_weight: float = 1.0, max_query_chars: int = 500,
                  glossary: TermExpander | None = None, fusion: str = "zscore",
-                 document_weight: float = 0.0) -> None:
+                 document_weight: float = 0.0, min_dense_evidence: float | None = None,
+                 min_lexical_evidence: float = 0.2) -> None:
         if index.model != encoder.name:
             raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
         self.index = index
@@ -111,6 +113,11 @@ class SearchEngine:
             raise ValueError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
         self.fusion = fusion
         self.document_weight = document_weight
+        # None: every candidate is a result (evaluations rank everything); else see search.relevance.
+        self.min_dense_evidence = min_dense_evidence
+        self.min_lexical_evidence = min_lexical_evidence
+        self._query_vectors: dict[str, np.ndarray] = {}
+        self._vector_lock = threading.Lock()
 
     # -- public ----------------------------------------------------------------------
     def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
@@ -123,6 +130,8 @@ class SearchEngine:
             raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         qlang = detect_language(query)
         ranked, terms = self.rank(query, qlang, [lang] if lang != "all" else list(LANGS), mode)
+        if self.min_dense_evidence is not None and mode == "full":
+            ranked = self.matching(ranked, terms, query, qlang)
         page = ranked[offset : offset + limit]
         hits = [self._hit(s, terms) for s in page]
         took = (time.perf_counter() - started) * 1000
@@ -142,7 +151,7 @@ class SearchEngine:
         """Every candidate document of the given languages, best first."""
         analysis_lang = qlang if qlang in ("vi", "ko") else "vi"
         terms = self.query_terms(query, analysis_lang, expand=mode == "full")
-        qvec = self.encoder.encode_queries([query])[0]
+        qvec = self.query_vector(query)
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
         # Counterpart bridging needs the other language's scores even under a language filter.
         scored_langs = LANGS if mode == "full" else langs
@@ -154,6 +163,31 @@ class SearchEngine:
         merged = [s for s in merged if s.lang in langs]
         merged.sort(key=lambda s: (-s.score, s.doc_id))
         return merged, terms
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            vec = self.encoder.encode_queries([query])[0]
+            with self._vector_lock:  # the web server searches from several threads
+                if len(self._query_vectors) >= 64:
+                    self._query_vectors.pop(next(iter(self._query_vectors)))
+                self._query_vectors[query] = vec
+        return vec
+
+    def matching(self, ranked: list[Scored], terms: list[str], query: str, qlang: str) -> list[Scored]:
+        """The ranked documents with real evidence of matching (search.relevance): the same
+        floor for the CLI, the API and the web pages, so a nonsense query gets no results."""
+        from search.relevance import above_floor
+
+        counterparts = self.index.counterparts
+
+        def other(doc_id: str) -> str | None:
+            link = counterparts.get(doc_id)
+            return link.other_id if link is not None else None
+
+        return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, other,
+                           float(self.min_dense_evidence or 0.0), self.min_lexical_evidence)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in

@@ -58,7 +58,9 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     return SearchEngine(index, encoder, analyzer, meta,
                         candidates=settings.candidates, dense_weight=settings.dense_weight,
                         lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
-                        max_query_chars=settings.max_query_chars, glossary=glossary)
+                        max_query_chars=settings.max_query_chars, glossary=glossary,
+                        min_dense_evidence=settings.min_dense_evidence,
+                        min_lexical_evidence=settings.min_lexical_evidence)
 
 
 class LiveEngine:
