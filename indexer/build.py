@@ -28,13 +28,19 @@ class IndexStats:
     removed: int
     seconds: float
     changed: bool
+    truncated: tuple[str, ...] = ()
 
     def summary(self) -> str:
         if not self.changed:
             return f"index is up to date ({self.documents} documents, {self.chunks} chunks)"
-        return (f"indexed {self.documents} documents as {self.chunks} chunks: {self.embedded} "
+        text = (f"indexed {self.documents} documents as {self.chunks} chunks: {self.embedded} "
                 f"embedded, {self.reused} reused, {self.removed} documents removed "
                 f"in {self.seconds:.1f}s")
+        if self.truncated:
+            shown = ", ".join(self.truncated[:5]) + (" ..." if len(self.truncated) > 5 else "")
+            text += (f"\n{len(self.truncated)} very long documents are searchable by their opening part "
+                     f"only (VIKO_MAX_CHUNKS_PER_DOC; their full text stays in the catalogue): {shown}")
+        return text
 
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
@@ -50,7 +56,8 @@ def _digest(text: str) -> str:
 
 def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer, *,
                  chunk_chars: int = 600, overlap: int = 1, batch_size: int = 32,
-                 rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
+                 rebuild: bool = False, progress: Progress | None = None,
+                 max_chunks: int = 0) -> IndexStats:
     started = time.perf_counter()
     params = {"chunk_chars": chunk_chars, "overlap": overlap}
     previous = _previous(root, encoder, params, rebuild)
@@ -63,10 +70,16 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
     hashes: list[str] = []
     texts: list[str] = []
     doc_hashes: dict[str, str] = {}
+    truncated: list[str] = []
     for doc in documents:
         doc_hashes[doc.id] = doc.content_hash
-        for chunk in chunk_document(doc.id, doc.lang, doc.text, target_chars=chunk_chars,
-                                    overlap=overlap, segmented=doc.segmented):
+        doc_chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=chunk_chars,
+                                    overlap=overlap, segmented=doc.segmented)
+        if max_chunks and len(doc_chunks) > max_chunks:
+            # A huge page (a dump, a scraped archive) would otherwise take hours to embed.
+            truncated.append(doc.id)
+            doc_chunks = doc_chunks[:max_chunks]
+        for chunk in doc_chunks:
             text = passage_text(doc, chunk)
             chunks.append(chunk)
             texts.append(text)
@@ -96,7 +109,7 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
     index.save(root)
     removed = len(set(old_docs) - set(doc_hashes))
     return IndexStats(len(doc_hashes), len(chunks), len(todo), len(chunks) - len(todo), removed,
-                      time.perf_counter() - started, changed=True)
+                      time.perf_counter() - started, changed=True, truncated=tuple(truncated))
 
 
 def _previous(root: Path, encoder: Encoder, params: dict[str, int], rebuild: bool) -> Index | None:

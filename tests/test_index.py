@@ -86,3 +86,11 @@ def test_bm25_prefers_rarer_and_repeated_terms(tmp_path: Path) -> None:
     again = LexicalIndex.load(tmp_path)
     assert np.allclose(again.scores(["gió", "biển"]), lex.scores(["gió", "biển"]))
     assert again.scores(["unknown"]).sum() == 0
+
+
+def test_huge_document_is_capped_and_reported(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
+    huge = {"id": "huge-vi", "text": " ".join(f"Câu thứ {i} về cảng biển Hải Phòng." for i in range(3000))}
+    stats = update_index(docs([huge]), tmp_path / "index", fake_encoder, AN, max_chunks=20)
+    assert stats.truncated == ("huge-vi",) and "huge-vi" in stats.summary()
+    index = Index.load(tmp_path / "index")
+    assert len(index.doc_rows["huge-vi"]) == 20 and len(index.doc_rows) == 5

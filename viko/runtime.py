@@ -34,7 +34,8 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         docs = indexable_documents(cat)
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
-                             batch_size=settings.batch_size, rebuild=rebuild, progress=progress)
+                             batch_size=settings.batch_size, rebuild=rebuild, progress=progress,
+                             max_chunks=settings.max_chunks_per_doc)
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
     return stats

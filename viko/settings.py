@@ -23,6 +23,9 @@ class Settings:
     chunk_chars: int = _setting(600, "Target chunk length in characters (sentences are kept whole).")
     chunk_overlap: int = _setting(1, "Sentences repeated between consecutive chunks.")
     batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
+    max_chunks_per_doc: int = _setting(
+        400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
+    )
     candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
     dense_weight: float = _setting(1.0, "Weight of the dense (embedding) evidence in fusion.")
     lexical_weight: float = _setting(1.5, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")
