@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -14,11 +13,8 @@ import httpx
 
 from bench.demo_data import demo_queries, demo_settings
 from bench.report import table, write_section
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from bench.web import pct, start_server, wait_ready
+from web.localserver import free_port
 
 
 def _viko() -> str:
@@ -48,21 +44,12 @@ def cli_batch(data_dir: Path, queries: list[str]) -> list[float]:
     return timings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def http_api(data_dir: Path, queries: list[str]) -> list[float]:
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([_viko(), "--data", str(data_dir), "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    server = start_server(data_dir, port)
     try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=30) as client:
-            _wait(client)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            wait_ready(client)
             for _ in range(3):
                 client.get("/api/search", params={"q": "khởi động"})
             timings = []
@@ -75,18 +62,6 @@ def http_api(data_dir: Path, queries: list[str]) -> list[float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait(client: httpx.Client) -> None:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if client.get("/api/status").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("server did not start")
 
 
 def distinct_queries() -> list[str]:
@@ -111,7 +86,7 @@ def run() -> None:
     rows = []
     for name, fn in (("`viko search -` (batch, JSON lines)", cli_batch), ("HTTP `GET /api/search`", http_api)):
         timings = fn(Path(settings.data_dir), queries)
-        rows.append([name, len(timings), f"{statistics.median(timings):.1f}", f"{percentile(timings, 0.95):.1f}",
+        rows.append([name, len(timings), f"{statistics.median(timings):.1f}", f"{pct(timings, 0.95):.1f}",
                      f"{max(timings):.1f}"])
         print(name, rows[-1][1:], flush=True)
     md = ("## Query latency (demo corpus, warm)\n\n"

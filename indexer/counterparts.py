@@ -42,28 +42,36 @@ def confidence(margin: float, low: float = 1.10, high: float = 1.25) -> float:
     return float(np.clip((margin - low) / (high - low), 0.0, 1.0))
 
 
-def find_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str],
-                      vecs_b: np.ndarray, k: int = 4) -> list[Counterpart]:
-    """Mutual best matches (by ratio margin) between two languages' documents, both directions
-    listed. Uses k-nearest-neighbour search, so it scales past what a full matrix allows."""
-    if not ids_a or not ids_b:
+def mutual_margin_pairs(a: np.ndarray, b: np.ndarray, k: int = 4,
+                        floor: float = 1e-6) -> list[tuple[int, int, float]]:
+    """(row of a, row of b, ratio margin) for every mutual best match, found by k-nearest-
+    neighbour search (so it scales past what a full matrix allows). The margin is
+    cos(x, y) / mean(kNN similarity of x, kNN similarity of y), the denominator at least
+    `floor`. Shared by document counterparts and sentence mining (search.bitext)."""
+    if len(a) == 0 or len(b) == 0:
         return []
-    sims_ab, rows_ab = _knn(vecs_a, vecs_b, k)
-    sims_ba, rows_ba = _knn(vecs_b, vecs_a, k)
+    sims_ab, rows_ab = _knn(a, b, k)
+    sims_ba, rows_ba = _knn(b, a, k)
     knn_a, knn_b = sims_ab.mean(axis=1), sims_ba.mean(axis=1)
 
     def best(sims: np.ndarray, rows: np.ndarray, own: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        margins = sims / np.maximum((own[:, None] + other[rows]) / 2, 1e-6)
+        margins = sims / np.maximum((own[:, None] + other[rows]) / 2, floor)
         pick = margins.argmax(axis=1)
         return rows[np.arange(len(rows)), pick], margins[np.arange(len(rows)), pick]
 
     best_b, margin_b = best(sims_ab, rows_ab, knn_a, knn_b)
     best_a, _ = best(sims_ba, rows_ba, knn_b, knn_a)
+    return [(i, j, float(margin_b[i])) for i, j in enumerate(best_b.tolist()) if best_a[j] == i]
+
+
+def find_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str],
+                      vecs_b: np.ndarray, k: int = 4) -> list[Counterpart]:
+    """Mutual best matches (by ratio margin) between two languages' documents, both directions
+    listed."""
+    if not ids_a or not ids_b:
+        return []
     out = []
-    for i, j in enumerate(best_b.tolist()):
-        if best_a[j] != i:
-            continue
-        m = float(margin_b[i])
+    for i, j, m in mutual_margin_pairs(vecs_a, vecs_b, k):
         conf = confidence(m)
         if conf > 0:
             out.append(Counterpart(ids_a[i], ids_b[j], m, conf))

@@ -14,8 +14,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
+
+from indexer.counterparts import mutual_margin_pairs
+from search import scoring
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -45,18 +47,6 @@ class MineParams:
     floor: float = 0.2        # least neighbourhood similarity in the margin's denominator
 
 
-def _centre(m: np.ndarray) -> np.ndarray:
-    """Remove the language's mean direction so the two languages meet on one scale."""
-    m = m - m.mean(axis=0, keepdims=True)
-    return (m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def _knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    index = faiss.IndexFlatIP(base.shape[1])
-    index.add(np.ascontiguousarray(base))
-    return index.search(np.ascontiguousarray(queries), min(k, len(base)))
-
-
 def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
          params: MineParams | None = None, exclude: set[tuple[str, str]] | None = None) -> list[MinedPair]:
     """Mutual-best sentence pairs by ratio margin; pairs whose (vi doc, ko doc) is in
@@ -67,25 +57,13 @@ def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
     ko = [s for s in ko if len(s.text) >= p.min_chars]
     if len(vi) < 2 or len(ko) < 2:
         return []
-    x = _centre(embed([s.text for s in vi]))
-    y = _centre(embed([s.text for s in ko]))
-    sims_xy, rows_xy = _knn(x, y, p.k)
-    sims_yx, rows_yx = _knn(y, x, p.k)
-    knn_x, knn_y = sims_xy.mean(axis=1), sims_yx.mean(axis=1)
+    # Each side centred on its own mean, so the two languages meet on one scale.
+    x, y = embed([s.text for s in vi]), embed([s.text for s in ko])
+    x, y = scoring.centre(x, x.mean(axis=0)), scoring.centre(y, y.mean(axis=0))
     # The floor keeps sparse neighbourhoods (few sentences, unrelated texts) from turning a
     # small cosine into a large ratio.
-    margin_xy = sims_xy / np.maximum((knn_x[:, None] + knn_y[rows_xy]) / 2, p.floor)
-    margin_yx = sims_yx / np.maximum((knn_y[:, None] + knn_x[rows_yx]) / 2, p.floor)
-    best_y = rows_xy[np.arange(len(x)), margin_xy.argmax(axis=1)]
-    best_x = rows_yx[np.arange(len(y)), margin_yx.argmax(axis=1)]
-    out = []
-    for i, j in enumerate(best_y.tolist()):
-        if best_x[j] != i:
-            continue
-        margin = float(margin_xy[i].max())
-        if margin < p.threshold or (vi[i].doc_id, ko[j].doc_id) in exclude:
-            continue
-        out.append(MinedPair(vi[i], ko[j], margin))
+    out = [MinedPair(vi[i], ko[j], margin) for i, j, margin in mutual_margin_pairs(x, y, p.k, p.floor)
+           if margin >= p.threshold and (vi[i].doc_id, ko[j].doc_id) not in exclude]
     return _plausible(out, p)
 
 

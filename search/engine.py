@@ -130,10 +130,10 @@ class SearchEngine:
             raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         qlang = detect_language(query)
         ranked, terms = self.rank(query, qlang, [lang] if lang != "all" else list(LANGS), mode)
-        if self.min_dense_evidence is not None and mode == "full":
+        if mode == "full":
             ranked = self.matching(ranked, terms, query, qlang)
         page = ranked[offset : offset + limit]
-        hits = [self._hit(s, terms) for s in page]
+        hits = [self.hit(s, terms) for s in page]
         took = (time.perf_counter() - started) * 1000
         return Results(query, qlang, hits, len(ranked), took, terms)
 
@@ -178,6 +178,8 @@ class SearchEngine:
     def matching(self, ranked: list[Scored], terms: list[str], query: str, qlang: str) -> list[Scored]:
         """The ranked documents with real evidence of matching (search.relevance): the same
         floor for the CLI, the API and the web pages, so a nonsense query gets no results."""
+        if self.min_dense_evidence is None:
+            return ranked
         from search.relevance import above_floor
 
         counterparts = self.index.counterparts
@@ -187,7 +189,7 @@ class SearchEngine:
             return link.other_id if link is not None else None
 
         return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, other,
-                           float(self.min_dense_evidence or 0.0), self.min_lexical_evidence)
+                           self.min_dense_evidence, self.min_lexical_evidence)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in
@@ -226,7 +228,7 @@ class SearchEngine:
         for i in picked:
             other = index.doc_ids[i]
             row = index.doc_rows[other][0]
-            hits.append(self._hit(Scored(other, index.doc_lang[other], float(sims[i]), row), []))
+            hits.append(self.hit(Scored(other, index.doc_lang[other], float(sims[i]), row), []))
         return hits
 
     # -- internals -----------------------------------------------------------------------
@@ -292,7 +294,7 @@ class SearchEngine:
         fused = scoring.rrf(lists, k=60.0, weights=[self.dense_weight, self.lexical_weight])
         return [Scored(d, lang, score, dense[d][1] if d in dense else lex[d][1]) for d, score in fused.items()]
 
-    def _hit(self, scored: Scored, terms: list[str]) -> Hit:
+    def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
         snippet, spans = make_snippet(chunk.text, terms)
         meta = self.meta.get(scored.doc_id, DocMeta())

@@ -17,52 +17,16 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from corpus.textnorm import detect_language
-from indexer.encoders import Encoder
 from indexer.store import LANGS
-from search.engine import DocMeta, QueryError, Scored, SearchEngine
+from search.engine import QueryError, Scored, SearchEngine
 from search.facets import SORTS, Filters, apply_filters, count_facets, sort_items
-from search.relevance import above_floor
-from search.snippets import make_snippet
 from viko.settings import Settings
 from web.counterparts import index_counterpart
 from web.models import FacetValueModel, HitModel, SearchPage
 
 MAX_OFFSET = 10_000
 FACET_VALUES = {"lang": set(LANGS)}
-
-
-class CachingEncoder:
-    """Remembers the vectors of recent single queries: the engine and the relevance floor
-    both need the query's vector, and facet clicks repeat the query."""
-
-    def __init__(self, inner: Encoder, size: int = 512) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self._size = size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) != 1:
-            return self.inner.encode_queries(texts)
-        key = texts[0]
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key][None, :]
-        vec = np.asarray(self.inner.encode_queries([key]))[0]
-        with self._lock:
-            self._cache[key] = vec
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return vec[None, :]
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.encode_passages(texts)
 
 
 @dataclass(frozen=True)
@@ -82,13 +46,11 @@ class SearchRequest:
     offset: int = 0
 
 
-def hit_model(engine: SearchEngine, item: Scored, terms: Sequence[str], score: float | None = None) -> HitModel:
-    chunk = engine.index.chunks[item.best_row]
-    snippet, spans = make_snippet(chunk.text, terms)
-    meta = engine.meta.get(item.doc_id, DocMeta())
-    return HitModel(id=item.doc_id, lang=item.lang, title=meta.title, score=round(item.score if score is None else score, 4),
-                    snippet=snippet, highlights=spans, url=meta.url, type=meta.type, date=meta.date,
-                    source=meta.source, counterpart_id=index_counterpart(engine.index, item.doc_id) or "")
+def hit_model(engine: SearchEngine, item: Scored, terms: Sequence[str]) -> HitModel:
+    hit = engine.hit(item, terms)
+    return HitModel(id=hit.id, lang=hit.lang, title=hit.title, score=round(hit.score, 4), snippet=hit.snippet,
+                    highlights=list(hit.highlights), url=hit.url, type=hit.type, date=hit.date,
+                    source=hit.source, counterpart_id=index_counterpart(engine.index, hit.id) or "")
 
 
 class Searcher:
@@ -100,8 +62,6 @@ class Searcher:
 
     def ranked(self, engine: SearchEngine, query: str) -> Ranked:
         """Every candidate above the relevance floor, best first (query already validated)."""
-        if not isinstance(engine.encoder, CachingEncoder):
-            engine.encoder = CachingEncoder(engine.encoder)
         with self._lock:
             cache = self._caches.setdefault(engine, OrderedDict())
             if query in cache:
@@ -109,9 +69,7 @@ class Searcher:
                 return cache[query]
         qlang = detect_language(query)
         items, terms = engine.rank(query, qlang, LANGS)
-        qvec = engine.encoder.encode_queries([query])[0]
-        kept = above_floor(engine.index, items, terms, qvec, qlang, lambda d: index_counterpart(engine.index, d),
-                           self.settings.min_dense_evidence, self.settings.min_lexical_evidence)
+        kept = engine.matching(items, terms, query, qlang)
         ranked = Ranked(query, qlang, terms, kept)
         with self._lock:
             cache[query] = ranked
