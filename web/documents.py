@@ -35,7 +35,7 @@ def best_passages(engine: SearchEngine, searcher: Searcher, doc_id: str, query: 
     if not rows:
         return [], ranked.terms
     rows_arr = np.asarray(rows, dtype=np.int64)
-    qvec = engine.query_vector(query)
+    qvec = ranked.vector
     centred = engine.index.centre(qvec, ranked.qlang if ranked.qlang in ("vi", "ko") else "vi")[0]
     picked = {int(rows_arr[int(np.argmax(engine.index.centred[rows_arr] @ centred))])}
     lexical = engine.index.lexical.scores(ranked.terms)[rows_arr] if ranked.terms else np.zeros(0)

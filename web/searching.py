@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from corpus.textnorm import detect_language
 from indexer.store import LANGS
 from search.engine import QueryError, Scored, SearchEngine
@@ -35,6 +37,7 @@ class Ranked:
     qlang: str
     terms: list[str]
     items: list[Scored]
+    vector: np.ndarray  # the encoded query: the document page marks passages with it
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class Searcher:
         qlang = detect_language(query)
         items, terms = engine.rank(query, qlang, LANGS)
         kept = engine.matching(items, terms, query, qlang)
-        ranked = Ranked(query, qlang, terms, kept)
+        ranked = Ranked(query, qlang, terms, kept, engine.query_vector(query))
         with self._lock:
             cache[query] = ranked
             while len(cache) > self._cache_size:
