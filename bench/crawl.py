@@ -58,7 +58,8 @@ def crawl_throughput(runs: int = 3) -> str:
     from corpus.frontier import Scope
     from tests.fixtures.server import FixtureSite
 
-    config = FetchConfig(timeout=2.0, retries=0, backoff=0.0, max_bytes=200_000, delay=0.0, per_host=8)
+    config = FetchConfig(timeout=2.0, retries=0, backoff=0.0, max_bytes=200_000, delay=0.0, per_host=8,
+                         allow_private=True)
     options = CrawlOptions(max_pages=500, scope=Scope(max_per_pattern=20), workers=8)
     rates, fetched, stored = [], 0, 0
     for _ in range(runs):

@@ -10,6 +10,9 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
 
 from corpus import dedup
 from corpus.catalogue import Catalogue
@@ -19,6 +22,7 @@ from corpus.extract import extract, sniff
 from corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
 from corpus.formats import Extracted, ExtractionError
 from corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Entry, Frontier, Scope
+from corpus.netpolicy import BlockedAddress, checked_address
 from corpus.urls import canonicalize, doc_id_for_url, host_of
 
 
@@ -43,6 +47,7 @@ class CrawlStats:
     failed: int = 0
     out_of_scope: int = 0
     duplicates: int = 0
+    refused_seeds: list[str] = field(default_factory=list)  # "URL: reason" for each seed not crawled
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -53,7 +58,8 @@ class CrawlStats:
         return (f"fetched {self.fetched} pages ({self.rate:.1f}/s): {self.stored} stored, {self.updated} updated, "
                 f"{self.unchanged + self.not_modified} unchanged, {self.discovered} sitemaps/feeds, "
                 f"{self.skipped} skipped, {self.failed} failed, {self.duplicates} duplicates; "
-                f"{self.out_of_scope} links out of scope")
+                f"{self.out_of_scope} links out of scope"
+                + "".join(f"\nseed refused: {line}" for line in self.refused_seeds))
 
 
 Progress = Callable[[CrawlStats], None]
@@ -98,8 +104,9 @@ def analyse(content: bytes, content_type: str, url: str) -> _Page:
 
 class Crawler:
     def __init__(self, cat: Catalogue, fetch_config: FetchConfig, options: CrawlOptions,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.cat = cat
+        self._transport = transport  # tests put a fake network here
         self.config = fetch_config
         self.options = options
         self.progress = progress
@@ -115,8 +122,13 @@ class Crawler:
         self.frontier.prepare(recrawl=self.options.recrawl)
         for seed in seeds:
             self.frontier.add_seed(seed)
-        async with Fetcher(self.config) as fetcher:
+        async with Fetcher(self.config, self._transport) as fetcher:
             self.fetcher = fetcher
+            for seed in seeds:
+                refused = await self._address_refused(seed)
+                if refused:
+                    self.frontier.finish(seed, SKIPPED, reason=refused)
+                    self.stats.refused_seeds.append(f"{seed}: {refused}")
             await self._loop()
         return self.stats
 
@@ -150,16 +162,40 @@ class Crawler:
             self.frontier.finish(entry.url, OUT_OF_SCOPE, reason=reason)
             self.stats.out_of_scope += 1
             return
-        reason = self.frontier.trap(entry) or await self._disallowed(entry.url)
+        reason = (self.frontier.trap(entry) or await self._address_refused(entry.url)
+                  or await self._disallowed(entry.url))
         if reason:
             self.frontier.finish(entry.url, SKIPPED, reason=reason)
             self.stats.skipped += 1
             return
         etag, modified = self.frontier.validators(entry.url)
         assert self.fetcher is not None
-        result = await self.fetcher.fetch(entry.url, etag=etag, last_modified=modified, allow=self._disallowed)
+        result = await self.fetcher.fetch(entry.url, etag=etag, last_modified=modified, allow=self._hop_refused)
         self.stats.fetched += 1
         await self._handle(entry, result)
+
+    async def _hop_refused(self, url: str) -> str | None:
+        """A redirect target passes what a link passes: scope, network policy, robots.txt."""
+        canon = canonicalize(url)
+        if canon is None:
+            return f"redirect to a non-http(s) URL {url[:200]!r}"
+        outside = self.frontier.outside(canon)
+        if outside:
+            return f"redirect to {canon} refused: {outside}"
+        return await self._address_refused(canon) or await self._disallowed(canon)
+
+    async def _address_refused(self, url: str) -> str | None:
+        """Why the network policy refuses url's host (checked again at connection time)."""
+        if self.config.allow_private:
+            return None
+        parts = urlsplit(url)
+        try:
+            await checked_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        except BlockedAddress as exc:
+            return str(exc)
+        except httpx.HTTPError:
+            return None  # unresolvable: the fetch itself reports it
+        return None
 
     async def _disallowed(self, url: str) -> str | None:
         rules = await self._rules(url)

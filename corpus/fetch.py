@@ -1,5 +1,10 @@
 """Polite asynchronous HTTP: per-host concurrency and delay, retries, redirects, size cap,
-conditional requests, and robots.txt (RFC 9309) rules per host."""
+conditional requests, and robots.txt (RFC 9309) rules per host.
+
+Redirects are followed here, hop by hop, so each hop passes the same checks as a link
+(scope, robots.txt, the network policy of corpus/netpolicy.py); httpx never follows one.
+Robots rules are parsed by protego, which knows the `*` and `$` patterns that the standard
+library's parser ignores (Korean government sites use them)."""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
 
+from corpus.netpolicy import BlockedAddress, PublicOnlyTransport
 from corpus.urls import host_of
 
 if TYPE_CHECKING:
@@ -33,13 +39,14 @@ class FetchConfig:
     per_host: int = 2
     delay: float = 1.0
     max_redirects: int = 10
+    allow_private: bool = False  # loopback, private, link-local... addresses (intranet crawls)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchConfig:
         return cls(user_agent=settings.crawl_user_agent, timeout=settings.crawl_timeout,
                    retries=settings.crawl_retries, backoff=settings.crawl_backoff,
                    max_bytes=settings.crawl_max_bytes, per_host=settings.crawl_per_host,
-                   delay=settings.crawl_delay)
+                   delay=settings.crawl_delay, allow_private=settings.crawl_allow_private)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class Fetcher:
 
     def __init__(self, config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
+        if not config.allow_private:
+            transport = PublicOnlyTransport(transport)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(config.timeout), follow_redirects=False, transport=transport,
@@ -183,6 +192,8 @@ class Fetcher:
                 return out
         except _TooLarge as exc:
             return {"status": 200, "skipped": str(exc)}
+        except BlockedAddress as exc:
+            return {"skipped": str(exc)}
         except httpx.TimeoutException:
             return {"retriable": True, "error": f"timeout after {self.config.timeout:g}s"}
         except httpx.HTTPError as exc:
@@ -218,34 +229,33 @@ def _retry_after(value: str) -> float | None:
 
 @dataclass
 class RobotsRules:
-    parser: RobotFileParser
+    parser: Protego
+    base: str = ""  # the robots.txt URL: relative Sitemap lines are resolved against it
     note: str = ""  # how the rules were obtained, for the crawl report
 
     def allowed(self, url: str, agent: str) -> bool:
-        return self.parser.can_fetch(agent, url)
+        return bool(self.parser.can_fetch(url, agent))
 
     def crawl_delay(self, agent: str) -> float:
         value = self.parser.crawl_delay(agent)
         return float(value) if value else 0.0
 
     def sitemaps(self) -> list[str]:
-        return list(self.parser.site_maps() or [])
+        return [urljoin(self.base, url.strip()) for url in self.parser.sitemaps if url.strip()]
 
 
 def robots_from(result: FetchResult) -> RobotsRules:
     """Rules from a robots.txt fetch, as RFC 9309 says: 4xx allows all, 5xx or no answer
     disallows all (the site may be overloaded)."""
-    parser = RobotFileParser()
-    parser.modified()
+    base = result.final_url or result.url
     if result.ok:
         text = result.content[:512_000].decode("utf-8", errors="replace")
-        parser.parse(text.splitlines())
-        return RobotsRules(parser, "robots.txt applied")
+        return RobotsRules(Protego.parse(text), base, "robots.txt applied")
     if result.status is not None and 400 <= result.status < 500:
-        parser.parse([])
-        return RobotsRules(parser, f"no robots.txt (HTTP {result.status}): all allowed")
-    parser.parse(["User-agent: *", "Disallow: /"])
-    return RobotsRules(parser, f"robots.txt unavailable ({result.error or result.status}): host skipped")
+        return RobotsRules(Protego.parse(""), base, f"no robots.txt (HTTP {result.status}): all allowed")
+    why = result.skipped or result.error or result.status
+    return RobotsRules(Protego.parse("User-agent: *\nDisallow: /"), base,
+                       f"robots.txt unavailable ({why}): host skipped")
 
 
 def robots_url(url: str) -> str:

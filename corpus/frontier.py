@@ -64,7 +64,7 @@ class Frontier:
         """Seeds are always (re)queued at depth 0, whatever an earlier run decided."""
         if not self.add(url, 0):
             self.cat.conn.execute("UPDATE crawl_frontier SET depth=0, state=CASE WHEN state IN"
-                                  " ('out_of_scope', 'fetching') THEN 'queued' ELSE state END WHERE url=?", (url,))
+                                  " ('out_of_scope', 'fetching', 'skipped') THEN 'queued' ELSE state END WHERE url=?", (url,))
         self.cat.conn.commit()
 
     def take(self, limit: int) -> list[Entry]:
@@ -83,11 +83,15 @@ class Frontier:
         """Why a URL is not for this run (depth, host, filters), or None."""
         if entry.depth > self.scope.max_depth:
             return f"deeper than --max-depth {self.scope.max_depth}"
-        if self.scope.same_host and host_of(entry.url) not in self.seed_hosts:
+        return self.outside(entry.url)
+
+    def outside(self, url: str) -> str | None:
+        """Why a URL (a link or a redirect target) is outside host and filters, or None."""
+        if self.scope.same_host and host_of(url) not in self.seed_hosts:
             return "another host (--same-host)"
-        if self._include and not self._include.search(entry.url):
+        if self._include and not self._include.search(url):
             return "does not match --include"
-        if self._exclude and self._exclude.search(entry.url):
+        if self._exclude and self._exclude.search(url):
             return "matches --exclude"
         return None
 

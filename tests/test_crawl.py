@@ -16,7 +16,8 @@ from corpus.urls import canonicalize
 from tests.fixtures.server import FixtureSite
 from viko.cli import main
 
-FAST = FetchConfig(timeout=0.4, retries=1, backoff=0.01, max_bytes=200_000, delay=0.0, per_host=4)
+FAST = FetchConfig(timeout=0.4, retries=1, backoff=0.01, max_bytes=200_000, delay=0.0, per_host=4,
+                   allow_private=True)  # the fixture sites are on 127.0.0.1
 OPTIONS = CrawlOptions(max_pages=200, scope=Scope(max_per_pattern=4))
 
 
@@ -180,7 +181,9 @@ def test_cli_crawl_report_and_get(sites: tuple[FixtureSite, FixtureSite], tmp_pa
     monkeypatch.setenv("VIKO_CRAWL_RETRIES", "0")
     data = str(tmp_path / "data")
     runner = CliRunner()
-    out = runner.invoke(main, ["--data", data, "crawl", "--delay", "0", "--max-depth", "1",
+    refused = runner.invoke(main, ["--data", data, "crawl", "--delay", "0", site.url("/ko/")])
+    assert refused.exit_code == 0 and "seed refused" in refused.output and "loopback address 127.0.0.1" in refused.output
+    out = runner.invoke(main, ["--data", data, "crawl", "--delay", "0", "--max-depth", "1", "--allow-private",
                                "--exclude", "/lich|/slow", "--type", "news", site.url("/ko/")])
     assert out.exit_code == 0, out.output
     assert "stored" in out.output

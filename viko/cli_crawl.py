@@ -28,10 +28,12 @@ _TYPE = click.Choice(list(TYPES))
 @click.option("--type", "doc_type", type=_TYPE, default=None, help="Document type for every stored page.")
 @click.option("--delay", type=float, default=None, help="Seconds between requests to one host ($VIKO_CRAWL_DELAY).")
 @click.option("--index", "then_index", is_flag=True, help="Run `viko index` when the crawl ends.")
+@click.option("--allow-private", is_flag=True, default=None,
+              help="Reach loopback, private and link-local addresses: an intranet crawl ($VIKO_CRAWL_ALLOW_PRIVATE).")
 @pass_ctx
 def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int, same_host: bool,
               include: str, exclude: str, recrawl: bool, doc_type: str | None, delay: float | None,
-              then_index: bool) -> None:
+              then_index: bool, allow_private: bool | None) -> None:
     """Crawl from SEED URLs, extract and store documents. Resumable: run it again after an
     interruption and it continues from its frontier. See `viko crawl-report` for details."""
     import re
@@ -47,6 +49,8 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
         except re.error as exc:
             fail(f"bad regular expression {pattern!r}: {exc}", 2)
     settings = c.settings if delay is None else c.settings.replace(crawl_delay=delay)
+    if allow_private:
+        settings = settings.replace(crawl_allow_private=1)
     scope = Scope(max_depth=max_depth, same_host=same_host, include=include, exclude=exclude,
                   max_per_pattern=settings.crawl_max_per_pattern)
     options = CrawlOptions(max_pages=max_pages, scope=scope, recrawl=recrawl, doc_type=doc_type or "",

@@ -53,6 +53,14 @@ class Settings:
     crawl_delay: float = _setting(1.0, "Pause between requests to one host, in seconds (robots Crawl-delay can raise it).")
     crawl_workers: int = _setting(8, "Concurrent fetches over all hosts.")
     crawl_max_per_pattern: int = _setting(50, "Most URLs followed per URL pattern (bounds calendars and pagers).")
+    crawl_allow_private: int = _setting(
+        0, "1 lets the crawler reach loopback, private and link-local addresses (intranet crawls); 0 refuses them.")
+    web_align_max_sentences: int = _setting(
+        200, "Sentences per side that the web alignment view aligns on request (the rest is listed as cut).")
+    web_doc_page_chars: int = _setting(50_000, "Characters of a document shown per page of the document view.")
+    web_rate_per_minute: int = _setting(
+        120, "Requests per minute one client may make to expensive pages (search, document, align, export); 0 = no limit.")
+    web_concurrent_per_client: int = _setting(4, "Expensive requests one client may have running at once.")
     # Translators' workbench (issue 6).
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
