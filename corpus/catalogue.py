@@ -167,6 +167,13 @@ class Catalogue:
                 out[col][key or "unknown"] = n
         return out
 
+    def lang_type_counts(self) -> dict[str, dict[str, int]]:
+        """{lang: {type: documents}}; a missing language is 'other', a missing type 'unknown'."""
+        out: dict[str, dict[str, int]] = {}
+        for lang, kind, n in self.conn.execute("SELECT lang, type, COUNT(*) FROM documents GROUP BY lang, type"):
+            out.setdefault(lang or "other", {})[kind or "unknown"] = int(n)
+        return out
+
     def last_change(self) -> str:
         row = self.conn.execute("SELECT MAX(updated_at) FROM documents").fetchone()
         return str(row[0] or "")

@@ -46,7 +46,7 @@ class FetchConfig:
         return cls(user_agent=settings.crawl_user_agent, timeout=settings.crawl_timeout,
                    retries=settings.crawl_retries, backoff=settings.crawl_backoff,
                    max_bytes=settings.crawl_max_bytes, per_host=settings.crawl_per_host,
-                   delay=settings.crawl_delay, allow_private=settings.crawl_allow_private)
+                   delay=settings.crawl_delay, allow_private=bool(settings.crawl_allow_private))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 
 from corpus.catalogue import Catalogue, utcnow
@@ -139,3 +140,23 @@ def report_rows(cat: Catalogue, state: str = "") -> list[dict[str, object]]:
 
 def report_summary(cat: Catalogue) -> dict[str, int]:
     return {r[0]: r[1] for r in cat.conn.execute("SELECT state, COUNT(*) FROM crawl_frontier GROUP BY state")}
+
+
+def log_outcomes(cat: Catalogue) -> dict[str, int]:
+    """How many fetches ended each way (stored, skipped, failed...), most frequent first;
+    empty for a data directory older than the crawl tables."""
+    try:
+        rows = cat.conn.execute("SELECT outcome, COUNT(*) FROM crawl_log GROUP BY outcome ORDER BY COUNT(*) DESC")
+        return {str(o): int(n) for o, n in rows}
+    except sqlite3.OperationalError:
+        return {}
+
+
+def recent_log(cat: Catalogue, limit: int) -> list[dict[str, object]]:
+    """The last `limit` fetches: url, outcome, http_status, reason, at; newest first."""
+    try:
+        rows = cat.conn.execute("SELECT url, outcome, http_status, reason, at FROM crawl_log ORDER BY id DESC LIMIT ?",
+                                (limit,)).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [dict(r) for r in rows]

@@ -1,7 +1,8 @@
 """TMX 1.4b: export translation units, import a translation memory as concordance material.
 
 Export streams with lxml's incremental writer, so a large memory never sits in memory as a
-tree. Import parses with entity resolution, DTD loading and network access turned off (a TMX
+tree; `tmx_chunks` hands the document out in pieces (the web export streams them as they
+come). Import parses with entity resolution, DTD loading and network access turned off (a TMX
 file is untrusted input), keeps the Vietnamese and Korean variants of each unit (vi-VN,
 ko_KR, vie and kor count), and reports what it skipped; a broken file keeps the units read
 before the error.
@@ -29,6 +30,7 @@ _CODE_TAGS = {"bpt", "ept", "it", "ph", "ut", "sub"}
 # Characters XML 1.0 cannot carry.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LANGS = {"vi": "vi", "vie": "vi", "ko": "ko", "kor": "ko"}
+EXPORT_BATCH = 500  # units per piece handed out: about 100-200 KB of XML
 
 
 class TmxError(ValueError):
@@ -55,10 +57,25 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def write_tmx(units: Iterable[Unit], out: str | Path | IO[bytes], *, tool_version: str = "0.1.0") -> int:
-    """Write units as TMX 1.4b (srclang vi); returns how many were written."""
-    count = 0
-    with etree.xmlfile(out if not isinstance(out, Path) else str(out), encoding="UTF-8") as xf:
+class _Pieces:
+    """A write-only file that keeps what was written until it is taken."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self._parts.append(bytes(data))
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+def tmx_chunks(units: Iterable[Unit], *, batch: int = EXPORT_BATCH, tool_version: str = "0.1.0") -> Iterator[bytes]:
+    """TMX 1.4b (srclang vi) of units, as successive pieces of bytes, `batch` units at a time."""
+    sink = _Pieces()
+    with etree.xmlfile(sink, encoding="UTF-8") as xf:
         xf.write_declaration()
         xf.write_doctype(DOCTYPE)
         with xf.element("tmx", version="1.4"):
@@ -66,9 +83,31 @@ def write_tmx(units: Iterable[Unit], out: str | Path | IO[bytes], *, tool_versio
                                    datatype="plaintext", segtype="sentence", adminlang="en",
                                    srclang="vi", **{"o-tmf": "viko"}, creationdate=_stamp()))
             with xf.element("body"):
-                for unit in units:
+                for count, unit in enumerate(units, 1):
                     xf.write(_tu(unit))
-                    count += 1
+                    if count % max(1, batch) == 0:
+                        xf.flush()
+                        yield sink.take()
+    yield sink.take()
+
+
+def write_tmx(units: Iterable[Unit], out: str | Path | IO[bytes], *, tool_version: str = "0.1.0") -> int:
+    """Write units as TMX 1.4b (srclang vi); returns how many were written."""
+    count = 0
+
+    def counted() -> Iterator[Unit]:
+        nonlocal count
+        for unit in units:
+            count += 1
+            yield unit
+
+    if isinstance(out, str | Path):
+        with open(out, "wb") as handle:
+            for piece in tmx_chunks(counted(), tool_version=tool_version):
+                handle.write(piece)
+    else:
+        for piece in tmx_chunks(counted(), tool_version=tool_version):
+            out.write(piece)
     return count
 
 

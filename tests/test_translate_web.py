@@ -13,7 +13,7 @@ from corpus.tm import TranslationMemory, Unit
 from viko.settings import Settings
 from web.app import create_app
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-tests"
 
 
 @pytest.fixture

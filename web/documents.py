@@ -1,5 +1,9 @@
 """The document page's data: the text with its best-matching passages, related documents of
-both languages, and the counterpart one click away."""
+both languages, and the counterpart one click away.
+
+A long document is shown a page at a time (paragraphs of about `web_doc_page_chars`
+characters), never whole: a 10 MB text would otherwise cost tens of megabytes of HTML per
+view. The full text stays one link away, as plain text."""
 
 from __future__ import annotations
 
@@ -21,6 +25,21 @@ def paragraphs_of(text: str) -> list[tuple[int, str]]:
             out.append((pos, line))
         pos += len(line) + 1
     return out
+
+
+def page_spans(paragraphs: list[tuple[int, str]], size: int) -> list[list[tuple[int, str]]]:
+    """The paragraphs cut into pages of at most `size` characters (a longer paragraph is cut)."""
+    pages: list[list[tuple[int, str]]] = [[]]
+    used = 0
+    for start, text in paragraphs:
+        for cut in range(0, len(text), max(1, size)):
+            piece = text[cut: cut + size]
+            if pages[-1] and used + len(piece) > size:
+                pages.append([])
+                used = 0
+            pages[-1].append((start + cut, piece))
+            used += len(piece)
+    return pages
 
 
 def best_passages(engine: SearchEngine, searcher: Searcher, doc_id: str, query: str) -> tuple[list[tuple[int, int]], list[str]]:
@@ -57,16 +76,30 @@ def _link_hit(engine: SearchEngine, link: Link) -> HitModel | None:
                     url=meta.url, type=meta.type, date=meta.date, source=meta.source)
 
 
+def _chosen_page(pages: list[list[tuple[int, str]]], passages: list[tuple[int, int]], page_no: int) -> int:
+    """1-based page to show: the one asked for, else the one holding the best passage."""
+    if page_no:
+        return min(page_no, len(pages))
+    for number, paras in enumerate(pages, 1):
+        if any(s < start + len(text) and start < e for start, text in paras for s, e in passages):
+            return number
+    return 1
+
+
 def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link: Link | None,
-                  query: str = "", related: int = 6) -> DocumentPage:
+                  query: str = "", related: int = 6, *, page_no: int = 0, page_chars: int = 50_000) -> DocumentPage:
     passages, terms = best_passages(engine, searcher, doc.id, query) if query.strip() else ([], [])
+    pages = page_spans(paragraphs_of(doc.text), page_chars)
+    number = _chosen_page(pages, passages, page_no)
     paragraphs = []
-    for start, text in paragraphs_of(doc.text):
+    for start, text in pages[number - 1]:
         end = start + len(text)
         best = any(s < end and start < e for s, e in passages)
         paragraphs.append(ParagraphModel(text=text, start=start, best=best, highlights=match_spans(text, terms)))
-    page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=doc.text, url=doc.url, type=doc.type,
-                        date=doc.date, source=doc.source, query=query, paragraphs=paragraphs)
+    page_text = "\n".join(text for _, text in pages[number - 1])
+    page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=page_text, url=doc.url, type=doc.type,
+                        date=doc.date, source=doc.source, query=query, paragraphs=paragraphs,
+                        page=number, pages=len(pages), text_chars=len(doc.text))
     if link is not None:
         page.counterpart = _link_hit(engine, link)
         page.counterpart_confirmed = link.confirmed

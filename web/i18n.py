@@ -95,6 +95,10 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "chunks": ("Đoạn", "청크", "Chunks"),
     "model": ("Mô hình", "모델", "Model"),
     "date_unknown": ("không rõ ngày", "날짜 미상", "undated"),
+    "request_id": ("Mã yêu cầu", "요청 번호", "Request id"),
+    "doc_pages": ("Các trang của tài liệu", "문서 쪽", "Pages of the document"),
+    "doc_page_of": ("Trang {n}/{total}", "{total}쪽 중 {n}쪽", "Page {n} of {total}"),
+    "full_text": ("Toàn văn (văn bản thuần)", "전문 (일반 텍스트)", "Full text (plain text)"),
 }
 
 

@@ -54,7 +54,7 @@ class DocumentPage(BaseModel):
     id: str
     lang: str
     title: str
-    text: str
+    text: str = Field(description="The text of this page of the document (all of it when it has one page)")
     url: str
     type: str
     date: str
@@ -64,6 +64,9 @@ class DocumentPage(BaseModel):
     counterpart: HitModel | None = None
     counterpart_confirmed: bool = Field(default=False, description="A person confirmed the counterpart link")
     related: list[HitModel] = []
+    page: int = Field(default=1, description="This page of the document (1-based)")
+    pages: int = Field(default=1, description="Pages of the document; /text/ID has the whole text")
+    text_chars: int = Field(default=0, description="Length of the whole text in characters")
 
 
 class CrawlOutcome(BaseModel):

@@ -4,8 +4,7 @@ directory simply has no crawls yet."""
 
 from __future__ import annotations
 
-import sqlite3
-
+from corpus.frontier import log_outcomes, recent_log
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 from viko.status import collect_status
@@ -14,30 +13,14 @@ from web.models import CrawlOutcome, StatusPage
 RECENT_CRAWLS = 15
 
 
-def _lang_type(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for lang, kind, n in conn.execute("SELECT lang, type, COUNT(*) FROM documents GROUP BY lang, type"):
-        out.setdefault(lang or "other", {})[kind or "unknown"] = int(n)
-    return out
-
-
-def _crawls(conn: sqlite3.Connection) -> tuple[dict[str, int], list[CrawlOutcome]]:
-    try:
-        counts = {str(o): int(n) for o, n in conn.execute(
-            "SELECT outcome, COUNT(*) FROM crawl_log GROUP BY outcome ORDER BY COUNT(*) DESC")}
-        rows = conn.execute("SELECT url, outcome, http_status, reason, at FROM crawl_log "
-                            "ORDER BY id DESC LIMIT ?", (RECENT_CRAWLS,)).fetchall()
-    except sqlite3.OperationalError:  # no crawl tables in this data directory yet
-        return {}, []
-    recent = [CrawlOutcome(url=r["url"], outcome=r["outcome"], http_status=r["http_status"],
-                           reason=r["reason"] or "", at=r["at"] or "") for r in rows]
-    return counts, recent
-
-
 def status_page(settings: Settings) -> StatusPage:
     page = StatusPage(**collect_status(settings))
     with open_catalogue(settings) as cat:
-        page.by_lang_type = _lang_type(cat.conn)
+        page.by_lang_type = cat.lang_type_counts()
         page.catalogue_updated = cat.last_change()
-        page.crawl_outcomes, page.recent_crawls = _crawls(cat.conn)
+        page.crawl_outcomes = log_outcomes(cat)
+        page.recent_crawls = [CrawlOutcome(url=str(r["url"]), outcome=str(r["outcome"]),
+                                           http_status=r["http_status"],  # type: ignore[arg-type]
+                                           reason=str(r["reason"] or ""), at=str(r["at"] or ""))
+                              for r in recent_log(cat, RECENT_CRAWLS)]
     return page

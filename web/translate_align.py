@@ -1,7 +1,10 @@
 """The side-by-side alignment view: which pair, its links, and glossary terms per sentence.
 
 Alignment runs on request through the sentence-embedding cache that `viko align-all` fills,
-so a pair aligned before costs only the dynamic programme.
+so a pair aligned before costs only the dynamic programme. A request aligns at most
+`web_align_max_sentences` sentences per side: the cost grows with the product of the two
+lengths (4,000 x 4,000 sentences took about 1 GB), so longer documents show their opening
+and say so; `viko align-all` aligns whole documents offline.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 from corpus.document import Document
 from corpus.glossary import Glossary, open_glossary
 from indexer.store import Index, IndexError_
-from search.align import Alignment, align_documents
+from search.align import Alignment, align_sentences, doc_sentences
 from search.counterpart import get_counterpart
 from search.sentvec import SentenceEmbedder
 from viko.runtime import cached_encoder, open_catalogue
@@ -39,12 +42,12 @@ class AlignmentService:
                     self._index = (gen, None)
             return self._index[1]
 
-    def _align(self, a: Document, b: Document) -> Alignment:
+    def _align(self, sa: list[str], sb: list[str]) -> Alignment:
         with self._lock:  # the embedder and its cache are not thread-safe
             if self._embedder is None:
                 self._embedder = SentenceEmbedder(cached_encoder(self.settings.encoder),
                                                   cache_dir=Path(self.settings.data_dir) / "sentences")
-            return align_documents(a, b, self._embedder.embed)
+            return Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
 
     def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
         index = self.index()
@@ -62,8 +65,16 @@ class AlignmentService:
             if b is None:
                 return AlignmentPage(a=_ref(a), error=f"no document with id {b_id!r}")
             glossary = Glossary(open_glossary(cat, self.settings.glossary).entries())
-        alignment = self._align(a, b)
-        return AlignmentPage(a=_ref(a), b=_ref(b), status=status, confidence=confidence,
+        limit = max(1, self.settings.web_align_max_sentences)
+        all_a, all_b = doc_sentences(a), doc_sentences(b)
+        alignment = self._align(all_a[:limit], all_b[:limit])
+        totals = len(all_a), len(all_b)
+        cut = ""
+        if max(totals) > limit:
+            cut = (f"only the first {self.settings.web_align_max_sentences} sentences of each side are aligned here "
+                   f"({totals[0]} and {totals[1]} in all): `viko align-all` aligns whole documents")
+        return AlignmentPage(a=_ref(a), b=_ref(b), status=status, confidence=confidence, cut=cut,
+                             a_total=totals[0], b_total=totals[1],
                              links=[LinkModel(**link.to_json()) for link in alignment.links],  # type: ignore[arg-type]
                              a_sentences=alignment.a_sentences, b_sentences=alignment.b_sentences,
                              rows=_rows(alignment, glossary, a.lang, b.lang))

@@ -51,6 +51,9 @@ class AlignmentPage(BaseModel):
     b_sentences: list[str] = []
     rows: list[AlignRow] = []
     error: str = ""
+    cut: str = Field(default="", description="Set when the documents are longer than the aligned part")
+    a_total: int = Field(default=0, description="Sentences in document a")
+    b_total: int = Field(default=0, description="Sentences in document b")
 
 
 class ConcordanceHitModel(BaseModel):

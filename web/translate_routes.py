@@ -1,30 +1,27 @@
 """Translators' workbench pages: side-by-side alignment, concordance, glossary; the same data
 as JSON under /api/. Reads are open; changes (glossary edits, counterpart decisions) need the
-operator's token (VIKO_ADMIN_TOKEN), in a header for the API and in the form for the pages.
+operator's token (VIKO_ADMIN_TOKEN), in a header for the API and in the form for the pages;
+it is checked before the request's fields are validated.
 """
 
 from __future__ import annotations
 
-import hmac
-import io
 import threading
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Header, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
 
 from corpus.glossary import Glossary, GlossaryError, open_glossary
-from corpus.tm import TranslationMemory
-from corpus.tmx import write_tmx
+from corpus.tm import TranslationMemory, Unit
+from corpus.tmx import tmx_chunks
 from search.concordance import ConcordanceError, concordance
 from search.counterpart import CounterpartError, decide, forget, get_counterpart
 from viko.runtime import open_catalogue
-from viko.settings import Settings
-from web.i18n import UI_LANGS, UI_NAMES, negotiate, translator
-from web.links import with_param
+from web.shared import Web
 from web.translate_align import AlignmentService
 from web.translate_models import (
     AlignmentPage,
@@ -38,39 +35,25 @@ from web.translate_models import (
     GlossaryPage,
 )
 
-HERE = Path(__file__).parent
+# A concordance export lists at most this many units (a phrase as common as "và" matches
+# most of the memory; the whole memory has its own export, streamed).
+EXPORT_MAX_HITS = 100_000
 
 
 class _Shared:
-    """What every route group needs: settings, templates, the token check, one writer lock."""
+    """What every route group needs: settings, the shared renderer and token gate, one writer lock."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        self.aligner = AlignmentService(settings)
+    def __init__(self, web: Web) -> None:
+        self.settings = web.settings
+        self.render = web.render
+        self.gate = web.gate
+        self.aligner = AlignmentService(web.settings)
         self.writing = threading.Lock()
 
-    def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-        ui = negotiate(request.query_params, request.cookies, request.headers.get("accept-language", ""))
-        params = list(request.query_params.multi_items())
-        switch = [(c, UI_NAMES[c], with_param(request.url.path, params, "ui", c)) for c in UI_LANGS]
-        context = {**context, "t": translator(ui), "ui": ui, "ui_switch": switch}
-        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
-    def authorize(self, token: str) -> None:
-        if not self.settings.admin_token:
-            raise HTTPException(403, "editing is disabled: the operator has not set VIKO_ADMIN_TOKEN")
-        if not token or not hmac.compare_digest(token.encode(), self.settings.admin_token.encode()):
-            raise HTTPException(401, "a valid admin token is required", headers={"WWW-Authenticate": "Bearer"})
-
-
-def header_token(authorization: str, x_viko_token: str) -> str:
-    return x_viko_token or authorization.removeprefix("Bearer ").strip()
-
-
-def translate_router(settings: Settings) -> APIRouter:
+def translate_router(web: Web) -> APIRouter:
     router = APIRouter(tags=["translation"])
-    shared = _Shared(settings)
+    shared = _Shared(web)
     for add_routes in (_alignment_routes, _concordance_routes, _glossary_routes, _counterpart_routes):
         add_routes(router, shared)
     return router
@@ -129,29 +112,34 @@ def _concordance_routes(router: APIRouter, shared: _Shared) -> None:
         return result
 
     @router.get("/api/export.tmx", summary="TMX 1.4b of all units, a document pair (a, b) or a concordance query (q)",
-                response_class=Response)
+                response_class=StreamingResponse)
     def export_tmx(q: str = "", a: str = "", b: str = "") -> Response:
-        with open_catalogue(settings) as cat:
-            if q.strip():
+        units: list[Unit] | None = None
+        if q.strip():  # errors must be known before the first byte is sent
+            with open_catalogue(settings, readonly=True) as cat:
                 try:
-                    units = [h.unit for h in concordance(cat, q, limit=1_000_000).hits]
+                    units = [h.unit for h in concordance(cat, q, limit=EXPORT_MAX_HITS).hits]
                 except ConcordanceError as exc:
                     raise HTTPException(400, str(exc)) from exc
-            else:
-                units = list(TranslationMemory(cat).units(pair=(a, b) if a and b else None))
-        buf = io.BytesIO()
-        write_tmx(units, buf)
-        return Response(buf.getvalue(), media_type="application/x-tmx+xml",
-                        headers={"Content-Disposition": 'attachment; filename="viko.tmx"'})
+
+        def pieces() -> Iterator[bytes]:
+            if units is not None:
+                yield from tmx_chunks(units)
+                return
+            with open_catalogue(settings, readonly=True) as cat:
+                yield from tmx_chunks(TranslationMemory(cat).units(pair=(a, b) if a and b else None))
+
+        return StreamingResponse(pieces(), media_type="application/x-tmx+xml",
+                                 headers={"Content-Disposition": 'attachment; filename="viko.tmx"'})
 
 
 def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
-    settings, render, authorize, writing = shared.settings, shared.render, shared.authorize, shared.writing
+    settings, render, gate, writing = shared.settings, shared.render, shared.gate, shared.writing
 
     def glossary_page(q: str, message: str = "") -> GlossaryPage:
         with open_catalogue(settings) as cat:
             entries = open_glossary(cat, settings.glossary).entries(q)
-        return GlossaryPage(query=q, editable=bool(settings.admin_token), message=message,
+        return GlossaryPage(query=q, editable=gate.open, message=message,
                             entries=[GlossaryEntryModel(**e.to_json()) for e in entries])  # type: ignore[arg-type]
 
     @router.get("/glossary", response_class=HTMLResponse, include_in_schema=False)
@@ -160,13 +148,16 @@ def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
 
     @router.post("/glossary", include_in_schema=False)
     def glossary_form(vi: str = Form(""), ko: str = Form(""), note: str = Form(""), domain: str = Form(""),
-                      remove: int = Form(0), token: str = Form("")) -> Response:
-        authorize(token)
+                      remove: str = Form(""), token: str = Form("")) -> Response:
+        gate.authorize(token)
+        if not remove.strip().isdigit() and remove.strip():
+            raise HTTPException(400, f"remove must be an entry number, not {remove[:40]!r}")
+        remove_id = int(remove.strip() or 0)
         with writing, open_catalogue(settings) as cat:
             store = open_glossary(cat, settings.glossary)
             try:
-                done = f"removed {remove}" if remove and store.remove(remove) else \
-                    "" if remove else f"saved {store.add(vi, ko, note, domain).vi}"
+                done = f"removed {remove_id}" if remove_id and store.remove(remove_id) else \
+                    "" if remove_id else f"saved {store.add(vi, ko, note, domain).vi}"
             except GlossaryError as exc:
                 raise HTTPException(400, str(exc)) from exc
         return RedirectResponse("/glossary?" + urlencode({"msg": done}), status_code=303)
@@ -175,9 +166,9 @@ def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
     def api_glossary(q: str = "") -> Any:
         return glossary_page(q)
 
-    @router.post("/api/glossary", response_model=GlossaryEntryModel, summary="Add or update a term pair (token)")
-    def api_glossary_add(entry: GlossaryInput, authorization: str = Header(""), x_viko_token: str = Header("")) -> Any:
-        authorize(header_token(authorization, x_viko_token))
+    @router.post("/api/glossary", response_model=GlossaryEntryModel, summary="Add or update a term pair (token)",
+                 dependencies=[Depends(gate.header_check)])
+    def api_glossary_add(entry: GlossaryInput) -> Any:
         with writing, open_catalogue(settings) as cat:
             try:
                 saved = open_glossary(cat, settings.glossary).add(entry.vi, entry.ko, entry.note, entry.domain)
@@ -185,9 +176,9 @@ def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
                 raise HTTPException(400, str(exc)) from exc
         return GlossaryEntryModel(**saved.to_json())  # type: ignore[arg-type]
 
-    @router.delete("/api/glossary/{entry_id}", summary="Remove a term pair (token)")
-    def api_glossary_remove(entry_id: int, authorization: str = Header(""), x_viko_token: str = Header("")) -> dict[str, Any]:
-        authorize(header_token(authorization, x_viko_token))
+    @router.delete("/api/glossary/{entry_id}", summary="Remove a term pair (token)",
+                   dependencies=[Depends(gate.header_check)])
+    def api_glossary_remove(entry_id: int) -> dict[str, Any]:
         with writing, open_catalogue(settings) as cat:
             if not open_glossary(cat, settings.glossary).remove(entry_id):
                 raise HTTPException(404, f"no glossary entry with id {entry_id}")
@@ -201,7 +192,7 @@ def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
 
 
 def _counterpart_routes(router: APIRouter, shared: _Shared) -> None:
-    settings, aligner, authorize, writing = shared.settings, shared.aligner, shared.authorize, shared.writing
+    settings, aligner, gate, writing = shared.settings, shared.aligner, shared.gate, shared.writing
 
     @router.get("/api/counterpart/{doc_id:path}", response_model=CounterpartModel, summary="A document's counterpart")
     def api_counterpart(doc_id: str) -> Any:
@@ -214,9 +205,7 @@ def _counterpart_routes(router: APIRouter, shared: _Shared) -> None:
         return CounterpartModel(doc_id=doc_id, other_id=link.other_id, confidence=link.confidence,
                                 status=link.status, features=dict(link.features))
 
-    @router.post("/api/counterpart", summary="Confirm, reject or forget a counterpart link (token)")
-    def api_decide(body: DecisionInput, authorization: str = Header(""), x_viko_token: str = Header("")) -> dict[str, str]:
-        authorize(header_token(authorization, x_viko_token))
+    def apply(body: DecisionInput) -> dict[str, str]:
         with writing, open_catalogue(settings) as cat:
             try:
                 if body.decision == "forget":
@@ -227,8 +216,18 @@ def _counterpart_routes(router: APIRouter, shared: _Shared) -> None:
                 raise HTTPException(400, str(exc)) from exc
         return {"doc_id": body.doc_id, "other_id": body.other_id, "decision": body.decision}
 
+    @router.post("/api/counterpart", summary="Confirm, reject or forget a counterpart link (token)",
+                 dependencies=[Depends(gate.header_check)])
+    def api_decide(body: DecisionInput) -> dict[str, str]:
+        return apply(body)
+
     @router.post("/align/decide", include_in_schema=False)
-    def decide_form(a: str = Form(...), b: str = Form(...), decision: str = Form(...), token: str = Form("")) -> Response:
-        api_decide(DecisionInput(doc_id=a, other_id=b, decision=decision), x_viko_token=token, authorization="")
+    def decide_form(a: str = Form(""), b: str = Form(""), decision: str = Form(""), token: str = Form("")) -> Response:
+        gate.authorize(token)
+        try:
+            body = DecisionInput(doc_id=a, other_id=b, decision=decision)
+        except ValidationError as exc:
+            raise HTTPException(400, f"not a valid decision: {exc.errors()[0]['msg']}") from exc
+        apply(body)
         target = {"a": a, "b": b} if decision != "rejected" else {"a": a}
         return RedirectResponse("/align?" + urlencode(target), status_code=303)
