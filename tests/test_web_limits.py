@@ -177,3 +177,21 @@ def test_errors_carry_a_logged_request_id(client: TestClient, monkeypatch: pytes
     assert rid in failures[0].getMessage() and "boom in the document page" in str(failures[0].exc_info)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert any(line.startswith(f"{rid} GET /doc/long 500 ") and line.endswith("ms") for line in lines)
+
+
+def test_status_lists_recent_crawls(tmp_path: Path) -> None:
+    from corpus.fetch import FetchResult
+    from corpus.frontier import Frontier, Scope
+
+    with Catalogue.open(tmp_path / "catalogue.sqlite") as cat:
+        frontier = Frontier(cat, Scope(), set())
+        frontier.log(FetchResult(url="https://a.vn/x", final_url="https://a.vn/x", status=200), "stored", "added")
+        frontier.log(FetchResult(url="https://a.vn/y", final_url="https://a.vn/y", status=404), "failed", "HTTP 404")
+        cat.conn.commit()
+    app = TestClient(create_app(Settings(data_dir=tmp_path)))
+    page = app.get("/api/status").json()
+    assert page["crawl_outcomes"] == {"stored": 1, "failed": 1}
+    assert [(c["url"], c["outcome"], c["http_status"]) for c in page["recent_crawls"]] == [
+        ("https://a.vn/y", "failed", 404), ("https://a.vn/x", "stored", 200)]
+    html = app.get("/status", params={"ui": "en"}).text
+    assert "https://a.vn/y" in html and "failed (HTTP 404)" in html and "No crawls yet" not in html
