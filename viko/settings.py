@@ -60,7 +60,7 @@ class Settings:
     web_doc_page_chars: int = _setting(50_000, "Characters of a document shown per page of the document view.")
     web_rate_per_minute: int = _setting(
         120, "Requests per minute one client may make to expensive pages (search, document, align, export); 0 = no limit.")
-    web_concurrent_per_client: int = _setting(4, "Expensive requests one client may have running at once.")
+    web_concurrent_per_client: int = _setting(4, "Expensive requests one client may have running at once; 0 = no limit.")
     # Translators' workbench (issue 6).
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
