@@ -2,11 +2,12 @@
 
 A crawled page can link or redirect to `127.0.0.1`, a cloud metadata service at
 `169.254.169.254`, or an intranet name; fetching those would put internal content into a
-public search index. The check runs on the address actually connected to: the transport
-resolves the host, refuses it if any of its addresses is internal, and then connects to the
-address it checked (the TLS name and the Host header stay the original host), so a DNS
-answer that changes between check and connection cannot slip past it. Every redirect hop is
-a new request through the same transport, so it is checked again.
+public search index. The check runs where the socket is opened: httpx's network backend is
+wrapped so that each new connection resolves the host, refuses it if any of its addresses is
+internal, and connects to the address it checked (TLS still verifies the certificate against
+the host name), so a DNS answer that changes between check and connection cannot slip past
+it. The transport checks each request's host too, before any connection is looked for; every
+redirect hop is a new request, so it is checked again.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Iterable
+from typing import Any
 
+import httpcore
 import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+SocketOption = tuple[Any, ...]
 
 
 class BlockedAddress(httpx.TransportError):
@@ -78,22 +83,44 @@ async def checked_address(host: str, port: int) -> Address:
     return addresses[0]
 
 
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to checked, public addresses."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[SocketOption] | None = None) -> httpcore.AsyncNetworkStream:
+        ip = await checked_address(host, port)
+        return await self._inner.connect_tcp(str(ip), port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[SocketOption] | None = None) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddress(f"unix socket {path} refused")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
 class PublicOnlyTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport: each request goes to a checked, public address of its host."""
+    """Wraps a transport: a request to an internal host is refused before it is sent, and the
+    default transport's connections go through PublicOnlyBackend."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        if inner is None:
+            inner = httpx.AsyncHTTPTransport()
+            pool = getattr(inner, "_pool", None)
+            backend = getattr(pool, "_network_backend", None)
+            if backend is None:  # httpcore changed: fail closed rather than crawl unchecked
+                raise RuntimeError("cannot install the crawler's address check in this httpcore version")
+            pool._network_backend = PublicOnlyBackend(backend)  # type: ignore[union-attr]
+        self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
-        port = request.url.port or (443 if request.url.scheme == "https" else 80)
-        ip = await checked_address(host, port)
-        if str(ip) != host.strip("[]"):
-            # Connect to the address just checked; TLS still verifies the certificate
-            # against the host name, and the Host header (already set) names the site.
-            request.url = request.url.copy_with(host=str(ip))
-            if request.url.scheme == "https":
-                request.extensions = {**request.extensions, "sni_hostname": host}
+        await checked_address(host, request.url.port or (443 if request.url.scheme == "https" else 80))
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

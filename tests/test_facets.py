@@ -1,12 +1,13 @@
 """Pure logic of the web layer: facets, URL state, interface language (no model)."""
 
 import sqlite3
+from types import SimpleNamespace
 
+from corpus.frontier import log_outcomes, recent_log
 from search.engine import DocMeta, Scored
 from search.facets import Filters, apply_filters, count_facets, sort_items, year_of
 from web.i18n import from_accept_language, negotiate, translator
 from web.links import SearchLinks, page_window, with_param
-from web.statuspage import _crawls
 
 META = {
     "a": DocMeta("A", type="agreement", date="2023-07-28", source="S1"),
@@ -70,10 +71,11 @@ def test_interface_language_negotiation() -> None:
 def test_status_reads_crawls_defensively() -> None:
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
-    assert _crawls(conn) == ({}, [])
+    cat = SimpleNamespace(conn=conn)  # an older data directory: no crawl tables
+    assert log_outcomes(cat) == {} and recent_log(cat, 5) == []  # type: ignore[arg-type]
     conn.execute("CREATE TABLE crawl_log (id INTEGER PRIMARY KEY, url TEXT, outcome TEXT, http_status INTEGER,"
                  " reason TEXT, at TEXT)")
     conn.execute("INSERT INTO crawl_log (url, outcome, http_status, reason, at) VALUES"
                  " ('https://a.example/1', 'stored', 200, '', '2025-01-01'), ('https://a.example/2', 'failed', 500, 'boom', '2025-01-02')")
-    counts, recent = _crawls(conn)
-    assert counts == {"stored": 1, "failed": 1} and recent[0].reason == "boom"
+    counts, recent = log_outcomes(cat), recent_log(cat, 5)  # type: ignore[arg-type]
+    assert counts == {"stored": 1, "failed": 1} and recent[0]["reason"] == "boom"

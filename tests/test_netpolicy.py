@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 
@@ -96,12 +97,39 @@ def test_a_name_is_checked_on_its_resolved_address() -> None:
     assert not result.ok and "loopback address localhost" in result.skipped and seen == []
 
 
-def test_connection_goes_to_the_checked_address() -> None:
-    result, seen = fetch("http://public.test/page")
-    assert result.ok and result.final_url == "http://public.test/page"
-    # DNS is asked once, and the connection uses that answer: a second, different answer
-    # (rebinding) has no say. The site still sees its own name in the Host header.
-    assert seen[0].url.host == PUBLIC_IP and seen[0].headers["host"] == "public.test"
+def test_connection_goes_to_the_checked_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the first answer is public, a later one loopback. The backend asks once
+    per connection and connects to the very address it checked."""
+    answers = iter([PUBLIC_IP, "127.0.0.1"])
+    asked: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[netpolicy.Address]:
+        asked.append(host)
+        return [ipaddress.ip_address(next(answers))]
+
+    class Recorder(httpcore.AsyncNetworkBackend):
+        def __init__(self) -> None:
+            self.hosts: list[str] = []
+
+        async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                              local_address: str | None = None, socket_options: object = None) -> httpcore.AsyncNetworkStream:
+            self.hosts.append(host)
+            raise httpcore.ConnectError("recorded")
+
+    monkeypatch.setattr(netpolicy, "resolve", rebinding)
+    inner = Recorder()
+    backend = netpolicy.PublicOnlyBackend(inner)
+    with pytest.raises(httpcore.ConnectError):
+        asyncio.run(backend.connect_tcp("rebind.test", 80))
+    assert inner.hosts == [PUBLIC_IP] and asked == ["rebind.test"]
+    with pytest.raises(netpolicy.BlockedAddress):  # the next connection sees loopback: refused
+        asyncio.run(backend.connect_tcp("rebind.test", 80))
+    assert inner.hosts == [PUBLIC_IP]
+
+
+def test_the_real_transport_checks_at_connection_time() -> None:
+    transport = netpolicy.PublicOnlyTransport()
+    assert isinstance(transport._inner._pool._network_backend, netpolicy.PublicOnlyBackend)  # type: ignore[attr-defined]
 
 
 def crawl_fake(tmp_path: Path, seeds: list[str], *, allow_private: bool = False,
@@ -172,3 +200,12 @@ def test_robots_wildcards_and_relative_sitemap() -> None:
 def test_relative_sitemap_is_queued_by_the_crawler(tmp_path: Path) -> None:
     rows, _, _ = crawl_fake(tmp_path, ["http://public.test/page"])
     assert "http://public.test/sitemap.xml" in rows
+
+
+def test_the_real_network_refuses_localhost_before_connecting() -> None:
+    async def go() -> FetchResult:
+        async with Fetcher(CONFIG) as fetcher:  # no fake transport: httpx's own
+            return await fetcher.fetch("http://localhost:9/")
+
+    result = asyncio.run(go())
+    assert "loopback address localhost" in result.skipped and result.attempts == 1
