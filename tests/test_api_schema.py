@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ EXAMPLES = 15  # per operation: about 20 operations, a minute on a loaded machin
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     from viko.runtime import run_index
 
     folder: Path = tmp_path_factory.mktemp("schema")
@@ -29,12 +30,12 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSch
                          make_document({"id": "k", "lang": "ko", "title": "협력", "text": "에너지 협력."})])
         with cat.conn:
             TranslationMemory(cat).add_many([Unit("Hợp tác.", "협력.", "aligned", 0.9, "v", "k", (0,), (0,))])
-    patch = pytest.MonkeyPatch()
-    patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    patch.setattr("web.translate_align.cached_encoder", lambda spec: FakeEncoder())
-    run_index(Settings(data_dir=folder))
-    app = create_app(Settings(data_dir=folder, admin_token="", web_rate_per_minute=0))
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    with pytest.MonkeyPatch.context() as patch:  # undone after this module: later tests use real models
+        patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
+        patch.setattr("web.translate_align.cached_encoder", lambda spec: FakeEncoder())
+        run_index(Settings(data_dir=folder))
+        app = create_app(Settings(data_dir=folder, admin_token="", web_rate_per_minute=0))
+        yield schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def test_no_server_error(api_schema: schemathesis.BaseSchema) -> None:

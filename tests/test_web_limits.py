@@ -46,8 +46,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with cat.conn:
             TranslationMemory(cat).add_many([Unit(f"Câu {i}.", f"문장 {i}.", "aligned", 0.9, "pa", "pb", (i,), (i,))
                                              for i in range(1200)])
-    pytest.MonkeyPatch().setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    run_index(Settings(data_dir=folder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
+        run_index(Settings(data_dir=folder))
     return folder
 
 
