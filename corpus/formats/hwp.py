@@ -29,6 +29,7 @@ _CHAR_CONTROLS = {0: "", 10: "\n", 13: "\n", 24: "-", 25: "", 26: "", 27: "", 28
 _DRM_MARKERS = ((b"<MARKANY_DOCUMENTSAFER>", "MarkAny Document SAFER"), (b"<DOCUMENTSAFER", "MarkAny Document SAFER"),
                 (b"SCDSA", "Softcamp Document Security"))
 _WIDE_CONTROLS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
+_WIDE_ANY = re.compile("[" + "".join(chr(c) for c in sorted(_WIDE_CONTROLS)) + "]")
 _WIDE = re.compile("([" + "".join(chr(c) for c in sorted(_WIDE_CONTROLS)) + "])[\\s\\S]{0,7}")
 
 
@@ -133,8 +134,13 @@ def para_text(data: bytes, lines: TextCollector) -> bool:
 
 
 def decode_para(payload: bytes | memoryview) -> str:
-    """UTF-16 units widened to one character each (so control payloads keep their length
+    """Most paragraphs hold no inline control: decoded in one call. Otherwise units are
+    widened to one character each (so control payloads keep their length
     even when they look like surrogates), controls dropped, then surrogate pairs rejoined."""
+    size = len(payload) // 2 * 2
+    plain = bytes(payload[:size]).decode("utf-16-le", errors="replace")
+    if not _WIDE_ANY.search(plain):
+        return plain.translate(_CHAR_CONTROLS)
     units = np.frombuffer(payload, dtype="<u2", count=len(payload) // 2)
     text = units.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
     text = _WIDE.sub(lambda m: "\t" if m.group(1) == "\t" else "", text)
