@@ -78,8 +78,9 @@ def docx_with_part(megabytes: int = 300) -> bytes:
     """A valid DOCX plus a `megabytes` MB image part of zeros (python-docx loads every part)."""
     base = mk.make_docx(["Báo cáo hợp tác năng lượng tái tạo giữa hai tỉnh."])
     buf = io.BytesIO(base)
-    with zipfile.ZipFile(buf, "a") as zf, zf.open(
-            zipfile.ZipInfo("word/media/image1.png"), "w", force_zip64=True) as part:
+    info = zipfile.ZipInfo("word/media/image1.png")
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "a") as zf, zf.open(info, "w", force_zip64=True) as part:
         for _ in range(megabytes):
             part.write(_ZEROS)
     return buf.getvalue()
