@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 import docx
 from docx.document import Document as DocxDocument
@@ -52,7 +53,7 @@ def extract_docx(content: bytes, budget: Budget = DEFAULT_BUDGET) -> Extracted:
         document = docx.Document(io.BytesIO(content))
         _blocks(document, lines)
         props = document.core_properties
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, zlib.error, EOFError) as exc:
         raise ExtractionError(f"unreadable DOCX: {exc}") from exc
     text = lines.text()
     if not text.strip():

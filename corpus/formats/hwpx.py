@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 
 from lxml import etree
 
@@ -17,7 +18,9 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """Local name of '{ns}name', or of 'prefix:name' (what a recovering parser keeps when
+    the prefix was never declared; lxml's QName refuses that)."""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1] if isinstance(tag, str) else ""
 
 
 def _section_names(zf: zipfile.ZipFile, meter: Meter) -> tuple[list[str], str]:
@@ -113,7 +116,9 @@ def extract_hwpx(content: bytes, budget: Budget = DEFAULT_BUDGET) -> Extracted:
                 if lines.full:
                     lines.cut = True
                     break
-        except (etree.XMLSyntaxError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        except ExtractionError:
+            raise
+        except (etree.LxmlError, KeyError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise ExtractionError(f"damaged HWPX section: {exc}") from exc
     text = lines.text()
     if not text.strip():
