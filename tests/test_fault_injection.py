@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from corpus.catalogue import Catalogue
+from corpus.frontier import report_rows
 from tests.conftest import SMALL_DOCS, FakeEncoder
 from tests.fixtures.server import FixtureSite
 
@@ -164,7 +165,7 @@ def test_kill_during_crawl_resumes_and_loses_nothing(indexed: Path, tmp_path: Pa
         ok(cli(indexed, *CRAWL, seed, env=CRAWL_ENV))  # the same command resumes
     assert expected <= stored_urls(indexed)
     with Catalogue.open(indexed / "catalogue.sqlite") as cat:
-        states = {r[0] for r in cat.conn.execute("SELECT state FROM crawl_frontier")}
+        states = {str(r["state"]) for r in report_rows(cat)}
     assert not states & {"queued", "fetching"}
     ok(cli(indexed, "index"))
     assert search_ids(indexed, "nuôi tôm IoT")[0] == "aqua-vi"
