@@ -97,7 +97,7 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
     from viko.runtime import open_catalogue
 
     def show(o: FileOutcome) -> None:
-        if o.outcome in ("skipped", "failed"):
+        if o.outcome in ("skipped", "failed") or o.reason:  # a partial text says so too
             click.echo(f"  {o.outcome} {o.path}: {o.reason}", err=True)
 
     with open_catalogue(c.settings) as cat:
