@@ -141,6 +141,16 @@ class Catalogue:
         row = self.conn.execute("SELECT * FROM documents WHERE url=? LIMIT 1", (url,)).fetchone()
         return _row_to_doc(row) if row else None
 
+    def listing_fields(self) -> Iterator[tuple[str, tuple[str, str, str, str, str]]]:
+        """(id, (title, url, type, date, source)) of every document: what a result list shows."""
+        for r in self.conn.execute("SELECT id, title, url, type, date, source FROM documents"):
+            yield r["id"], (r["title"], r["url"], r["type"], r["date"], r["source"])
+
+    def find_by_crawled_url(self, url: str) -> Document | None:
+        """The document a crawled URL led to (after a redirect, or via its canonical page)."""
+        row = self.conn.execute("SELECT doc_id FROM crawl_frontier WHERE url=? AND doc_id<>''", (url,)).fetchone()
+        return self.get(row[0]) if row else None
+
     def delete(self, doc_id: str) -> bool:
         with self.conn:
             cur = self.conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))

@@ -102,8 +102,24 @@ def make_document(record: dict[str, object]) -> Document:
         id=doc_id.strip(), text=text, lang=lang, title=strings["title"],
         url=strings["url"], date=normalize_date(strings["date"]),
         type=strings["type"].lower() or guess_type(strings["title"], text),
-        source=strings["source"], segmented=bool(record.get("segmented", False)), extra=extra,
+        source=strings["source"], segmented=_flag(record.get("segmented", False), "segmented"), extra=extra,
     )
+
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
+def _flag(value: object, key: str) -> bool:
+    """A yes/no field: JSON booleans, 0/1, or their spellings as strings ("false" is false)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise DocumentError(f"'{key}' must be true or false, not {value!r}")
 
 
 _KNOWN = {"id", "text", "title", "lang", "url", "date", "type", "source", "segmented"}

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 
 from corpus.formats import Extracted, ExtractionError
+from corpus.formats.budget import DEFAULT_BUDGET, Budget, kept_note
 from corpus.formats.encoding import EncodingError, charset_from_content_type, decode_bytes
 from corpus.formats.hwp import drm_name
 
@@ -52,7 +54,10 @@ def _sniff_zip(content: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             names = set(zf.namelist())
-            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+            mimetype = b""
+            if "mimetype" in names:
+                with zf.open("mimetype") as stream:  # never inflate a whole part just to sniff
+                    mimetype = stream.read(100)
     except zipfile.BadZipFile as exc:
         raise ExtractionError(f"damaged zip archive: {exc}") from exc
     if "word/document.xml" in names:
@@ -64,30 +69,43 @@ def _sniff_zip(content: bytes) -> str:
     raise ExtractionError(f"unsupported format: {kind}")
 
 
-def extract(content: bytes, *, content_type: str = "", url: str = "") -> Extracted:
-    """Text and metadata, or ExtractionError with the reason."""
+def extract(content: bytes, *, content_type: str = "", url: str = "",
+            budget: Budget = DEFAULT_BUDGET) -> Extracted:
+    """Text and metadata, or ExtractionError with the reason. Every format works within
+    `budget`; text beyond its characters is left out and `note` says so."""
     kind = sniff(content, content_type)
     if kind == "xml":
         raise ExtractionError("XML document (feed or sitemap), not an article")
     if kind in ("html", "text"):
-        try:
-            text, encoding = decode_bytes(content, charset_from_content_type(content_type), html=kind == "html")
-        except EncodingError as exc:
-            raise ExtractionError(str(exc)) from exc
-        if kind == "html":
-            from corpus.formats.html import extract_html
-
-            result = replace(extract_html(text, url), encoding=encoding)
-        else:
-            result = Extracted(text=text, format="text", encoding=encoding)
+        result = _extract_markup(content, kind, content_type, url, budget)
     else:
-        result = _binary_extractor(kind)(content)
+        result = _binary_extractor(kind)(content, budget)
     if not result.text.strip():
         raise ExtractionError(f"no text in this {kind.upper()} document")
+    if len(result.text) > budget.max_chars:
+        result = replace(result, text=result.text[:budget.max_chars], note=kept_note(budget))
     return result if result.title else replace(result, title=fallback_title(result.text))
 
 
-def _binary_extractor(kind: str):  # type: ignore[no-untyped-def]
+def _extract_markup(content: bytes, kind: str, content_type: str, url: str, budget: Budget) -> Extracted:
+    note = ""
+    if len(content) > budget.max_bytes:
+        if kind == "html":  # a page cut in the middle would parse into the wrong main text
+            raise ExtractionError(f"HTML page larger than {budget.mb} MB: not extracted")
+        cut = content.rfind(b"\n", 0, budget.max_bytes)  # whole lines: never half a character
+        content, note = content[:cut if cut > 0 else budget.max_bytes], kept_note(budget)
+    try:
+        text, encoding = decode_bytes(content, charset_from_content_type(content_type), html=kind == "html")
+    except EncodingError as exc:
+        raise ExtractionError(str(exc)) from exc
+    if kind == "text":
+        return Extracted(text=text, format="text", encoding=encoding, note=note)
+    from corpus.formats.html import extract_html
+
+    return replace(extract_html(text, url), encoding=encoding)
+
+
+def _binary_extractor(kind: str) -> Callable[[bytes, Budget], Extracted]:
     if kind == "pdf":
         from corpus.formats.pdf import extract_pdf
 

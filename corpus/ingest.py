@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from corpus.catalogue import Catalogue
 from corpus.document import DocumentError, make_document
 from corpus.extract import extract
 from corpus.formats import ExtractionError
+from corpus.formats.budget import DEFAULT_BUDGET, Budget
 
 SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".txt", ".text", ".md", ".pdf", ".docx", ".hwp", ".hwpx"})
 MAX_FILE_BYTES = 500_000_000
@@ -52,24 +54,40 @@ class Overrides:
     source: str = ""
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly (whatever their suffix), and supported files inside folders,
-    in a stable order; hidden files and folders are left alone."""
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """(file, folder it was found in) for supported files inside folders, in a stable
+    order, and (file, None) for files named directly (whatever their suffix). Hidden files
+    and folders are left alone; linked folders are not entered."""
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path).parts
-                if child.is_file() and child.suffix.lower() in SUFFIXES and not any(p.startswith(".") for p in rel):
-                    yield child
-        else:
-            yield path
+        if not path.is_dir():
+            yield path, None
+            continue
+        for folder, dirs, files in os.walk(path, followlinks=False):
+            base = Path(folder)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                child = base / name
+                if not name.startswith(".") and child.suffix.lower() in SUFFIXES:
+                    yield child, path
 
 
 def file_doc_id(path: Path) -> str:
     return "file-" + hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:12]
 
 
-def ingest_file(cat: Catalogue, path: Path, overrides: Overrides) -> FileOutcome:
+def _escapes(path: Path, root: Path) -> bool:
+    """A link inside a folder that points out of it (to /etc, a home directory...)."""
+    return path.is_symlink() and not path.resolve().is_relative_to(root.resolve())
+
+
+def _display_path(path: Path, root: Path | None) -> str:
+    """What a reader sees as the source: the path inside the folder that was added, never an
+    absolute file:// URL (it names the machine's folders and no browser opens it)."""
+    return path.relative_to(root).as_posix() if root is not None else path.name
+
+
+def ingest_file(cat: Catalogue, path: Path, overrides: Overrides, budget: Budget = DEFAULT_BUDGET,
+                root: Path | None = None) -> FileOutcome:
     name = str(path)
     try:
         size = path.stat().st_size
@@ -79,14 +97,16 @@ def ingest_file(cat: Catalogue, path: Path, overrides: Overrides) -> FileOutcome
     except OSError as exc:
         return FileOutcome(name, "failed", exc.strerror or str(exc))
     try:
-        ex = extract(content)
+        ex = extract(content, budget=budget)
     except ExtractionError as exc:
         return FileOutcome(name, "skipped", str(exc))
+    del content  # the file's bytes are not needed while its text is stored
     record: dict[str, object] = {
-        "id": file_doc_id(path), "url": path.resolve().as_uri(), "title": ex.title, "text": ex.text,
+        "id": file_doc_id(path), "url": "", "path": _display_path(path, root),
+        "title": ex.title, "text": ex.text,
         "date": ex.date, "type": overrides.doc_type, "lang": overrides.lang, "source": overrides.source,
         "format": ex.format, **({"encoding": ex.encoding} if ex.encoding else {}),
-        **({"author": ex.author} if ex.author else {}),
+        **({"author": ex.author} if ex.author else {}), **({"extract_note": ex.note} if ex.note else {}),
     }
     try:
         doc = make_document(record)
@@ -95,20 +115,23 @@ def ingest_file(cat: Catalogue, path: Path, overrides: Overrides) -> FileOutcome
     with cat.conn:
         outcome = cat.upsert(doc)
         dup = dedup.register(cat, doc) if outcome != "unchanged" else None
-    reason = f"{dup.kind} duplicate of {dup.canonical_id}" if dup else ""
-    return FileOutcome(name, outcome, reason, doc.id)
+    reasons = [ex.note, f"{dup.kind} duplicate of {dup.canonical_id}" if dup else ""]
+    return FileOutcome(name, outcome, "; ".join(r for r in reasons if r), doc.id)
 
 
 def ingest_paths(cat: Catalogue, paths: Iterable[Path], overrides: Overrides | None = None,
-                 progress: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+                 progress: Callable[[FileOutcome], None] | None = None,
+                 budget: Budget = DEFAULT_BUDGET) -> IngestReport:
     """Ingest every file; each failure is reported and the rest of the batch goes on."""
     report = IngestReport()
-    for path in iter_files(paths):
-        if not path.exists():
+    for path, root in iter_files(paths):
+        if root is not None and _escapes(path, root):
+            outcome = FileOutcome(str(path), "skipped", f"symbolic link out of {root}: not followed")
+        elif not path.exists():
             outcome = FileOutcome(str(path), "failed", "no such file or directory")
         else:
             try:
-                outcome = ingest_file(cat, path, overrides or Overrides())
+                outcome = ingest_file(cat, path, overrides or Overrides(), budget, root)
             except Exception as exc:  # a parser bug on one file must not lose the batch
                 outcome = FileOutcome(str(path), "failed", f"internal error: {type(exc).__name__}: {exc}")
         report.outcomes.append(outcome)

@@ -71,4 +71,4 @@ def test_status_and_settings(data_dir: Path) -> None:
 
 def test_search_without_index_explains(tmp_path: Path) -> None:
     code, out = run(tmp_path / "empty", "search", "điện gió")
-    assert code == 1 and "viko" in out
+    assert code == 1 and out.startswith("viko: no index in ") and "run `viko index` first" in out

@@ -40,7 +40,10 @@ def test_folder_is_ingested_recursively_with_reasons(tmp_path: Path) -> None:
     assert {"bao-cao-2024.pdf", "bien-ban-ghi-nho.docx", "jeonnam-press.hwpx", "ruling.hwp", "tin.html",
             "ghi-chu.txt"} <= stored
     doc = cat.get(by_name["bien-ban-ghi-nho.docx"].doc_id)
-    assert doc is not None and doc.type == "agreement" and doc.lang == "vi" and doc.url.startswith("file://")
+    assert doc is not None and doc.type == "agreement" and doc.lang == "vi"
+    # No file:// URL naming the machine's folders: the path inside the folder that was added.
+    assert doc.url == "" and doc.extra["path"] == "bien-ban-ghi-nho.docx"
+    assert cat.get(by_name["ruling.hwp"].doc_id).extra["path"] == "sub/ruling.hwp"  # type: ignore[union-attr]
     # the two HWPX files and the two HWP files carry the same text: exact duplicates
     first, second = by_name["jeonnam-press-nomanifest.hwpx"], by_name["jeonnam-press.hwpx"]  # folder order
     assert second.reason == f"exact duplicate of {first.doc_id}"
@@ -67,6 +70,6 @@ def test_cli_add_and_get(tmp_path: Path) -> None:
     assert out.exit_code == 0 and "2 added" in out.output and "distribution" in out.output
     out = runner.invoke(main, ["--data", data, "add", str(tmp_path / "nothing-here.pdf")])
     assert out.exit_code == 1 and "no such file" in out.output
-    url = (folder / "sub" / "ruling.hwp").resolve().as_uri()
-    got = json.loads(runner.invoke(main, ["--data", data, "get", "--json", url]).output)
+    path = str(folder / "sub" / "ruling.hwp")  # a local file is found by its path
+    got = json.loads(runner.invoke(main, ["--data", data, "get", "--json", path]).output)
     assert got["type"] == "agreement" and got["lang"] == "ko" and got["extra"]["format"] == "hwp"

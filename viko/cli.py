@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from viko import cli_crawl, cli_translate
+from viko.cli_common import Context, QueryTextError, fail, pass_ctx, query_from_argv, query_from_line
+from viko.cli_eval import eval_cmd
 from viko.settings import Settings
-
-
-class Context:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-
-pass_ctx: Callable[..., Any] = click.make_pass_decorator(Context)
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"viko: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -71,9 +60,13 @@ def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
 
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of only what changed.")
+@click.option("--wait", type=click.FloatRange(0), default=None,
+              help="Seconds to wait for another running `viko index` ($VIKO_INDEX_LOCK_WAIT, default 0).")
 @pass_ctx
-def index_cmd(c: Context, rebuild: bool) -> None:
-    """Bring the search index up to date with the catalogue (incremental)."""
+def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
+    """Bring the search index up to date with the catalogue (incremental). One run at a time
+    per data directory: a second one waits --wait seconds, then refuses."""
+    from viko.locking import LockBusy
     from viko.runtime import run_index
 
     bar: Any = None
@@ -88,17 +81,18 @@ def index_cmd(c: Context, rebuild: bool) -> None:
             bar.__enter__()
         bar.update(done - bar.pos)
 
+    settings = c.settings if wait is None else c.settings.replace(index_lock_wait=wait)
     try:
-        stats = run_index(c.settings, rebuild=rebuild, progress=progress)
+        stats = run_index(settings, rebuild=rebuild, progress=progress)
+    except LockBusy as exc:
+        fail(str(exc), 75)  # EX_TEMPFAIL: try again later
     except Exception as exc:  # every failure gets one clear line
         fail(f"indexing failed, the previous index is still live: {exc}")
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(stats.summary())
-    from viko.cli_translate import after_index  # issue 6: counterparts, alignment, mining
-
-    after_index(c.settings)
+    cli_translate.after_index(c.settings)  # counterparts, alignment, mining
 
 
 @main.command("search")
@@ -113,20 +107,19 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> 
     from search.engine import QueryError
     from viko.runtime import build_engine
 
+    try:
+        text = None if query == "-" else query_from_argv(query)
+    except QueryTextError as exc:
+        fail(str(exc), 2)
     engine = _engine_or_fail(build_engine, c.settings)
-    if query == "-":
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            try:
-                out = engine.search(line, lang=lang, limit=limit).to_json()
-            except QueryError as exc:
-                out = {"query": line.strip(), "error": str(exc), "hits": []}
-            click.echo(json.dumps(out, ensure_ascii=False), nl=True)
-            sys.stdout.flush()
+    if text is None:
+        for raw in _stdin_lines():
+            if (out := _batch_query(engine, raw, lang, limit)) is not None:
+                click.echo(json.dumps(out, ensure_ascii=False), nl=True)
+                sys.stdout.flush()
         return
     try:
-        results = engine.search(query, lang=lang, limit=limit)
+        results = engine.search(text, lang=lang, limit=limit)
     except QueryError as exc:
         fail(str(exc), 2)
     if as_json:
@@ -137,6 +130,27 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> 
         click.echo(click.style(f"{rank:>2}. [{hit.lang}] {hit.title or hit.id}", bold=True)
                    + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f})  {hit.id}")
         click.echo("    " + _terminal_snippet(hit.snippet, hit.highlights))
+
+
+def _stdin_lines() -> Any:
+    """Raw stdin lines: each is decoded on its own, so one bad line cannot end the batch."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    return iter(buffer) if buffer is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+
+
+def _batch_query(engine: Any, raw: bytes, lang: str, limit: int) -> dict[str, Any] | None:
+    from search.engine import QueryError
+
+    shown = raw.decode("utf-8", "replace").strip()
+    try:
+        line = query_from_line(raw)
+        if not line.strip():
+            return None
+        return dict(engine.search(line, lang=lang, limit=limit).to_json())
+    except (QueryError, QueryTextError) as exc:
+        return {"query": shown, "error": str(exc), "hits": []}
+    except Exception as exc:  # one query's bug must not lose the rest of the batch
+        return {"query": shown, "error": f"internal error: {type(exc).__name__}: {exc}", "hits": []}
 
 
 def _terminal_snippet(text: str, spans: tuple[tuple[int, int], ...]) -> str:
@@ -208,17 +222,9 @@ def settings_cmd(c: Context) -> None:
         click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
 
 
-from viko.cli_crawl import register as _register_crawl  # noqa: E402 - issue 4: crawl, add, crawl-report, get
-
-_register_crawl(main)
-
-from viko.cli_translate import register as _register_translate  # noqa: E402 - issue 6: align, concordance, TMX, glossary
-
-_register_translate(main)
-
-from viko.cli_eval import eval_cmd  # noqa: E402 - issue 3: retrieval quality evaluation
-
-main.add_command(eval_cmd)
+cli_crawl.register(main)  # crawl, add, crawl-report, get
+cli_translate.register(main)  # align, concordance, TMX, glossary, counterpart
+main.add_command(eval_cmd)  # retrieval quality evaluation
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from corpus.document import TYPES
-from viko.cli import Context, fail, pass_ctx
+from viko.cli_common import Context, fail, pass_ctx
 
 _TYPE = click.Choice(list(TYPES))
 
@@ -101,11 +101,12 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
     from viko.runtime import open_catalogue
 
     def show(o: FileOutcome) -> None:
-        if o.outcome in ("skipped", "failed"):
+        if o.outcome in ("skipped", "failed") or o.reason:  # a partial text says so too
             click.echo(f"  {o.outcome} {o.path}: {o.reason}", err=True)
 
     with open_catalogue(c.settings) as cat:
-        report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source), show)
+        report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source), show,
+                              budget=c.settings.extract_budget)
     click.echo(report.summary())
     if then_index:
         _index(c)
@@ -145,9 +146,9 @@ def get_cmd(c: Context, key: str, as_json: bool) -> None:
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
-        doc = cat.get(key) or cat.find_by_url(key)
+        doc = cat.get(key) or cat.find_by_url(key) or _local_file(cat, key)
         if doc is None and (url := canonicalize(key)):
-            doc = cat.find_by_url(url) or _via_frontier(cat, url)
+            doc = cat.find_by_url(url) or cat.find_by_crawled_url(url)
         if doc is None:
             fail(f"no document {key!r} (try `viko search` or `viko crawl-report`)")
             return
@@ -165,10 +166,12 @@ def get_cmd(c: Context, key: str, as_json: bool) -> None:
     click.echo("\n" + doc.text)
 
 
-def _via_frontier(cat: Any, url: str) -> Any:
-    """A URL that redirected, or that names a canonical page, leads to the stored document."""
-    row = cat.conn.execute("SELECT doc_id FROM crawl_frontier WHERE url=? AND doc_id<>''", (url,)).fetchone()
-    return cat.get(row[0]) if row else None
+def _local_file(cat: Any, key: str) -> Any:
+    """A file added by `viko add`, named by its path."""
+    from corpus.ingest import file_doc_id
+
+    path = Path(key)
+    return cat.get(file_doc_id(path)) if path.is_file() else None
 
 
 def register(group: click.Group) -> None:

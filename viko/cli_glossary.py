@@ -8,10 +8,7 @@ from pathlib import Path
 
 import click
 
-from viko.cli import Context, fail
-
-# Own decorator (same object lookup as viko.cli.pass_ctx): keeps the import cycle typed.
-pass_ctx = click.make_pass_decorator(Context)
+from viko.cli_common import Context, fail, pass_ctx
 
 
 @click.group("glossary")

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import click
 
-from viko.cli import Context, fail
+from viko.cli_common import Context, fail, pass_ctx
 from viko.settings import Settings
 from viko.translate import run_align_all, sentence_embedder
-
-# Own decorator (same object lookup as viko.cli.pass_ctx): keeps the import cycle typed.
-pass_ctx = click.make_pass_decorator(Context)
 
 
 def after_index(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from indexer.build import IndexStats, Progress, update_index
 from indexer.encoders import Encoder, load_encoder
 from indexer.store import Index, current_generation
 from search.engine import DocMeta, SearchEngine
+from viko.locking import data_lock
 from viko.settings import Settings
 
 
@@ -26,8 +27,10 @@ def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
 
 
 def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
+    """The one way to update the index (CLI and admin API): under the data directory's lock,
+    so a second run waits `index_lock_wait` seconds, then raises LockBusy."""
     encoder = cached_encoder(settings.encoder)
-    with open_catalogue(settings) as cat:
+    with data_lock(settings.data_dir, wait=settings.index_lock_wait), open_catalogue(settings) as cat:
         # Duplicates of another document (syndicated copies) are stored but not indexed.
         from corpus.dedup import indexable_documents
 
@@ -42,8 +45,7 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
 
 
 def load_meta(cat: Catalogue) -> dict[str, DocMeta]:
-    rows = cat.conn.execute("SELECT id, title, url, type, date, source FROM documents")
-    return {r["id"]: DocMeta(r["title"], r["url"], r["type"], r["date"], r["source"]) for r in rows}
+    return {doc_id: DocMeta(*fields) for doc_id, fields in cat.listing_fields()}
 
 
 def build_engine(settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None) -> SearchEngine:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from corpus.formats.budget import MB, Budget
+
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -61,6 +63,10 @@ class Settings:
     web_rate_per_minute: int = _setting(
         120, "Requests per minute one client may make to expensive pages (search, document, align, export); 0 = no limit.")
     web_concurrent_per_client: int = _setting(4, "Expensive requests one client may have running at once; 0 = no limit.")
+    # Hostile files: what one file may cost to extract (corpus/formats/budget.py).
+    extract_max_mb: int = _setting(64, "Megabytes all decompressed parts of one file may add up to; a file beyond is not extracted.")
+    extract_max_chars: int = _setting(2_000_000, "Characters of text kept per file; the rest is left out and reported.")
+    index_lock_wait: float = _setting(0.0, "Seconds `viko index` waits for another run on the same data directory before refusing.")
     # Translators' workbench (issue 6).
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
@@ -86,6 +92,10 @@ class Settings:
     @property
     def index_root(self) -> Path:
         return Path(self.data_dir) / "index"
+
+    @property
+    def extract_budget(self) -> Budget:
+        return Budget(max_bytes=self.extract_max_mb * MB, max_chars=self.extract_max_chars)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, current value, help) rows, for `viko settings`."""

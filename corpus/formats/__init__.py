@@ -20,3 +20,4 @@ class Extracted:
     format: str = ""
     encoding: str = ""
     lang_hint: str = ""
+    note: str = ""  # why the text is partial (budget), shown in reports

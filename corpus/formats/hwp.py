@@ -11,10 +11,13 @@ import io
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 
+import numpy as np
 import olefile
 
 from corpus.formats import Extracted, ExtractionError
+from corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 
 HWPTAG_PARA_TEXT = 67  # HWPTAG_BEGIN (16) + 51
 SIGNATURE = b"HWP Document File"
@@ -26,9 +29,11 @@ _CHAR_CONTROLS = {0: "", 10: "\n", 13: "\n", 24: "-", 25: "", 26: "", 27: "", 28
 _DRM_MARKERS = ((b"<MARKANY_DOCUMENTSAFER>", "MarkAny Document SAFER"), (b"<DOCUMENTSAFER", "MarkAny Document SAFER"),
                 (b"SCDSA", "Softcamp Document Security"))
 _WIDE_CONTROLS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23}
+_WIDE_ANY = re.compile("[" + "".join(chr(c) for c in sorted(_WIDE_CONTROLS)) + "]")
+_WIDE = re.compile("([" + "".join(chr(c) for c in sorted(_WIDE_CONTROLS)) + "])[\\s\\S]{0,7}")
 
 
-def extract_hwp(content: bytes) -> Extracted:
+def extract_hwp(content: bytes, budget: Budget = DEFAULT_BUDGET) -> Extracted:
     drm = drm_name(content)
     if drm:
         raise ExtractionError(f"DRM-encrypted file ({drm}): only its owner's DRM client can open it")
@@ -45,19 +50,20 @@ def extract_hwp(content: bytes) -> Extracted:
         sections = _section_streams(ole)
         if not sections:
             raise ExtractionError("HWP has no BodyText sections")
-        parts = []
+        meter, lines = Meter(budget), TextCollector(budget)
         for name in sections:
             raw = ole.openstream(name).read()
-            parts.append(para_text(_inflate(raw, name) if flags & FLAG_COMPRESSED else raw))
+            if not para_text(_inflate(raw, name, meter) if flags & FLAG_COMPRESSED else raw, lines):
+                break
         title = _summary_title(ole)
-    text = "\n".join(p for p in parts if p.strip())
+    text = lines.text()
     text = re.sub(r"[ \t]+\n", "\n", text).strip()
     if not text:
         raise ExtractionError("HWP has no text (images only?)")
     # Summary titles are often left over from a template: trust one only if the body has it.
     if title and title not in text:
         title = ""
-    return Extracted(text=text, title=title, format="hwp")
+    return Extracted(text=text, title=title, format="hwp", note=kept_note(budget) if lines.cut else "")
 
 
 def drm_name(content: bytes) -> str:
@@ -88,20 +94,22 @@ def _section_streams(ole: olefile.OleFileIO) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def _inflate(raw: bytes, name: str) -> bytes:
+def _inflate(raw: bytes, name: str, meter: Meter) -> bytes:
+    """Raw deflate, as HWP writes it (some writers add a zlib header), within the budget."""
     try:
-        return zlib.decompressobj(-15).decompress(raw)  # raw deflate, as HWP writes it
+        return meter.inflate(raw, -15)
     except zlib.error:
         try:
-            return zlib.decompress(raw)  # some writers add a zlib header
+            return meter.inflate(raw, zlib.MAX_WBITS)
         except zlib.error as exc:
             raise ExtractionError(f"{name}: corrupt compressed stream ({exc})") from exc
 
 
-def records(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(tag, level, payload) of every record: a 32-bit header with tag (10 bits), level
-    (10 bits) and size (12 bits; 0xFFF means a 32-bit size follows)."""
-    out, pos, end = [], 0, len(data)
+def records(data: bytes) -> Iterator[tuple[int, int, memoryview]]:
+    """(tag, level, payload) of each record in turn: a 32-bit header with tag (10 bits),
+    level (10 bits) and size (12 bits; 0xFFF means a 32-bit size follows). Payloads are
+    views, so a body of millions of tiny records costs no copies."""
+    view, pos, end = memoryview(data), 0, len(data)
     while pos + 4 <= end:
         header = struct.unpack_from("<I", data, pos)[0]
         pos += 4
@@ -111,36 +119,33 @@ def records(data: bytes) -> list[tuple[int, int, bytes]]:
                 break
             size = struct.unpack_from("<I", data, pos)[0]
             pos += 4
-        out.append((tag, level, data[pos:pos + size]))
+        yield tag, level, view[pos:pos + size]
         pos += size
-    return out
 
 
-def para_text(data: bytes) -> str:
-    paragraphs = []
+def para_text(data: bytes, lines: TextCollector) -> bool:
+    """Adds the section's paragraphs to `lines`; False once the character budget is spent."""
     for tag, _level, payload in records(data):
         if tag == HWPTAG_PARA_TEXT:
-            paragraphs.append(decode_para(payload).rstrip("\n"))
-    return "\n".join(paragraphs)
+            line = decode_para(payload).rstrip("\n")
+            if not lines.add(line):
+                return False
+    return True
 
 
-def decode_para(payload: bytes) -> str:
-    units = struct.unpack(f"<{len(payload) // 2}H", payload[: len(payload) // 2 * 2])
-    out, i = [], 0
-    while i < len(units):
-        code = units[i]
-        if code < 32:
-            if code in _WIDE_CONTROLS:
-                out.append("\t" if code == 9 else "")
-                i += 8
-                continue
-            out.append(_CHAR_CONTROLS.get(code, ""))
-            i += 1
-            continue
-        out.append(chr(code))
-        i += 1
-    # Rejoin surrogate pairs that were split into single units.
-    return "".join(out).encode("utf-16", "surrogatepass").decode("utf-16", errors="replace")
+def decode_para(payload: bytes | memoryview) -> str:
+    """Most paragraphs hold no inline control: decoded in one call. Otherwise units are
+    widened to one character each (so control payloads keep their length
+    even when they look like surrogates), controls dropped, then surrogate pairs rejoined."""
+    size = len(payload) // 2 * 2
+    plain = bytes(payload[:size]).decode("utf-16-le", errors="replace")
+    if not _WIDE_ANY.search(plain):
+        return plain.translate(_CHAR_CONTROLS)
+    units = np.frombuffer(payload, dtype="<u2", count=len(payload) // 2)
+    text = units.astype("<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
+    text = _WIDE.sub(lambda m: "\t" if m.group(1) == "\t" else "", text)
+    text = text.translate(_CHAR_CONTROLS)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", errors="replace")
 
 
 def _summary_title(ole: olefile.OleFileIO) -> str:
