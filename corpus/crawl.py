@@ -21,6 +21,7 @@ from corpus.document import DocumentError, make_document
 from corpus.extract import extract, sniff
 from corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
 from corpus.formats import Extracted, ExtractionError
+from corpus.formats.budget import DEFAULT_BUDGET, Budget
 from corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Entry, Frontier, Scope
 from corpus.netpolicy import BlockedAddress, checked_address
 from corpus.urls import canonicalize, doc_id_for_url, host_of
@@ -33,6 +34,7 @@ class CrawlOptions:
     recrawl: bool = False
     doc_type: str = ""   # overrides the rule-based type of every stored document
     workers: int = 8
+    budget: Budget = DEFAULT_BUDGET  # what one fetched file may cost to extract
 
 
 @dataclass
@@ -79,7 +81,7 @@ class _Page:
     error: str = ""
 
 
-def analyse(content: bytes, content_type: str, url: str) -> _Page:
+def analyse(content: bytes, content_type: str, url: str, budget: Budget = DEFAULT_BUDGET) -> _Page:
     """CPU-bound part, run in a thread: sniff, then discovery lists or extracted text."""
     try:
         kind = "xml" if content[:2] == b"\x1f\x8b" else sniff(content, content_type)
@@ -88,7 +90,7 @@ def analyse(content: bytes, content_type: str, url: str) -> _Page:
             if not found.kind:
                 return _Page(error="XML that is neither a sitemap nor a feed")
             return _Page(discovered=found.urls, discovery_kind=found.kind)
-        extracted = extract(content, content_type=content_type, url=url)
+        extracted = extract(content, content_type=content_type, url=url, budget=budget)
     except ExtractionError as exc:
         return _Page(error=str(exc))
     if extracted.format != "html":
@@ -235,7 +237,7 @@ class Crawler:
             return
         final = canonicalize(result.final_url) or entry.url
         page = await asyncio.get_running_loop().run_in_executor(
-            None, analyse, result.content, result.content_type, final)
+            None, analyse, result.content, result.content_type, final, self.options.budget)
         if page.error:
             fr.log(result, SKIPPED, page.error)
             fr.finish(entry.url, SKIPPED, status=result.status, reason=page.error + hops)

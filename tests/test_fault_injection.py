@@ -144,7 +144,7 @@ def test_kill_during_import_leaves_the_catalogue_whole(indexed: Path, tmp_path: 
 
 
 CRAWL = ("crawl", "--delay", "0", "--max-depth", "1", "--exclude", "/lich|/slow")
-CRAWL_ENV = {"VIKO_CRAWL_TIMEOUT": "0.4", "VIKO_CRAWL_RETRIES": "0", "VIKO_CRAWL_WORKERS": "1"}
+CRAWL_ENV = {"VIKO_CRAWL_ALLOW_PRIVATE": "1", "VIKO_CRAWL_TIMEOUT": "0.4", "VIKO_CRAWL_RETRIES": "0", "VIKO_CRAWL_WORKERS": "1"}
 
 
 def stored_urls(data: Path) -> set[str]:

@@ -172,3 +172,13 @@ def test_everything_is_served_locally(client: TestClient) -> None:
         assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html), url
         assert "<style" not in html and " style=" not in html and "<script>" not in html, url
     assert "/api/search" in client.get("/docs").text
+
+
+def test_admin_index_while_another_run_holds_the_lock_is_a_conflict(tmp_path: Path) -> None:
+    from viko.locking import data_lock
+
+    app = TestClient(create_app(Settings.from_env(env={}, data_dir=tmp_path, admin_token=TOKEN)))
+    with data_lock(tmp_path):  # as a running `viko index` would
+        busy = app.post("/api/admin/index", headers={"X-Viko-Token": TOKEN})
+    assert busy.status_code == 409
+    assert "viko index" in busy.json()["detail"]

@@ -54,7 +54,7 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
     scope = Scope(max_depth=max_depth, same_host=same_host, include=include, exclude=exclude,
                   max_per_pattern=settings.crawl_max_per_pattern)
     options = CrawlOptions(max_pages=max_pages, scope=scope, recrawl=recrawl, doc_type=doc_type or "",
-                           workers=settings.crawl_workers)
+                           workers=settings.crawl_workers, budget=settings.extract_budget)
     tty = sys.stderr.isatty()
 
     def progress(s: CrawlStats) -> None:

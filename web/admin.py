@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from corpus.importer import import_jsonl
+from viko.locking import LockBusy
 from viko.runtime import open_catalogue, run_index
 from web.shared import Web
 
@@ -46,8 +47,11 @@ def admin_router(web: Web) -> APIRouter:
 
     @router.post("/index", summary="Bring the index up to date (rebuild=true re-embeds everything)")
     def reindex(rebuild: bool = False) -> dict[str, Any]:
-        with writing:
-            stats = run_index(settings, rebuild=rebuild)
+        try:
+            with writing:
+                stats = run_index(settings, rebuild=rebuild)
+        except LockBusy as exc:  # a CLI `viko index` holds the data directory
+            raise HTTPException(409, str(exc)) from exc
         return {key: value for key, value in vars(stats).items() if isinstance(value, int | float | str | bool)}
 
     @router.post("/delete/{doc_id:path}", summary="Delete one document from the catalogue (re-index to drop it from search)")
