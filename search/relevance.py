@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from indexer.store import Index
-from search.engine import Scored
+from search.ranked import Scored
 
 CounterpartOf = Callable[[str], str | None]
 
@@ -44,7 +44,7 @@ def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: 
     """Centred cosine between the query and each item's best chunk."""
     if not items:
         return np.zeros(0, np.float32)
-    centred = index.centre(query_vector, qlang if qlang in ("vi", "ko") else "vi")[0]
+    centred = index.centre(query_vector, qlang)[0]
     rows = np.fromiter((s.best_row for s in items), dtype=np.int64, count=len(items))
     return np.asarray(index.centred[rows] @ centred, dtype=np.float32)
 

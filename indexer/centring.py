@@ -1,0 +1,119 @@
+"""Per-language centroids that hold from three documents to a million.
+
+Centring subtracts each language's mean embedding so that "this text is Korean" stops
+counting as similarity. Estimated from the indexed corpus alone, the mean of a small
+collection is mostly its *topic*: with three Vietnamese documents about energy, rice and a
+port, subtracting their mean removes exactly what a query about rooftop solar should match.
+
+So each language also has a reference centroid: the mean embedding of a fixed set of
+everyday sentences (indexer/data/reference_sentences.tsv, the same 64 sentences in
+Vietnamese, Korean and English, written for this purpose), computed once per encoder and
+kept in the index manifest. Because the three sets say the same things, the differences
+between their means are language, not topic. The centroid used is the corpus mean shrunk
+toward the reference, n / (n + REFERENCE_WEIGHT) for n indexed chunks of the language:
+a small collection is centred by the reference, a large one by itself.
+
+Queries in a third language (English) are centred by the English reference moved by the
+same topic offset the indexed languages show, so an English query is compared like the
+others. Every query-language fallback goes through `query_centroid`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data"
+REFERENCE_FILE = DATA / "reference_sentences.tsv"
+REFERENCE_LANGS = ("vi", "ko", "en")
+INDEXED_LANGS = ("vi", "ko")
+# In chunks. Measured on dev (docs/benchmarks.md, section "firstday"): with 200 the NTREX
+# document table is unchanged while a 6-document collection is centred by the reference.
+REFERENCE_WEIGHT = 200.0
+
+Centroids = dict[str, np.ndarray]
+
+
+class PassageEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+_cache: dict[str, Centroids] = {}
+_lock = threading.Lock()
+
+
+def reference_sentences(path: Path = REFERENCE_FILE) -> dict[str, list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return {lang: [r[lang] for r in rows if r.get(lang)] for lang in REFERENCE_LANGS}
+
+
+def shipped_path(encoder_name: str) -> Path:
+    return DATA / f"reference-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
+
+
+def reference_centroids(encoder: PassageEncoder) -> Centroids:
+    """The reference centroid of each language for this encoder: shipped with viko for the
+    default encoder, otherwise computed once per process from the bundled sentences."""
+    with _lock:
+        found = _cache.get(encoder.name)
+    if found is not None:
+        return found
+    shipped = shipped_path(encoder.name)
+    matrix = np.load(shipped, allow_pickle=False) if shipped.exists() else None
+    if matrix is None or matrix.shape != (len(REFERENCE_LANGS), encoder.dim):
+        sentences = reference_sentences()
+        matrix = np.stack([np.asarray(encoder.encode_passages(sentences[lang]), np.float32).mean(axis=0)
+                           for lang in REFERENCE_LANGS])
+    found = {lang: matrix[i].astype(np.float32) for i, lang in enumerate(REFERENCE_LANGS)}
+    with _lock:
+        _cache[encoder.name] = found
+    return found
+
+
+def to_manifest(reference: Centroids) -> dict[str, list[float]]:
+    return {lang: [float(x) for x in vec] for lang, vec in reference.items()}
+
+
+def from_manifest(manifest: Mapping[str, Any]) -> Centroids:
+    """The reference centroids an index was built with; none for an index built before them."""
+    stored = manifest.get("reference_centroids") or {}
+    return {lang: np.asarray(vec, np.float32) for lang, vec in stored.items()}
+
+
+def centroid(vectors: np.ndarray, reference: np.ndarray | None, dim: int,
+             weight: float | None = None) -> np.ndarray:
+    """The corpus mean of one language's chunk vectors, shrunk toward its reference."""
+    weight = REFERENCE_WEIGHT if weight is None else weight
+    n = len(vectors)
+    if reference is None or weight <= 0:
+        return vectors.mean(axis=0).astype(np.float32) if n else np.zeros(dim, np.float32)
+    total = vectors.sum(axis=0) if n else np.zeros(dim, np.float32)
+    return ((total + weight * reference) / (n + weight)).astype(np.float32)
+
+
+def query_centroid(lang: str, centroids: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],
+                   present: Sequence[str], dim: int) -> np.ndarray:
+    """What to subtract from a query in `lang`: its language's centroid when the index holds
+    that language; for any other language its reference moved by the indexed languages'
+    mean offset from their references (or, without references, the mean of their centroids)."""
+    if lang in present:
+        return np.asarray(centroids[lang], np.float32)
+    indexed = [k for k in INDEXED_LANGS if k in present]
+    if not indexed:
+        return np.asarray(reference.get(lang, np.zeros(dim, np.float32)), np.float32)
+    mean = np.mean([centroids[k] for k in indexed], axis=0)
+    own = reference.get(lang if lang in reference else "en")
+    if own is None or any(k not in reference for k in indexed):
+        return mean.astype(np.float32)
+    offset = mean - np.mean([reference[k] for k in indexed], axis=0)
+    return (own + offset).astype(np.float32)
