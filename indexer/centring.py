@@ -47,7 +47,7 @@ class PassageEncoder(Protocol):
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-_cache: dict[str, Centroids] = {}
+_cache: dict[str, dict[str, np.ndarray]] = {}
 _lock = threading.Lock()
 
 
@@ -61,23 +61,29 @@ def shipped_path(encoder_name: str) -> Path:
     return DATA / f"reference-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
 
 
-def reference_centroids(encoder: PassageEncoder) -> Centroids:
-    """The reference centroid of each language for this encoder: shipped with viko for the
-    default encoder, otherwise computed once per process from the bundled sentences."""
+def reference_vectors(encoder: PassageEncoder) -> dict[str, np.ndarray]:
+    """The reference sentences' embeddings per language for this encoder: shipped with viko
+    for the default encoder (float16), otherwise computed once per process."""
     with _lock:
         found = _cache.get(encoder.name)
     if found is not None:
         return found
+    sentences = reference_sentences()
+    count = len(sentences["vi"])
     shipped = shipped_path(encoder.name)
-    matrix = np.load(shipped, allow_pickle=False) if shipped.exists() else None
-    if matrix is None or matrix.shape != (len(REFERENCE_LANGS), encoder.dim):
-        sentences = reference_sentences()
-        matrix = np.stack([np.asarray(encoder.encode_passages(sentences[lang]), np.float32).mean(axis=0)
-                           for lang in REFERENCE_LANGS])
-    found = {lang: matrix[i].astype(np.float32) for i, lang in enumerate(REFERENCE_LANGS)}
+    matrix = np.load(shipped, allow_pickle=False).astype(np.float32) if shipped.exists() else None
+    if matrix is None or matrix.shape != (len(REFERENCE_LANGS) * count, encoder.dim):
+        matrix = np.concatenate([np.asarray(encoder.encode_passages(sentences[lang]), np.float32)
+                                 for lang in REFERENCE_LANGS])
+    found = {lang: matrix[i * count : (i + 1) * count] for i, lang in enumerate(REFERENCE_LANGS)}
     with _lock:
         _cache[encoder.name] = found
     return found
+
+
+def reference_centroids(encoder: PassageEncoder) -> Centroids:
+    """The reference centroid of each language for this encoder."""
+    return {lang: vecs.mean(axis=0).astype(np.float32) for lang, vecs in reference_vectors(encoder).items()}
 
 
 def to_manifest(reference: Centroids) -> dict[str, list[float]]:
@@ -117,3 +123,25 @@ def query_centroid(lang: str, centroids: Mapping[str, np.ndarray], reference: Ma
         return mean.astype(np.float32)
     offset = mean - np.mean([reference[k] for k in indexed], axis=0)
     return (own + offset).astype(np.float32)
+
+
+def background(query: np.ndarray, reference: np.ndarray, centroid: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of a centred query's cosine with one language's reference
+    sentences, centred like that language's chunks: how close "any text" of the language
+    is to this query. A score standardised against it means the same at every corpus size."""
+    centred = reference - centroid
+    centred = centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    sims = centred @ query
+    return float(sims.mean()), float(max(sims.std(), 1e-6))
+
+
+def shrunk_stats(sample_mean: float, sample_std: float, n: int, prior: tuple[float, float],
+                 weight: float = 0.0) -> tuple[float, float]:
+    """A per-query score distribution from n candidates, shrunk toward the background:
+    n / (n + weight) of the candidates' own mean and variance."""
+    if weight <= 0:
+        return sample_mean, sample_std
+    a = n / (n + weight)
+    mean = a * sample_mean + (1 - a) * prior[0]
+    var = a * sample_std**2 + (1 - a) * prior[1] ** 2
+    return mean, float(np.sqrt(max(var, 1e-12)))

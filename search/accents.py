@@ -12,6 +12,7 @@ function words (của, được, các), which the index leaves out, come from th
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ class AccentTable:
         while i < len(words):
             for n in range(min(MAX_WORD_SYLLABLES, len(words) - i), 0, -1):
                 run = words[i : i + n]
-                joined = all(query[a.end() : b.start()].isspace() for a, b in zip(run, run[1:]))
+                joined = all(query[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
                 form = self.best.get(fold_vi(" ".join(m.group(0) for m in run))) if joined else None
                 if form is not None or n == 1:
                     parts = form.split(" ") if form is not None else [run[0].group(0)]

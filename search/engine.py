@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from corpus.textnorm import nfc, query_language
+from indexer import centring
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
 from indexer.store import LANGS, Index
@@ -36,6 +37,9 @@ from search.snippets import make_snippet
 __all__ = ["DocMeta", "Hit", "QueryError", "Results", "Scored", "SearchEngine"]
 
 MODES = ("full", "dense", "plain", "bm25")
+# Candidates' weight against the background when standardising dense scores: n / (n + 20)
+# of a language's own score distribution. Chosen on dev (docs/benchmarks.md, "firstday").
+CALIBRATION_WEIGHT = 20.0
 FUSIONS = ("zscore", "rrf")
 
 
@@ -194,8 +198,10 @@ class SearchEngine:
             link = counterparts.get(doc_id)
             return link.other_id if link is not None else None
 
-        return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, other,
-                           self.min_dense_evidence, self.min_lexical_evidence)
+        qvec = self.query_vector(query)
+        stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
+        return above_floor(self.index, ranked, terms, qvec, qlang, other, self.min_dense_evidence,
+                           self.min_lexical_evidence, stats.get)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in
@@ -266,7 +272,7 @@ class SearchEngine:
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
         if mode == "bm25":
             return [Scored(d, lang, s, r) for d, (s, r) in lex.items()]
-        return self._fuse(dense, lex, lang)
+        return self._fuse(dense, lex, lang, self._background(qvec, qlang, lang))
 
     def _with_document_vectors(self, dense: dict[str, tuple[float, int]],
                                centred_query: np.ndarray) -> dict[str, tuple[float, int]]:
@@ -280,11 +286,21 @@ class SearchEngine:
             out[doc] = ((1 - w) * score + w * whole, row)
         return out
 
+    def _background(self, qvec: np.ndarray, qlang: str, lang: str, *, floor: bool = False) -> tuple[float, float] | None:
+        """The query's similarity to everyday text of `lang` (indexer.centring.background)."""
+        if (not floor and CALIBRATION_WEIGHT <= 0) or lang not in self.index.centroids:
+            return None
+        reference = centring.reference_vectors(self.encoder).get(lang if lang in ("vi", "ko") else "en")
+        if reference is None:
+            return None
+        centred = self.index.centre(qvec, qlang)[0]
+        return centring.background(centred, reference, self.index.centroids[lang])
+
     def _fuse(self, dense: dict[str, tuple[float, int]], lex: dict[str, tuple[float, int]],
-              lang: str) -> list[Scored]:
+              lang: str, background: tuple[float, float] | None = None) -> list[Scored]:
         if self.fusion == "rrf":
             return self._fuse_ranks(dense, lex, lang)
-        zd = _standardise({d: s for d, (s, _) in dense.items()})
+        zd = _standardise({d: s for d, (s, _) in dense.items()}, background)
         zl = _standardise({d: s for d, (s, _) in lex.items()}) if len(lex) > 1 else {d: 1.0 for d in lex}
         floor_d = min(zd.values(), default=0.0)
         out = []
@@ -320,6 +336,15 @@ def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[st
     return best
 
 
-def _standardise(scores: dict[str, float]) -> dict[str, float]:
-    z = scoring.standardise(np.fromiter(scores.values(), dtype=np.float64, count=len(scores)))
+def _standardise(scores: dict[str, float], background: tuple[float, float] | None = None) -> dict[str, float]:
+    """z-scores against this language's candidates; with a background, their mean and spread
+    are shrunk toward it, so three candidates of a small collection are not scored as if
+    they were a whole distribution (the best of three always looked like a match)."""
+    values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    if background is None or not len(values):
+        z = scoring.standardise(values)
+    else:
+        mean, std = centring.shrunk_stats(float(values.mean()), float(values.std()), len(values),
+                                          background, CALIBRATION_WEIGHT)
+        z = (values - mean) / std
     return dict(zip(scores, z.tolist(), strict=True))

@@ -74,7 +74,7 @@ def _unit_starts(text: str, found: list[re.Match[str]], keys: list[str], unit: l
     for i in range(len(found) - n + 1):
         window = keys[i : i + n]
         same = window == unit or (unaccented and [fold_vi(k) for k in window] == unit)
-        if same and all(text[a.end() : b.start()].isspace() for a, b in zip(found[i : i + n - 1], found[i + 1 : i + n])):
+        if same and all(text[a.end() : b.start()].isspace() for a, b in zip(found[i : i + n - 1], found[i + 1 : i + n], strict=False)):
             out.append(i)
     return out
 
