@@ -122,8 +122,8 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     """Latin text without diacritics whose words are (nearly) all Vietnamese syllables."""
     raw = _WORD.findall(text.lower() if text.isupper() else text)
     words = [w.lower() for w in raw]
-    if not words or any(ch in _VI_ONLY for w in words for ch in w):
-        return False
+    if not words or any(fold_vi(w) != w for w in words):
+        return False  # some diacritic present: ordinary text
     # Acronyms (IoT, ESS) are capitalised inside the word: not syllables.
     syllables = sum(1 for w in raw if not any(c.isupper() for c in w[1:]) and _SYLLABLE.fullmatch(fold_vi(w)))
     english = sum(1 for w in words if w in _ENGLISH_MARKERS)

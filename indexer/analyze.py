@@ -20,7 +20,6 @@ from corpus.textnorm import nfc, normalize_vi
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
 _SHARED_WORD = re.compile(rf"{_NOT_HANGUL_WORD}(?:[-.'’]{_NOT_HANGUL_WORD})*", re.UNICODE)
-_ACRONYM = re.compile(r"^[^\W\d_].*[A-Z]|^[A-Z]{2,}")
 _KO_KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SH", "NP"}
 VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
@@ -58,10 +57,9 @@ class Analyzer:
         text = normalize_vi(text)
         terms = [t for t in shared_terms(text) if t not in VI_STOPWORDS]
         for word in self._vi_words(text):
-            parts = word.split()
-            # Acronyms (IoT, ESS) are not syllables: underthesea joins them to neighbours ("biến IoT").
-            if 1 < len(parts) <= 4 and all(p.isalpha() and not _ACRONYM.search(p) for p in parts):
-                terms.append("_".join(parts).lower())
+            parts = word.lower().split()
+            if 1 < len(parts) <= 4 and all(p.isalpha() for p in parts):
+                terms.append("_".join(parts))
         return terms
 
     def _vi_words(self, text: str) -> list[str]:

@@ -13,6 +13,7 @@ from corpus.textnorm import fold_vi, normalize_vi
 
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_ACRONYM = re.compile(r"^.+[A-Z]|^[A-Z]{2,}")  # IoT, ESS: capitals inside a word
 
 
 def _key(word: str) -> str:
@@ -52,6 +53,8 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     for unit, is_query in [(u, True) for u in query_units] + [(u, False) for u in text_units]:
         for i in _unit_starts(text, found, keys, unit):
             n = len(unit)
+            if not is_query and any(_ACRONYM.search(m.group(0)) for m in found[i : i + n]):
+                continue  # underthesea joins acronyms to a neighbour ("biến IoT"): not a word
             inside.update(range(i, i + n))
             if is_query or all(k in syllables for k in keys[i : i + n]):
                 spans.append((found[i].start(), found[i + n - 1].end()))

@@ -151,3 +151,19 @@ def test_floor_background_rule(small_index: Index) -> None:
     none = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
                        background=lambda lang: (0.9, 1.0))
     assert none == []
+
+
+def test_relevance_does_not_import_the_engine() -> None:
+    """The floor and the engine used to import each other; the record they share lives in
+    search.ranked, so the arrows run one way (engine -> relevance -> ranked)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).parent.parent / "search" / "relevance.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "search.engine" not in imported and "search.ranked" in imported
+
+
+def test_accented_text_is_never_restored() -> None:
+    assert not looks_unaccented_vietnamese("Các nhánh là gì?")  # only plain accents (á, à, ì)
+    table = AccentTable.from_lexicon(LexicalIndex.build([["cac", "nhanh"]]))
+    assert table.restore("Các nhánh là gì?") == "Các nhánh là gì?"
