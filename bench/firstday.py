@@ -253,5 +253,8 @@ def run() -> None:
     if shared_dir() is None:
         print("../shared/data is not available: section firstday skipped")
         return
-    markdown = evaluate()
-    write_section("firstday", __doc__.split("\n\n", 1)[1].strip() + "\n\n" + markdown if __doc__ else markdown)
+    intro = __doc__.split("\n\n", 1)[1].strip() if __doc__ else ""
+    dev = evaluate()
+    test = evaluate(variants=("viko",), split="test")
+    write_section("firstday", f"{intro}\n\n### dev (parameters chosen here)\n\n{dev}\n\n"
+                              f"### test (reported, never tuned on)\n\n{test}")

@@ -119,15 +119,21 @@ UNACCENTED_VI_SHARE = 0.8
 
 
 def looks_unaccented_vietnamese(text: str) -> bool:
-    """Latin text without diacritics whose words are (nearly) all Vietnamese syllables."""
+    """Latin text without diacritics whose words are (nearly) all Vietnamese syllables.
+    Names and acronyms inside it ("Doi thu Panthers", "AFC") are left out of the count."""
     raw = _WORD.findall(text.lower() if text.isupper() else text)
-    words = [w.lower() for w in raw]
-    if not words or any(fold_vi(w) != w for w in words):
+    if not raw or any(fold_vi(w) != w.lower() for w in raw):
         return False  # some diacritic present: ordinary text
-    # Acronyms (IoT, ESS) are capitalised inside the word: not syllables.
-    syllables = sum(1 for w in raw if not any(c.isupper() for c in w[1:]) and _SYLLABLE.fullmatch(fold_vi(w)))
-    english = sum(1 for w in words if w in _ENGLISH_MARKERS)
-    return syllables >= UNACCENTED_VI_SHARE * len(words) and english <= 0.1 * len(words)
+    counted = syllables = english = 0
+    for i, word in enumerate(raw):
+        acronym = any(c.isupper() for c in word[1:])
+        syllable = not acronym and bool(_SYLLABLE.fullmatch(word.lower()))
+        if not syllable and (acronym or (i > 0 and word[:1].isupper())):
+            continue  # a name or an acronym, in any language
+        counted += 1
+        syllables += syllable
+        english += word.lower() in _ENGLISH_MARKERS
+    return counted > 0 and syllables >= UNACCENTED_VI_SHARE * counted and english <= 0.1 * counted
 
 
 def query_language(text: str) -> str:
