@@ -1,10 +1,11 @@
 """Glossary / termbase: bilingual term pairs with notes, kept in the catalogue.
 
-The bundled glossary (corpus/data/glossary.tsv, columns vi, ko, note[, domain]) and the file
+The bundled glossary (corpus/data/glossary.tsv, columns vi, ko, note[, domain][, en]) and the file
 named by VIKO_GLOSSARY seed the table once per file content, so a term the user removed does
 not come back on the next start. `Glossary` is the in-memory matcher: terms found in a text
 (to highlight them in documents) and other-language equivalents of the terms in a query (to
-expand a search).
+expand a search). The optional `en` column holds English forms ("solar power; solar PV"),
+so a query in English finds both languages' documents; files without it load as before.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import re
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -37,9 +38,16 @@ class Entry:
     domain: str = ""
     origin: str = "user"
     id: int = 0
+    en: str = ""  # English forms separated by ";"
 
     def side(self, lang: str) -> str:
         return self.vi if lang == "vi" else self.ko
+
+    def forms(self, lang: str) -> list[str]:
+        """The entry's terms in one language (English may have several)."""
+        if lang == "en":
+            return [f.strip() for f in self.en.split(";") if f.strip()]
+        return [self.side(lang)]
 
     def to_json(self) -> dict[str, object]:
         return {"id": self.id, "vi": self.vi, "ko": self.ko, "note": self.note,
@@ -70,7 +78,7 @@ def parse_tsv(lines: Iterable[str], source: str, origin: str = "file") -> tuple[
     header = [h.strip().lower() for h in rows[0]]
     if "vi" not in header or "ko" not in header:
         return [], [f"{source}:1: the header must name the columns vi and ko (optionally note, domain)"]
-    col = {name: header.index(name) for name in ("vi", "ko", "note", "domain") if name in header}
+    col = {name: header.index(name) for name in ("vi", "ko", "note", "domain", "en") if name in header}
     entries, problems = [], []
     for number, row in enumerate(rows[1:], 2):
         if not row or not "".join(row).strip() or row[0].startswith("#"):
@@ -80,7 +88,7 @@ def parse_tsv(lines: Iterable[str], source: str, origin: str = "file") -> tuple[
             problems.append(f"{source}:{number}: needs both a vi and a ko term")
             continue
         entries.append(Entry(nfc(cells["vi"]), nfc(cells["ko"]), nfc(cells.get("note", "")),
-                             nfc(cells.get("domain", "")), origin))
+                             nfc(cells.get("domain", "")), origin, en=nfc(cells.get("en", ""))))
     return entries, problems
 
 
@@ -183,10 +191,11 @@ class Glossary:
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
         self._patterns: dict[str, list[tuple[re.Pattern[str], Entry]]] = {}
-        for lang in ("vi", "ko"):
+        for lang in ("vi", "ko", "en"):
+            forms = [(form, e) for e in self.entries for form in e.forms(lang)]
             pats = []
-            for e in sorted(self.entries, key=lambda x: -len(x.side(lang))):
-                key = term_key(e.side(lang))
+            for form, e in sorted(forms, key=lambda x: -len(x[0])):
+                key = term_key(form)
                 if not key:
                     continue
                 # Korean terms match as substrings (particles attach: 하이퐁시와), others on word edges.
@@ -211,12 +220,21 @@ class Glossary:
 
     def expand_query_terms(self, query: str, lang: str) -> list[str]:
         """Other-language equivalents of the glossary terms in a query (in query order, no
-        repeats): what a search should add to find the other language's documents."""
-        other = "ko" if lang == "vi" else "vi"
+        repeats): what a search should add to find the other language's documents. An
+        English query gets both the Vietnamese and the Korean term."""
+        others = ("vi", "ko") if lang == "en" else ("ko" if lang == "vi" else "vi",)
         seen: dict[str, None] = {}
         for match in self.lookup(" ".join(nfc(query).split()), lang):
-            seen.setdefault(match.entry.side(other), None)
+            for other in others:
+                seen.setdefault(match.entry.side(other), None)
         return list(seen)
+
+
+def with_english(entries: Iterable[Entry], files: Iterable[Entry]) -> list[Entry]:
+    """Entries kept in a catalogue, with the English forms the glossary files give the same
+    pair (the catalogue's glossary table has no English column)."""
+    english = {(term_key(e.vi), term_key(e.ko)): e.en for e in files if e.en}
+    return [e if e.en else replace(e, en=english.get((term_key(e.vi), term_key(e.ko)), "")) for e in entries]
 
 
 def load_glossary(cat: Catalogue, extra: Path | None = None) -> Glossary:

@@ -3,6 +3,12 @@
 Vietnamese text on the web mixes two tone placements ("hoà" / "hòa", "thuý" / "thúy") and
 both precomposed and combining forms; search must treat them as one word. Korean text is
 Hangul with Latin-script names, numbers and acronyms mixed in.
+
+People also type Vietnamese without diacritics (phones, Korean keyboards, "Hai Phong"):
+such text has no Vietnamese-only letter, but every word is a possible Vietnamese syllable
+(onset, one to three vowels, one of eight finals), which English words rarely are
+("solar", "smart", "farm" are not). A query in Latin script that is not Vietnamese is
+taken as English, the third language staff search in.
 """
 
 from __future__ import annotations
@@ -101,6 +107,47 @@ def script_counts(text: str) -> dict[str, int]:
     return counts
 
 
+_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+# Frequent English words that are also possible Vietnamese syllables ("to", "the", "an").
+_ENGLISH_MARKERS = frozenset(
+    "the a an of and is are was were be been to in on at for with by from as it its this that"
+    " or not we you he she they our your their will can how what which who".split()
+)
+# Share of words that must be Vietnamese syllables. On the NTREX and XQuAD dev queries with
+# diacritics stripped, 0.8 detects 100% as Vietnamese and no English NTREX headline.
+UNACCENTED_VI_SHARE = 0.8
+
+
+def looks_unaccented_vietnamese(text: str) -> bool:
+    """Latin text without diacritics whose words are (nearly) all Vietnamese syllables.
+    Names and acronyms inside it ("Doi thu Panthers", "AFC") are left out of the count."""
+    raw = _WORD.findall(text.lower() if text.isupper() else text)
+    if not raw or any(fold_vi(w) != w.lower() for w in raw):
+        return False  # some diacritic present: ordinary text
+    counted = syllables = english = 0
+    for i, word in enumerate(raw):
+        acronym = any(c.isupper() for c in word[1:])
+        syllable = not acronym and bool(_SYLLABLE.fullmatch(word.lower()))
+        if not syllable and (acronym or (i > 0 and word[:1].isupper())):
+            continue  # a name or an acronym, in any language
+        counted += 1
+        syllables += syllable
+        english += word.lower() in _ENGLISH_MARKERS
+    return counted > 0 and syllables >= UNACCENTED_VI_SHARE * counted and english <= 0.1 * counted
+
+
+def query_language(text: str) -> str:
+    """The language a query is searched as: 'vi' (with or without diacritics), 'ko', 'en'
+    for other Latin-script text, or 'other' (no letters, other scripts)."""
+    lang = detect_language(text)
+    if lang != "other":
+        return lang
+    counts = script_counts(text)
+    if counts["latin"] and counts["latin"] >= counts["other"]:
+        return "en"
+    return "other"
+
+
 def detect_language(text: str) -> str:
     """'ko', 'vi', or 'other'. Decided by script, so names and acronyms in Latin letters
     inside Korean text (IoT, Jeollanam-do) do not flip the decision."""
@@ -114,5 +161,7 @@ def detect_language(text: str) -> str:
     if latin and c["vi"] / latin >= 0.04:
         return "vi"
     if latin and c["vi"] >= 1 and latin < 40:
+        return "vi"
+    if latin and looks_unaccented_vietnamese(text[:2000]):
         return "vi"
     return "other"

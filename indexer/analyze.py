@@ -21,7 +21,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
 _SHARED_WORD = re.compile(rf"{_NOT_HANGUL_WORD}(?:[-.'’]{_NOT_HANGUL_WORD})*", re.UNICODE)
 _KO_KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SH", "NP"}
-_VI_STOP = frozenset(
+VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
     " thì mà cũng nhiều ra vào lại đó nên bị do trên dưới hơn rất nhưng hoặc".split()
 )
@@ -55,7 +55,7 @@ class Analyzer:
     # -- Vietnamese -------------------------------------------------------------------
     def _vietnamese(self, text: str) -> list[str]:
         text = normalize_vi(text)
-        terms = [t for t in shared_terms(text) if t not in _VI_STOP]
+        terms = [t for t in shared_terms(text) if t not in VI_STOPWORDS]
         for word in self._vi_words(text):
             parts = word.lower().split()
             if 1 < len(parts) <= 4 and all(p.isalpha() for p in parts):

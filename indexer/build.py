@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.document import Document
+from indexer import centring
 from indexer.analyze import Analyzer
 from indexer.chunking import Chunk, chunk_document
 from indexer.encoders import Encoder
@@ -86,7 +87,9 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
             hashes.append(_digest(f"{doc.lang}\x1f{text}"))
 
     old_docs = previous.manifest.get("doc_hashes", {}) if previous else {}
-    if previous is not None and old_docs == doc_hashes:
+    # An index from before reference centroids gets a new generation (nothing re-embedded).
+    current = previous is not None and "reference_centroids" in previous.manifest
+    if previous is not None and old_docs == doc_hashes and current:
         return IndexStats(len(doc_hashes), len(chunks), 0, len(chunks), 0,
                           time.perf_counter() - started, changed=False)
 
@@ -105,7 +108,8 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
             progress(min(start + batch_size, len(todo)), len(todo))
 
     index = Index.build(model=encoder.name, dim=encoder.dim, chunks=chunks, hashes=hashes,
-                        terms=terms, vectors=vectors, doc_hashes=doc_hashes, params=params)
+                        terms=terms, vectors=vectors, doc_hashes=doc_hashes, params=params,
+                        reference=centring.reference_centroids(encoder))
     index.save(root)
     removed = len(set(old_docs) - set(doc_hashes))
     return IndexStats(len(doc_hashes), len(chunks), len(todo), len(chunks) - len(todo), removed,

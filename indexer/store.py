@@ -30,6 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from indexer import centring
 from indexer.chunking import Chunk
 from indexer.counterparts import Counterpart, find_counterparts
 from indexer.lexical import LexicalIndex
@@ -57,6 +58,7 @@ class Index:
         self.terms = terms
         self.vectors = vectors
         self.langs = np.asarray([LANGS.index(c.lang) if c.lang in LANGS else 2 for c in chunks], np.int8)
+        self.reference = centring.from_manifest(manifest)
         self.centroids = self._centroids()
         self.centred = self.centre(vectors, self.langs)
         self.dense = {lang: self._faiss_for(i) for i, lang in enumerate(LANGS)}
@@ -74,7 +76,7 @@ class Index:
     @classmethod
     def build(cls, *, model: str, dim: int, chunks: Sequence[Chunk], hashes: Sequence[str],
               terms: Sequence[list[str]], vectors: np.ndarray, doc_hashes: dict[str, str],
-              params: dict[str, Any]) -> Index:
+              params: dict[str, Any], reference: centring.Centroids | None = None) -> Index:
         if len(chunks) != len(vectors) or len(chunks) != len(terms):
             raise ValueError("chunks, terms and vectors must have the same length")
         by_lang: dict[str, int] = {}
@@ -86,6 +88,8 @@ class Index:
             "documents": len(doc_hashes), "chunks": len(chunks), "chunks_by_lang": by_lang,
             "params": params, "doc_hashes": doc_hashes,
         }
+        if reference:
+            manifest["reference_centroids"] = centring.to_manifest(reference)
         vecs = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dim)
         return cls(manifest, list(chunks), list(hashes), [list(t) for t in terms], vecs)
 
@@ -96,7 +100,7 @@ class Index:
         out = {}
         for i, lang in enumerate(LANGS):
             rows = self.vectors[self.langs == i]
-            out[lang] = rows.mean(axis=0) if len(rows) else np.zeros(dim, np.float32)
+            out[lang] = centring.centroid(rows, self.reference.get(lang), dim)
         return out
 
     def _doc_matrix(self) -> np.ndarray:
@@ -120,10 +124,8 @@ class Index:
         return _normalize(vectors - table[langs.astype(np.int64)])
 
     def centroid_for(self, lang: str) -> np.ndarray:
-        if lang in ("vi", "ko") and self.manifest["chunks_by_lang"].get(lang):
-            return self.centroids[lang]
-        present = [self.centroids[k] for k in ("vi", "ko") if self.manifest["chunks_by_lang"].get(k)]
-        return np.mean(present, axis=0) if present else np.zeros(int(self.manifest["dim"]), np.float32)
+        present = [k for k in ("vi", "ko") if self.manifest["chunks_by_lang"].get(k)]
+        return centring.query_centroid(lang, self.centroids, self.reference, present, int(self.manifest["dim"]))
 
     def _faiss_for(self, lang_code: int) -> faiss.Index:
         dim = int(self.manifest["dim"])

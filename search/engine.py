@@ -22,15 +22,24 @@ from typing import Any
 
 import numpy as np
 
-from corpus.textnorm import detect_language, nfc
+from corpus.textnorm import nfc, query_language
+from indexer import centring
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
 from indexer.store import LANGS, Index
 from search import scoring
+from search.accents import AccentTable
 from search.expansion import NoExpansion, TermExpander, expanded_terms
+from search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
+from search.relevance import above_floor
 from search.snippets import make_snippet
 
+__all__ = ["DocMeta", "Hit", "QueryError", "Results", "Scored", "SearchEngine"]
+
 MODES = ("full", "dense", "plain", "bm25")
+# Candidates' weight against the background when standardising dense scores: n / (n + 20)
+# of a language's own score distribution. Chosen on dev (docs/benchmarks.md, "firstday").
+CALIBRATION_WEIGHT = 20.0
 FUSIONS = ("zscore", "rrf")
 
 
@@ -81,18 +90,10 @@ class DocMeta:
     source: str = ""
 
 
-@dataclass
-class Scored:
-    doc_id: str
-    lang: str
-    score: float
-    best_row: int
-
-
 class SearchEngine:
     def __init__(self, index: Index, encoder: Encoder, analyzer: Analyzer,
                  meta: dict[str, DocMeta] | None = None, *, candidates: int = 200,
-                 dense_weight: float = 1.0, lexical_weight: float = 1.0,
+                 dense_weight: float = DENSE_WEIGHT, lexical_weight: float = LEXICAL_WEIGHT,
                  bridge_weight: float = 1.0, max_query_chars: int = 500,
                  glossary: TermExpander | None = None, fusion: str = "zscore",
                  document_weight: float = 0.0, min_dense_evidence: float | None = None,
@@ -118,6 +119,7 @@ class SearchEngine:
         self.min_lexical_evidence = min_lexical_evidence
         self._query_vectors: dict[str, np.ndarray] = {}
         self._vector_lock = threading.Lock()
+        self._accents: AccentTable | None = None
 
     # -- public ----------------------------------------------------------------------
     def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
@@ -128,7 +130,7 @@ class SearchEngine:
             raise QueryError(f"unknown language filter {lang!r}: use all, vi or ko")
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        qlang = detect_language(query)
+        qlang = query_language(query)
         ranked, terms = self.rank(query, qlang, [lang] if lang != "all" else list(LANGS), mode)
         if mode == "full":
             ranked = self.matching(ranked, terms, query, qlang)
@@ -148,9 +150,10 @@ class SearchEngine:
         return query
 
     def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full") -> tuple[list[Scored], list[str]]:
-        """Every candidate document of the given languages, best first."""
-        analysis_lang = qlang if qlang in ("vi", "ko") else "vi"
-        terms = self.query_terms(query, analysis_lang, expand=mode == "full")
+        """Every candidate document of the given languages, best first. A query in English
+        (or another language) is compared densely with both languages and lexically on the
+        Latin-script terms they share."""
+        terms = self.query_terms(query, qlang, expand=mode == "full")
         qvec = self.query_vector(query)
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
         # Counterpart bridging needs the other language's scores even under a language filter.
@@ -168,34 +171,45 @@ class SearchEngine:
         """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
         vec = self._query_vectors.get(query)
         if vec is None:
-            vec = self.encoder.encode_queries([query])[0]
+            vec = self.encoder.encode_queries([self.as_searched(query)])[0]
             with self._vector_lock:  # the web server searches from several threads
                 if len(self._query_vectors) >= 64:
                     self._query_vectors.pop(next(iter(self._query_vectors)))
                 self._query_vectors[query] = vec
         return vec
 
+    def as_searched(self, query: str) -> str:
+        """The query as it is encoded and analysed: Vietnamese typed without diacritics gets
+        them back from the index's own words (search.accents); anything else is unchanged."""
+        if self._accents is None:
+            table = AccentTable.from_lexicon(self.index.lexical)
+            with self._vector_lock:
+                self._accents = table
+        return self._accents.restore(query)
+
     def matching(self, ranked: list[Scored], terms: list[str], query: str, qlang: str) -> list[Scored]:
         """The ranked documents with real evidence of matching (search.relevance): the same
         floor for the CLI, the API and the web pages, so a nonsense query gets no results."""
         if self.min_dense_evidence is None:
             return ranked
-        from search.relevance import above_floor
-
         counterparts = self.index.counterparts
 
         def other(doc_id: str) -> str | None:
             link = counterparts.get(doc_id)
             return link.other_id if link is not None else None
 
-        return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, other,
-                           self.min_dense_evidence, self.min_lexical_evidence)
+        qvec = self.query_vector(query)
+        stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
+        return above_floor(self.index, ranked, terms, qvec, qlang, other, self.min_dense_evidence,
+                           self.min_lexical_evidence, stats.get)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in
-        it, so BM25 can match documents of both languages."""
+        it, so BM25 can match documents of both languages. A query that is neither Vietnamese
+        nor Korean contributes its Latin-script words and numbers (IoT, ESS, Hai Phong)."""
+        query = self.as_searched(query)
         if not expand:
-            return self.analyzer.query_tokens(query, lang)
+            return self.analyzer.query_tokens(query, lang if lang in ("vi", "ko") else "other")
         return expanded_terms(self.analyzer, self.glossary, query, lang)
 
     def _bridge(self, scored: list[Scored]) -> list[Scored]:
@@ -258,7 +272,7 @@ class SearchEngine:
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
         if mode == "bm25":
             return [Scored(d, lang, s, r) for d, (s, r) in lex.items()]
-        return self._fuse(dense, lex, lang)
+        return self._fuse(dense, lex, lang, self._background(qvec, qlang, lang))
 
     def _with_document_vectors(self, dense: dict[str, tuple[float, int]],
                                centred_query: np.ndarray) -> dict[str, tuple[float, int]]:
@@ -272,11 +286,21 @@ class SearchEngine:
             out[doc] = ((1 - w) * score + w * whole, row)
         return out
 
+    def _background(self, qvec: np.ndarray, qlang: str, lang: str, *, floor: bool = False) -> tuple[float, float] | None:
+        """The query's similarity to everyday text of `lang` (indexer.centring.background)."""
+        if (not floor and CALIBRATION_WEIGHT <= 0) or lang not in self.index.centroids:
+            return None
+        reference = centring.reference_vectors(self.encoder).get(lang if lang in ("vi", "ko") else "en")
+        if reference is None:
+            return None
+        centred = self.index.centre(qvec, qlang)[0]
+        return centring.background(centred, reference, self.index.centroids[lang])
+
     def _fuse(self, dense: dict[str, tuple[float, int]], lex: dict[str, tuple[float, int]],
-              lang: str) -> list[Scored]:
+              lang: str, background: tuple[float, float] | None = None) -> list[Scored]:
         if self.fusion == "rrf":
             return self._fuse_ranks(dense, lex, lang)
-        zd = _standardise({d: s for d, (s, _) in dense.items()})
+        zd = _standardise({d: s for d, (s, _) in dense.items()}, background)
         zl = _standardise({d: s for d, (s, _) in lex.items()}) if len(lex) > 1 else {d: 1.0 for d in lex}
         floor_d = min(zd.values(), default=0.0)
         out = []
@@ -296,7 +320,7 @@ class SearchEngine:
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
-        snippet, spans = make_snippet(chunk.text, terms)
+        snippet, spans = make_snippet(chunk.text, terms, words=self.index.terms[scored.best_row])
         meta = self.meta.get(scored.doc_id, DocMeta())
         return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
                    highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
@@ -312,6 +336,15 @@ def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[st
     return best
 
 
-def _standardise(scores: dict[str, float]) -> dict[str, float]:
-    z = scoring.standardise(np.fromiter(scores.values(), dtype=np.float64, count=len(scores)))
+def _standardise(scores: dict[str, float], background: tuple[float, float] | None = None) -> dict[str, float]:
+    """z-scores against this language's candidates; with a background, their mean and spread
+    are shrunk toward it, so three candidates of a small collection are not scored as if
+    they were a whole distribution (the best of three always looked like a match)."""
+    values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    if background is None or not len(values):
+        z = scoring.standardise(values)
+    else:
+        mean, std = centring.shrunk_stats(float(values.mean()), float(values.std()), len(values),
+                                          background, CALIBRATION_WEIGHT)
+        z = (values - mean) / std
     return dict(zip(scores, z.tolist(), strict=True))

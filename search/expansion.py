@@ -11,13 +11,17 @@ only chooses which glossary a search uses and turns its matches into index terms
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Protocol
 
 from corpus.catalogue import Catalogue
-from corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv
+from corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv, with_english
+from corpus.textnorm import detect_language
 from indexer.analyze import Analyzer
+
+log = logging.getLogger(__name__)
 
 
 class TermExpander(Protocol):
@@ -50,20 +54,31 @@ def file_glossary(extra: Path | None = None, *, bundled: Path | None = None) -> 
 
 
 def product_glossary(cat: Catalogue, extra: Path | None = None) -> Glossary:
-    """The glossary as the user keeps it in the catalogue (`viko glossary ...`); the bundled
-    file (plus VIKO_GLOSSARY) while the catalogue has none yet. Reads only."""
+    """The glossary as the user keeps it in the catalogue (`viko glossary ...`), with the
+    English forms of the glossary files; the bundled file (plus VIKO_GLOSSARY) while the
+    catalogue has none yet. Reads only. A catalogue whose glossary cannot be read (an old
+    read-only copy without the table) is logged with the reason, then the files are used."""
+    files, problems = file_glossary(extra)
+    for problem in problems:
+        log.warning("glossary: %s", problem)
     try:
         entries = GlossaryStore(cat).entries()
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
+        log.warning("glossary: cannot read the catalogue's glossary (%s); using the glossary files", exc)
         entries = []
-    return Glossary(entries) if entries else file_glossary(extra)[0]
+    return Glossary(with_english(entries, files.entries)) if entries else files
 
 
 def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:
     """The query's own terms, then its glossary terms' other-language equivalents, each
-    analysed as its language so they are the very terms the other language's index holds."""
-    terms = analyzer.query_tokens(query, lang)
-    other = "ko" if lang == "vi" else "vi"
+    analysed as its language so they are the very terms the other language's index holds.
+    A multi-word equivalent is also kept whole ("năng_lượng_tái_tạo"): no document holds
+    that term, but highlighting then marks the phrase rather than its syllables."""
+    terms = analyzer.query_tokens(query, lang if lang in ("vi", "ko") else "other")
     for text in glossary.expand_query_terms(query, lang):
-        terms.extend(analyzer.query_tokens(text, other))
+        other = detect_language(text)
+        terms.extend(analyzer.query_tokens(text, other if other in ("vi", "ko") else "other"))
+        words = text.lower().split()
+        if other == "vi" and len(words) > 1:
+            terms.append("_".join(words))
     return list(dict.fromkeys(terms))

@@ -13,45 +13,73 @@ from corpus.textnorm import fold_vi, normalize_vi
 
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_ACRONYM = re.compile(r"^.+[A-Z]|^[A-Z]{2,}")  # IoT, ESS: capitals inside a word
 
 
 def _key(word: str) -> str:
     return normalize_vi(word.lower())
 
 
-def match_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    """Character spans in text where a query term occurs.
+def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Character spans in text where a query word occurs.
 
-    Latin-script terms match whole words (tone placement and case ignored; an unaccented
-    query term also matches its accented form). Hangul terms match as substrings, since
-    Korean attaches particles to the word ("협약" in "협약을").
+    Vietnamese words are several syllables. `words` are the text's own multi-syllable words
+    as the analyser found them ("sáng_tạo", "chất_lượng"; the index keeps them per chunk);
+    together with the query's multi-syllable terms and glossary phrases they are units: a
+    unit is marked whole when all its syllables are query syllables, and a syllable inside
+    a unit is never marked alone. So "năng lượng tái tạo" marks "năng lượng" and "tái tạo"
+    but not "tạo" in "sáng tạo" or "lượng" in "chất lượng". Other Latin-script terms match
+    whole words (tone placement and case ignored; an unaccented term also matches its
+    accented form). Hangul terms match as substrings, since Korean attaches particles to
+    the word ("협약" in "협약을").
     """
-    latin: set[str] = set()
-    folded: set[str] = set()
+    query_units: list[list[str]] = []
+    singles: set[str] = set()
     hangul: list[str] = []
     for term in terms:
-        for part in term.split("_"):
-            if not part:
-                continue
-            if _HANGUL.search(part):
-                hangul.append(part)
-            else:
-                latin.add(_key(part))
-                if fold_vi(part) == part.lower():
-                    folded.add(part.lower())
-    spans = []
-    for m in _WORD.finditer(text):
-        word = m.group(0)
-        if _HANGUL.search(word):
-            continue
-        if _key(word) in latin or fold_vi(word) in folded:
+        parts = [p for p in term.split("_") if p]
+        if any(_HANGUL.search(p) for p in parts):
+            hangul.extend(p for p in parts if _HANGUL.search(p))
+        elif len(parts) > 1:
+            query_units.append([_key(p) for p in parts])
+        elif parts:
+            singles.add(_key(parts[0]))
+    syllables = singles | {p for unit in query_units for p in unit}
+    text_units = [[_key(p) for p in w.split("_")] for w in words if "_" in w and not _HANGUL.search(w)]
+    found = [m for m in _WORD.finditer(text) if not _HANGUL.search(m.group(0))]
+    keys = [_key(m.group(0)) for m in found]
+    spans: list[tuple[int, int]] = []
+    inside: set[int] = set()  # positions of syllables that belong to a unit of the text
+    for unit, is_query in [(u, True) for u in query_units] + [(u, False) for u in text_units]:
+        for i in _unit_starts(text, found, keys, unit):
+            n = len(unit)
+            if not is_query and any(_ACRONYM.search(m.group(0)) for m in found[i : i + n]):
+                continue  # underthesea joins acronyms to a neighbour ("biến IoT"): not a word
+            inside.update(range(i, i + n))
+            if is_query or all(k in syllables for k in keys[i : i + n]):
+                spans.append((found[i].start(), found[i + n - 1].end()))
+    folded = {w for w in singles if fold_vi(w) == w}
+    for i, (m, key) in enumerate(zip(found, keys, strict=True)):
+        if i not in inside and (key in singles or fold_vi(key) in folded):
             spans.append((m.start(), m.end()))
     for term in sorted(set(hangul), key=len, reverse=True):
-        if len(term) < 1:
-            continue
         for m in re.finditer(re.escape(term), text):
             spans.append((m.start(), m.end()))
     return _merge(spans)
+
+
+def _unit_starts(text: str, found: list[re.Match[str]], keys: list[str], unit: list[str]) -> list[int]:
+    """Word positions where the unit's syllables stand next to each other (only spaces
+    between them); an unaccented unit also matches accented text."""
+    n = len(unit)
+    unaccented = all(fold_vi(p) == p for p in unit)
+    out = []
+    for i in range(len(found) - n + 1):
+        window = keys[i : i + n]
+        same = window == unit or (unaccented and [fold_vi(k) for k in window] == unit)
+        if same and all(text[a.end() : b.start()].isspace() for a, b in zip(found[i : i + n - 1], found[i + 1 : i + n], strict=False)):
+            out.append(i)
+    return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -64,10 +92,12 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def make_snippet(passage: str, terms: Iterable[str], width: int = 260) -> tuple[str, list[tuple[int, int]]]:
-    """A window of about `width` characters over the densest cluster of matches."""
+def make_snippet(passage: str, terms: Iterable[str], width: int = 260,
+                 words: Iterable[str] = ()) -> tuple[str, list[tuple[int, int]]]:
+    """A window of about `width` characters over the densest cluster of matches (`words`:
+    the passage's multi-syllable words, see match_spans)."""
     passage = " ".join(passage.split())
-    spans = match_spans(passage, terms)
+    spans = match_spans(passage, terms, words)
     if len(passage) <= width:
         return passage, spans
     best_start, best_count = 0, -1

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.formats.budget import MB, Budget
+from search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -29,8 +30,8 @@ class Settings:
         400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
     )
     candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
-    dense_weight: float = _setting(1.0, "Weight of the dense (embedding) evidence in fusion.")
-    lexical_weight: float = _setting(1.5, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")
+    dense_weight: float = _setting(DENSE_WEIGHT, "Weight of the dense (embedding) evidence in fusion.")
+    lexical_weight: float = _setting(LEXICAL_WEIGHT, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")
     bridge_weight: float = _setting(
         1.0, "How much a document inherits from its counterpart's score (0 turns bridging off)."
     )

@@ -55,7 +55,7 @@ def best_passages(engine: SearchEngine, searcher: Searcher, doc_id: str, query: 
         return [], ranked.terms
     rows_arr = np.asarray(rows, dtype=np.int64)
     qvec = ranked.vector
-    centred = engine.index.centre(qvec, ranked.qlang if ranked.qlang in ("vi", "ko") else "vi")[0]
+    centred = engine.index.centre(qvec, ranked.qlang)[0]
     picked = {int(rows_arr[int(np.argmax(engine.index.centred[rows_arr] @ centred))])}
     lexical = engine.index.lexical.scores(ranked.terms)[rows_arr] if ranked.terms else np.zeros(0)
     if len(lexical) and float(lexical.max()) > 0:
@@ -92,10 +92,11 @@ def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link:
     pages = page_spans(paragraphs_of(doc.text), page_chars)
     number = _chosen_page(pages, passages, page_no)
     paragraphs = []
+    words = {t for row in engine.index.doc_rows.get(doc.id, []) for t in engine.index.terms[row] if "_" in t}
     for start, text in pages[number - 1]:
         end = start + len(text)
         best = any(s < end and start < e for s, e in passages)
-        paragraphs.append(ParagraphModel(text=text, start=start, best=best, highlights=match_spans(text, terms)))
+        paragraphs.append(ParagraphModel(text=text, start=start, best=best, highlights=match_spans(text, terms, words)))
     page_text = "\n".join(text for _, text in pages[number - 1])
     page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=page_text, url=doc.url, type=doc.type,
                         date=doc.date, source=doc.source, query=query, paragraphs=paragraphs,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from corpus.textnorm import detect_language
+from corpus.textnorm import query_language
 from indexer.store import LANGS
 from search.engine import QueryError, Scored, SearchEngine
 from search.facets import SORTS, Filters, apply_filters, count_facets, sort_items
@@ -70,7 +70,7 @@ class Searcher:
             if query in cache:
                 cache.move_to_end(query)
                 return cache[query]
-        qlang = detect_language(query)
+        qlang = query_language(query)
         items, terms = engine.rank(query, qlang, LANGS)
         kept = engine.matching(items, terms, query, qlang)
         ranked = Ranked(query, qlang, terms, kept, engine.query_vector(query))

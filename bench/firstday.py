@@ -1,0 +1,262 @@
+"""Section "firstday": queries as people really type them, on collections as they really start.
+
+A new installation holds a handful of documents, and its users type Korean for Vietnamese
+documents, Vietnamese without diacritics, or English. Measured here (parameters chosen on
+dev; the test split reported, never tuned on; the demo corpus has no split and is dev only):
+
+* small collections of 6, 20 and 60 documents drawn from the demo corpus and from NTREX
+  (dev), each document present in one language only; the query is its title / headline in
+  the other language, kept only when it shares no analysed term with the document.
+  recall@3 of the right document through `SearchEngine.search` (relevance floor on), and
+  the share of nonsense queries answered with nothing;
+* the NTREX headline and XQuAD question tasks with every Vietnamese query stripped of its
+  diacritics, beside the accented figures;
+* the English NTREX headlines as queries: both language versions in the top 2.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bench import eval_tasks as ev
+from bench.datasets import ntrex_documents, shared_dir
+from bench.eval_cache import CachedEncoder
+from bench.report import table, write_section
+from corpus.demo import __file__ as demo_init
+from corpus.document import Document
+from corpus.textnorm import query_language
+from indexer import centring
+from indexer.analyze import Analyzer, default_analyzer
+from indexer.encoders import load_encoder
+from indexer.store import Index
+from search import engine as engine_module
+from search import relevance
+from search.engine import SearchEngine
+from search.expansion import file_glossary
+from viko.settings import Settings
+
+SIZES = (6, 20, 60)
+DRAWS = {6: 8, 20: 3, 60: 1}
+NONSENSE = ("xyzzy quux", "asdf qwer zxcv", "ㅋㅋㅋ ㅎㅎㅎ 헐", "lorem ipsum dolor sit amet", "blah blah test 123",
+            "aaaa bbbb cccc", "qwpeoir zmxncb")
+# Real topics absent from the cooperation documents of the demo corpus (NTREX news may cover them).
+OUT_OF_DOMAIN = ("고양이 사진 보기", "mua vé máy bay giá rẻ", "recipe for chocolate cake", "오늘 날씨 어때",
+                 "아이돌 콘서트 티켓 예매", "cách nấu phở bò ngon", "강아지 훈련 방법", "lyrics of a love song")
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Documents with their counterpart's title in the other language (the query)."""
+    name: str
+    docs: list[Document]
+    queries: dict[str, str]  # doc id -> other-language title
+    stems: dict[str, str]  # doc id -> pair id (a collection holds one side of a pair)
+
+
+def strip_diacritics(text: str) -> str:
+    """What a phone keyboard without Vietnamese input gives: no tone or shape marks."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", text)
+                                                if unicodedata.category(c) != "Mn"))
+
+
+def demo_pool() -> Pool:
+    from pathlib import Path
+
+    folder = Path(demo_init).parent
+    rows = [json.loads(line) for line in (folder / "demo.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    titles = {r["id"]: r["title"] for r in rows}
+    docs = [Document(id=r["id"], text=r["text"], title=r["title"], lang=r["lang"]) for r in rows]
+    queries, stems = {}, {r["id"]: r["id"] for r in rows}
+    for line in (folder / "pairs.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        vi, ko = line.split("\t")[:2]
+        queries[vi], queries[ko] = titles[ko], titles[vi]
+        stems[vi] = stems[ko] = vi
+    return Pool("demo", docs, queries, stems)
+
+
+def ntrex_pool(split: str) -> Pool:
+    docs, queries, stems = [], {}, {}
+    for d in ntrex_documents(split):
+        for lang, own, other in (("vi", d.vi, d.ko), ("ko", d.ko, d.vi)):
+            doc_id = f"{d.doc_id}#{lang}"
+            docs.append(Document(id=doc_id, text="\n".join(own[1:]), lang=lang))
+            queries[doc_id], stems[doc_id] = other[0], d.doc_id
+    return Pool("ntrex", docs, queries, stems)
+
+
+def sub_index(full: Index, doc_ids: Sequence[str]) -> Index:
+    """An index of some of the documents, from the full one (nothing re-embedded)."""
+    rows = [r for d in doc_ids for r in full.doc_rows[d]]
+    return Index.build(model=full.model, dim=int(full.manifest["dim"]), chunks=[full.chunks[r] for r in rows],
+                       hashes=[full.chunk_hashes[r] for r in rows], terms=[full.terms[r] for r in rows],
+                       vectors=full.vectors[rows], doc_hashes={d: d for d in doc_ids},
+                       params=full.manifest["params"], reference=centring.from_manifest(full.manifest))
+
+
+def collection(pool: Pool, size: int, seed: int) -> list[str]:
+    """`size` documents, half of each language, no two sides of one pair."""
+    rng = random.Random(seed)
+    with_query = [d.id for d in pool.docs if d.id in pool.queries]
+    rng.shuffle(with_query)
+    picked: list[str] = []
+    stems: set[str] = set()
+    langs = {d.id: d.lang for d in pool.docs}
+    for lang in ("vi", "ko"):
+        for doc in with_query:
+            if len([p for p in picked if langs[p] == lang]) >= size // 2:
+                break
+            if langs[doc] == lang and pool.stems[doc] not in stems:
+                picked.append(doc)
+                stems.add(pool.stems[doc])
+    others = [d.id for d in pool.docs if pool.stems[d.id] not in stems]
+    rng.shuffle(others)
+    return picked + others[: max(size - len(picked), 0)]
+
+
+def first_day(engine_for: Callable[[Index], SearchEngine], analyzer: Analyzer, full: Index, pool: Pool,
+              size: int) -> dict[str, float]:
+    found, total, empty, asked, count, ood_empty = 0, 0, 0, 0, 0, 0
+    for seed in range(DRAWS[size]):
+        ids = collection(pool, size, seed)
+        count = len(ids)
+        engine = engine_for(sub_index(full, ids))
+        for doc_id in ids:
+            query = pool.queries.get(doc_id)
+            if query is None:
+                continue
+            qlang = query_language(query)
+            own = set(analyzer.query_tokens(query, qlang if qlang in ("vi", "ko") else "other"))
+            if own & {t for r in full.doc_rows[doc_id] for t in full.terms[r]}:
+                continue  # a shared term (a name, a number): not the case measured here
+            hits = engine.search(query, limit=3).hits
+            found += any(h.id == doc_id for h in hits)
+            total += 1
+        for query in NONSENSE:
+            empty += engine.search(query, limit=3).total == 0
+            asked += 1
+        for query in OUT_OF_DOMAIN:
+            ood_empty += engine.search(query, limit=3).total == 0
+    return {"recall@3": found / max(total, 1), "queries": float(total), "nonsense empty": empty / max(asked, 1),
+            "out-of-domain empty": ood_empty / max(DRAWS[size] * len(OUT_OF_DOMAIN), 1), "documents": float(count)}
+
+
+def stripped_tasks(ctx_engine: Callable[[Index], SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
+                   split: str) -> list[list[object]]:
+    rows: list[list[object]] = []
+    docs, queries = ev.ntrex_corpus(split)
+    engine = ctx_engine(ev.cached_index("ntrex", docs, encoder, analyzer))
+    plain = ev.mixed_documents(engine, queries, ["full"])["full"]
+    stripped_q = [(strip_diacritics(q) if lang == "vi" else q, lang, stem) for q, lang, stem in queries]
+    stripped = ev.mixed_documents(engine, stripped_q, ["full"])["full"]
+    for metric in ("both@2 vi", "nDCG@10"):
+        rows.append([f"ntrex ({split})", metric, plain[metric], stripped[metric], stripped[metric] - plain[metric]])
+    pdocs, questions = ev.xquad_corpus(split)
+    engine = ctx_engine(ev.cached_index("xquad", pdocs, encoder, analyzer))
+    plain = ev.question_passage(engine, questions, ["full"])["full"]
+    stripped = ev.question_passage(engine, [(strip_diacritics(q), g) for q, g in questions], ["full"])["full"]
+    for metric in ("R@1", "MRR@10"):
+        rows.append([f"xquad-vi ({split})", metric, plain[metric], stripped[metric], stripped[metric] - plain[metric]])
+    return rows
+
+
+def english_headlines(ctx_engine: Callable[[Index], SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
+                      split: str) -> dict[str, float]:
+    root = shared_dir()
+    assert root is not None
+    ids = (root / "ntrex" / "docids.tsv").read_text(encoding="utf-8").splitlines()
+    eng = (root / "ntrex" / "eng.txt").read_text(encoding="utf-8").splitlines()
+    first: dict[str, str] = {}
+    for doc_id, line in zip(ids, eng, strict=True):
+        first.setdefault(doc_id, line.strip())
+    docs, queries = ev.ntrex_corpus(split)
+    engine = ctx_engine(ev.cached_index("ntrex", docs, encoder, analyzer))
+    stems = list(dict.fromkeys(stem for _, _, stem in queries))
+    encoder.encode_queries([first[s] for s in stems])
+    hits, ndcg = [], []
+    for stem in stems:
+        query = first[stem]
+        ranked, _ = engine.rank(query, query_language(query), ["vi", "ko", "other"])
+        top = [s.doc_id for s in ranked[:10]]
+        relevant = {f"{stem}#vi", f"{stem}#ko"}
+        hits.append(float(set(top[:2]) == relevant))
+        ndcg.append(ev.ndcg_at(top, relevant))
+    return {"both@2": float(np.mean(hits)), "nDCG@10": float(np.mean(ndcg)), "queries": float(len(stems))}
+
+
+def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Sequence[str] = ("before", "viko"),
+             split: str = "dev") -> str:
+    settings = settings or Settings.from_env()
+    encoder = CachedEncoder(load_encoder(settings.encoder))
+    analyzer = default_analyzer()
+    glossary = file_glossary(settings.glossary)[0]
+
+    def engine_for(index: Index, **extra: Any) -> SearchEngine:
+        return SearchEngine(index, encoder, analyzer, candidates=settings.candidates,
+                            dense_weight=settings.dense_weight, lexical_weight=settings.lexical_weight,
+                            bridge_weight=settings.bridge_weight, glossary=glossary,
+                            min_dense_evidence=settings.min_dense_evidence,
+                            min_lexical_evidence=settings.min_lexical_evidence, **extra)
+
+    parts = []
+    body: list[list[object]] = []
+    pools = [demo_pool(), ntrex_pool(split)] if split == "dev" else [ntrex_pool(split)]
+    for pool in pools:
+        full = ev.cached_index(pool.name, pool.docs, encoder, analyzer)
+        encoder.save()
+        for variant in variants:
+            with _variant(variant):
+                for size in SIZES:
+                    r = first_day(engine_for, analyzer, full, pool, size)
+                    log(f"firstday {pool.name} {size} {variant}: {r}")
+                    body.append([f"{pool.name} ({split})", int(r["documents"]), variant, int(r["queries"]),
+                                 r["recall@3"], r["nonsense empty"], r["out-of-domain empty"]])
+        encoder.save()
+    parts.append("Small collections, query in the other language sharing no term with the document "
+                 "(target: recall@3 ≥ 0.9, nonsense empty = 1.0):\n\n"
+                 + table(["pool", "documents", "variant", "queries", "recall@3", "nonsense empty",
+                          "out-of-domain empty"], body))
+    stripped = stripped_tasks(engine_for, encoder, analyzer, split)
+    parts.append("Vietnamese queries without diacritics (target: within 0.03 of accented):\n\n"
+                 + table(["task", "metric", "accented", "unaccented", "difference"], stripped))
+    english = english_headlines(engine_for, encoder, analyzer, split)
+    parts.append(f"English NTREX headlines as queries ({int(english['queries'])} documents, {split}; target both@2 ≥ 0.7):"
+                 f" both@2 **{english['both@2']:.3f}**, nDCG@10 {english['nDCG@10']:.3f}.")
+    encoder.save()
+    return "\n\n".join(parts)
+
+
+class _variant:
+    """'before': corpus-only centroids, candidate-only calibration and the cosine floor alone
+    (the previous rules; the new query-language handling is on in both variants)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.saved = (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, relevance.MIN_BACKGROUND_Z)
+
+    def __enter__(self) -> None:
+        if self.name == "before":
+            centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT = 0.0, 0.0
+            relevance.MIN_BACKGROUND_Z = float("inf")
+
+    def __exit__(self, *exc: object) -> None:
+        centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, relevance.MIN_BACKGROUND_Z = self.saved
+
+
+def run() -> None:
+    if shared_dir() is None:
+        print("../shared/data is not available: section firstday skipped")
+        return
+    intro = __doc__.split("\n\n", 1)[1].strip() if __doc__ else ""
+    dev = evaluate()
+    test = evaluate(variants=("viko",), split="test")
+    write_section("firstday", f"{intro}\n\n### dev (parameters chosen here)\n\n{dev}\n\n"
+                              f"### test (reported, never tuned on)\n\n{test}")

@@ -1,0 +1,111 @@
+"""Diacritics for a Vietnamese query typed without them, restored from the index's own words.
+
+"dien mat troi ap mai" shares no term with a document that says "điện mặt trời áp mái", and
+the encoder reads the unaccented string as a different, vaguer text. The index already
+knows which accented words occur: its lexical vocabulary holds every Vietnamese syllable
+and underthesea word ("mặt_trời") with its document frequency. Each run of the query's
+syllables is replaced by the most frequent indexed word whose folded form is the same,
+longest words first, so the word "mặt trời" decides "mat troi" rather than the more
+frequent syllable "mất". Syllables the index does not know are kept as typed; Vietnamese
+function words (của, được, các), which the index leaves out, come from the stopword list.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from corpus.textnorm import fold_vi, looks_unaccented_vietnamese
+from indexer.analyze import VI_STOPWORDS
+from indexer.lexical import LexicalIndex
+
+MAX_WORD_SYLLABLES = 4  # the analyser's longest multi-syllable word
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+
+
+@dataclass(frozen=True)
+class AccentTable:
+    """Folded form -> the accented forms the index holds (most frequent first), for words of
+    1..4 syllables, with the index's chunk-term matrix to choose among them by context."""
+
+    forms: dict[str, list[str]]
+    columns: dict[str, int]
+    presence: sp.csc_matrix | None = None
+
+    @classmethod
+    def from_lexicon(cls, lexical: LexicalIndex) -> AccentTable:
+        df = lexical.weights.indptr[1:] - lexical.weights.indptr[:-1]
+        found: dict[str, list[tuple[int, str]]] = {}
+        for term, col in lexical.vocab.items():
+            if _is_vietnamese_term(term):
+                found.setdefault(fold_vi(term.replace("_", " ")), []).append((int(df[col]), term))
+        forms = {key: [t.replace("_", " ") for _, t in sorted(v, reverse=True)] for key, v in found.items()}
+        for word in VI_STOPWORDS:  # the most frequent words of the language, not indexed
+            forms.setdefault(fold_vi(word), []).insert(0, word)
+        presence = lexical.weights.copy()
+        presence.data[:] = 1.0
+        return cls(forms, dict(lexical.vocab), presence.tocsc())
+
+    def restore(self, query: str) -> str:
+        """The query with its syllables' diacritics restored where the index knows them."""
+        if not looks_unaccented_vietnamese(query):
+            return query
+        words = list(_WORD.finditer(query))
+        runs: list[tuple[list[re.Match[str]], list[str]]] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_WORD_SYLLABLES, len(words) - i), 0, -1):
+                run = words[i : i + n]
+                joined = all(query[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
+                options = self.forms.get(fold_vi(" ".join(m.group(0) for m in run)), []) if joined else []
+                if options or n == 1:
+                    runs.append((run, options))
+                    i += n
+                    break
+        chosen = [options[0] if options else None for _, options in runs]
+        chosen = [self._in_context(options, chosen, k) for k, (_, options) in enumerate(runs)]
+        out, pos = [], 0
+        for (run, _), form in zip(runs, chosen, strict=True):
+            parts = form.split(" ") if form is not None else [m.group(0) for m in run]
+            for m, part in zip(run, parts, strict=True):
+                out.append(query[pos : m.start()] + _with_case(m.group(0), part))
+                pos = m.end()
+        return "".join(out) + query[pos:]
+
+    def _in_context(self, options: list[str], chosen: list[str | None], k: int) -> str | None:
+        """Of several accented forms, the one that shares the most chunks with the query's
+        other words ("doi" is "đội" beside "bóng" and "trận", "đối" beside "với"); the most
+        frequent when the context says nothing."""
+        if len(options) < 2 or self.presence is None or options[0] in VI_STOPWORDS:
+            return options[0] if options else None  # function words are the most frequent of all
+        context = [self.columns[f.replace(" ", "_")] for j, f in enumerate(chosen)
+                   if j != k and f is not None and f.replace(" ", "_") in self.columns]
+        if not context:
+            return options[0]
+        with_context = np.asarray(self.presence[:, context].sum(axis=1)).ravel()
+        best, best_score = options[0], 0.0
+        for form in options:
+            col = self.columns.get(form.replace(" ", "_"))
+            if col is None:
+                continue
+            rows = self.presence.indices[self.presence.indptr[col] : self.presence.indptr[col + 1]]
+            score = float(with_context[rows].sum())
+            if score > best_score:
+                best, best_score = form, score
+        return best
+
+
+def _is_vietnamese_term(term: str) -> bool:
+    parts = term.split("_")
+    return 0 < len(parts) <= MAX_WORD_SYLLABLES and all(p.isalpha() and not _HANGUL.search(p) for p in parts)
+
+
+def _with_case(typed: str, form: str) -> str:
+    if fold_vi(form) == form or any(c.isupper() for c in typed[1:]):
+        return typed  # nothing to restore, or an acronym (AFC) that only looks like a syllable
+    return form[:1].upper() + form[1:] if typed[:1].isupper() else form

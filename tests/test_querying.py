@@ -1,0 +1,169 @@
+"""Queries as people type them (pure logic, no model): language detection of unaccented
+Vietnamese and English, diacritic restoration from the index's words, English glossary
+forms, word-level highlights, reference centring and the relevance floor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.document import make_document
+from corpus.glossary import Entry, Glossary, parse_tsv, with_english
+from corpus.textnorm import detect_language, looks_unaccented_vietnamese, query_language
+from indexer import centring
+from indexer.analyze import default_analyzer
+from indexer.build import update_index
+from indexer.lexical import LexicalIndex
+from indexer.store import Index
+from search.accents import AccentTable
+from search.expansion import expanded_terms, file_glossary
+from search.ranked import Scored
+from search.relevance import above_floor, dense_similarity, lexical_docs
+from search.snippets import match_spans
+from tests.conftest import SMALL_DOCS, FakeEncoder
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("dien mat troi ap mai", "vi"), ("Hai Phong", "vi"), ("Kien Thuy", "vi"), ("Lach Huyen", "vi"),
+    ("HAI PHONG", "vi"), ("điện mặt trời", "vi"), ("rooftop solar", "en"), ("smart farm", "en"),
+    ("IoT", "en"), ("ESS EPC MOU", "en"), ("the cat is on the mat", "en"), ("태양광 패널", "ko"),
+    ("12345", "other"), ("Привет мир", "other"),
+])
+def test_query_language(text: str, lang: str) -> None:
+    assert query_language(text) == lang
+
+
+def test_documents_keep_their_language_rules() -> None:
+    assert detect_language("A report written in English about rooftop solar power.") == "other"
+    assert detect_language("hop tac phat trien nong nghiep cong nghe cao") == "vi"
+    assert not looks_unaccented_vietnamese("Hải Phòng")  # accented: the ordinary rule decides
+
+
+def test_diacritics_restored_from_the_index_words() -> None:
+    terms = [["điện", "mặt", "trời", "mặt_trời", "áp", "mái", "áp_mái"], ["mất", "mất", "mất"], ["mất", "mát"],
+             ["sóc", "trăng", "sóc_trăng"]]
+    table = AccentTable.from_lexicon(LexicalIndex.build(terms))
+    # "mất" is the more frequent syllable, but the word "mặt trời" decides "mat troi".
+    assert table.restore("dien mat troi ap mai") == "điện mặt trời áp mái"
+    assert table.restore("Soc Trang, Ca Mau") == "Sóc Trăng, Ca Mau"  # unknown words stay as typed
+    assert table.restore("mat") == "mất"
+    assert table.restore("rooftop solar") == "rooftop solar"  # not Vietnamese: unchanged
+    assert table.restore("cua cac") == "của các"  # function words come from the stopword list
+
+
+def test_english_glossary_forms_expand_to_both_languages() -> None:
+    entries, problems = parse_tsv(["vi\tko\tnote\ten", "điện mặt trời áp mái\t지붕형 태양광\tenergy\trooftop solar; rooftop PV",
+                                   "Hải Phòng\t하이퐁\tplace"], "t.tsv")
+    assert not problems and entries[0].en == "rooftop solar; rooftop PV" and entries[1].en == ""
+    glossary = Glossary(entries)
+    assert glossary.expand_query_terms("Rooftop PV in Vietnam", "en") == ["điện mặt trời áp mái", "지붕형 태양광"]
+    assert glossary.expand_query_terms("Hải Phòng", "vi") == ["하이퐁"]  # vi/ko unchanged
+    terms = expanded_terms(default_analyzer(), glossary, "rooftop solar", "en")
+    assert {"rooftop", "solar", "áp_mái", "지붕", "điện_mặt_trời_áp_mái"} <= set(terms)
+
+
+def test_old_glossary_files_load_and_catalogue_entries_get_english() -> None:
+    entries, problems = parse_tsv(["vi\tko\tnote", "Hải Phòng\t하이퐁\tplace"], "old.tsv")
+    assert not problems and entries == [Entry("Hải Phòng", "하이퐁", "place", "", "file")]
+    kept = [Entry("Điện mặt trời", "태양광 발전", origin="user", id=7)]
+    files = [Entry("điện mặt trời", "태양광 발전", en="solar power")]
+    assert with_english(kept, files)[0].en == "solar power" and with_english(kept, files)[0].id == 7
+    bundled = file_glossary()[0]
+    assert "하이퐁" in bundled.expand_query_terms("Hai Phong port", "en")
+
+
+def test_highlights_keep_vietnamese_words_whole() -> None:
+    text = "Tăng năng lượng tái tạo, đào tạo kỹ sư, nâng cao chất lượng và sáng tạo. Cảm biến IoT ở Hải Phòng."
+    terms = ["năng", "lượng", "tái", "tạo", "năng_lượng", "tái_tạo", "iot", "hải", "phòng"]
+    words = ["năng_lượng", "tái_tạo", "đào_tạo", "kỹ_sư", "chất_lượng", "sáng_tạo", "cảm_biến", "hải_phòng"]
+    marked = [text[s:e] for s, e in match_spans(text, terms, words)]
+    assert marked == ["năng lượng", "tái tạo", "IoT", "Hải Phòng"]
+    # A glossary phrase is one unit, and an unaccented term still marks its accented form.
+    assert [text[s:e] for s, e in match_spans(text, ["năng_lượng_tái_tạo"], words)] == ["năng lượng tái tạo"]
+    assert [text[s:e] for s, e in match_spans(text, ["hai_phong"], words)] == ["Hải Phòng"]
+
+
+def test_reference_centroid_shrinks_toward_the_corpus() -> None:
+    reference = np.ones(4, np.float32)
+    corpus = np.zeros((200, 4), np.float32)
+    assert np.allclose(centring.centroid(corpus[:0], reference, 4, weight=200), reference)
+    assert np.allclose(centring.centroid(corpus, reference, 4, weight=200), reference / 2)
+    assert np.allclose(centring.centroid(corpus, None, 4), 0.0)
+    assert np.allclose(centring.centroid(corpus[:3], reference, 4, weight=0), 0.0)
+
+
+def test_one_rule_for_a_query_in_another_language() -> None:
+    ref = {"vi": np.array([1, 0, 0], np.float32), "ko": np.array([0, 1, 0], np.float32),
+           "en": np.array([0, 0, 1], np.float32)}
+    cents = {"vi": np.array([2, 0, 0], np.float32), "ko": np.array([0, 2, 0], np.float32)}
+    got = centring.query_centroid("en", cents, ref, ["vi", "ko"], 3)
+    assert np.allclose(got, [0.5, 0.5, 1.0])  # English reference + the indexed languages' offset
+    assert np.allclose(centring.query_centroid("vi", cents, ref, ["vi", "ko"], 3), cents["vi"])
+    assert np.allclose(centring.query_centroid("other", cents, {}, ["vi", "ko"], 3), [1, 1, 0])
+
+
+def test_shrunk_stats() -> None:
+    assert centring.shrunk_stats(1.0, 2.0, 5, (0.0, 1.0), weight=0) == (1.0, 2.0)
+    mean, std = centring.shrunk_stats(1.0, 2.0, 20, (0.0, 1.0), weight=20)
+    assert mean == pytest.approx(0.5) and std == pytest.approx(np.sqrt(2.5))
+
+
+# -- the relevance floor -------------------------------------------------------------------
+@pytest.fixture
+def small_index(tmp_path: Path) -> Index:
+    update_index([make_document(d) for d in SMALL_DOCS], tmp_path / "index", FakeEncoder(), default_analyzer())
+    return Index.load(tmp_path / "index")
+
+
+def _items(index: Index) -> list[Scored]:
+    return [Scored(d, index.doc_lang[d], 1.0, index.doc_rows[d][0]) for d in index.doc_ids]
+
+
+def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index) -> None:
+    items = _items(small_index)
+    terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
+    assert lexical_docs(small_index, terms, 0.2) == {"aqua-vi"}
+    far = np.zeros(small_index.vectors.shape[1], np.float32)
+    far[0] = 1.0
+    nobody: dict[str, str] = {}
+    kept = above_floor(small_index, items, terms, far, "vi", nobody.get, min_dense=2.0)
+    assert [k.doc_id for k in kept] == ["aqua-vi"]
+    bridged = above_floor(small_index, items, terms, far, "vi", {"chip-ko": "aqua-vi"}.get, min_dense=2.0)
+    assert [k.doc_id for k in bridged] == ["aqua-vi", "chip-ko"]
+    # Dense evidence: the query is a document's own chunk, so its centred cosine is 1.
+    own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
+    sims = dense_similarity(small_index, own, "ko", items)
+    assert sims[[i.doc_id for i in items].index("mou-ko")] == pytest.approx(1.0, abs=1e-5)
+    dense = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=0.99)
+    assert [k.doc_id for k in dense] == ["mou-ko"]
+
+
+def test_floor_background_rule(small_index: Index) -> None:
+    items = _items(small_index)
+    own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
+    nobody: dict[str, str] = {}
+    # Far above everyday text of every language: kept even under an unreachable cosine floor.
+    kept = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
+                       background=lambda lang: (0.0, 0.1))
+    assert [k.doc_id for k in kept] == ["mou-ko"]
+    none = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
+                       background=lambda lang: (0.9, 1.0))
+    assert none == []
+
+
+def test_relevance_does_not_import_the_engine() -> None:
+    """The floor and the engine used to import each other; the record they share lives in
+    search.ranked, so the arrows run one way (engine -> relevance -> ranked)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).parent.parent / "search" / "relevance.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "search.engine" not in imported and "search.ranked" in imported
+
+
+def test_accented_text_is_never_restored() -> None:
+    assert not looks_unaccented_vietnamese("Các nhánh là gì?")  # only plain accents (á, à, ì)
+    table = AccentTable.from_lexicon(LexicalIndex.build([["cac", "nhanh"]]))
+    assert table.restore("Các nhánh là gì?") == "Các nhánh là gì?"
