@@ -85,9 +85,7 @@ def candidate_pairs(req: PlanRequest) -> list[tuple[int, int]]:
     pairs = []
     for i, d in enumerate(req.demands):
         for j, o in enumerate(req.offers):
-            if (d, o) in locked:
-                pairs.append((i, j))
-            elif (d not in req.absent and o not in req.absent and (d, o) not in req.removed
+            if (d, o) in locked or (d not in req.absent and o not in req.absent and (d, o) not in req.removed
                   and float(req.scores[i, j]) >= req.floor):
                 pairs.append((i, j))
     return pairs
@@ -112,7 +110,7 @@ def plan_session(req: PlanRequest) -> Plan:
                   options={"mip_rel_gap": MIP_GAP, "time_limit": TIME_LIMIT_S})
     if result.x is None:
         raise PlanError(f"no schedule satisfies the constraints ({result.message})")
-    chosen = [(pairs[v // req.slots], v % req.slots) for v in np.flatnonzero(result.x > 0.5)]
+    chosen = [(pairs[int(v) // req.slots], int(v) % req.slots) for v in np.flatnonzero(result.x > 0.5)]
     meetings = _number_tables(req, chosen)
     total = float(sum(m.score for m in meetings))
     return Plan(meetings, total, float(-result.fun), "optimal" if result.status == 0 else str(result.message))

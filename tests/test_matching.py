@@ -15,7 +15,13 @@ from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.store import Index
 from matching.match import Matcher, MatchError
-from matching.records import RecordError, infer_sectors, labelled_fields, record_from_document, records_from_documents
+from matching.records import (
+    RecordError,
+    infer_sectors,
+    labelled_fields,
+    record_from_document,
+    records_from_documents,
+)
 from matching.spreadsheet import SpreadsheetError, import_records, read_rows
 from tests.conftest import FakeEncoder
 

@@ -219,6 +219,7 @@ _register_translate(main)
 from viko.cli_eval import eval_cmd  # noqa: E402 - issue 3: retrieval quality evaluation
 
 main.add_command(eval_cmd)
+__import__("viko.cli_match").cli_match.register(main)  # technology matchmaking: import-records, match, plan-session
 
 
 if __name__ == "__main__":  # pragma: no cover
