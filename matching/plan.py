@@ -40,7 +40,7 @@ class Meeting:
     locked: bool = False
 
     def to_json(self) -> dict[str, object]:
-        return {"demand": self.demand, "offer": self.offer, "slot": self.slot, "table": self.table,
+        return {"demand": self.demand, "offer": self.offer, "slot": self.slot + 1, "table": self.table + 1,
                 "score": round(self.score, 4), "locked": self.locked}
 
 

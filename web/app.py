@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(admin_router(settings))
     app.include_router(translate_router(settings))  # issue 6: /align, /concordance, /glossary
+    app.include_router(__import__("web.matching").matching.matching_router(settings))  # /match, /matching, /planner
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
