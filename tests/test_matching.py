@@ -162,3 +162,16 @@ def test_reverse_direction_and_errors(matcher: Matcher) -> None:
 def test_places_are_not_term_evidence(matcher: Matcher) -> None:
     glossary_terms = {ko for m in matcher.match("d-shrimp").matches for _vi, ko in m.why.glossary}
     assert "속짱" not in glossary_terms
+
+
+def test_import_records_command_reports_bad_rows(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from viko.cli import main
+
+    sheet = tmp_path / "demands.csv"
+    sheet.write_text("title,text,lang\nNhu cầu drone,Cần drone phun thuốc cho lúa,vi\n,missing title,vi\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--data", str(tmp_path / "d"), "import-records", str(sheet), "--type", "demand"])
+    assert result.exit_code == 0 and "1 added" in result.stdout and f"{sheet}:3" in result.stderr
+    bad = CliRunner().invoke(main, ["--data", str(tmp_path / "d"), "import-records", str(tmp_path / "x.pdf"), "--type", "offer"])
+    assert bad.exit_code == 1
