@@ -97,3 +97,19 @@ def test_validate_reports_double_booking() -> None:
     bad = Plan([Meeting("d0", "o0", 0, 0, 1.0), Meeting("d0", "o1", 0, 0, 1.0)])
     problems = validate(bad, req)
     assert any("double-booked" in p for p in problems) and any("table 1" in p for p in problems)
+
+
+def test_a_party_is_never_in_two_meetings_at_once() -> None:
+    # Two tables free in the only slot, and d0 may have two meetings: it still gets one.
+    req = request(np.array([[0.9, 0.8]]), tables=2, slots=1, per_party=2)
+    plan = plan_session(req)
+    assert len(plan.meetings) == 1 and not validate(plan, req)
+    two_slots = plan_session(request(np.array([[0.9, 0.8]]), tables=2, slots=2, per_party=2))
+    assert sorted(m.slot for m in two_slots.meetings) == [0, 1]
+
+
+def test_optimal_against_brute_force_with_two_tables() -> None:
+    scores = np.round(np.random.default_rng(11).random((3, 3)), 3)
+    req = request(scores, tables=2, slots=2, per_party=2, floor=0.3)
+    plan = plan_session(req)
+    assert not validate(plan, req) and plan.total == pytest.approx(brute_force(req), abs=1e-6)
