@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Form, Header, HTTPException, Query, Request
@@ -26,8 +27,8 @@ from viko.runtime import LiveEngine
 from viko.settings import Settings
 from web.i18n import UI_LANGS, UI_NAMES, negotiate, translator
 from web.links import with_param
-from web.translate_routes import HERE, header_token
 
+HERE = Path(__file__).parent
 MAX_MATCHES = 100
 
 
@@ -204,7 +205,14 @@ def apply_action(config: SessionConfig, current: Session, action: PlannerAction)
     return config.lock(action.demand, action.offer, placed.slot, placed.table)
 
 
-def matching_router(settings: Settings) -> APIRouter:
+def header_token(authorization: str, x_viko_token: str) -> str:
+    return x_viko_token or authorization.removeprefix("Bearer ").strip()
+
+
+def matching_router(source: Any) -> APIRouter:
+    """The matchmaking routes; `source` is the Settings, or any object holding them as
+    `.settings` (the app's shared web object)."""
+    settings: Settings = source if isinstance(source, Settings) else source.settings
     router = APIRouter(tags=["matchmaking"])
     mm = _Matchmaking(settings)
     _read_routes(router, mm)
