@@ -16,6 +16,7 @@ SECTIONS = {
     "web": "bench.web",              # issue 5: search page time, page weight, 20 clients x 30 s
     "translate": "bench.translate",  # issue 6: counterparts P/R, alignment F1, concordance latency
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
+    "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
 }
 
 

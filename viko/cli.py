@@ -9,8 +9,16 @@ from typing import Any
 
 import click
 
-from viko import cli_crawl, cli_translate
-from viko.cli_common import Context, QueryTextError, fail, pass_ctx, query_from_argv, query_from_line
+from viko import cli_crawl, cli_match, cli_translate
+from viko.cli_common import (
+    Context,
+    QueryTextError,
+    engine_or_fail,
+    fail,
+    pass_ctx,
+    query_from_argv,
+    query_from_line,
+)
 from viko.cli_eval import eval_cmd
 from viko.settings import Settings
 
@@ -111,7 +119,7 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> 
         text = None if query == "-" else query_from_argv(query)
     except QueryTextError as exc:
         fail(str(exc), 2)
-    engine = _engine_or_fail(build_engine, c.settings)
+    engine = engine_or_fail(build_engine, c.settings)
     if text is None:
         for raw in _stdin_lines():
             if (out := _batch_query(engine, raw, lang, limit)) is not None:
@@ -158,17 +166,6 @@ def _terminal_snippet(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 
     return "".join(click.style(piece, bold=True, underline=True) if hit else piece
                    for piece, hit in highlight(text, list(spans)))
-
-
-def _engine_or_fail(builder: Any, settings: Settings) -> Any:
-    from corpus.catalogue import CatalogueError
-    from indexer.encoders import EncoderError
-    from indexer.store import IndexError_
-
-    try:
-        return builder(settings)
-    except (IndexError_, CatalogueError, EncoderError) as exc:
-        fail(str(exc))
 
 
 @main.command("serve")
@@ -224,6 +221,7 @@ def settings_cmd(c: Context) -> None:
 
 cli_crawl.register(main)  # crawl, add, crawl-report, get
 cli_translate.register(main)  # align, concordance, TMX, glossary, counterpart
+cli_match.register(main)  # import-records, match, plan-session
 main.add_command(eval_cmd)  # retrieval quality evaluation
 
 

@@ -53,3 +53,15 @@ def query_from_line(raw: bytes) -> str:
 
 def _not_utf8(raw: bytes, where: int) -> str:
     return f"the query is not UTF-8 text (byte {raw[where:where + 1]!r} at position {where})"
+
+
+def engine_or_fail(builder: Any, settings: Settings) -> Any:
+    """builder(settings), or a clear message and exit 1 when the index or catalogue cannot be used."""
+    from corpus.catalogue import CatalogueError
+    from indexer.encoders import EncoderError
+    from indexer.store import IndexError_
+
+    try:
+        return builder(settings)
+    except (IndexError_, CatalogueError, EncoderError) as exc:
+        fail(str(exc))

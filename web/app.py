@@ -16,6 +16,7 @@ from viko.settings import Settings
 from web.admin import admin_router
 from web.document_routes import document_router
 from web.limits import ClientLimiter, RateLimit
+from web.matching import matching_router
 from web.observe import RequestLog, configure_logging, install_error_pages
 from web.search_routes import search_router
 from web.services import Services
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(status_router(web, app))
     app.include_router(admin_router(web))
     app.include_router(translate_router(web))  # /align, /concordance, /glossary, TMX export
+    app.include_router(matching_router(web, services))  # /match, /matching, /planner, agenda and briefs
 
     install_error_pages(app, web)
     limiter = ClientLimiter(settings.web_rate_per_minute, settings.web_concurrent_per_client)

@@ -1,0 +1,1 @@
+"""Technology matchmaking: offer/demand records → matches → a planned session → printouts."""

@@ -1,0 +1,102 @@
+"""The match page and the session planner used the way staff use them: open a demand, read
+why an offer fits, lock and remove meetings, re-plan, download the agenda and the briefs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+TOKEN = "planner-token-0123456789"
+DEMAND = "hp-greenhouse-climate-demand-vi"
+
+
+@pytest.fixture(scope="module")
+def planner_url(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with the operator token on a private copy of the demo data (the planner writes)."""
+    from viko.settings import Settings
+    from web.localserver import local_server
+
+    folder = tmp_path_factory.mktemp("planner") / "data"
+    shutil.copytree(demo_data, folder)
+    with local_server(Settings.from_env(env={}, data_dir=folder, admin_token=TOKEN,
+                                          web_rate_per_minute=0, web_concurrent_per_client=0)) as url:
+        yield url
+
+
+@pytest.fixture
+def tab(browser: Any, planner_url: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=planner_url, locale="en-US", viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def meetings(tab: Any) -> list[tuple[str, str]]:
+    rows = tab.locator("tr.meeting")
+    return [(rows.nth(i).get_attribute("data-demand"), rows.nth(i).get_attribute("data-offer")) for i in range(rows.count())]
+
+
+def test_match_page_shows_the_answering_offer_with_reasons(tab: Any) -> None:
+    tab.goto(f"/match/{DEMAND}?ui=en")
+    first = tab.locator(".match").first
+    assert "jn-greenhouse-sensor-offer-ko" in first.locator("h3 a").get_attribute("href")
+    assert first.locator(".badge").inner_text() == "KO"
+    assert first.locator(".terms mark").count() > 0
+    first.locator("details summary").click()
+    assert first.locator("details td").nth(1).is_visible()
+    first.locator("h3 a").click()  # the offer's own page lists the demands it answers
+    tab.wait_for_load_state()
+    assert "Demands this offer answers" in tab.inner_text("main")
+    assert tab.locator(f'.match h3 a[href="/match/{DEMAND}"]').count() == 1
+
+
+def test_planner_lock_remove_replan_and_download(tab: Any, tmp_path: Path) -> None:
+    tab.goto("/planner?ui=en")
+    before = meetings(tab)
+    assert len(before) >= 4
+    locked_pair, removed_pair = before[0], before[1]
+    row = tab.locator(f'tr.meeting[data-demand="{locked_pair[0]}"][data-offer="{locked_pair[1]}"]')
+    row.locator("input[name=token]").fill(TOKEN)
+    row.locator("button[value=lock]").click()
+    tab.wait_for_load_state()
+    assert tab.locator("tr.meeting.locked").count() == 1
+    row = tab.locator(f'tr.meeting[data-demand="{removed_pair[0]}"][data-offer="{removed_pair[1]}"]')
+    row.locator("input[name=token]").fill(TOKEN)
+    row.locator("button[value=remove]").click()
+    tab.wait_for_load_state()
+    assert removed_pair not in meetings(tab)
+    form = tab.locator("form.replan")
+    form.locator("input[name=slots]").fill("2")
+    form.locator("input[name=token]").fill(TOKEN)
+    form.locator("button[value=replan]").click()
+    tab.wait_for_load_state()
+    after = meetings(tab)
+    assert locked_pair in after and removed_pair not in after
+    assert tab.locator("table.schedule").count() == 2
+    with tab.expect_download() as info:
+        tab.locator('a[href="/api/planner/agenda.csv"]').click()
+    saved = tmp_path / "agenda.csv"
+    info.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8-sig")
+    assert text.startswith("slot,table,demand_id") and locked_pair[0] in text
+    with tab.expect_download() as info:
+        tab.locator('a[href="/api/planner/briefs.html"]').click()
+    assert info.value.suggested_filename == "briefs.html"
+
+
+def test_wrong_token_changes_nothing(tab: Any) -> None:
+    tab.goto("/planner?ui=en")
+    before = meetings(tab)
+    row = tab.locator("tr.meeting").first
+    row.locator("input[name=token]").fill("wrong")
+    row.locator("button[value=remove]").click()
+    tab.wait_for_load_state()
+    tab.goto("/planner?ui=en")
+    assert meetings(tab) == before
