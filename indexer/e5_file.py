@@ -55,12 +55,12 @@ class E5File:
     tensors: dict[str, tuple[int, int, int]]  # name -> (dtype, count, byte offset)
 
     def f32(self, name: str) -> np.ndarray:
-        dtype, count, offset = self._entry(name, _F32)
+        _dtype, count, offset = self._entry(name, _F32)
         return np.frombuffer(self.buffer, np.float32, count, offset)
 
     def q4_blocks(self, name: str) -> np.ndarray:
         """The raw Q4_0 blocks of a matrix, shape (rows, blocks per row, 18) of uint8."""
-        dtype, count, offset = self._entry(name, _Q4)
+        _dtype, count, offset = self._entry(name, _Q4)
         cols = self.config.ffn if name.endswith(".fo.w") else self.config.hidden
         raw = np.frombuffer(self.buffer, np.uint8, count // QK * _BLOCK_BYTES, offset)
         return raw.reshape(count // cols, cols // QK, _BLOCK_BYTES)

@@ -23,7 +23,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-
 log = logging.getLogger(__name__)
 
 # A call goes through PyTorch once it holds this many characters. Measured on the 2 loaded
