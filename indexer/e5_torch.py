@@ -23,13 +23,9 @@ from indexer.e5_file import E5File, dequantise
 from indexer.e5_tokenizer import E5Tokenizer
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-# Tokens (windows x padded length) per forward pass. Measured on 256 NTREX passages of ~600
-# characters on the 2 loaded cores: 4k-16k tokens per batch are within noise of each other;
-# smaller batches lose matmul efficiency, larger ones only grow memory.
+# Tokens (windows x padded length) per forward pass; not tuned: at least 16 full 512-token
+# windows, so each matmul has thousands of rows, while the activations stay under ~100 MB.
 BATCH_TOKENS = 8192
-
-
-
 
 
 class DeviceError(RuntimeError):
