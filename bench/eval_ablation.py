@@ -10,7 +10,7 @@ from bench.report import table
 from search.expansion import NoExpansion
 
 if TYPE_CHECKING:
-    from bench.quality import Context
+    from bench.eval_context import Context
 
 _VIKO: dict[str, Any] = {"method": "full", "k": 2, "kind": "csls", "lexical_weight": 0.1}
 SENTENCE_STEPS: list[tuple[str, dict[str, Any]]] = [

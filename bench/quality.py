@@ -9,19 +9,18 @@ An ablation table shows, on dev, what each lever adds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench import eval_tasks as ev
 from bench.datasets import shared_dir
+from bench.eval_ablation import ablation_markdown
 from bench.eval_cache import CachedEncoder
+from bench.eval_context import Context, Log
 from bench.report import table, write_section
-from indexer.analyze import Analyzer, default_analyzer
+from indexer.analyze import default_analyzer
 from indexer.encoders import load_encoder
-from indexer.store import Index
-from search.engine import SearchEngine
-from search.expansion import file_glossary
 from viko.settings import Settings
 
 TASKS = ("sentences", "documents", "questions")
@@ -39,7 +38,6 @@ TARGETS = {
     ("sentences", "P@1"): "≥ 0.97", ("documents", "both@2 vi"): "≥ 0.85",
     ("documents", "both@2 ko"): "≥ 0.85", ("questions", "R@1"): "≥ 0.95", ("questions", "MRR@10"): "≥ 0.97",
 }
-Log = Callable[[str], None]
 
 
 @dataclass
@@ -52,23 +50,6 @@ class Row:
 
     def label(self) -> str:
         return f"{self.dataset} ({' / '.join(self.sizes.values())})" if self.sizes else self.dataset
-
-
-@dataclass
-class Context:
-    encoder: CachedEncoder
-    analyzer: Analyzer
-    settings: Settings
-    log: Log
-
-    def engine(self, index: Index, **overrides: Any) -> SearchEngine:
-        s = self.settings
-        kwargs: dict[str, Any] = {
-            "candidates": s.candidates, "dense_weight": s.dense_weight, "lexical_weight": s.lexical_weight,
-            "bridge_weight": s.bridge_weight, "glossary": file_glossary(s.glossary)[0],
-        }
-        kwargs.update(overrides)
-        return SearchEngine(index, self.encoder, self.analyzer, **kwargs)
 
 
 def _put(rows: dict[tuple[str, str, str], Row], task: str, dataset: str, split: str, size: str,
@@ -144,7 +125,6 @@ def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, se
                 log(f"  {task} ({split}) {time.perf_counter() - started:.0f}s")
         parts = [INTRO, render(list(rows.values()), splits)]
         if ablation and "dev" in splits:
-            from bench.eval_ablation import ablation_markdown
 
             parts.append(ablation_markdown(ctx, tasks))
     finally:

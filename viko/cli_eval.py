@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from viko.settings import Settings
 
 TASK_CHOICES = ("all", "sentences", "documents", "questions")
+
+
+def _use_checkout_benchmarks() -> None:
+    """The benchmarks are measuring tools of the source checkout, not part of the installed
+    package: make the checkout's bench/ importable, or say why it cannot be."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "quality.py").is_file():
+        raise click.ClickException("viko eval runs from a source checkout (bench/ is not installed "
+                                   "with the package): clone the repository and run `make bench-quality`")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
 
 
 @click.command("eval")
@@ -23,6 +35,7 @@ def eval_cmd(ctx: object, split: str, tasks: tuple[str, ...], no_ablation: bool,
     """Measure retrieval quality: parallel sentences (NTREX, SIB-200), mixed-language NTREX
     documents, XQuAD-vi questions; BM25, plain dense and viko side by side. Prints the table
     and writes it to docs/benchmarks.md (section "quality"). Needs ../shared/data."""
+    _use_checkout_benchmarks()
     from bench.quality import SPLITS, TASKS, evaluate
     from bench.report import write_section
 
