@@ -13,7 +13,6 @@ import email.utils
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -21,9 +20,6 @@ from protego import Protego
 
 from corpus.netpolicy import BlockedAddress, PublicOnlyTransport
 from corpus.urls import host_of
-
-if TYPE_CHECKING:
-    from viko.settings import Settings
 
 Allow = Callable[[str], Awaitable[str | None]]  # URL -> reason it may not be fetched, or None
 
@@ -40,13 +36,6 @@ class FetchConfig:
     delay: float = 1.0
     max_redirects: int = 10
     allow_private: bool = False  # loopback, private, link-local... addresses (intranet crawls)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FetchConfig:
-        return cls(user_agent=settings.crawl_user_agent, timeout=settings.crawl_timeout,
-                   retries=settings.crawl_retries, backoff=settings.crawl_backoff,
-                   max_bytes=settings.crawl_max_bytes, per_host=settings.crawl_per_host,
-                   delay=settings.crawl_delay, allow_private=bool(settings.crawl_allow_private))
 
 
 @dataclass(frozen=True)

@@ -181,8 +181,8 @@ def test_setting_turns_the_flag_on() -> None:
     from viko.settings import Settings
 
     on = Settings.from_env(env={"VIKO_CRAWL_ALLOW_PRIVATE": "1"})
-    assert FetchConfig.from_settings(on).allow_private
-    assert not FetchConfig.from_settings(Settings.from_env(env={})).allow_private
+    assert on.fetch_config.allow_private
+    assert not Settings.from_env(env={}).fetch_config.allow_private
 
 
 def test_robots_wildcards_and_relative_sitemap() -> None:

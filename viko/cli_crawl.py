@@ -39,7 +39,6 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
     import re
 
     from corpus.crawl import CrawlOptions, CrawlStats, crawl
-    from corpus.fetch import FetchConfig
     from corpus.frontier import Scope
     from viko.runtime import open_catalogue
 
@@ -64,7 +63,7 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
 
     with open_catalogue(settings) as cat:
         try:
-            stats = crawl(cat, seeds, FetchConfig.from_settings(settings), options, progress)
+            stats = crawl(cat, seeds, settings.fetch_config, options, progress)
         except ValueError as exc:
             fail(str(exc), 2)
         except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from corpus.fetch import FetchConfig
 from corpus.formats.budget import MB, Budget
 from search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
 
@@ -95,6 +96,14 @@ class Settings:
     @property
     def index_root(self) -> Path:
         return Path(self.data_dir) / "index"
+
+    @property
+    def fetch_config(self) -> FetchConfig:
+        """The crawler's network settings (the stages take plain configs, not Settings)."""
+        return FetchConfig(user_agent=self.crawl_user_agent, timeout=self.crawl_timeout,
+                           retries=self.crawl_retries, backoff=self.crawl_backoff,
+                           max_bytes=self.crawl_max_bytes, per_host=self.crawl_per_host,
+                           delay=self.crawl_delay, allow_private=bool(self.crawl_allow_private))
 
     @property
     def extract_budget(self) -> Budget:
