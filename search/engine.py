@@ -25,6 +25,7 @@ import numpy as np
 from corpus.textnorm import detect_language, nfc
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
+from indexer.lexical import top_k
 from indexer.store import LANGS, Index
 from search import scoring
 from search.expansion import NoExpansion, TermExpander, expanded_terms
@@ -240,7 +241,7 @@ class SearchEngine:
             if mode == "plain":
                 rows = index.rows_of_lang(lang)
                 sims = index.vectors[rows] @ qvec
-                order = np.argsort(-sims)[: self.candidates]
+                order = top_k(sims, self.candidates, positive_only=False)
                 rows, sims = rows[order], sims[order]
             else:
                 rows, sims = index.search_dense(index.centre(qvec, qlang)[0], lang, self.candidates)
@@ -251,8 +252,7 @@ class SearchEngine:
         if lexical is not None:
             rows = index.rows_of_lang(lang)
             scores = lexical[rows]
-            top = np.argsort(-scores)[: self.candidates]
-            top = top[scores[top] > 0]
+            top = top_k(scores, self.candidates)
             lex = _best_per_doc(index, rows[top], scores[top])
         if mode in ("plain", "dense"):
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
@@ -306,7 +306,7 @@ class SearchEngine:
 def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[str, tuple[float, int]]:
     best: dict[str, tuple[float, int]] = {}
     for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
-        doc = index.chunks[row].doc_id
+        doc = index.doc_of(row)
         if doc not in best or score > best[doc][0]:
             best[doc] = (float(score), int(row))
     return best
