@@ -311,6 +311,17 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return dict(manifest)
 
 
+def live_doc_hashes(root: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """Content hash of every live document of a generation, read from the segments' lists
+    only (what `viko status` compares with the catalogue)."""
+    out: dict[str, str] = {}
+    for name in manifest.get("segments", []):
+        docs = json.loads((Path(root) / "segments" / name / "docs.json").read_text(encoding="utf-8"))
+        dead = set(manifest.get("deleted", {}).get(name, []))
+        out.update((d, h) for i, (d, h) in enumerate(zip(docs["ids"], docs["hashes"], strict=True)) if i not in dead)
+    return out
+
+
 def index_exists(root: Path) -> bool:
     try:
         current_generation(root)

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from corpus.document import make_document
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.lexical import LexicalIndex
 from indexer import store
+from indexer.analyze import default_analyzer
 from indexer.ann import build_dense
-from indexer.lexical import top_k
+from indexer.build import update_index
+from indexer.lexical import LexicalIndex, top_k
 from indexer.merge import plan_merges
 from indexer.store import Index, IndexError_, current_generation
 from tests.conftest import SMALL_DOCS, FakeEncoder
@@ -90,7 +89,7 @@ def test_format_version_mismatch(tmp_path: Path, fake_encoder: FakeEncoder) -> N
     manifest = json.loads(manifest_path.read_text())
     manifest["format_version"] = 99
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexError_, match="format 99.*viko index --rebuild"):
+    with pytest.raises(IndexError_, match=r"format 99.*viko index --rebuild"):
         Index.load(tmp_path / "index")
     # `viko index` on an index of another format starts afresh instead of failing.
     assert update_index(docs(), tmp_path / "index", fake_encoder, AN).changed
