@@ -160,11 +160,11 @@ class SegmentWriter:
                 self.lengths.append(float(source.postings.lengths[r]))
             self._document(source.ids[doc], source.doc_langs[doc], source.hashes[doc], len(rows))
             self._vectors.write(np.ascontiguousarray(source.vectors[rows.start : rows.stop]).tobytes())
-        rows, cols, tf = source.postings.coo()
+        lex_rows, cols, tf = source.postings.coo()
         terms = sorted(source.postings.vocab, key=source.postings.vocab.__getitem__)
         remap = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in terms), np.int64, len(terms))
-        keep = new_row[rows] >= 0
-        self.lex_rows.extend(new_row[rows[keep]].tolist())
+        keep = new_row[lex_rows] >= 0
+        self.lex_rows.extend(new_row[lex_rows[keep]].tolist())
         self.lex_cols.extend(remap[cols[keep]].tolist())
         self.lex_tf.extend(tf[keep].tolist())
 

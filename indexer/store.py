@@ -73,16 +73,16 @@ class Chunks(Sequence[Chunk]):
     """`index.chunks[row]`: a chunk read from its segment when asked for."""
 
     def __init__(self, index: Index) -> None:
-        self.index = index
+        self._owner = index
 
     def __len__(self) -> int:
-        return self.index.size
+        return self._owner.size
 
     def __getitem__(self, row: Any) -> Any:
         if isinstance(row, slice):
             return [self[r] for r in range(*row.indices(len(self)))]
-        s = int(self.index.segment_of(np.asarray([row]))[0])
-        return self.index.segments[s].chunk(int(row) - int(self.index.bases[s]))
+        s = int(self._owner.segment_of(np.asarray([row]))[0])
+        return self._owner.segments[s].chunk(int(row) - int(self._owner.bases[s]))
 
 
 class DocRows(Mapping[str, list[int]]):
