@@ -175,6 +175,17 @@ class Index:
         seg = self.segments[s]
         return seg.ids[int(seg.chunk_doc[row - int(self.bases[s])])]
 
+    def docs_of(self, rows: np.ndarray) -> set[str]:
+        """The documents that own these chunk rows (vectorised: relevance asks for thousands)."""
+        rows = np.asarray(rows, np.int64)
+        seg = self.segment_of(rows)
+        out: set[str] = set()
+        for s in np.unique(seg).tolist():
+            local = rows[seg == s] - self.bases[s]
+            docs = np.unique(np.asarray(self.segments[s].chunk_doc)[local])
+            out.update(self.segments[s].ids[d] for d in docs.tolist())
+        return out
+
     def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
         vectors = np.atleast_2d(vectors).astype(np.float32)
         if isinstance(langs, str):

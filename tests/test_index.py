@@ -36,6 +36,8 @@ def test_build_save_load_roundtrip(tmp_path: Path, fake_encoder: FakeEncoder) ->
     chunk = index.chunks[row]
     assert chunk.doc_id == "mou-ko" and chunk.lang == "ko" and chunk.text.startswith("하이퐁시")
     assert index.doc_of(row) == "mou-ko" and index.rows_of_lang("ko").tolist().count(row) == 1
+    assert index.docs_of(np.arange(index.size)) == {"mou-vi", "mou-ko", "aqua-vi", "chip-ko"}
+    assert index.docs_of(np.asarray([row, row])) == {"mou-ko"}
     assert index.doc_matrix.shape == (4, 64) and np.allclose(index.doc_vector("mou-ko"), index.doc_matrix[index.doc_position["mou-ko"]])
 
 
