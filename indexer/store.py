@@ -175,6 +175,18 @@ class Index:
         seg = self.segments[s]
         return seg.ids[int(seg.chunk_doc[row - int(self.bases[s])])]
 
+    def doc_ids_of(self, rows: np.ndarray) -> list[str]:
+        """The owning document of each chunk row, in order (one gather per segment)."""
+        rows = np.asarray(rows, np.int64)
+        seg = self.segment_of(rows)
+        out: list[str] = [""] * len(rows)
+        for s in np.unique(seg).tolist():
+            at = np.flatnonzero(seg == s)
+            segment = self.segments[s]
+            for i, d in zip(at.tolist(), np.asarray(segment.chunk_doc)[rows[at] - self.bases[s]].tolist(), strict=True):
+                out[i] = segment.ids[d]
+        return out
+
     def docs_of(self, rows: np.ndarray) -> set[str]:
         """The documents that own these chunk rows (vectorised: relevance asks for thousands)."""
         rows = np.asarray(rows, np.int64)

@@ -305,8 +305,7 @@ class SearchEngine:
 
 def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[str, tuple[float, int]]:
     best: dict[str, tuple[float, int]] = {}
-    for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
-        doc = index.doc_of(row)
+    for row, score, doc in zip(rows.tolist(), scores.tolist(), index.doc_ids_of(rows), strict=True):
         if doc not in best or score > best[doc][0]:
             best[doc] = (float(score), int(row))
     return best

@@ -38,6 +38,7 @@ def test_build_save_load_roundtrip(tmp_path: Path, fake_encoder: FakeEncoder) ->
     assert index.doc_of(row) == "mou-ko" and index.rows_of_lang("ko").tolist().count(row) == 1
     assert index.docs_of(np.arange(index.size)) == {"mou-vi", "mou-ko", "aqua-vi", "chip-ko"}
     assert index.docs_of(np.asarray([row, row])) == {"mou-ko"}
+    assert index.doc_ids_of(np.arange(index.size)) == [index.doc_of(r) for r in range(index.size)]
     assert index.doc_matrix.shape == (4, 64) and np.allclose(index.doc_vector("mou-ko"), index.doc_matrix[index.doc_position["mou-ko"]])
 
 
