@@ -125,12 +125,14 @@ def test_segments_grow_and_merge(tmp_path: Path) -> None:
     root = tmp_path / "index"
     update_index(docs(), root, enc, AN, max_segments=2)
     extra: list[dict[str, str]] = []
+    phases: list[tuple[str, int, int]] = []
     for i in range(3):
         extra.append({"id": f"grow-{i}", "text": f"Tin số {i} về điện gió ngoài khơi Bình Thuận."})
-        update_index(docs(extra), root, enc, AN, max_segments=2)
+        update_index(docs(extra), root, enc, AN, max_segments=2, progress=lambda *p: phases.append(p))
         index = Index.load(root)
         assert len(index.segments) <= 2 and sorted(index.doc_ids) == sorted(d["id"] for d in SMALL_DOCS + extra)
     assert enc.passages_encoded == index.size  # merges copy vectors, nothing is embedded twice
+    assert ("embedding", 1, 1) in phases and any(p[0] == "merging segments" and p[1] == p[2] for p in phases)
     segments_on_disk = {p.name for p in (root / "segments").glob("seg-*")}
     kept = {n for g in root.glob("gen-*") for n in json.loads((g / "manifest.json").read_text())["segments"]}
     assert segments_on_disk == kept  # merged-away segments are pruned
