@@ -150,6 +150,10 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     rows = index.doc_rows["aqua-vi"]
     assert "Sản lượng tôm" in "".join(index.chunks[r].text for r in rows)
     assert sum(index.doc_of(int(r)) == "aqua-vi" for r in np.flatnonzero(index.live)) == len(rows)
+    dead = np.flatnonzero(~index.live)
+    found, _ = index.search_dense(index.centred[dead[0]], "vi", 50)
+    assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
+    assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
 
 
 def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:
