@@ -271,7 +271,10 @@ def run() -> None:
     sizes = [s.strip() for s in os.environ.get("VIKO_SCALE_SIZES", "10k,100k,1M").split(",") if s.strip()]
     results = {size: measure(size) for size in sizes}
     (CACHE / "results.json").write_text(json.dumps(results, indent=1))
-    write_section("scale", render(results))
+    load = os.getloadavg()[0]
+    write_section("scale", render(results) + f"\n\nSizes measured in this run: {', '.join(sizes)}. Load average "
+                  f"when it ended: {load:.1f} on {os.cpu_count()} CPUs (a shared machine: every timing above "
+                  "includes waiting for a core, the baselines' as much as viko's).")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
