@@ -271,10 +271,13 @@ def run() -> None:
     sizes = [s.strip() for s in os.environ.get("VIKO_SCALE_SIZES", "10k,100k,1M").split(",") if s.strip()]
     results = {size: measure(size) for size in sizes}
     (CACHE / "results.json").write_text(json.dumps(results, indent=1))
-    load = os.getloadavg()[0]
-    write_section("scale", render(results) + f"\n\nSizes measured in this run: {', '.join(sizes)}. Load average "
-                  f"when it ended: {load:.1f} on {os.cpu_count()} CPUs (a shared machine: every timing above "
-                  "includes waiting for a core, the baselines' as much as viko's).")
+    write_section("scale", render(results) + _note(sizes))
+
+
+def _note(sizes: list[str]) -> str:
+    return (f"\n\nSizes measured in this run: {', '.join(sizes)}. Load average when it ended: "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: every timing above includes "
+            "waiting for a core, the baselines' as much as viko's).")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
@@ -309,6 +312,12 @@ def render(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["render"]:  # rewrite the section from the last results, without measuring
+        from bench.report import write_section
+
+        results = json.loads((CACHE / "results.json").read_text())
+        write_section("scale", render(results) + _note(list(results)))
+        return 0
     if argv[:1] == ["job"]:
         print(json.dumps(JOBS[argv[1]](argv[2])), flush=True)
         return 0

@@ -102,9 +102,12 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
         raise
     centroids = (np.stack([previous.centroids[k] for k in LANGS]) if previous is not None
                  else corpus_centroids(work.sums, work.counts))
-    new_name = writer.finish(centroids, ann_threshold, progress)
     segments = {s.name: s for s in (previous.segments if previous else [])}
-    segments[new_name] = Segment(root / "segments" / new_name)
+    if changed or previous is None:
+        new_name = writer.finish(centroids, ann_threshold, progress)
+        segments[new_name] = Segment(root / "segments" / new_name)
+    else:  # only removals: tombstones, no new segment
+        writer.abort()
     deleted = {k: set(v) for k, v in (previous.deleted if previous else {}).items()}
     for doc_id in replaced:
         assert previous is not None
