@@ -179,3 +179,20 @@ def test_top_k_and_merge_plan() -> None:
     live = {"a": 1000, "b": 10, "c": 12, "d": 9, "e": 11}
     assert plan_merges(live, dict(live), max_segments=3) == [["d", "b", "e", "c"]]
     assert plan_merges({"a": 100, "b": 10}, {"a": 300, "b": 10}, max_segments=3) == [["a"]]
+
+
+def test_one_live_index_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viko import runtime
+    from viko.settings import Settings
+    from web.translate_align import AlignmentService
+
+    enc = FakeEncoder()
+    monkeypatch.setattr(runtime, "cached_encoder", lambda spec: enc)
+    settings = Settings(data_dir=tmp_path / "data")
+    update_index(docs(), settings.index_root, enc, AN)
+    first = runtime.live_index(settings).get()
+    assert runtime.live_index(settings).get() is first  # no reload without a new generation
+    update_index(docs([{"id": "x", "text": "Tin mới về điện gió ngoài khơi."}]), settings.index_root, enc, AN)
+    second = runtime.live_index(settings).get()
+    assert second is not first and "x" in second.doc_rows
+    assert runtime.live_index(settings).get() is second and AlignmentService(settings).index() is second
