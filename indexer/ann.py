@@ -16,8 +16,9 @@ import numpy as np
 
 # Segments of fewer vectors of one language than this are searched exactly (a named setting,
 # VIKO_ANN_THRESHOLD): exact search over 1M 384-d vectors takes ~145 ms on a quiet 2-core
-# machine, so ~7 ms at 50k, within the query budget, and a small segment needs no graph build.
-ANN_THRESHOLD = 50_000
+# machine, ~3 ms at 20k; with 50k the 100k-passage bench spent ~100 ms of its query in exact
+# search on the loaded machine, where HNSW took ~1 ms. Small segments need no graph build.
+ANN_THRESHOLD = 20_000
 # HNSW graph degree and build/search beams: M=32, efConstruction=80, efSearch=128 gave recall@10
 # 0.984 against exact at 82k passages (0.999 at 8k), searching in ~1 ms where exact took 113 ms
 # on the loaded machine (docs/benchmarks.md, section scale).

@@ -27,7 +27,7 @@ class Settings:
         400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
     )
     ann_threshold: int = _setting(
-        50_000, "Vectors of one language in a segment above which it gets an HNSW graph instead of exact search."
+        20_000, "Vectors of one language in a segment above which it gets an HNSW graph instead of exact search."
     )
     ann_ef_search: int = _setting(128, "HNSW search beam: higher is slower and closer to exact (recall in docs/benchmarks.md).")
     max_segments: int = _setting(8, "Index segments kept before the smallest are merged into one.")
