@@ -319,7 +319,7 @@ def _note(sizes: list[str]) -> str:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: every timing above includes "
             "waiting for a core, the baselines' as much as viko's)."
             + (f" Not measured in this run: {', '.join(missing)} (`VIKO_SCALE_SIZES={','.join(missing)} make "
-               "bench-scale`; at the build rate above a 1M corpus takes over an hour on this shared machine)."
+               "bench-scale`: not built in this session, for lack of time on a machine shared by seven jobs)."
                if missing else "")
             + " Before segments, the index rebuilt FAISS, BM25 and the counterparts at every open: 20k passages "
             "opened in 5.7 s and 100k in 125 s (measured on this machine with another job running).")
