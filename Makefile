@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo demo-index test lint bench bench-quality bench-encoder clean
+.PHONY: install demo demo-index test lint bench bench-quality bench-encoder bench-scale clean
 .PHONY: browser-deps screenshots
 
 install: $(STAMP)
@@ -47,6 +47,9 @@ bench-quality: install
 
 bench-encoder: install
 	$(BIN)/python -m bench.run encoder
+# Corpora are built once into data/scale/ (sizes: VIKO_SCALE_SIZES, default 10k,100k,1M).
+bench-scale: install
+	$(BIN)/python -m bench.run scale
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

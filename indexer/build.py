@@ -1,23 +1,34 @@
-"""Bring the index up to date with the catalogue, embedding only new or changed documents."""
+"""Bring the index up to date with the catalogue: new and changed documents go into one new
+segment, removed and replaced ones become tombstones, and a small merge policy keeps the
+number of segments low. Work is proportional to what changed, except for the rare merges."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from corpus.document import Document
 from indexer import centring
 from indexer.analyze import Analyzer
+from indexer.ann import ANN_THRESHOLD
 from indexer.chunking import Chunk, chunk_document
 from indexer.encoders import Encoder
-from indexer.store import Index, IndexError_, index_exists
+from indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
+from indexer.segments import LANGS, Segment, SegmentWriter, lang_code
+from indexer.store import Index, IndexError_, corpus_centroids, index_exists, publish
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]
+# Centroids are recomputed (and every segment re-centred in one merge) when a language's chunk
+# count moved by more than this share since they were computed: growth is geometric between
+# two recomputations, so their cost stays linear in the corpus overall.
+RECENTRE_DRIFT = 0.25
+EMBED_WINDOW = 8  # encoder batches per step: documents are written once their chunks are embedded
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,13 @@ class IndexStats:
         return text
 
 
+@dataclass(frozen=True)
+class Chunking:
+    chars: int = 600
+    overlap: int = 1
+    max_chunks: int = 0
+
+
 def passage_text(doc: Document, chunk: Chunk) -> str:
     """What the encoder sees for a chunk: the title gives short passages their context."""
     if doc.title and not chunk.text.startswith(doc.title):
@@ -51,73 +69,178 @@ def passage_text(doc: Document, chunk: Chunk) -> str:
     return chunk.text
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+def _digest(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8")).digest()
 
 
 def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer, *,
                  chunk_chars: int = 600, overlap: int = 1, batch_size: int = 32,
                  rebuild: bool = False, progress: Progress | None = None,
-                 max_chunks: int = 0) -> IndexStats:
+                 max_chunks: int = 0, ann_threshold: int = ANN_THRESHOLD,
+                 max_segments: int = MAX_SEGMENTS) -> IndexStats:
     started = time.perf_counter()
+    root = Path(root)
     params = {"chunk_chars": chunk_chars, "overlap": overlap}
     previous = _previous(root, encoder, params, rebuild)
-    cache: dict[str, tuple[np.ndarray, list[str]]] = {}
-    if previous is not None:
-        for row, digest in enumerate(previous.chunk_hashes):
-            cache[digest] = (previous.vectors[row], previous.terms[row])
-
-    chunks: list[Chunk] = []
-    hashes: list[str] = []
-    texts: list[str] = []
-    doc_hashes: dict[str, str] = {}
-    truncated: list[str] = []
+    live = previous.doc_hashes() if previous else {}
+    changed: list[Document] = []
+    seen: set[str] = set()
     for doc in documents:
-        doc_hashes[doc.id] = doc.content_hash
-        doc_chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=chunk_chars,
-                                    overlap=overlap, segmented=doc.segmented)
-        if max_chunks and len(doc_chunks) > max_chunks:
+        seen.add(doc.id)
+        if live.get(doc.id) != doc.content_hash:
+            changed.append(doc)
+    gone = [d for d in live if d not in seen]
+    if previous is not None and not changed and not gone:
+        return IndexStats(len(live), int(previous.live.sum()), 0, 0, 0, time.perf_counter() - started, False)
+
+    replaced = [d.id for d in changed if d.id in live] + gone
+    writer = SegmentWriter(root / "segments", encoder.dim)
+    try:
+        work = _write_documents(writer, changed, encoder, analyzer, _reusable(previous, replaced),
+                                Chunking(chunk_chars, overlap, max_chunks), batch_size, progress)
+    except BaseException:
+        writer.abort()
+        raise
+    reference = centring.reference_centroids(encoder)
+    centroids = (np.stack([previous.centroids[k] for k in LANGS]) if previous is not None
+                 else corpus_centroids(work.sums, work.counts, reference))
+    segments = {s.name: s for s in (previous.segments if previous else [])}
+    if changed or previous is None:
+        new_name = writer.finish(centroids, ann_threshold, progress)
+        segments[new_name] = Segment(root / "segments" / new_name)
+    else:  # only removals: tombstones, no new segment
+        writer.abort()
+    deleted = {k: set(v) for k, v in (previous.deleted if previous else {}).items()}
+    for doc_id in replaced:
+        assert previous is not None
+        pos = previous.doc_position[doc_id]
+        name = previous.segments[int(previous.doc_segment[pos])].name
+        deleted.setdefault(name, set()).add(int(previous.doc_local[pos]))
+    manifest_base = dict(previous.manifest) if previous else {"centroid_counts": work.counts.tolist()}
+    names, deleted, centroids, recentred = _maintain(root, list(segments), segments, deleted, centroids,
+                                                  manifest_base["centroid_counts"], ann_threshold,
+                                                  max_segments, progress, reference)
+    if recentred:  # the counts the new centroids stand for
+        manifest_base["centroid_counts"] = _counts(names, segments, deleted, root).tolist()
+    by_lang = _counts(names, segments, deleted, root)
+    manifest: dict[str, Any] = {
+        "model": encoder.name, "dim": encoder.dim, "params": params,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "segments": names, "deleted": {k: sorted(v) for k, v in deleted.items() if v},
+        "documents": len(live) - len(replaced) + len(changed), "chunks": int(by_lang.sum()),
+        "chunks_by_lang": {lang: int(n) for lang, n in zip(LANGS, by_lang, strict=True) if n},
+        "centroid_counts": manifest_base["centroid_counts"],
+        "reference_centroids": centring.to_manifest(reference),
+    }
+    publish(root, manifest, centroids)
+    return IndexStats(manifest["documents"], manifest["chunks"], work.embedded, work.reused, len(gone),
+                      time.perf_counter() - started, True, tuple(work.truncated))
+
+
+def _counts(names: Sequence[str], segments: dict[str, Segment], deleted: dict[str, set[int]], root: Path) -> np.ndarray:
+    total = np.zeros(len(LANGS), np.int64)
+    for name in names:
+        seg = segments.get(name) or Segment(root / "segments" / name)
+        segments[name] = seg
+        total += live_by_lang(seg, deleted.get(name, set()))
+    return total
+
+
+def _maintain(root: Path, names: list[str], segments: dict[str, Segment], deleted: dict[str, set[int]],
+              centroids: np.ndarray, centroid_counts: Sequence[int], threshold: int, max_segments: int,
+              progress: Progress | None,
+              reference: centring.Centroids | None = None) -> tuple[list[str], dict[str, set[int]], np.ndarray, bool]:
+    """Re-centre everything when the languages' sizes drifted, else merge what the policy says.
+    Returns the live segment names, tombstones, centroids, and whether it re-centred."""
+    counts = _counts(names, segments, deleted, root)
+    then = np.asarray(centroid_counts, np.int64)
+    recentre = bool(np.any((np.abs(counts - then) > RECENTRE_DRIFT * np.maximum(then, 1)) & (counts > 0)))
+    if recentre:
+        centroids = recompute_centroids([segments[n] for n in names], deleted, reference)
+        groups = [names]
+    else:
+        groups = plan_merges({n: int(live_by_lang(segments[n], deleted.get(n, set())).sum()) for n in names},
+                             {n: segments[n].size for n in names}, max_segments)
+    for group in groups:
+        new = merge_segments(root / "segments", [segments[n] for n in group], deleted, centroids, threshold, progress)
+        segments[new] = Segment(root / "segments" / new)
+        at = names.index(group[0])
+        names = [n for n in names if n not in group]
+        names.insert(min(at, len(names)), new)
+        for n in group:
+            deleted.pop(n, None)
+    return names, deleted, centroids, recentre
+
+
+@dataclass
+class _Work:
+    embedded: int
+    reused: int
+    truncated: list[str]
+    sums: np.ndarray
+    counts: np.ndarray
+
+
+def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.ndarray]:
+    """Vectors of the chunks of documents about to be replaced, by text digest: an edit that
+    keeps most passages re-embeds only the edited ones."""
+    out: dict[bytes, np.ndarray] = {}
+    if previous is None:
+        return out
+    for doc_id in doc_ids:
+        pos = previous.doc_position[doc_id]
+        seg = previous.segments[int(previous.doc_segment[pos])]
+        for row in seg.doc_rows(int(previous.doc_local[pos])):
+            out[bytes(seg.chunk_hash[row])] = np.asarray(seg.vectors[row])
+    return out
+
+
+def _write_documents(writer: SegmentWriter, docs: Sequence[Document], encoder: Encoder, analyzer: Analyzer,
+                     reuse: dict[bytes, np.ndarray], chunking: Chunking, batch_size: int,
+                     progress: Progress | None) -> _Work:
+    work = _Work(0, 0, [], np.zeros((len(LANGS), encoder.dim), np.float64), np.zeros(len(LANGS), np.int64))
+    window: list[tuple[Document, list[Chunk], list[str], list[bytes]]] = []
+    todo = 0
+    for n, doc in enumerate(docs, 1):
+        chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=chunking.chars,
+                                overlap=chunking.overlap, segmented=doc.segmented)
+        if chunking.max_chunks and len(chunks) > chunking.max_chunks:
             # A huge page (a dump, a scraped archive) would otherwise take hours to embed.
-            truncated.append(doc.id)
-            doc_chunks = doc_chunks[:max_chunks]
-        for chunk in doc_chunks:
-            text = passage_text(doc, chunk)
-            chunks.append(chunk)
-            texts.append(text)
-            hashes.append(_digest(f"{doc.lang}\x1f{text}"))
+            work.truncated.append(doc.id)
+            chunks = chunks[: chunking.max_chunks]
+        texts = [passage_text(doc, c) for c in chunks]
+        hashes = [_digest(f"{doc.lang}\x1f{t}") for t in texts]
+        window.append((doc, chunks, texts, hashes))
+        todo += sum(h not in reuse for h in hashes)
+        if todo >= batch_size * EMBED_WINDOW or n == len(docs):
+            _flush(writer, window, encoder, analyzer, reuse, batch_size, work)
+            window, todo = [], 0
+            if progress:
+                progress("embedding", n, len(docs))
+    return work
 
-    old_docs = previous.manifest.get("doc_hashes", {}) if previous else {}
-    # An index from before reference centroids gets a new generation (nothing re-embedded).
-    current = previous is not None and "reference_centroids" in previous.manifest
-    if previous is not None and old_docs == doc_hashes and current:
-        return IndexStats(len(doc_hashes), len(chunks), 0, len(chunks), 0,
-                          time.perf_counter() - started, changed=False)
 
-    todo = [i for i, h in enumerate(hashes) if h not in cache]
-    vectors = np.zeros((len(chunks), encoder.dim), np.float32)
-    terms: list[list[str]] = [[] for _ in chunks]
-    for i, digest in enumerate(hashes):
-        if digest in cache:
-            vectors[i], terms[i] = cache[digest]
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        vectors[batch] = encoder.encode_passages([texts[i] for i in batch])
-        for i in batch:
-            terms[i] = analyzer.tokens(texts[i], chunks[i].lang)
-        if progress:
-            progress(min(start + batch_size, len(todo)), len(todo))
-
-    index = Index.build(model=encoder.name, dim=encoder.dim, chunks=chunks, hashes=hashes,
-                        terms=terms, vectors=vectors, doc_hashes=doc_hashes, params=params,
-                        reference=centring.reference_centroids(encoder))
-    index.save(root)
-    removed = len(set(old_docs) - set(doc_hashes))
-    return IndexStats(len(doc_hashes), len(chunks), len(todo), len(chunks) - len(todo), removed,
-                      time.perf_counter() - started, changed=True, truncated=tuple(truncated))
+def _flush(writer: SegmentWriter, window: list[tuple[Document, list[Chunk], list[str], list[bytes]]],
+           encoder: Encoder, analyzer: Analyzer, reuse: dict[bytes, np.ndarray], batch_size: int,
+           work: _Work) -> None:
+    pending = [t for _, _, texts, hashes in window for t, h in zip(texts, hashes, strict=True) if h not in reuse]
+    encoded = [encoder.encode_passages(pending[i : i + batch_size]) for i in range(0, len(pending), batch_size)]
+    fresh = iter(np.concatenate(encoded) if encoded else np.zeros((0, encoder.dim), np.float32))
+    for doc, chunks, texts, hashes in window:
+        vectors = np.zeros((len(chunks), encoder.dim), np.float32)
+        for i, digest in enumerate(hashes):
+            known = reuse.get(digest)
+            vectors[i] = known if known is not None else next(fresh)
+        work.reused += sum(h in reuse for h in hashes)
+        work.embedded += sum(h not in reuse for h in hashes)
+        terms = [analyzer.tokens(t, c.lang) for t, c in zip(texts, chunks, strict=True)]
+        writer.add_document(doc.id, doc.lang, doc.content_hash, chunks, hashes, vectors, terms)
+        work.sums[lang_code(doc.lang)] += vectors.sum(axis=0)
+        work.counts[lang_code(doc.lang)] += len(chunks)
 
 
 def _previous(root: Path, encoder: Encoder, params: dict[str, int], rebuild: bool) -> Index | None:
-    """The live index, when its vectors can be reused (same model and chunking)."""
+    """The live index, when it can grow (same model and chunking); else a fresh start."""
     if rebuild or not index_exists(root):
         return None
     try:

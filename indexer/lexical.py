@@ -1,7 +1,10 @@
-"""BM25 over analysed chunk terms, stored as a plain term-weight matrix (no pickle).
+"""BM25 over analysed chunk terms, as posting lists that are memory-mapped and read as written.
 
-Weights are precomputed at build time (Lucene-style BM25: idf * tf*(k1+1) / (tf + k1*norm)),
-so a query is one sparse row-sum over its terms' columns.
+Each index segment stores raw term frequencies column by column (a CSC matrix split into
+`lex-indptr.npy`, `lex-rows.npy`, `lex-tf.npy`) with its chunk lengths and vocabulary; BM25
+weights (Lucene-style: idf * tf*(k1+1) / (tf + k1*norm)) are computed at query time from the
+statistics of all segments together, so adding a segment never rewrites the others and a
+query reads only the posting lists of its own terms. No pickle.
 """
 
 from __future__ import annotations
@@ -9,73 +12,157 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+K1 = 1.2
+B = 0.75
 
-class LexicalIndex:
-    def __init__(self, vocab: dict[str, int], weights: sp.csc_matrix) -> None:
-        self.vocab = vocab
-        self.weights = weights  # shape (n_chunks, n_terms)
+
+@dataclass(frozen=True)
+class Postings:
+    """One segment's term-frequency columns: rows of chunks that contain each term."""
+
+    vocab: dict[str, int]
+    indptr: np.ndarray  # (n_terms + 1,) int64
+    rows: np.ndarray  # (nnz,) int32, local chunk rows
+    tf: np.ndarray  # (nnz,) float32
+    lengths: np.ndarray  # (n_chunks,) float32, terms per chunk
 
     @classmethod
-    def build(cls, docs_terms: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+    def from_terms(cls, docs_terms: Sequence[Sequence[str]]) -> Postings:
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
         counts: list[int] = []
-        lengths = np.zeros(len(docs_terms), dtype=np.float32)
         for r, terms in enumerate(docs_terms):
-            lengths[r] = len(terms)
             for term, freq in Counter(terms).items():
                 rows.append(r)
                 cols.append(vocab.setdefault(term, len(vocab)))
                 counts.append(freq)
-        n = len(docs_terms)
-        if not vocab:
-            return cls({}, sp.csc_matrix((n, 0), dtype=np.float32))
-        tf = np.asarray(counts, dtype=np.float32)
-        row_idx = np.asarray(rows, dtype=np.int64)
-        col_idx = np.asarray(cols, dtype=np.int64)
-        df = np.bincount(col_idx, minlength=len(vocab)).astype(np.float32)
-        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        avgdl = max(float(lengths.mean()), 1.0)
-        norm = k1 * (1 - b + b * lengths[row_idx] / avgdl)
-        data = idf[col_idx] * tf * (k1 + 1) / (tf + norm)
-        weights = sp.csc_matrix((data, (row_idx, col_idx)), shape=(n, len(vocab)), dtype=np.float32)
-        return cls(vocab, weights)
+        lengths = np.asarray([len(t) for t in docs_terms], dtype=np.float32)
+        return cls.from_coo(vocab, np.asarray(rows, np.int64), np.asarray(cols, np.int64),
+                            np.asarray(counts, np.float32), lengths)
+
+    @classmethod
+    def from_coo(cls, vocab: dict[str, int], rows: np.ndarray, cols: np.ndarray, tf: np.ndarray,
+                 lengths: np.ndarray) -> Postings:
+        m = sp.csc_matrix((tf.astype(np.float32), (rows, cols)), shape=(len(lengths), len(vocab)))
+        m.sum_duplicates()
+        return cls(vocab, m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data.astype(np.float32),
+                   lengths.astype(np.float32))
 
     @property
     def size(self) -> int:
-        return int(self.weights.shape[0])
+        return len(self.lengths)
 
-    def scores(self, terms: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query terms (repeated terms count once)."""
-        cols = [self.vocab[t] for t in dict.fromkeys(terms) if t in self.vocab]
-        if not cols:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.weights[:, cols].sum(axis=1), dtype=np.float32).ravel()
+    def df(self, term: str) -> int:
+        col = self.vocab.get(term)
+        return 0 if col is None else int(self.indptr[col + 1] - self.indptr[col])
 
-    def idf_of(self, term: str) -> float:
+    def column(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         col = self.vocab.get(term)
         if col is None:
-            return 0.0
-        df = self.weights.indptr[col + 1] - self.weights.indptr[col]
-        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        lo, hi = int(self.indptr[col]), int(self.indptr[col + 1])
+        return np.asarray(self.rows[lo:hi]), np.asarray(self.tf[lo:hi])
+
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, cols, tf) of every posting, for merging segments."""
+        cols = np.repeat(np.arange(len(self.vocab), dtype=np.int64), np.diff(np.asarray(self.indptr)))
+        return np.asarray(self.rows, np.int64), cols, np.asarray(self.tf, np.float32)
 
     def save(self, folder: Path) -> None:
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
-        (folder / "lexical-vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-        w = self.weights
-        np.savez(folder / "lexical-weights.npz", data=w.data, indices=w.indices, indptr=w.indptr,
-                 shape=np.asarray(w.shape, dtype=np.int64))
+        (folder / "lex-terms.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        for name, arr in (("indptr", self.indptr), ("rows", self.rows), ("tf", self.tf), ("len", self.lengths)):
+            np.save(folder / f"lex-{name}.npy", arr, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        terms = json.loads((folder / "lex-terms.json").read_text(encoding="utf-8"))
+
+        def arr(name: str) -> np.ndarray:
+            return np.load(folder / f"lex-{name}.npy", mmap_mode="r", allow_pickle=False)
+
+        return cls({t: i for i, t in enumerate(terms)}, arr("indptr"), arr("rows"), arr("tf"), arr("len"))
+
+
+class LexicalIndex:
+    """BM25 over one or more segments' postings; rows are global (segment base + local row)."""
+
+    def __init__(self, parts: Sequence[Postings], bases: Sequence[int] | None = None,
+                 live: np.ndarray | None = None, k1: float = K1, b: float = B) -> None:
+        self.parts = list(parts)
+        self.bases = list(bases) if bases is not None else [0]
+        self.k1, self.b = k1, b
+        self._size = (self.bases[-1] + self.parts[-1].size) if self.parts else 0
+        self.live = live  # rows of deleted documents score 0
+        total_len = sum(float(np.sum(p.lengths)) for p in self.parts)
+        self.avgdl = max(total_len / max(self._size, 1), 1.0)
+        self._vocab: set[str] | None = None
+
+    @classmethod
+    def build(cls, docs_terms: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> LexicalIndex:
+        return cls([Postings.from_terms(docs_terms)], k1=k1, b=b)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def vocab(self) -> set[str]:
+        """Every indexed term (built on first use: only spelling suggestions need it)."""
+        if self._vocab is None:
+            self._vocab = set().union(*(p.vocab for p in self.parts)) if self.parts else set()
+        return self._vocab
+
+    def idf_of(self, term: str) -> float:
+        df = sum(p.df(term) for p in self.parts)
+        if df == 0:
+            return 0.0
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
+    def postings(self, term: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(global rows, tf, chunk lengths) of the term, segment by segment."""
+        for base, part in zip(self.bases, self.parts, strict=True):
+            rows, tf = part.column(term)
+            if len(rows):
+                yield rows.astype(np.int64) + base, tf, np.asarray(part.lengths)[rows]
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query terms (repeated terms count once)."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for term in dict.fromkeys(terms):
+            idf = self.idf_of(term)
+            if idf <= 0:
+                continue
+            for rows, tf, lengths in self.postings(term):
+                norm = self.k1 * (1 - self.b + self.b * lengths / self.avgdl)
+                out[rows] += (idf * tf * (self.k1 + 1) / (tf + norm)).astype(np.float32)
+        if self.live is not None:
+            out[~self.live] = 0.0
+        return out
+
+    def save(self, folder: Path) -> None:
+        if len(self.parts) != 1:
+            raise ValueError("only a single-segment lexical index can be saved")
+        self.parts[0].save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        terms = json.loads((folder / "lexical-vocab.json").read_text(encoding="utf-8"))
-        with np.load(folder / "lexical-weights.npz", allow_pickle=False) as z:
-            weights = sp.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-        return cls({t: i for i, t in enumerate(terms)}, weights)
+        return cls([Postings.load(folder)])
+
+
+def top_k(scores: np.ndarray, k: int, positive_only: bool = True) -> np.ndarray:
+    """Positions of the k highest (positive) scores, best first: argpartition, then a sort of k."""
+    positive = np.flatnonzero(scores > 0) if positive_only else np.arange(len(scores))
+    if k <= 0:
+        return positive[:0]
+    if len(positive) > k:
+        positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
+    return positive[np.argsort(-scores[positive], kind="stable")]

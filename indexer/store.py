@@ -1,19 +1,18 @@
-"""The index on disk and in memory: chunks, embeddings, FAISS, BM25, with a manifest.
+"""The index: immutable segments listed by a generation manifest that switches atomically.
 
 Layout of an index root (inside the data directory):
 
-    index/CURRENT            name of the live generation, replaced atomically
-    index/gen-000007/        one complete, immutable generation:
-        manifest.json        format version, model, dimension, counts, settings used
-        chunks.jsonl         one chunk per line: doc_id, lang, seq, start, end, hash, text
-        terms.jsonl          analysed terms per chunk (lets re-indexing skip the analyzers)
-        vectors.npy          raw chunk embeddings, float32, L2-normalised
-        centroids.npy/.json  per-language mean embedding (the cross-language fairness step)
-        dense-<lang>.faiss   FAISS inner-product index of centred vectors, ids = chunk rows
-        lexical-*.json/npz   BM25 weight matrix
+    index/CURRENT             name of the live generation, replaced atomically
+    index/gen-000007/         one generation, small and immutable:
+        manifest.json         format version, model, dimension, settings used, live segments,
+                              deleted documents per segment (tombstones), centroid counts
+        centroids.npy         per-language mean embedding (the cross-language fairness step)
+    index/segments/seg-000003/  the data, shared by generations (indexer.segments)
 
-A new generation is written to a temporary folder, renamed into place, and only then does
-CURRENT move to it: a crash mid-index leaves the previous generation live.
+Opening maps each segment's files (vectors, postings, ANN graphs as written) and reads
+chunk texts on demand, so it costs the number of segments, not the corpus. A new generation is
+written to a temporary folder, renamed into place, and only then does CURRENT move to it: a
+crash mid-index leaves the previous generation live.
 """
 
 from __future__ import annotations
@@ -22,182 +21,199 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from indexer import centring
-from indexer.chunking import Chunk
 from indexer.counterparts import Counterpart, find_counterparts
 from indexer.lexical import LexicalIndex
+from indexer.segments import LANGS, Segment, normalize
+from indexer.views import Chunks, DocRows, Rows
 
-FORMAT_VERSION = 1
-LANGS = ("vi", "ko", "other")
+FORMAT_VERSION = 2
 
 
 class IndexError_(RuntimeError):
     """The index is missing, damaged, or was built with another model."""
 
 
-def _normalize(m: np.ndarray) -> np.ndarray:
-    return (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+def corpus_centroids(sums: np.ndarray, counts: np.ndarray,
+                     reference: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Per-language mean embedding (rows in LANGS order). Subtracting it removes the 'this is
+    Korean' direction that otherwise makes every Korean text closer to a Korean query than any
+    Vietnamese one. With reference centroids, each mean is shrunk toward its language's
+    reference (indexer.centring), so a collection of a few documents is not centred on its
+    own topic."""
+    rows = []
+    for i, lang in enumerate(LANGS):
+        ref = (reference or {}).get(lang)
+        if ref is None:
+            rows.append(sums[i] / max(int(counts[i]), 1))
+        else:
+            rows.append((sums[i] + centring.REFERENCE_WEIGHT * ref) / (counts[i] + centring.REFERENCE_WEIGHT))
+    return np.stack(rows).astype(np.float32)
 
 
 class Index:
-    """In-memory index; build with `Index.build`, persist with `save`, reopen with `load`."""
+    """A generation opened read-only; build and grow it with indexer.build.update_index."""
 
-    def __init__(self, manifest: dict[str, Any], chunks: list[Chunk], hashes: list[str],
-                 terms: list[list[str]], vectors: np.ndarray) -> None:
-        self.manifest = manifest
-        self.chunks = chunks
-        self.chunk_hashes = hashes
-        self.terms = terms
-        self.vectors = vectors
-        self.langs = np.asarray([LANGS.index(c.lang) if c.lang in LANGS else 2 for c in chunks], np.int8)
+    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[Segment],
+                 centroids: np.ndarray) -> None:
+        self.folder, self.manifest, self.segments = folder, manifest, segments
+        sizes = [s.size for s in segments]
+        self.bases = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.size = int(self.bases[-1])
+        self.langs = (np.concatenate([np.asarray(s.chunk_lang) for s in segments]) if segments
+                      else np.zeros(0, np.int8)).astype(np.int8)
+        self.centroids = {lang: centroids[i] for i, lang in enumerate(LANGS)}
         self.reference = centring.from_manifest(manifest)
-        self.centroids = self._centroids()
-        self.centred = self.centre(vectors, self.langs)
-        self.dense = {lang: self._faiss_for(i) for i, lang in enumerate(LANGS)}
-        self.lexical = LexicalIndex.build(terms)
-        self.doc_rows: dict[str, list[int]] = {}
-        for row, chunk in enumerate(chunks):
-            self.doc_rows.setdefault(chunk.doc_id, []).append(row)
-        self.doc_ids = list(self.doc_rows)
-        self.doc_lang = {c.doc_id: c.lang for c in chunks}
+        self.deleted = {name: set(docs) for name, docs in manifest.get("deleted", {}).items()}
+        self.live = np.ones(self.size, bool)
+        self.doc_ids: list[str] = []
+        self.doc_lang: dict[str, str] = {}
+        seg_of, local_of = [], []
+        for s, seg in enumerate(segments):
+            dead = self.deleted.get(seg.name, set())
+            for doc in dead:
+                rows = seg.doc_rows(doc)
+                self.live[self.bases[s] + rows.start : self.bases[s] + rows.stop] = False
+            alive = [d for d in range(len(seg.ids)) if d not in dead] if dead else range(len(seg.ids))
+            ids = [seg.ids[d] for d in alive] if dead else seg.ids
+            self.doc_ids.extend(ids)
+            self.doc_lang.update(zip(ids, [seg.doc_langs[d] for d in alive] if dead else seg.doc_langs, strict=True))
+            seg_of.append(np.full(len(alive), s, np.int32))
+            local_of.append(np.asarray(alive, np.int32))
+        self.doc_segment = np.concatenate(seg_of) if seg_of else np.zeros(0, np.int32)
+        self.doc_local = np.concatenate(local_of) if local_of else np.zeros(0, np.int32)
         self.doc_position = {d: i for i, d in enumerate(self.doc_ids)}
-        self.doc_matrix = self._doc_matrix()
-        self.counterparts = self._counterparts()
+        self.doc_rows = DocRows(self)
+        self.chunks = Chunks(self)
+        self.vectors = Rows(self, centred=False)
+        self.centred = Rows(self, centred=True)
+        self.lexical = LexicalIndex([s.postings for s in segments], self.bases[:-1].tolist(),
+                                    None if self.live.all() else self.live)
+        self._lang_rows: dict[str, np.ndarray] = {}
 
-    # -- construction ------------------------------------------------------------------
-    @classmethod
-    def build(cls, *, model: str, dim: int, chunks: Sequence[Chunk], hashes: Sequence[str],
-              terms: Sequence[list[str]], vectors: np.ndarray, doc_hashes: dict[str, str],
-              params: dict[str, Any], reference: centring.Centroids | None = None) -> Index:
-        if len(chunks) != len(vectors) or len(chunks) != len(terms):
-            raise ValueError("chunks, terms and vectors must have the same length")
-        by_lang: dict[str, int] = {}
-        for c in chunks:
-            by_lang[c.lang] = by_lang.get(c.lang, 0) + 1
-        manifest = {
-            "format_version": FORMAT_VERSION, "model": model, "dim": dim,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "documents": len(doc_hashes), "chunks": len(chunks), "chunks_by_lang": by_lang,
-            "params": params, "doc_hashes": doc_hashes,
-        }
-        if reference:
-            manifest["reference_centroids"] = centring.to_manifest(reference)
-        vecs = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dim)
-        return cls(manifest, list(chunks), list(hashes), [list(t) for t in terms], vecs)
-
-    def _centroids(self) -> dict[str, np.ndarray]:
-        """Per-language mean embedding. Subtracting it removes the 'this is Korean' direction
-        that otherwise makes every Korean text closer to a Korean query than any Vietnamese one."""
+    @cached_property
+    def doc_matrix(self) -> np.ndarray:
+        """One centred, normalised vector per live document (doc_ids order), mapped per segment."""
         dim = int(self.manifest["dim"])
-        out = {}
-        for i, lang in enumerate(LANGS):
-            rows = self.vectors[self.langs == i]
-            out[lang] = centring.centroid(rows, self.reference.get(lang), dim)
-        return out
+        parts = [np.asarray(seg.doc_vectors)[self.doc_local[self.doc_segment == s]]
+                 for s, seg in enumerate(self.segments)]
+        return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
 
-    def _doc_matrix(self) -> np.ndarray:
-        """One centred, normalised vector per document: the mean of its chunks."""
-        dim = int(self.manifest["dim"])
-        if not self.doc_ids:
-            return np.zeros((0, dim), np.float32)
-        return _normalize(np.stack([self.centred[self.doc_rows[d]].mean(axis=0) for d in self.doc_ids]))
-
-    def _counterparts(self) -> dict[str, Counterpart]:
+    @cached_property
+    def counterparts(self) -> dict[str, Counterpart]:
+        """Vector-only counterparts, computed on first use (never at open)."""
         ids = {lang: [d for d in self.doc_ids if self.doc_lang[d] == lang] for lang in ("vi", "ko")}
         vecs = {lang: self.doc_matrix[[self.doc_position[d] for d in ids[lang]]] for lang in ids}
         found = find_counterparts(ids["vi"], vecs["vi"], ids["ko"], vecs["ko"])
         return {c.doc_id: c for c in found}
-
-    def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
-        vectors = np.atleast_2d(vectors).astype(np.float32)
-        if isinstance(langs, str):
-            return _normalize(vectors - self.centroid_for(langs))
-        table = np.stack([self.centroids[lang] for lang in LANGS]) if len(vectors) else np.zeros((3, vectors.shape[1]), np.float32)
-        return _normalize(vectors - table[langs.astype(np.int64)])
-
-    def centroid_for(self, lang: str) -> np.ndarray:
-        present = [k for k in ("vi", "ko") if self.manifest["chunks_by_lang"].get(k)]
-        return centring.query_centroid(lang, self.centroids, self.reference, present, int(self.manifest["dim"]))
-
-    def _faiss_for(self, lang_code: int) -> faiss.Index:
-        dim = int(self.manifest["dim"])
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        rows = np.flatnonzero(self.langs == lang_code).astype(np.int64)
-        if len(rows):
-            index.add_with_ids(np.ascontiguousarray(self.centred[rows]), rows)
-        return index
 
     # -- queries -------------------------------------------------------------------------
     @property
     def model(self) -> str:
         return str(self.manifest["model"])
 
+    def segment_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.bases, rows, side="right") - 1
+
+    def doc_of(self, row: int) -> str:
+        s = int(np.searchsorted(self.bases, row, side="right")) - 1
+        seg = self.segments[s]
+        return seg.ids[int(seg.chunk_doc[row - int(self.bases[s])])]
+
+    def doc_ids_of(self, rows: np.ndarray) -> list[str]:
+        """The owning document of each chunk row, in order (one gather per segment)."""
+        rows = np.asarray(rows, np.int64)
+        seg = self.segment_of(rows)
+        out: list[str] = [""] * len(rows)
+        for s in np.unique(seg).tolist():
+            at = np.flatnonzero(seg == s)
+            segment = self.segments[s]
+            for i, d in zip(at.tolist(), np.asarray(segment.chunk_doc)[rows[at] - self.bases[s]].tolist(), strict=True):
+                out[i] = segment.ids[d]
+        return out
+
+    def docs_of(self, rows: np.ndarray) -> set[str]:
+        """The documents that own these chunk rows (vectorised: relevance asks for thousands)."""
+        rows = np.asarray(rows, np.int64)
+        seg = self.segment_of(rows)
+        out: set[str] = set()
+        for s in np.unique(seg).tolist():
+            local = rows[seg == s] - self.bases[s]
+            docs = np.unique(np.asarray(self.segments[s].chunk_doc)[local])
+            out.update(self.segments[s].ids[d] for d in docs.tolist())
+        return out
+
+    def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
+        vectors = np.atleast_2d(vectors).astype(np.float32)
+        if isinstance(langs, str):
+            return normalize(vectors - self.centroid_for(langs))
+        table = np.stack([self.centroids[lang] for lang in LANGS])
+        return normalize(vectors - table[np.asarray(langs).astype(np.int64)])
+
+    def centroid_for(self, lang: str) -> np.ndarray:
+        """What a query in `lang` has subtracted: the one rule lives in indexer.centring."""
+        present = [k for k in ("vi", "ko") if self.manifest["chunks_by_lang"].get(k)]
+        return centring.query_centroid(lang, self.centroids, self.reference, present, int(self.manifest["dim"]))
+
     def search_dense(self, centred_query: np.ndarray, lang: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk rows, cosine scores) of the k nearest chunks of one language."""
-        index = self.dense[lang]
-        k = min(k, index.ntotal)
-        if k <= 0:
+        """(chunk rows, cosine scores) of the k nearest live chunks of one language, over all
+        segments (each searched exactly or by its HNSW graph)."""
+        query = np.ascontiguousarray(centred_query.reshape(1, -1), dtype=np.float32)
+        rows_all, scores_all = [], []
+        for s, seg in enumerate(self.segments):
+            if lang not in seg.dense:
+                continue
+            index, local_rows = seg.dense[lang]
+            dead = self.deleted.get(seg.name)
+            want = min(k + (_dead_rows(seg, dead) if dead else 0), index.ntotal)
+            if want <= 0:
+                continue
+            scores, pos = index.search(query, want)
+            keep = pos[0] >= 0
+            rows = np.asarray(local_rows)[pos[0][keep]] + self.bases[s]
+            scores = scores[0][keep]
+            if dead:
+                alive = self.live[rows]
+                rows, scores = rows[alive], scores[alive]
+            rows_all.append(rows)
+            scores_all.append(scores)
+        if not rows_all:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        scores, rows = index.search(np.ascontiguousarray(centred_query.reshape(1, -1)), k)
-        keep = rows[0] >= 0
-        return rows[0][keep], scores[0][keep]
+        rows, scores = np.concatenate(rows_all), np.concatenate(scores_all)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return rows[order], scores[order]
 
     def rows_of_lang(self, lang: str) -> np.ndarray:
-        return np.flatnonzero(self.langs == LANGS.index(lang))
+        rows = self._lang_rows.get(lang)
+        if rows is None:
+            rows = np.flatnonzero((self.langs == LANGS.index(lang)) & self.live)
+            self._lang_rows[lang] = rows
+        return rows
 
     def doc_vector(self, doc_id: str) -> np.ndarray | None:
         pos = self.doc_position.get(doc_id)
-        return None if pos is None else self.doc_matrix[pos]
+        if pos is None:
+            return None
+        return np.asarray(self.segments[int(self.doc_segment[pos])].doc_vectors[int(self.doc_local[pos])])
 
-    # -- persistence ---------------------------------------------------------------------
-    def save(self, root: Path) -> Path:
-        root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f"tmp-{os.getpid()}-{time.time_ns()}"
-        tmp.mkdir()
-        try:
-            self._write(tmp)
-            final = root / f"gen-{_next_generation(root):06d}"
-            os.replace(tmp, final)
-            _fsync_dir(root)
-            pointer = root / "CURRENT.tmp"
-            pointer.write_text(final.name + "\n", encoding="utf-8")
-            with open(pointer, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(pointer, root / "CURRENT")
-            _fsync_dir(root)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _prune(root, keep=final.name)
-        return final
+    def doc_hashes(self) -> dict[str, str]:
+        """Content hash of every live document (what the indexer compares with the catalogue)."""
+        out = {}
+        for s, local in zip(self.doc_segment.tolist(), self.doc_local.tolist(), strict=True):
+            seg = self.segments[s]
+            out[seg.ids[local]] = seg.hashes[local]
+        return out
 
-    def _write(self, folder: Path) -> None:
-        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for chunk, digest in zip(self.chunks, self.chunk_hashes, strict=True):
-                fh.write(json.dumps({**asdict(chunk), "hash": digest}, ensure_ascii=False) + "\n")
-        with open(folder / "terms.jsonl", "w", encoding="utf-8") as fh:
-            for terms in self.terms:
-                fh.write(json.dumps(terms, ensure_ascii=False) + "\n")
-        np.save(folder / "vectors.npy", self.vectors, allow_pickle=False)
-        np.save(folder / "centroids.npy", np.stack([self.centroids[k] for k in LANGS]), allow_pickle=False)
-        (folder / "centroids.json").write_text(json.dumps(list(LANGS)), encoding="utf-8")
-        for lang, index in self.dense.items():
-            faiss.write_index(index, str(folder / f"dense-{lang}.faiss"))
-        self.lexical.save(folder)
-        # The manifest goes last: a generation without one is never considered complete.
-        (folder / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-
+    # -- opening -------------------------------------------------------------------------
     @classmethod
-    def load(cls, root: Path, *, expect_model: str | None = None) -> Index:
+    def load(cls, root: Path, *, expect_model: str | None = None, ef_search: int | None = None) -> Index:
         folder = current_generation(root)
         manifest = read_manifest(folder)
         if expect_model and manifest["model"] != expect_model:
@@ -205,19 +221,47 @@ class Index:
                 f"the index in {folder} was built with model {manifest['model']!r} but the encoder is "
                 f"{expect_model!r}; run `viko index --rebuild` (or set VIKO_ENCODER to the index's model)"
             )
-        chunks, hashes = [], []
-        with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                hashes.append(rec.pop("hash"))
-                chunks.append(Chunk(**rec))
-        with open(folder / "terms.jsonl", encoding="utf-8") as fh:
-            terms = [json.loads(line) for line in fh]
-        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-        if vectors.shape != (len(chunks), int(manifest["dim"])):
-            raise IndexError_(f"{folder}: vectors.npy has shape {vectors.shape}, manifest says "
-                              f"{len(chunks)} chunks of dimension {manifest['dim']}")
-        return cls(manifest, chunks, hashes, terms, vectors)
+        try:
+            segments = [Segment(Path(root) / "segments" / name, ef_search) for name in manifest["segments"]]
+            centroids = np.load(folder / "centroids.npy", allow_pickle=False)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise IndexError_(f"index generation {folder} is damaged ({exc}): run `viko index --rebuild`") from exc
+        return cls(folder, manifest, segments, centroids)
+
+
+def _dead_rows(seg: Segment, dead: set[int]) -> int:
+    return sum(len(seg.doc_rows(d)) for d in dead)
+
+
+def publish(root: Path, manifest: dict[str, Any], centroids: np.ndarray) -> Path:
+    """Write a generation and switch CURRENT to it atomically; prune what nothing refers to."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f"tmp-{os.getpid()}-{time.time_ns()}"
+    tmp.mkdir()
+    try:
+        _write_generation(tmp, manifest, centroids)
+        final = root / f"gen-{_next_generation(root):06d}"
+        os.replace(tmp, final)
+        _fsync_dir(root)
+        pointer = root / "CURRENT.tmp"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        with open(pointer, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer, root / "CURRENT")
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(root, keep=final.name)
+    return final
+
+
+def _write_generation(folder: Path, manifest: dict[str, Any], centroids: np.ndarray) -> None:
+    np.save(folder / "centroids.npy", centroids.astype(np.float32), allow_pickle=False)
+    # The manifest goes last: a generation without one is never considered complete.
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": FORMAT_VERSION},
+                                                     ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def current_generation(root: Path) -> Path:
@@ -241,6 +285,17 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return dict(manifest)
 
 
+def live_doc_hashes(root: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """Content hash of every live document of a generation, read from the segments' lists
+    only (what `viko status` compares with the catalogue)."""
+    out: dict[str, str] = {}
+    for name in manifest.get("segments", []):
+        docs = json.loads((Path(root) / "segments" / name / "docs.json").read_text(encoding="utf-8"))
+        dead = set(manifest.get("deleted", {}).get(name, []))
+        out.update((d, h) for i, (d, h) in enumerate(zip(docs["ids"], docs["hashes"], strict=True)) if i not in dead)
+    return out
+
+
 def index_exists(root: Path) -> bool:
     try:
         current_generation(root)
@@ -255,12 +310,22 @@ def _next_generation(root: Path) -> int:
 
 
 def _prune(root: Path, keep: str) -> None:
-    """Keep the live generation and the one before it; drop older ones and stale temp folders."""
+    """Keep the live generation and the one before it (a reader may still have it open), the
+    segments they list, and drop the rest and stale temporary folders."""
     gens = sorted(p for p in root.glob("gen-*") if p.is_dir())
     for old in gens[:-2]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-    for tmp in root.glob("tmp-*"):
+    used: set[str] = set()
+    for gen in root.glob("gen-*"):
+        try:
+            used.update(json.loads((gen / "manifest.json").read_text(encoding="utf-8")).get("segments", []))
+        except (OSError, json.JSONDecodeError):
+            continue
+    for seg in (root / "segments").glob("seg-*"):
+        if seg.name not in used:
+            shutil.rmtree(seg, ignore_errors=True)
+    for tmp in [*root.glob("tmp-*"), *(root / "segments").glob("tmp-*")]:
         if tmp.is_dir() and time.time() - tmp.stat().st_mtime > 3600:
             shutil.rmtree(tmp, ignore_errors=True)
 

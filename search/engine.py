@@ -26,6 +26,7 @@ from corpus.textnorm import nfc, query_language
 from indexer import centring
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
+from indexer.lexical import top_k
 from indexer.store import LANGS, Index
 from search import scoring
 from search.accents import AccentTable
@@ -254,7 +255,7 @@ class SearchEngine:
             if mode == "plain":
                 rows = index.rows_of_lang(lang)
                 sims = index.vectors[rows] @ qvec
-                order = np.argsort(-sims)[: self.candidates]
+                order = top_k(sims, self.candidates, positive_only=False)
                 rows, sims = rows[order], sims[order]
             else:
                 rows, sims = index.search_dense(index.centre(qvec, qlang)[0], lang, self.candidates)
@@ -265,8 +266,7 @@ class SearchEngine:
         if lexical is not None:
             rows = index.rows_of_lang(lang)
             scores = lexical[rows]
-            top = np.argsort(-scores)[: self.candidates]
-            top = top[scores[top] > 0]
+            top = top_k(scores, self.candidates)
             lex = _best_per_doc(index, rows[top], scores[top])
         if mode in ("plain", "dense"):
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
@@ -329,8 +329,7 @@ class SearchEngine:
 
 def _best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> dict[str, tuple[float, int]]:
     best: dict[str, tuple[float, int]] = {}
-    for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
-        doc = index.chunks[row].doc_id
+    for row, score, doc in zip(rows.tolist(), scores.tolist(), index.doc_ids_of(rows), strict=True):
         if doc not in best or score > best[doc][0]:
             best[doc] = (float(score), int(row))
     return best

@@ -46,8 +46,7 @@ def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0) -> 
     top = float(scores.max()) if len(scores) else 0.0
     if top <= 0:
         return set()
-    rows = np.flatnonzero(scores >= max(min_ratio * top, 1e-9)).tolist()
-    return {index.chunks[row].doc_id for row in rows}
+    return index.docs_of(np.flatnonzero(scores >= max(min_ratio * top, 1e-9)))
 
 
 def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:

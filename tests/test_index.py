@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 
 from corpus.document import make_document
+from indexer import store
 from indexer.analyze import default_analyzer
+from indexer.ann import build_dense
 from indexer.build import update_index
-from indexer.lexical import LexicalIndex
+from indexer.lexical import LexicalIndex, top_k
+from indexer.merge import plan_merges
 from indexer.store import Index, IndexError_, current_generation
 from tests.conftest import SMALL_DOCS, FakeEncoder
 
@@ -23,10 +26,20 @@ def test_build_save_load_roundtrip(tmp_path: Path, fake_encoder: FakeEncoder) ->
     assert stats.changed and stats.documents == 4 and stats.embedded == stats.chunks
     index = Index.load(tmp_path / "index", expect_model=fake_encoder.name)
     manifest = json.loads((current_generation(tmp_path / "index") / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["dim"] == 64 and manifest["documents"] == 4
-    assert set(manifest["chunks_by_lang"]) == {"vi", "ko"}
-    assert index.dense["vi"].ntotal + index.dense["ko"].ntotal == len(index.chunks)
-    assert not list((current_generation(tmp_path / "index")).glob("*.pkl"))
+    assert manifest["format_version"] == store.FORMAT_VERSION and manifest["dim"] == 64 and manifest["documents"] == 4
+    assert set(manifest["chunks_by_lang"]) == {"vi", "ko"} and len(manifest["segments"]) == 1
+    seg = index.segments[0]
+    assert seg.dense["vi"][0].ntotal + seg.dense["ko"][0].ntotal == len(index.chunks) == stats.chunks
+    assert not list((tmp_path / "index").rglob("*.pkl"))
+    # Chunks come from disk on demand and match what the chunker produced.
+    row = index.doc_rows["mou-ko"][0]
+    chunk = index.chunks[row]
+    assert chunk.doc_id == "mou-ko" and chunk.lang == "ko" and chunk.text.startswith("하이퐁시")
+    assert index.doc_of(row) == "mou-ko" and index.rows_of_lang("ko").tolist().count(row) == 1
+    assert index.docs_of(np.arange(index.size)) == {"mou-vi", "mou-ko", "aqua-vi", "chip-ko"}
+    assert index.docs_of(np.asarray([row, row])) == {"mou-ko"}
+    assert index.doc_ids_of(np.arange(index.size)) == [index.doc_of(r) for r in range(index.size)]
+    assert index.doc_matrix.shape == (4, 64) and np.allclose(index.doc_vector("mou-ko"), index.doc_matrix[index.doc_position["mou-ko"]])
 
 
 def test_incremental_update_embeds_only_changes(tmp_path: Path) -> None:
@@ -40,7 +53,12 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path) -> None:
     assert stats.embedded == 1 and enc.passages_encoded == first + 1
     stats = update_index(docs()[:3], tmp_path / "index", enc, AN)
     assert stats.removed == 2 and stats.embedded == 0
-    assert "chip-ko" not in Index.load(tmp_path / "index").doc_rows
+    index = Index.load(tmp_path / "index")
+    assert "chip-ko" not in index.doc_rows and len(index.doc_ids) == 3
+    assert all(index.doc_of(int(r)) not in ("chip-ko", "new-vi") for r in index.search_dense(
+        index.centred[0], "ko", 50)[0])
+    assert index.lexical.scores(["반도체"]).max() == 0 or "chip-ko" not in {
+        index.doc_of(int(r)) for r in np.flatnonzero(index.lexical.scores(["반도체"]))}
 
 
 def test_model_mismatch_fails_clearly(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
@@ -56,11 +74,11 @@ def test_crash_mid_save_leaves_previous_index_live(tmp_path: Path, monkeypatch: 
     update_index(docs(), tmp_path / "index", enc, AN)
     live = current_generation(tmp_path / "index")
 
-    def boom(self: Index, folder: Path) -> None:
-        (folder / "chunks.jsonl").write_text("partial")
+    def boom(folder: Path, manifest: dict, centroids: np.ndarray) -> None:
+        (folder / "manifest.json").write_text("partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(Index, "_write", boom)
+    monkeypatch.setattr(store, "_write_generation", boom)
     with pytest.raises(OSError):
         update_index(docs([{"id": "x", "text": "Tin mới về điện gió ngoài khơi."}]), tmp_path / "index", enc, AN)
     assert current_generation(tmp_path / "index") == live
@@ -74,14 +92,20 @@ def test_format_version_mismatch(tmp_path: Path, fake_encoder: FakeEncoder) -> N
     manifest = json.loads(manifest_path.read_text())
     manifest["format_version"] = 99
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexError_, match="format 99"):
+    with pytest.raises(IndexError_, match=r"format 99.*viko index --rebuild"):
         Index.load(tmp_path / "index")
+    # `viko index` on an index of another format starts afresh instead of failing.
+    assert update_index(docs(), tmp_path / "index", fake_encoder, AN).changed
+    assert len(Index.load(tmp_path / "index").doc_ids) == 4
 
 
 def test_bm25_prefers_rarer_and_repeated_terms(tmp_path: Path) -> None:
     lex = LexicalIndex.build([["điện", "gió"], ["điện", "mặt", "trời"], ["gió", "gió", "biển"], []])
     scores = lex.scores(["gió"])
     assert scores[2] > scores[0] > 0 and scores[1] == 0 and scores[3] == 0
+    # Lucene BM25 by hand: idf * tf*(k1+1) / (tf + k1*(1-b+b*len/avgdl)), avgdl = 8/4.
+    idf = np.log(1 + (4 - 2 + 0.5) / (2 + 0.5))
+    assert np.isclose(scores[2], idf * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 3 / 2)), rtol=1e-5)
     lex.save(tmp_path)
     again = LexicalIndex.load(tmp_path)
     assert np.allclose(again.scores(["gió", "biển"]), lex.scores(["gió", "biển"]))
@@ -94,3 +118,81 @@ def test_huge_document_is_capped_and_reported(tmp_path: Path, fake_encoder: Fake
     assert stats.truncated == ("huge-vi",) and "huge-vi" in stats.summary()
     index = Index.load(tmp_path / "index")
     assert len(index.doc_rows["huge-vi"]) == 20 and len(index.doc_rows) == 5
+
+
+def test_segments_grow_and_merge(tmp_path: Path) -> None:
+    enc = FakeEncoder()
+    root = tmp_path / "index"
+    update_index(docs(), root, enc, AN, max_segments=2)
+    extra: list[dict[str, str]] = []
+    phases: list[tuple[str, int, int]] = []
+    for i in range(3):
+        extra.append({"id": f"grow-{i}", "text": f"Tin số {i} về điện gió ngoài khơi Bình Thuận."})
+        update_index(docs(extra), root, enc, AN, max_segments=2, progress=lambda *p: phases.append(p))
+        index = Index.load(root)
+        assert len(index.segments) <= 2 and sorted(index.doc_ids) == sorted(d["id"] for d in SMALL_DOCS + extra)
+    assert enc.passages_encoded == index.size  # merges copy vectors, nothing is embedded twice
+    assert ("embedding", 1, 1) in phases and any(p[0] == "merging segments" and p[1] == p[2] for p in phases)
+    segments_on_disk = {p.name for p in (root / "segments").glob("seg-*")}
+    kept = {n for g in root.glob("gen-*") for n in json.loads((g / "manifest.json").read_text())["segments"]}
+    assert segments_on_disk == kept  # merged-away segments are pruned
+
+
+def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
+    enc = FakeEncoder()
+    update_index(docs(), tmp_path / "index", enc, AN)
+    changed = [dict(d) for d in SMALL_DOCS]
+    changed[2]["text"] += " Sản lượng tôm tăng mạnh nhờ cảm biến thông minh."
+    stats = update_index([make_document(d) for d in changed], tmp_path / "index", enc, AN)
+    assert stats.documents == 4 and stats.embedded >= 1 and stats.removed == 0
+    index = Index.load(tmp_path / "index")
+    assert not index.live.all()  # the old version is a tombstone, not a rewrite
+    rows = index.doc_rows["aqua-vi"]
+    assert "Sản lượng tôm" in "".join(index.chunks[r].text for r in rows)
+    assert sum(index.doc_of(int(r)) == "aqua-vi" for r in np.flatnonzero(index.live)) == len(rows)
+    dead = np.flatnonzero(~index.live)
+    found, _ = index.search_dense(index.centred[dead[0]], "vi", 50)
+    assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
+    assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
+
+
+def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(200, 32)).astype(np.float32)
+    vecs = base[rng.integers(0, 200, 3000)] + 0.3 * rng.normal(size=(3000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ann = build_dense(len(vecs), 32, lambda lo, hi: vecs[lo:hi], threshold=1000)
+    exact = build_dense(len(vecs), 32, lambda lo, hi: vecs[lo:hi], threshold=10_000)
+    assert "HNSW" in type(ann).__name__ and "Flat" in type(exact).__name__
+    ann.hnsw.efSearch = 128
+    queries = vecs[:50] + 0.1 * rng.normal(size=(50, 32)).astype(np.float32)
+    _, got = ann.search(queries, 10)
+    _, want = exact.search(queries, 10)
+    recall = np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want, strict=True)])
+    assert recall >= 0.95
+
+
+def test_top_k_and_merge_plan() -> None:
+    scores = np.asarray([0.0, 3.0, -1.0, 5.0, 1.0, 3.0], np.float32)
+    assert top_k(scores, 2).tolist() == [3, 1] and top_k(scores, 10).tolist() == [3, 1, 5, 4]
+    assert top_k(scores, 3, positive_only=False).tolist() == [3, 1, 5]
+    live = {"a": 1000, "b": 10, "c": 12, "d": 9, "e": 11}
+    assert plan_merges(live, dict(live), max_segments=3) == [["d", "b", "e", "c"]]
+    assert plan_merges({"a": 100, "b": 10}, {"a": 300, "b": 10}, max_segments=3) == [["a"]]
+
+
+def test_one_live_index_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viko import runtime
+    from viko.settings import Settings
+    from web.translate_align import AlignmentService
+
+    enc = FakeEncoder()
+    monkeypatch.setattr(runtime, "cached_encoder", lambda spec: enc)
+    settings = Settings(data_dir=tmp_path / "data")
+    update_index(docs(), settings.index_root, enc, AN)
+    first = runtime.live_index(settings).get()
+    assert runtime.live_index(settings).get() is first  # no reload without a new generation
+    update_index(docs([{"id": "x", "text": "Tin mới về điện gió ngoài khơi."}]), settings.index_root, enc, AN)
+    second = runtime.live_index(settings).get()
+    assert second is not first and "x" in second.doc_rows
+    assert runtime.live_index(settings).get() is second and AlignmentService(settings).index() is second

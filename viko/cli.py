@@ -78,14 +78,18 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
     from viko.runtime import run_index
 
     bar: Any = None
+    phase = ""
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
+    def progress(label: str, done: int, total: int) -> None:
+        """One bar with an ETA per phase: embedding, merging segments, building an ANN graph."""
+        nonlocal bar, phase
         if not sys.stderr.isatty():
             return
-        if bar is None:
-            bar = click.progressbar(length=total, label="embedding", file=sys.stderr, show_pos=True,
-                                    show_eta=True, item_show_func=lambda _: None)
+        if bar is None or label != phase or done < bar.pos:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+            bar, phase = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                                           show_eta=True, item_show_func=lambda _: None), label
             bar.__enter__()
         bar.update(done - bar.pos)
 

