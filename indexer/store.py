@@ -51,7 +51,7 @@ def corpus_centroids(sums: np.ndarray, counts: np.ndarray,
     rows = []
     for i, lang in enumerate(LANGS):
         ref = (reference or {}).get(lang)
-        if ref is None:
+        if ref is None or centring.REFERENCE_WEIGHT <= 0:
             rows.append(sums[i] / max(int(counts[i]), 1))
         else:
             rows.append((sums[i] + centring.REFERENCE_WEIGHT * ref) / (counts[i] + centring.REFERENCE_WEIGHT))

@@ -42,6 +42,14 @@ MODES = ("full", "dense", "plain", "bm25")
 # of a language's own score distribution. Chosen on dev (docs/benchmarks.md, "firstday").
 CALIBRATION_WEIGHT = 20.0
 FUSIONS = ("zscore", "rrf")
+# Query vectors kept for the relevance floor and the document page of a recent search; a
+# results page needs one, a busy server a few dozen.
+QUERY_CACHE = 64
+# Passages whose words were re-analysed for highlighting (about ten per results page).
+WORDS_CACHE = 2048
+# Reciprocal-rank fusion's damping constant, the usual value from Cormack et al. (2009); RRF
+# lost to z-score fusion on every dev task (docs/benchmarks.md, ablation), so it is not tuned.
+RRF_K = 60.0
 
 
 class QueryError(ValueError):
@@ -120,6 +128,7 @@ class SearchEngine:
         self.min_lexical_evidence = min_lexical_evidence
         self._query_vectors: dict[str, np.ndarray] = {}
         self._vector_lock = threading.Lock()
+        self._words: dict[tuple[str, str], tuple[str, ...]] = {}
         self._accents: AccentTable | None = None
 
     # -- public ----------------------------------------------------------------------
@@ -174,7 +183,7 @@ class SearchEngine:
         if vec is None:
             vec = self.encoder.encode_queries([self.as_searched(query)])[0]
             with self._vector_lock:  # the web server searches from several threads
-                if len(self._query_vectors) >= 64:
+                if len(self._query_vectors) >= QUERY_CACHE:
                     self._query_vectors.pop(next(iter(self._query_vectors)))
                 self._query_vectors[query] = vec
         return vec
@@ -315,12 +324,28 @@ class SearchEngine:
         """Reciprocal-rank fusion; ranks within one language are comparable across languages
         by construction, so this is also a per-language calibration."""
         lists = [sorted(part, key=lambda d: (-part[d][0], d)) for part in (dense, lex)]
-        fused = scoring.rrf(lists, k=60.0, weights=[self.dense_weight, self.lexical_weight])
+        fused = scoring.rrf(lists, k=RRF_K, weights=[self.dense_weight, self.lexical_weight])
         return [Scored(d, lang, score, dense[d][1] if d in dense else lex[d][1]) for d, score in fused.items()]
+
+    def words_of(self, text: str, lang: str) -> tuple[str, ...]:
+        """The multi-syllable Vietnamese words of a passage, so highlights never cut one
+        (search.snippets). The index keeps terms only as postings, so they are re-analysed
+        here, for the few passages shown, and remembered."""
+        if lang != "vi":
+            return ()
+        key = (lang, text)
+        cached = self._words.get(key)
+        if cached is None:
+            cached = tuple(t for t in self.analyzer.tokens(text, lang) if "_" in t)
+            with self._vector_lock:
+                if len(self._words) >= WORDS_CACHE:
+                    self._words.pop(next(iter(self._words)))
+                self._words[key] = cached
+        return cached
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
-        snippet, spans = make_snippet(chunk.text, terms, words=self.index.terms[scored.best_row])
+        snippet, spans = make_snippet(chunk.text, terms, words=self.words_of(chunk.text, chunk.lang) if terms else ())
         meta = self.meta.get(scored.doc_id, DocMeta())
         return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
                    highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,

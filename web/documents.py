@@ -92,11 +92,13 @@ def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link:
     pages = page_spans(paragraphs_of(doc.text), page_chars)
     number = _chosen_page(pages, passages, page_no)
     paragraphs = []
-    words = {t for row in engine.index.doc_rows.get(doc.id, []) for t in engine.index.terms[row] if "_" in t}
     for start, text in pages[number - 1]:
         end = start + len(text)
         best = any(s < end and start < e for s, e in passages)
-        paragraphs.append(ParagraphModel(text=text, start=start, best=best, highlights=match_spans(text, terms, words)))
+        spans = match_spans(text, terms)
+        if spans and doc.lang == "vi":  # re-marked on whole words: see SearchEngine.words_of
+            spans = match_spans(text, terms, engine.words_of(text, doc.lang))
+        paragraphs.append(ParagraphModel(text=text, start=start, best=best, highlights=spans))
     page_text = "\n".join(text for _, text in pages[number - 1])
     page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=page_text, url=doc.url, type=doc.type,
                         date=doc.date, source=doc.source, query=query, paragraphs=paragraphs,
