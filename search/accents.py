@@ -16,9 +16,6 @@ import itertools
 import re
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.sparse as sp
-
 from corpus.textnorm import fold_vi, looks_unaccented_vietnamese
 from indexer.analyze import VI_STOPWORDS
 from indexer.lexical import LexicalIndex
@@ -31,25 +28,22 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 @dataclass(frozen=True)
 class AccentTable:
     """Folded form -> the accented forms the index holds (most frequent first), for words of
-    1..4 syllables, with the index's chunk-term matrix to choose among them by context."""
+    1..4 syllables, with the index's posting lists to choose among them by context."""
 
     forms: dict[str, list[str]]
-    columns: dict[str, int]
-    presence: sp.csc_matrix | None = None
+    lexical: LexicalIndex | None = None
 
     @classmethod
     def from_lexicon(cls, lexical: LexicalIndex) -> AccentTable:
-        df = lexical.weights.indptr[1:] - lexical.weights.indptr[:-1]
         found: dict[str, list[tuple[int, str]]] = {}
-        for term, col in lexical.vocab.items():
+        for term in lexical.vocab:
             if _is_vietnamese_term(term):
-                found.setdefault(fold_vi(term.replace("_", " ")), []).append((int(df[col]), term))
+                df = sum(p.df(term) for p in lexical.parts)
+                found.setdefault(fold_vi(term.replace("_", " ")), []).append((df, term))
         forms = {key: [t.replace("_", " ") for _, t in sorted(v, reverse=True)] for key, v in found.items()}
         for word in VI_STOPWORDS:  # the most frequent words of the language, not indexed
             forms.setdefault(fold_vi(word), []).insert(0, word)
-        presence = lexical.weights.copy()
-        presence.data[:] = 1.0
-        return cls(forms, dict(lexical.vocab), presence.tocsc())
+        return cls(forms, lexical)
 
     def restore(self, query: str) -> str:
         """The query with its syllables' diacritics restored where the index knows them."""
@@ -81,20 +75,20 @@ class AccentTable:
         """Of several accented forms, the one that shares the most chunks with the query's
         other words ("doi" is "đội" beside "bóng" and "trận", "đối" beside "với"); the most
         frequent when the context says nothing."""
-        if len(options) < 2 or self.presence is None or options[0] in VI_STOPWORDS:
+        if len(options) < 2 or self.lexical is None or options[0] in VI_STOPWORDS:
             return options[0] if options else None  # function words are the most frequent of all
-        context = [self.columns[f.replace(" ", "_")] for j, f in enumerate(chosen)
-                   if j != k and f is not None and f.replace(" ", "_") in self.columns]
-        if not context:
+        context = {f.replace(" ", "_") for j, f in enumerate(chosen) if j != k and f is not None}
+        with_context: dict[int, int] = {}  # chunk row -> context words it holds
+        for term in context:
+            for rows, _, _ in self.lexical.postings(term):
+                for row in rows.tolist():
+                    with_context[row] = with_context.get(row, 0) + 1
+        if not with_context:
             return options[0]
-        with_context = np.asarray(self.presence[:, context].sum(axis=1)).ravel()
-        best, best_score = options[0], 0.0
+        best, best_score = options[0], 0
         for form in options:
-            col = self.columns.get(form.replace(" ", "_"))
-            if col is None:
-                continue
-            rows = self.presence.indices[self.presence.indptr[col] : self.presence.indptr[col + 1]]
-            score = float(with_context[rows].sum())
+            score = sum(with_context.get(row, 0) for rows, _, _ in self.lexical.postings(form.replace(" ", "_"))
+                        for row in rows.tolist())
             if score > best_score:
                 best, best_score = form, score
         return best

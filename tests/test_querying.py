@@ -125,7 +125,7 @@ def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index)
     items = _items(small_index)
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
     assert lexical_docs(small_index, terms, 0.2) == {"aqua-vi"}
-    far = np.zeros(small_index.vectors.shape[1], np.float32)
+    far = np.zeros(int(small_index.manifest["dim"]), np.float32)
     far[0] = 1.0
     nobody: dict[str, str] = {}
     kept = above_floor(small_index, items, terms, far, "vi", nobody.get, min_dense=2.0)
