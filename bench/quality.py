@@ -20,6 +20,7 @@ from bench.report import table, write_section
 from indexer.analyze import Analyzer, default_analyzer
 from indexer.encoders import load_encoder
 from indexer.store import Index
+from search.counterpart import detect_documents
 from search.engine import SearchEngine
 from search.expansion import file_glossary
 from viko.settings import Settings
@@ -91,7 +92,8 @@ def sentences(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -
 
 def documents(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     docs, queries = ev.ntrex_corpus(split)
-    engine = ctx.engine(ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer))
+    index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
+    engine = ctx.engine(index, counterparts=detect_documents(index, docs))
     scores = ev.mixed_documents(engine, queries, [ENGINE_MODE[m] for m in METHODS])
     _put(rows, "documents", "ntrex", split, f"{len(docs)} docs", _by_method(scores))
 

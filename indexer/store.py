@@ -31,7 +31,6 @@ import faiss
 import numpy as np
 
 from indexer.chunking import Chunk
-from indexer.counterparts import Counterpart, find_counterparts
 from indexer.lexical import LexicalIndex
 
 FORMAT_VERSION = 1
@@ -68,7 +67,6 @@ class Index:
         self.doc_lang = {c.doc_id: c.lang for c in chunks}
         self.doc_position = {d: i for i, d in enumerate(self.doc_ids)}
         self.doc_matrix = self._doc_matrix()
-        self.counterparts = self._counterparts()
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -105,12 +103,6 @@ class Index:
         if not self.doc_ids:
             return np.zeros((0, dim), np.float32)
         return _normalize(np.stack([self.centred[self.doc_rows[d]].mean(axis=0) for d in self.doc_ids]))
-
-    def _counterparts(self) -> dict[str, Counterpart]:
-        ids = {lang: [d for d in self.doc_ids if self.doc_lang[d] == lang] for lang in ("vi", "ko")}
-        vecs = {lang: self.doc_matrix[[self.doc_position[d] for d in ids[lang]]] for lang in ids}
-        found = find_counterparts(ids["vi"], vecs["vi"], ids["ko"], vecs["ko"])
-        return {c.doc_id: c for c in found}
 
     def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
         vectors = np.atleast_2d(vectors).astype(np.float32)

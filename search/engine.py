@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.counterparts import Counterparts
 from corpus.textnorm import detect_language, nfc
 from indexer.analyze import Analyzer
 from indexer.encoders import Encoder
@@ -96,7 +97,7 @@ class SearchEngine:
                  bridge_weight: float = 1.0, max_query_chars: int = 500,
                  glossary: TermExpander | None = None, fusion: str = "zscore",
                  document_weight: float = 0.0, min_dense_evidence: float | None = None,
-                 min_lexical_evidence: float = 0.2) -> None:
+                 min_lexical_evidence: float = 0.2, counterparts: Counterparts | None = None) -> None:
         if index.model != encoder.name:
             raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
         self.index = index
@@ -116,6 +117,9 @@ class SearchEngine:
         # None: every candidate is a result (evaluations rank everything); else see search.relevance.
         self.min_dense_evidence = min_dense_evidence
         self.min_lexical_evidence = min_lexical_evidence
+        # Counterpart links as stored in the catalogue (detected, and the translators'
+        # decisions): bridging, the floor and related documents read them, nothing recomputes.
+        self.counterparts = counterparts or Counterparts()
         self._query_vectors: dict[str, np.ndarray] = {}
         self._vector_lock = threading.Lock()
 
@@ -182,13 +186,7 @@ class SearchEngine:
             return ranked
         from search.relevance import above_floor
 
-        counterparts = self.index.counterparts
-
-        def other(doc_id: str) -> str | None:
-            link = counterparts.get(doc_id)
-            return link.other_id if link is not None else None
-
-        return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, other,
+        return above_floor(self.index, ranked, terms, self.query_vector(query), qlang, self.counterparts.other,
                            self.min_dense_evidence, self.min_lexical_evidence)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
@@ -201,11 +199,12 @@ class SearchEngine:
     def _bridge(self, scored: list[Scored]) -> list[Scored]:
         """A document and its translation share evidence: each gets its counterpart's
         (positive) calibrated score, weighted by how sure the counterpart link is. The
-        strong same-language match thus lifts its translation, and the reverse."""
+        strong same-language match thus lifts its translation, and the reverse. A confirmed
+        link counts fully; a rejected one is not a link."""
         by_doc = {s.doc_id: s.score for s in scored}
         out = []
         for s in scored:
-            link = self.index.counterparts.get(s.doc_id)
+            link = self.counterparts.get(s.doc_id)
             bonus = 0.0
             if link is not None:
                 bonus = self.bridge_weight * link.confidence * max(by_doc.get(link.other_id, 0.0), 0.0)
@@ -220,9 +219,9 @@ class SearchEngine:
         if vec is None:
             return []
         sims = index.doc_matrix @ vec
-        link = index.counterparts.get(doc_id)
+        link = self.counterparts.get(doc_id)
         order = [i for i in np.argsort(-sims).tolist() if index.doc_ids[i] != doc_id]
-        picked = [index.doc_position[link.other_id]] if link else []
+        picked = [index.doc_position[link.other_id]] if link and link.other_id in index.doc_position else []
         picked += [i for i in order if i not in picked][: max(limit - len(picked), 0)]
         hits = []
         for i in picked:

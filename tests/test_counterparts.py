@@ -14,7 +14,8 @@ from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.counterparts import FeatureWeights, detect_counterparts, doc_info, pair_features
 from indexer.store import Index
-from search.counterpart import CounterpartError, all_links, decide, forget, get_counterpart
+from corpus.counterparts import Counterparts, CounterpartStore
+from search.counterpart import CounterpartError, all_links, decide, detect_all, forget, get_counterpart
 from search.sentvec import SentenceEmbedder
 from search.workbench import align_all
 from tests.conftest import FakeEncoder
@@ -77,8 +78,8 @@ def test_features_break_a_content_tie() -> None:
 def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
     cat, index, emb, root = setup
     stats = align_all(cat, index, emb, min_confidence=0.0)
-    assert stats.pairs == 3 and stats.aligned == 3 and stats.units == 9
-    link = get_counterpart(index, cat, "farm-vi")
+    assert stats.pairs == 3 and stats.aligned == 3 and stats.units == 9 and stats.rematched == 6
+    link = get_counterpart(cat, "farm-vi")
     assert link is not None and link.other_id == "farm-ko" and link.status == "detected"
     assert dict(link.features)["margin"] > 0
     tm = TranslationMemory(cat)
@@ -86,24 +87,72 @@ def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
     assert [(u.vi_sents, u.ko_sents) for u in units] == [((0,), (0,)), ((1,), (1,)), ((2,), (2,))]
 
     again = align_all(cat, index, emb, min_confidence=0.0)  # nothing changed: nothing re-aligned
-    assert again.aligned == 0 and again.kept == 3
+    assert again.aligned == 0 and again.kept == 3 and again.rematched == 0
 
     decide(cat, "farm-ko", "farm-vi", "rejected")
-    assert get_counterpart(index, cat, "farm-vi") is None
+    assert get_counterpart(cat, "farm-vi") is None and get_counterpart(cat, "farm-ko") is None
     decide(cat, "farm-vi", "wind-ko", "confirmed")
-    link = get_counterpart(index, cat, "wind-ko")
-    assert link is not None and link.other_id == "farm-vi" and link.status == "confirmed"
-    pairs = {(vi, ko) for vi, ko, _ in all_links(index, cat, 0.0)}
-    assert ("farm-vi", "wind-ko") in pairs and ("wind-vi", "wind-ko") not in pairs
+    link = get_counterpart(cat, "wind-ko")
+    assert link is not None and link.other_id == "farm-vi" and link.status == "confirmed" and link.confidence == 1.0
+    assert get_counterpart(cat, "wind-vi") is None  # its detected partner is confirmed with another document
+    pairs = {(vi, ko) for vi, ko, _ in all_links(cat, 0.0)}
+    assert pairs == {("farm-vi", "wind-ko"), ("chip-vi", "chip-ko")}
     third = align_all(cat, index, emb, min_confidence=0.0)
     assert third.dropped == 2 and third.aligned == 1
     assert not list(tm.units(origin="aligned", pair=("farm-vi", "farm-ko")))
 
     # decisions live in the catalogue: a rebuilt index does not touch them
     update_index(list(cat.iter_documents()), root / "index", FakeEncoder(), default_analyzer(), rebuild=True)
-    index2 = Index.load(root / "index")
-    assert get_counterpart(index2, cat, "wind-ko").other_id == "farm-vi"
+    align_all(cat, Index.load(root / "index"), emb, min_confidence=0.0)
+    assert get_counterpart(cat, "wind-ko").other_id == "farm-vi"
     assert forget(cat, "farm-vi", "wind-ko") and not forget(cat, "farm-vi", "wind-ko")
+
+
+def test_opening_an_index_computes_no_counterparts(setup: tuple) -> None:
+    cat, index, _, _ = setup
+    assert not hasattr(index, "counterparts")
+    assert len(Counterparts.load(cat)) == 0  # nothing until `viko index` / align-all detects
+    detect_all(index, cat)
+    assert {c.doc_id: c.other_id for c in Counterparts.load(cat)} == {
+        "farm-vi": "farm-ko", "farm-ko": "farm-vi", "wind-vi": "wind-ko", "wind-ko": "wind-vi",
+        "chip-vi": "chip-ko", "chip-ko": "chip-vi"}
+
+
+def _reindex(cat: Catalogue, root: Path) -> Index:
+    update_index(list(cat.iter_documents()), root / "index", FakeEncoder(), default_analyzer())
+    return Index.load(root / "index")
+
+
+def test_detection_rematches_only_what_changed(setup: tuple) -> None:
+    cat, index, _, root = setup
+    first = detect_all(index, cat)
+    assert (first.documents, first.rematched, first.links) == (6, 6, 3)
+    assert detect_all(index, cat).rematched == 0
+
+    changed = next(r for r in records() if r["id"] == "farm-ko")
+    cat.upsert_many([make_document({**changed, "text": str(changed["text"]) + "\nharvest festival tomato 2024"})])
+    index = _reindex(cat, root)
+    second = detect_all(index, cat)
+    assert second.rematched == 2 and second.links == 3  # farm-ko, and farm-vi which lost its partner
+    assert get_counterpart(cat, "farm-vi").other_id == "farm-ko"
+
+    cat.delete("chip-ko")
+    index = _reindex(cat, root)
+    third = detect_all(index, cat)
+    assert third.rematched == 1 and third.links == 2 and get_counterpart(cat, "chip-vi") is None
+    incremental = {c.doc_id: c.other_id for c in CounterpartStore(cat).detected_links()}
+    detect_all(index, cat, full=True)
+    assert {c.doc_id: c.other_id for c in CounterpartStore(cat).detected_links()} == incremental
+
+
+def test_a_kept_link_is_not_taken_by_a_new_document() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(2, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    infos = {d: doc_info(d, d[0] == "a" and "vi" or "ko", "text") for d in ("a0", "a1", "b0", "b1")}
+    vecs_a = np.stack([base[0], base[0]])  # a1 (new) is as close to b0 as a0 (kept) is
+    found = detect_counterparts(["a0", "a1"], vecs_a, ["b0", "b1"], base, infos, dirty={"a1"}, taken={"a0", "b0"})
+    assert all(c.other_id != "b0" and c.doc_id != "b0" for c in found)
 
 
 def test_decision_errors(setup: tuple) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from corpus.counterparts import Counterpart
 from corpus.document import Document
 from search.engine import DocMeta, QueryError, Scored, SearchEngine
 from search.snippets import match_spans
-from web.counterparts import Link
 from web.models import DocumentPage, HitModel, ParagraphModel
 from web.searching import Searcher, hit_model
 
@@ -45,7 +45,7 @@ def best_passages(engine: SearchEngine, searcher: Searcher, doc_id: str, query: 
     return sorted((chunks[r].start, chunks[r].end) for r in picked), ranked.terms
 
 
-def _link_hit(engine: SearchEngine, link: Link) -> HitModel | None:
+def _link_hit(engine: SearchEngine, link: Counterpart) -> HitModel | None:
     rows = engine.index.doc_rows.get(link.other_id)
     meta = engine.meta.get(link.other_id)
     if meta is None:
@@ -57,7 +57,7 @@ def _link_hit(engine: SearchEngine, link: Link) -> HitModel | None:
                     url=meta.url, type=meta.type, date=meta.date, source=meta.source)
 
 
-def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link: Link | None,
+def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link: Counterpart | None,
                   query: str = "", related: int = 6) -> DocumentPage:
     passages, terms = best_passages(engine, searcher, doc.id, query) if query.strip() else ([], [])
     paragraphs = []
@@ -69,7 +69,7 @@ def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link:
                         date=doc.date, source=doc.source, query=query, paragraphs=paragraphs)
     if link is not None:
         page.counterpart = _link_hit(engine, link)
-        page.counterpart_confirmed = link.confirmed
+        page.counterpart_confirmed = link.status == "confirmed"
     shown = {doc.id, link.other_id if link else ""}
     for hit in engine.related(doc.id, limit=related + 1):
         if hit.id not in shown and len(page.related) < related:

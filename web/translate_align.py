@@ -47,14 +47,13 @@ class AlignmentService:
             return align_documents(a, b, self._embedder.embed)
 
     def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
-        index = self.index()
         with open_catalogue(self.settings) as cat:
             a = cat.get(a_id)
             if a is None:
                 return AlignmentPage(error=f"no document with id {a_id!r}")
             status, confidence = "given", 1.0
             if not b_id:
-                link = get_counterpart(index, cat, a_id)
+                link = get_counterpart(cat, a_id)
                 if link is None:
                     return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
                 b_id, status, confidence = link.other_id, link.status, link.confidence
