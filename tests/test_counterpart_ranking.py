@@ -12,7 +12,7 @@ from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.store import Index
 from search.counterpart import decide, forget
-from search.engine import SearchEngine
+from search.engine import FULL_BRIDGE_CONFIDENCE, SearchEngine
 from tests.conftest import FakeEncoder
 from web.counterparts import counterpart_id
 
@@ -61,7 +61,7 @@ def test_detected_link_bridges(corpus: tuple[Catalogue, Index]) -> None:
     cat, index = corpus
     plain = scores(engine(cat, index, bridge_weight=0.0))
     bridged = scores(engine(cat, index))
-    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.9 * plain["solar-vi"])
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # 0.9: a sure link
     assert korean_order(engine(cat, index, bridge_weight=0.0))[0] == "wind-ko"
     assert korean_order(engine(cat, index))[0] == "solar-ko"
 
@@ -105,3 +105,12 @@ def test_lookup_and_single_document_read_agree(corpus: tuple[Catalogue, Index]) 
             decide(cat, "solar-vi", "solar-ko" if decision == "rejected" else "chip-ko", decision)
         lookup = Counterparts.load(cat)
         assert {d: lookup.get(d) for d, _, _ in DOCS} == {d: store.get(d) for d, _, _ in DOCS}
+
+
+def test_a_weak_link_bridges_in_proportion(corpus: tuple[Catalogue, Index]) -> None:
+    cat, index = corpus
+    weak = [Counterpart("solar-vi", "solar-ko", 0.09), Counterpart("solar-ko", "solar-vi", 0.09)]
+    CounterpartStore(cat).replace_detected(["solar-vi"], weak, {})
+    plain = scores(engine(cat, index, bridge_weight=0.0))
+    bridged = scores(engine(cat, index))
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.09 / FULL_BRIDGE_CONFIDENCE * plain["solar-vi"])

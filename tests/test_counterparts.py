@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.catalogue import Catalogue
+from corpus.counterparts import Counterparts, CounterpartStore
 from corpus.document import make_document
 from corpus.tm import TranslationMemory
 from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.counterparts import FeatureWeights, detect_counterparts, doc_info, pair_features
 from indexer.store import Index
-from corpus.counterparts import Counterparts, CounterpartStore
 from search.counterpart import CounterpartError, all_links, decide, detect_all, forget, get_counterpart
 from search.sentvec import SentenceEmbedder
 from search.workbench import align_all
@@ -149,7 +149,7 @@ def test_a_kept_link_is_not_taken_by_a_new_document() -> None:
     rng = np.random.default_rng(1)
     base = rng.normal(size=(2, 16)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
-    infos = {d: doc_info(d, d[0] == "a" and "vi" or "ko", "text") for d in ("a0", "a1", "b0", "b1")}
+    infos = {d: doc_info(d, "vi" if d[0] == "a" else "ko", "text") for d in ("a0", "a1", "b0", "b1")}
     vecs_a = np.stack([base[0], base[0]])  # a1 (new) is as close to b0 as a0 (kept) is
     found = detect_counterparts(["a0", "a1"], vecs_a, ["b0", "b1"], base, infos, dirty={"a1"}, taken={"a0", "b0"})
     assert all(c.other_id != "b0" and c.doc_id != "b0" for c in found)
