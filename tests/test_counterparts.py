@@ -1,6 +1,7 @@
 """Counterparts: feature-aware detection, a translator's decisions, and `viko align-all`."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +201,19 @@ def test_viko_index_fills_the_translation_memory(small_jsonl: Path, tmp_path: Pa
     assert "năng lượng tái tạo" in res["hits"][0]["vi"]
     again = runner.invoke(main, ["--data", data, "align-all", "--no-mine"])
     assert again.exit_code == 0 and "(0 aligned" in again.output  # nothing changed, nothing re-aligned
+
+
+def test_align_all_reports_each_pair_and_mines_in_bounded_resumable_runs(setup: tuple) -> None:
+    cat, index, emb, _ = setup
+    lines: list[str] = []
+    first = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4, progress=lines.append)
+    pair_lines = [line for line in lines if line.startswith("aligned ")]
+    assert len(pair_lines) == 3 and "[1/3, ETA" in pair_lines[0] and "[3/3, ETA 0s]" in pair_lines[2]
+    assert all(re.search(r": 3 units, [1-9]\d* sentences embedded, \d+\.\d\ds ", line) for line in pair_lines)
+    assert (first.mined_docs, first.mine_pending) == (4, 2)
+    assert any("2 documents left for the next run" in line for line in lines)
+    second = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4)
+    assert (second.mined_docs, second.mine_pending) == (2, 0)
+    assert TranslationMemory(cat).mined_docs().keys() == {r["id"] for r in records()}
+    third = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4)
+    assert (third.mined_docs, third.mine_pending, third.aligned) == (0, 0, 0)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from corpus.document import Document
 from corpus.glossary import Glossary, open_glossary
-from indexer.store import Index, IndexError_
 from search.align import Alignment, align_documents
 from search.counterpart import get_counterpart
 from search.sentvec import SentenceEmbedder
@@ -25,19 +24,6 @@ class AlignmentService:
         self.settings = settings
         self._lock = threading.Lock()
         self._embedder: SentenceEmbedder | None = None
-        self._index: tuple[str, Index | None] = ("", None)
-
-    def index(self) -> Index | None:
-        """The live index (reloaded when `viko index` publishes a new generation), or None."""
-        pointer = Path(self.settings.index_root) / "CURRENT"
-        gen = pointer.read_text(encoding="utf-8").strip() if pointer.exists() else ""
-        with self._lock:
-            if gen and gen != self._index[0]:
-                try:
-                    self._index = (gen, Index.load(self.settings.index_root))
-                except IndexError_:
-                    self._index = (gen, None)
-            return self._index[1]
 
     def _align(self, a: Document, b: Document) -> Alignment:
         with self._lock:  # the embedder and its cache are not thread-safe
