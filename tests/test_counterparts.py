@@ -217,3 +217,20 @@ def test_align_all_reports_each_pair_and_mines_in_bounded_resumable_runs(setup: 
     assert TranslationMemory(cat).mined_docs().keys() == {r["id"] for r in records()}
     third = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4)
     assert (third.mined_docs, third.mine_pending, third.aligned) == (0, 0, 0)
+
+
+def test_knn_margins_match_the_full_matrix_and_a_partial_query() -> None:
+    from indexer.counterparts import knn_margins, mutual_margin_pairs
+    from search import scoring
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(40, 16)).astype(np.float32)
+    b = np.concatenate([a[:25] + 0.4 * rng.normal(size=(25, 16)), rng.normal(size=(30, 16))]).astype(np.float32)
+    a, b = scoring.normalize(a), scoring.normalize(b)
+    full = scoring.margin_matrix(a @ b.T, k=4, kind="ratio")
+    expected = [(i, j) for i, j, _ in scoring.mutual_best(full)]
+    assert sorted((i, j) for i, j, _ in mutual_margin_pairs(a, b, 4)) == sorted(expected)
+    some = knn_margins(a, b, 4, rows_a=np.asarray([3, 7]), rows_b=np.asarray([], np.int64))
+    assert {i for i, _, _, _ in some.forward} == {3, 7} and not some.backward
+    for i, j, _, margin in some.forward:
+        assert margin == pytest.approx(float(full[i, j]), rel=1e-5)
