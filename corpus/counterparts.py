@@ -91,12 +91,12 @@ class Counterparts:
         """Detected links (both directions) with decisions applied, without a catalogue."""
         detected = {c.doc_id: c for c in links}
         by_doc: dict[str, list[Decision]] = {}
+        confirmed: dict[str, str] = {}
         for d in decisions:
             by_doc.setdefault(d.doc_id, []).append(d)
             by_doc.setdefault(d.other_id, []).append(d)
-        confirmed = {}
-        for d in (x for group in by_doc.values() for x in group if x.decision == "confirmed"):
-            confirmed[d.doc_id], confirmed[d.other_id] = d.other_id, d.doc_id
+            if d.decision == "confirmed":
+                confirmed[d.doc_id], confirmed[d.other_id] = d.other_id, d.doc_id
         out = {}
         for doc_id in set(detected) | set(by_doc):
             link = resolve(doc_id, detected.get(doc_id), by_doc.get(doc_id, ()), confirmed)
