@@ -175,10 +175,12 @@ BASELINE_MIN_MARGIN = 1.10
 
 
 def vector_only_links(index: object) -> dict[str, str]:
+    import numpy as np
+
     from indexer.counterparts import mutual_margin_pairs
 
     ids = {lang: [d for d in index.doc_ids if index.doc_lang[d] == lang] for lang in ("vi", "ko")}  # type: ignore[attr-defined]
-    vecs = {lang: index.doc_matrix[[index.doc_position[d] for d in group]] for lang, group in ids.items()}  # type: ignore[attr-defined]
+    vecs = {lang: np.stack([index.doc_vector(d) for d in group]) for lang, group in ids.items()}  # type: ignore[attr-defined]
     out = {}
     for i, j, margin in mutual_margin_pairs(vecs["vi"], vecs["ko"], BASELINE_K):
         if margin > BASELINE_MIN_MARGIN:
