@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import eval_tasks as ev
 from bench.report import table
+from search.counterpart import detect_documents
 from search.expansion import NoExpansion
 
 if TYPE_CHECKING:
@@ -59,10 +60,11 @@ def _sentences(ctx: Context) -> str:
 
 
 def _engine_rows(ctx: Context, index: Any, steps: Sequence[tuple[str, str, dict[str, Any]]],
-                 evaluate: Any, queries: Any) -> list[tuple[str, dict[str, float]]]:
+                 evaluate: Any, queries: Any, docs: Any) -> list[tuple[str, dict[str, float]]]:
     out = []
+    counterparts = detect_documents(index, docs)  # as `viko index` would store them
     for label, mode, overrides in steps:
-        engine = ctx.engine(index, **overrides)
+        engine = ctx.engine(index, counterparts=counterparts, **overrides)
         out.append((label, evaluate(engine, queries, [mode])[mode]))
     return out
 
@@ -70,7 +72,7 @@ def _engine_rows(ctx: Context, index: Any, steps: Sequence[tuple[str, str, dict[
 def _documents(ctx: Context) -> str:
     docs, queries = ev.ntrex_corpus("dev")
     index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
-    rows = _engine_rows(ctx, index, DOCUMENT_STEPS, ev.mixed_documents, queries)
+    rows = _engine_rows(ctx, index, DOCUMENT_STEPS, ev.mixed_documents, queries, docs)
     metrics = ["both@2 vi", "both@2 ko", "nDCG@10"]
     return table(["documents (NTREX dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
 
@@ -78,7 +80,7 @@ def _documents(ctx: Context) -> str:
 def _questions(ctx: Context) -> str:
     docs, qs = ev.xquad_corpus("dev")
     index = ev.cached_index("xquad", docs, ctx.encoder, ctx.analyzer)
-    rows = _engine_rows(ctx, index, QUESTION_STEPS, ev.question_passage, qs)
+    rows = _engine_rows(ctx, index, QUESTION_STEPS, ev.question_passage, qs, docs)
     metrics = ["R@1", "R@10", "MRR@10"]
     return table(["questions (XQuAD-vi dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
 

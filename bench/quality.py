@@ -21,6 +21,7 @@ from bench.eval_context import Context, Log
 from bench.report import table, write_section
 from indexer.analyze import default_analyzer
 from indexer.encoders import load_encoder
+from search.counterpart import detect_documents
 from viko.settings import Settings
 
 TASKS = ("sentences", "documents", "questions")
@@ -72,7 +73,8 @@ def sentences(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -
 
 def documents(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     docs, queries = ev.ntrex_corpus(split)
-    engine = ctx.engine(ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer))
+    index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
+    engine = ctx.engine(index, counterparts=detect_documents(index, docs))
     scores = ev.mixed_documents(engine, queries, [ENGINE_MODE[m] for m in METHODS])
     _put(rows, "documents", "ntrex", split, f"{len(docs)} docs", _by_method(scores))
 

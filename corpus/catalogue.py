@@ -166,6 +166,18 @@ class Catalogue:
     def hashes(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.conn.execute("SELECT id, content_hash FROM documents")}
 
+    def titles(self, ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted({d for d in ids if d})
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            out.update((r[0], r[1]) for r in self.conn.execute(f"SELECT id, title FROM documents WHERE id IN ({marks})", part))
+        return out
+
+    def langs(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, lang FROM documents")}
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 

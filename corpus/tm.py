@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from corpus.catalogue import Catalogue, utcnow
 from corpus.textnorm import fold_vi, nfc, normalize_vi
 
 ORIGINS = ("aligned", "mined", "tmx")
+SEARCH_COLUMNS = ("vi_key", "ko_key", "vi_fold")
 
 
 def search_key(text: str) -> str:
@@ -117,6 +118,66 @@ class TranslationMemory:
             sql += " WHERE " + " AND ".join(where)
         for row in self.conn.execute(sql + " ORDER BY id", args):
             yield row_to_unit(row)
+
+    def containing(self, column: str, needle: str, limit: int) -> list[int]:
+        """Ids of units whose search key `column` (vi_key, ko_key, vi_fold) contains `needle`:
+        the trigram FTS index for 3+ characters, a LIKE scan below that."""
+        if column not in SEARCH_COLUMNS:
+            raise ValueError(f"unknown search column {column!r}")
+        if len(needle) >= 3:
+            phrase = '"' + needle.replace('"', '""') + '"'
+            sql = f"SELECT rowid FROM tm_fts WHERE {column} MATCH ? LIMIT {int(limit)}"
+            return [r[0] for r in self.conn.execute(sql, (phrase,))]
+        like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql = f"SELECT id FROM tm_units WHERE {column} LIKE ? ESCAPE '\\' LIMIT {int(limit)}"
+        return [r[0] for r in self.conn.execute(sql, (f"%{like}%",))]
+
+    # -- which document pairs are aligned, and which documents mined ---------------------
+    def aligned_pairs(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(vi doc, ko doc) -> (vi content hash, ko content hash) each pair was aligned against."""
+        return {(r[0], r[1]): (r[2], r[3]) for r in self.conn.execute(
+            "SELECT vi_doc, ko_doc, vi_hash, ko_hash FROM aligned_pairs")}
+
+    def store_alignment(self, vi_doc: str, ko_doc: str, hashes: tuple[str, str], units: Iterable[Unit]) -> int:
+        """Replace one pair's aligned units and remember the contents they came from."""
+        units = list(units)
+        score = sum(u.score for u in units) / len(units) if units else 0.0
+        with self.conn:
+            self.conn.execute("DELETE FROM tm_units WHERE origin='aligned' AND vi_doc=? AND ko_doc=?", (vi_doc, ko_doc))
+            n = self.add_many(units)
+            self.conn.execute("INSERT OR REPLACE INTO aligned_pairs (vi_doc, ko_doc, vi_hash, ko_hash, links,"
+                              " score, aligned_at) VALUES (?,?,?,?,?,?,?)",
+                              (vi_doc, ko_doc, hashes[0], hashes[1], n, score, utcnow()))
+        return n
+
+    def drop_pairs(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Forget the aligned units of document pairs that are no longer counterparts."""
+        with self.conn:
+            for vi_doc, ko_doc in pairs:
+                self.conn.execute("DELETE FROM tm_units WHERE origin='aligned' AND vi_doc=? AND ko_doc=?",
+                                  (vi_doc, ko_doc))
+                self.conn.execute("DELETE FROM aligned_pairs WHERE vi_doc=? AND ko_doc=?", (vi_doc, ko_doc))
+
+    def mined_docs(self) -> dict[str, str]:
+        """Documents already compared by mining, with the content hash they had then."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT doc_id, content_hash FROM mined_docs")}
+
+    def store_mined(self, docs: Mapping[str, str], units: Iterable[Unit], forget: Iterable[str] = ()) -> int:
+        """Atomically: drop the mined units touching `docs` or `forget` (changed or deleted
+        documents), add the new ones, and mark `docs` (id -> hash) as mined."""
+        stale = sorted(set(docs) | set(forget))
+        now = utcnow()
+        with self.conn:
+            for start in range(0, len(stale), 400):
+                part = stale[start : start + 400]
+                marks = ",".join("?" * len(part))
+                self.conn.execute(f"DELETE FROM tm_units WHERE origin='mined' AND (vi_doc IN ({marks})"
+                                  f" OR ko_doc IN ({marks}))", part + part)
+                self.conn.execute(f"DELETE FROM mined_docs WHERE doc_id IN ({marks})", part)
+            n = self.add_many(units)
+            self.conn.executemany("INSERT INTO mined_docs (doc_id, content_hash, mined_at) VALUES (?,?,?)",
+                                  [(d, h, now) for d, h in docs.items()])
+        return n
 
     def count(self) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self.conn.execute("SELECT origin, COUNT(*) FROM tm_units GROUP BY origin")}

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from indexer import centring
-from indexer.counterparts import Counterpart, find_counterparts
 from indexer.lexical import LexicalIndex
 from indexer.segments import LANGS, Segment, normalize
 from indexer.views import Chunks, DocRows, Rows
@@ -106,13 +105,6 @@ class Index:
                  for s, seg in enumerate(self.segments)]
         return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
 
-    @cached_property
-    def counterparts(self) -> dict[str, Counterpart]:
-        """Vector-only counterparts, computed on first use (never at open)."""
-        ids = {lang: [d for d in self.doc_ids if self.doc_lang[d] == lang] for lang in ("vi", "ko")}
-        vecs = {lang: self.doc_matrix[[self.doc_position[d] for d in ids[lang]]] for lang in ids}
-        found = find_counterparts(ids["vi"], vecs["vi"], ids["ko"], vecs["ko"])
-        return {c.doc_id: c for c in found}
 
     # -- queries -------------------------------------------------------------------------
     @property

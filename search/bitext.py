@@ -11,7 +11,7 @@ mutual best matches above a threshold are kept.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +48,11 @@ class MineParams:
 
 
 def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
-         params: MineParams | None = None, exclude: set[tuple[str, str]] | None = None) -> list[MinedPair]:
+         params: MineParams | None = None, exclude: set[tuple[str, str]] | None = None,
+         only: Collection[str] | None = None) -> list[MinedPair]:
     """Mutual-best sentence pairs by ratio margin; pairs whose (vi doc, ko doc) is in
-    `exclude` (counterparts, aligned separately) are not reported."""
+    `exclude` (counterparts, aligned separately) are not reported, nor, with `only`, pairs
+    that touch none of those documents (mined in an earlier run)."""
     p = params or MineParams()
     exclude = exclude or set()
     vi = [s for s in vi if len(s.text) >= p.min_chars]
@@ -63,7 +65,8 @@ def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
     # The floor keeps sparse neighbourhoods (few sentences, unrelated texts) from turning a
     # small cosine into a large ratio.
     out = [MinedPair(vi[i], ko[j], margin) for i, j, margin in mutual_margin_pairs(x, y, p.k, p.floor)
-           if margin >= p.threshold and (vi[i].doc_id, ko[j].doc_id) not in exclude]
+           if margin >= p.threshold and (vi[i].doc_id, ko[j].doc_id) not in exclude
+           and (only is None or vi[i].doc_id in only or ko[j].doc_id in only)]
     return _plausible(out, p)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from corpus.catalogue import Catalogue
 from corpus.textnorm import fold_vi, nfc
-from corpus.tm import Unit, fold_key, row_to_unit, search_key
+from corpus.tm import TranslationMemory, Unit, fold_key, search_key
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}
@@ -76,15 +76,9 @@ def _matchers(query: str) -> list[_Matcher]:
     return out
 
 
-def _candidates(cat: Catalogue, m: _Matcher) -> list[int]:
+def _candidates(tm: TranslationMemory, m: _Matcher) -> list[int]:
     """Unit ids whose column contains the needle (trigram index for 3+ characters)."""
-    if len(m.needle) >= 3:
-        phrase = '"' + m.needle.replace('"', '""') + '"'
-        sql = f"SELECT rowid FROM tm_fts WHERE {m.column} MATCH ? LIMIT {MAX_CANDIDATES}"
-        return [r[0] for r in cat.conn.execute(sql, (phrase,))]
-    like = m.needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    sql = f"SELECT id FROM tm_units WHERE {m.column} LIKE ? ESCAPE '\\' LIMIT {MAX_CANDIDATES}"
-    return [r[0] for r in cat.conn.execute(sql, (f"%{like}%",))]
+    return tm.containing(m.column, m.needle, MAX_CANDIDATES)
 
 
 def _spans(text: str, m: _Matcher) -> Spans:
@@ -111,16 +105,17 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = 2
     matchers = [m for m in _matchers(query) if lang == "all" or m.side == lang]
     found: dict[int, tuple[str, Spans]] = {}
     units: dict[int, Unit] = {}
+    tm = TranslationMemory(cat)
     for m in matchers:
-        ids = [i for i in _candidates(cat, m) if i not in found]
-        for unit in _load(cat, ids):
+        ids = [i for i in _candidates(tm, m) if i not in found]
+        for unit in (u for start in range(0, len(ids), 900) for u in tm.units(ids=ids[start : start + 900])):
             spans = _spans(unit.vi if m.side == "vi" else unit.ko, m)
             if spans:
                 found[unit.id], units[unit.id] = (m.side, spans), unit
     order = sorted(found, key=lambda i: (_ORIGIN_RANK.get(units[i].origin, 2),
                                          len(getattr(units[i], found[i][0])), -units[i].score, i))
     page = order[offset : offset + limit]
-    titles = _titles(cat, [units[i].vi_doc for i in page] + [units[i].ko_doc for i in page])
+    titles = cat.titles([units[i].vi_doc for i in page] + [units[i].ko_doc for i in page])
     hits = []
     for i in page:
         side, spans = found[i]
@@ -128,23 +123,3 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = 2
         hits.append(ConcordanceHit(u, side, spans if side == "vi" else (), spans if side == "ko" else (),
                                    titles.get(u.vi_doc, ""), titles.get(u.ko_doc, "")))
     return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000)
-
-
-def _load(cat: Catalogue, ids: list[int]) -> list[Unit]:
-    out: list[Unit] = []
-    for start in range(0, len(ids), 900):
-        part = ids[start : start + 900]
-        marks = ",".join("?" * len(part))
-        rows = cat.conn.execute(
-            "SELECT id, vi, ko, score, origin, vi_doc, ko_doc, vi_sents, ko_sents, source, created_at"
-            f" FROM tm_units WHERE id IN ({marks})", part)
-        out.extend(row_to_unit(r) for r in rows)
-    return out
-
-
-def _titles(cat: Catalogue, ids: list[str]) -> dict[str, str]:
-    wanted = sorted({d for d in ids if d})
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    return {r[0]: r[1] for r in cat.conn.execute(f"SELECT id, title FROM documents WHERE id IN ({marks})", wanted)}

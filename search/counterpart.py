@@ -1,137 +1,148 @@
-"""A document's counterpart: detection over the whole corpus, and a translator's decisions.
+"""Counterpart detection over the indexed corpus, at index time, into the catalogue.
 
-Precedence for one document: a confirmed link, then the detector's link unless the user
-rejected that pair, then the index's vector-only link (same rejection rule). Decisions live
-in the catalogue (`counterpart_decisions`), so re-indexing never loses them.
+`detect_all` is what `viko index` / `viko align-all` run: it matches the documents that are new
+or changed since its last run (and the partners that lost their link because of them) with
+the feature detector of indexer.counterparts, and stores the links in the catalogue
+(corpus.counterparts), where the translators' decisions also live. Opening an index computes
+nothing: readers get `Counterparts.load(catalogue)`.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue, utcnow
-from indexer.counterparts import Counterpart, DocInfo, FeatureWeights, detect_counterparts, doc_info
+import numpy as np
+
+from corpus.catalogue import Catalogue
+from corpus.counterparts import Counterpart, CounterpartError, Counterparts, CounterpartStore
+from corpus.document import Document
+from indexer.counterparts import DocInfo, FeatureWeights, detect_counterparts, doc_info
 from indexer.store import Index
 
-DECISIONS = ("confirmed", "rejected")
-DETECTED_KEY = "counterparts_detected_at"
+__all__ = ["CounterpartError", "DetectStats", "all_links", "decide", "detect_all", "detect_documents",
+           "forget", "get_counterpart"]
 
-
-class CounterpartError(ValueError):
-    """A decision that cannot be recorded; the message says why."""
+RATIO_KEY = "counterparts_typical_ratio"
+LANG_PAIR = ("vi", "ko")
 
 
 @dataclass(frozen=True)
-class CounterpartLink:
-    doc_id: str
-    other_id: str
-    confidence: float
-    status: str  # 'confirmed', 'detected' (catalogue, with features) or 'index' (vectors only)
-    features: tuple[tuple[str, float], ...] = ()
+class DetectStats:
+    documents: int   # vi and ko documents in the index
+    rematched: int   # of which matched in this run (new, changed, or lost their partner)
+    links: int       # detected pairs stored after the run
 
-    def to_json(self) -> dict[str, object]:
-        return {"doc_id": self.doc_id, "other_id": self.other_id, "confidence": round(self.confidence, 4),
-                "status": self.status, "features": dict(self.features)}
+    def summary(self) -> str:
+        return f"{self.links} counterpart pairs ({self.rematched} of {self.documents} documents re-matched)"
 
 
-def _ordered(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a < b else (b, a)
+def get_counterpart(cat: Catalogue, doc_id: str) -> Counterpart | None:
+    """The counterpart to show and align for a document (confirmed > rejected > detected)."""
+    return CounterpartStore(cat).get(doc_id)
 
 
 def decide(cat: Catalogue, doc_id: str, other_id: str, decision: str, note: str = "") -> None:
-    """Record (or replace) a decision. Confirming a pair withdraws other confirmations of
-    either document, since a document has one counterpart."""
-    if decision not in DECISIONS:
-        raise CounterpartError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
-    if doc_id == other_id:
-        raise CounterpartError("a document cannot be its own counterpart")
-    docs = cat.get_many([doc_id, other_id])
-    for d in (doc_id, other_id):
-        if d not in docs:
-            raise CounterpartError(f"no document with id {d!r}")
-    if decision == "confirmed" and docs[doc_id].lang == docs[other_id].lang:
-        raise CounterpartError(f"both documents are in {docs[doc_id].lang!r}: a counterpart is in the other language")
-    a, b = _ordered(doc_id, other_id)
-    with cat.conn:
-        if decision == "confirmed":
-            cat.conn.execute("DELETE FROM counterpart_decisions WHERE decision='confirmed' AND "
-                             "(doc_id IN (?,?) OR other_id IN (?,?))", (a, b, a, b))
-        cat.conn.execute("INSERT OR REPLACE INTO counterpart_decisions (doc_id, other_id, decision, note,"
-                         " decided_at) VALUES (?,?,?,?,?)", (a, b, decision, note, utcnow()))
+    CounterpartStore(cat).decide(doc_id, other_id, decision, note)
 
 
 def forget(cat: Catalogue, doc_id: str, other_id: str) -> bool:
-    """Withdraw a decision; the detector's view applies again."""
-    a, b = _ordered(doc_id, other_id)
-    with cat.conn:
-        cur = cat.conn.execute("DELETE FROM counterpart_decisions WHERE doc_id=? AND other_id=?", (a, b))
-    return cur.rowcount > 0
+    return CounterpartStore(cat).forget(doc_id, other_id)
 
 
-def decisions(cat: Catalogue, doc_id: str | None = None) -> list[tuple[str, str, str]]:
-    """(doc_id, other_id, decision) rows, for one document or all."""
-    sql, args = "SELECT doc_id, other_id, decision FROM counterpart_decisions", ()
-    if doc_id:
-        sql, args = sql + " WHERE doc_id=? OR other_id=?", (doc_id, doc_id)  # type: ignore[assignment]
-    return [(r[0], r[1], r[2]) for r in cat.conn.execute(sql + " ORDER BY doc_id, other_id", args)]
-
-
-def get_counterpart(index: Index | None, cat: Catalogue, doc_id: str) -> CounterpartLink | None:
-    """The counterpart to show and align for a document: confirmed > rejected > detected."""
-    rejected = set()
-    for a, b, decision in decisions(cat, doc_id):
-        other = b if a == doc_id else a
-        if decision == "confirmed":
-            return CounterpartLink(doc_id, other, 1.0, "confirmed")
-        rejected.add(other)
-    row = cat.conn.execute("SELECT other_id, confidence, features FROM counterparts WHERE doc_id=?",
-                           (doc_id,)).fetchone()
-    if row is not None and row["other_id"] not in rejected:
-        feats = tuple((k, float(v)) for k, v in json.loads(row["features"]).items())
-        return CounterpartLink(doc_id, row["other_id"], float(row["confidence"]), "detected", feats)
-    # Once align-all has run, its detector (which saw more than the vectors) has the last word.
-    link = index.counterparts.get(doc_id) if index is not None and not cat.get_meta(DETECTED_KEY) else None
-    if link is not None and link.other_id not in rejected:
-        return CounterpartLink(doc_id, link.other_id, link.confidence, "index")
-    return None
-
-
-def all_links(index: Index | None, cat: Catalogue, min_confidence: float = 0.0) -> list[tuple[str, str, CounterpartLink]]:
+def all_links(cat: Catalogue, min_confidence: float = 0.0) -> list[tuple[str, str, Counterpart]]:
     """Every (vi_id, ko_id, link) pair to align: confirmed pairs, plus detected pairs at or
     above min_confidence that no decision rejects or overrides."""
-    langs = {r[0]: r[1] for r in cat.conn.execute("SELECT id, lang FROM documents")}
-    seen: set[str] = set()
+    lookup = Counterparts.load(cat)
+    langs = cat.langs()
     out = []
-    for doc_id in sorted(d for d, lang in langs.items() if lang == "vi"):
-        link = get_counterpart(index, cat, doc_id)
-        if link is None or link.other_id in seen or langs.get(link.other_id) != "ko":
+    for link in sorted(lookup, key=lambda c: c.doc_id):
+        if langs.get(link.doc_id) != "vi" or langs.get(link.other_id) != "ko":
             continue
         if link.status != "confirmed" and link.confidence < min_confidence:
             continue
-        back = get_counterpart(index, cat, link.other_id)
-        if back is None or back.other_id != doc_id:
-            continue  # the Korean side is confirmed with another document
-        seen.add(link.other_id)
-        out.append((doc_id, link.other_id, link))
+        back = lookup.get(link.other_id)
+        if back is None or back.other_id != link.doc_id:
+            continue
+        out.append((link.doc_id, link.other_id, link))
     return out
 
 
-def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = None) -> list[Counterpart]:
-    """Run the feature-aware detector over the indexed documents and store its links."""
-    ids = {lang: [d for d in index.doc_ids if index.doc_lang[d] == lang] for lang in ("vi", "ko")}
-    docs = cat.get_many(ids["vi"] + ids["ko"])
-    ids = {lang: [d for d in group if d in docs] for lang, group in ids.items()}
-    infos: dict[str, DocInfo] = {d: doc_info(d, doc.lang, doc.title + "\n" + doc.text, doc.date)
-                                 for d, doc in docs.items()}
-    vecs = {lang: index.doc_matrix[[index.doc_position[d] for d in group]] for lang, group in ids.items()}
-    found = detect_counterparts(ids["vi"], vecs["vi"], ids["ko"], vecs["ko"], infos, weights=weights)
-    now = utcnow()
-    with cat.conn:
-        cat.conn.execute("DELETE FROM counterparts")
-        cat.conn.executemany(
-            "INSERT INTO counterparts (doc_id, other_id, confidence, margin, features, detected_at)"
-            " VALUES (?,?,?,?,?,?)",
-            [(c.doc_id, c.other_id, c.confidence, c.margin, json.dumps(dict(c.features)), now) for c in found])
-    cat.set_meta(DETECTED_KEY, now)
-    return found
+class _LazyInfos(Mapping[str, DocInfo]):
+    """Document features read from the catalogue when the detector first asks (an incremental
+    run looks at the changed documents and their neighbours only)."""
+
+    def __init__(self, cat: Catalogue, ids: list[str]) -> None:
+        self.cat, self.ids, self._cache = cat, ids, dict[str, DocInfo]()
+
+    def __getitem__(self, doc_id: str) -> DocInfo:
+        if doc_id not in self._cache:
+            doc = self.cat.get(doc_id)
+            if doc is None:
+                raise KeyError(doc_id)
+            self._cache[doc_id] = info_of(doc)
+        return self._cache[doc_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def info_of(doc: Document) -> DocInfo:
+    return doc_info(doc.id, doc.lang, (doc.title + "\n" + doc.text) if doc.title else doc.text, doc.date)
+
+
+def _vectors(index: Index, ids: list[str]) -> np.ndarray:
+    vecs = [index.doc_vector(d) for d in ids]
+    dim = int(index.doc_matrix.shape[1]) if index.doc_matrix.ndim == 2 else 0
+    return np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), np.float32)  # type: ignore[arg-type]
+
+
+def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = None, *,
+               full: bool = False) -> DetectStats:
+    """Match the documents that are new or changed since the last run (all with `full`), and
+    the partners that lose their link because of them; store the links. Documents gone from
+    the index lose theirs."""
+    store = CounterpartStore(cat)
+    ids = {lang: [d for d in index.doc_ids if index.doc_lang.get(d) == lang] for lang in LANG_PAIR}
+    hashes = cat.hashes()
+    current = {d: hashes[d] for group in ids.values() for d in group if d in hashes}
+    ids = {lang: [d for d in group if d in current] for lang, group in ids.items()}
+    seen = store.matched_hashes()
+    removed = set(seen) - set(current)
+    changed = set(current) if full else {d for d, h in current.items() if seen.get(d) != h}
+    if not removed and not changed:
+        return DetectStats(len(current), 0, len(store.detected_links()) // 2)
+    old = {c.doc_id: c for c in store.detected_links()}
+    dirty = (changed | {old[d].other_id for d in changed | removed if d in old}) & set(current)
+    taken = {d for d, c in old.items() if d not in dirty and c.other_id not in dirty}
+    everything = dirty == set(current)
+    stored_ratio = float(cat.get_meta(RATIO_KEY) or 0)
+    infos = _LazyInfos(cat, ids["vi"] + ids["ko"])
+    found = detect_counterparts(ids["vi"], _vectors(index, ids["vi"]), ids["ko"], _vectors(index, ids["ko"]),
+                                infos, weights=weights, dirty=None if everything else dirty, taken=taken,
+                                typical_ratio=None if everything or not stored_ratio else stored_ratio)
+    if everything or not stored_ratio:
+        cat.set_meta(RATIO_KEY, repr(_ratio_of(found, infos)))
+    store.replace_detected(sorted(dirty | removed), found, {d: current[d] for d in dirty})
+    return DetectStats(len(current), len(dirty), len(store.detected_links()) // 2)
+
+
+def _ratio_of(found: Iterable[Counterpart], infos: Mapping[str, DocInfo]) -> float:
+    """The typical vi/ko length ratio of the detected pairs, kept for incremental runs (which
+    see too few pairs to measure it)."""
+    ratios = [infos[c.doc_id].chars / max(infos[c.other_id].chars, 1) for c in found
+              if infos[c.doc_id].lang == "vi"]
+    return float(np.median(ratios)) if ratios else 2.0
+
+
+def detect_documents(index: Index, docs: Iterable[Document], weights: FeatureWeights | None = None) -> Counterparts:
+    """Detection over an index and its documents without a catalogue (the quality benchmark)."""
+    by_id = {d.id: d for d in docs}
+    ids = {lang: [d for d in index.doc_ids if index.doc_lang.get(d) == lang and d in by_id] for lang in LANG_PAIR}
+    infos = {d: info_of(by_id[d]) for group in ids.values() for d in group}
+    found = detect_counterparts(ids["vi"], _vectors(index, ids["vi"]), ids["ko"], _vectors(index, ids["ko"]),
+                                infos, weights=weights)
+    return Counterparts.of(found)

@@ -28,6 +28,7 @@ class SentenceEmbedder:
         self._rows: dict[str, int] = {}
         self._vectors: list[np.ndarray] = []
         self._dirty = False
+        self.embedded = 0  # texts actually encoded by this embedder (not found in the cache)
         self._load()
 
     @property
@@ -45,6 +46,7 @@ class SentenceEmbedder:
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start : start + self.batch_size]
             vecs = self.encoder.encode_passages([text_of[k] for k in batch])
+            self.embedded += len(batch)
             for key, vec in zip(batch, np.asarray(vecs, np.float32), strict=True):
                 self._rows[key] = len(self._vectors)
                 self._vectors.append(vec)

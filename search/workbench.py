@@ -1,20 +1,26 @@
 """`viko align-all` (run by `viko index` after every index update): counterparts, sentence
 alignment and parallel sentence mining, into the translation memory.
 
-1. Detect counterparts over the indexed documents (content + features), store them.
+1. Detect counterparts for the documents new or changed since the last run (search.counterpart).
 2. Align every confirmed pair and every detected pair at or above `min_confidence`; a pair
-   whose two documents have not changed since its last alignment is kept as it is.
-   Pairs that are no longer counterparts (rejected, re-detected, deleted) lose their units.
-3. Mine parallel sentences between documents that are not counterparts (replaces the
-   previous mined units).
+   whose two documents have not changed since its last alignment is kept as it is. Only the
+   sentences of these pairs are embedded. Pairs that are no longer counterparts (rejected,
+   re-detected, deleted) lose their units.
+3. Mine parallel sentences between documents that are not counterparts: each run compares
+   at most `mine_max_docs` documents not mined yet (new or changed) with every document mined
+   before, so a large corpus is mined over several runs and an interrupted run resumes.
+
+Long runs report each pair's cost (sentences, how many had to be embedded, seconds) and an
+estimate of the time left through `progress`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue, utcnow
+from corpus.catalogue import Catalogue
 from corpus.document import Document
 from corpus.tm import TranslationMemory, Unit
 from indexer.store import Index
@@ -23,22 +29,32 @@ from search.bitext import MineParams, Sentence, mine
 from search.counterpart import all_links, detect_all
 from search.sentvec import SentenceEmbedder
 
+Progress = Callable[[str], None]
+# Default for VIKO_ALIGN_MINE_MAX_DOCS (the settings row): ~20 sentences a document, so about
+# 40k sentence vectors (60 MB) per run; the rest waits for the next run.
+MINE_MAX_DOCS = 2000
+
 
 @dataclass(frozen=True)
 class AlignAllStats:
     counterparts: int
+    rematched: int
     pairs: int
     aligned: int
     kept: int
     dropped: int
     units: int
     mined: int
+    mined_docs: int
+    mine_pending: int
     seconds: float
 
     def summary(self) -> str:
+        later = f", {self.mine_pending} documents left to mine next run" if self.mine_pending else ""
         return (f"translation memory: {self.pairs} document pairs ({self.aligned} aligned, {self.kept} "
                 f"unchanged, {self.dropped} dropped), {self.units} aligned units, {self.mined} mined "
-                f"sentence pairs in {self.seconds:.1f}s")
+                f"sentence pairs from {self.mined_docs} documents{later}; {self.counterparts} counterpart "
+                f"pairs ({self.rematched} documents re-matched) in {self.seconds:.1f}s")
 
 
 def alignment_units(vi_doc: str, ko_doc: str, alignment: Alignment) -> list[Unit]:
@@ -51,57 +67,82 @@ def align_pair(cat: Catalogue, vi: Document, ko: Document, embedder: SentenceEmb
     """Align one pair now and store its units; returns how many."""
     alignment = align_documents(vi, ko, embedder.embed, params)
     units = alignment_units(vi.id, ko.id, alignment)
-    TranslationMemory(cat).replace_pair(vi.id, ko.id, units)
-    score = sum(u.score for u in units) / len(units) if units else 0.0
-    with cat.conn:
-        cat.conn.execute("INSERT OR REPLACE INTO aligned_pairs (vi_doc, ko_doc, vi_hash, ko_hash, links,"
-                         " score, aligned_at) VALUES (?,?,?,?,?,?,?)",
-                         (vi.id, ko.id, vi.content_hash, ko.content_hash, len(units), score, utcnow()))
-    return len(units)
+    return TranslationMemory(cat).store_alignment(vi.id, ko.id, (vi.content_hash, ko.content_hash), units)
+
+
+class _Eta:
+    """Seconds left, from the mean cost of the items done so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.started = total, 0, time.perf_counter()
+
+    def step(self) -> str:
+        self.done += 1
+        spent = time.perf_counter() - self.started
+        left = spent / self.done * (self.total - self.done)
+        return f"[{self.done}/{self.total}, ETA {left:.0f}s]"
 
 
 def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_confidence: float = 0.5,
               params: AlignParams | None = None, mining: MineParams | None = None,
-              do_mine: bool = True) -> AlignAllStats:
+              do_mine: bool = True, mine_max_docs: int = MINE_MAX_DOCS,
+              progress: Progress | None = None) -> AlignAllStats:
     started = time.perf_counter()
-    found = detect_all(index, cat)
-    pairs = all_links(index, cat, min_confidence)
+    say = progress or (lambda _line: None)
+    detected = detect_all(index, cat)
+    say(detected.summary())
+    pairs = all_links(cat, min_confidence)
     docs = cat.get_many([d for vi, ko, _ in pairs for d in (vi, ko)])
-    done = {(r[0], r[1]): (r[2], r[3]) for r in cat.conn.execute(
-        "SELECT vi_doc, ko_doc, vi_hash, ko_hash FROM aligned_pairs")}
-    aligned = kept = units = 0
-    for vi_id, ko_id, _ in pairs:
-        vi, ko = docs.get(vi_id), docs.get(ko_id)
-        if vi is None or ko is None:
-            continue
-        if done.get((vi_id, ko_id)) == (vi.content_hash, ko.content_hash):
-            kept += 1
-            continue
-        units += align_pair(cat, vi, ko, embedder, params)
-        aligned += 1
+    tm = TranslationMemory(cat)
+    done = tm.aligned_pairs()
+    todo = [(docs[vi], docs[ko]) for vi, ko, _ in pairs if vi in docs and ko in docs
+            and done.get((vi, ko)) != (docs[vi].content_hash, docs[ko].content_hash)]
+    kept = sum(1 for vi, ko, _ in pairs if vi in docs and ko in docs) - len(todo)
+    units = 0
+    eta = _Eta(len(todo))
+    for vi, ko in todo:
+        t0, before = time.perf_counter(), embedder.embedded
+        n = align_pair(cat, vi, ko, embedder, params)
+        units += n
+        say(f"aligned {vi.id} <-> {ko.id}: {n} units, {embedder.embedded - before} sentences embedded, "
+            f"{time.perf_counter() - t0:.2f}s {eta.step()}")
     wanted = {(vi, ko) for vi, ko, _ in pairs}
     stale = [p for p in done if p not in wanted]
-    with cat.conn:
-        for vi_id, ko_id in stale:
-            cat.conn.execute("DELETE FROM tm_units WHERE origin='aligned' AND vi_doc=? AND ko_doc=?", (vi_id, ko_id))
-            cat.conn.execute("DELETE FROM aligned_pairs WHERE vi_doc=? AND ko_doc=?", (vi_id, ko_id))
-    mined = mine_corpus(cat, embedder, wanted, mining) if do_mine else 0
+    tm.drop_pairs(stale)
+    mined = mined_docs = pending = 0
+    if do_mine:
+        mined, mined_docs, pending = mine_corpus(cat, embedder, wanted, mining, max_docs=mine_max_docs, progress=say)
     embedder.save()
-    return AlignAllStats(len(found) // 2, len(pairs), aligned, kept, len(stale), units, mined,
-                         time.perf_counter() - started)
+    return AlignAllStats(detected.links, detected.rematched, len(pairs), len(todo), kept, len(stale), units,
+                         mined, mined_docs, pending, time.perf_counter() - started)
 
 
 def mine_corpus(cat: Catalogue, embedder: SentenceEmbedder, exclude: set[tuple[str, str]],
-                params: MineParams | None = None) -> int:
-    """Replace the mined units with a fresh mining run over all documents."""
+                params: MineParams | None = None, *, max_docs: int = MINE_MAX_DOCS,
+                progress: Progress | None = None) -> tuple[int, int, int]:
+    """Mine the documents not mined yet (at most max_docs) against all mined before them.
+    Returns (units found, documents mined, documents left for the next run)."""
+    tm = TranslationMemory(cat)
+    before = tm.mined_docs()
+    langs = cat.langs()
+    hashes = {d: h for d, h in cat.hashes().items() if langs.get(d) in ("vi", "ko")}
+    gone = [d for d in before if d not in hashes]
+    waiting = sorted(d for d, h in hashes.items() if before.get(d) != h)
+    batch = set(waiting[:max_docs])
+    if not batch and not gone:
+        return 0, 0, 0
+    t0, embedded = time.perf_counter(), embedder.embedded
+    compared = [d for d in hashes if d in batch or (d in before and before[d] == hashes[d])]
     sents: dict[str, list[Sentence]] = {"vi": [], "ko": []}
-    for lang in sents:
-        for doc in cat.iter_documents(lang):
-            sents[lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
-    found = mine(sents["vi"], sents["ko"], embedder.embed, params, exclude)
+    for doc in cat.get_many(compared).values():
+        if doc.lang in sents:
+            sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
+    found = mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch) if batch else []
     units = [Unit(vi=p.vi.text, ko=p.ko.text, origin="mined", score=p.margin, vi_doc=p.vi.doc_id,
                   ko_doc=p.ko.doc_id, vi_sents=(p.vi.index,), ko_sents=(p.ko.index,)) for p in found]
-    tm = TranslationMemory(cat)
-    with cat.conn:
-        cat.conn.execute("DELETE FROM tm_units WHERE origin='mined'")
-        return tm.add_many(units)
+    n = tm.store_mined({d: hashes[d] for d in batch}, units, forget=gone)
+    if progress is not None:
+        progress(f"mined {len(batch)} documents against {len(compared) - len(batch)} mined before: {n} sentence "
+                 f"pairs, {embedder.embedded - embedded} sentences embedded, {time.perf_counter() - t0:.1f}s"
+                 + (f"; {len(waiting) - len(batch)} documents left for the next run" if len(waiting) > len(batch) else ""))
+    return n, len(batch), len(waiting) - len(batch)

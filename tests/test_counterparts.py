@@ -1,6 +1,7 @@
 """Counterparts: feature-aware detection, a translator's decisions, and `viko align-all`."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,13 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.catalogue import Catalogue
+from corpus.counterparts import Counterparts, CounterpartStore
 from corpus.document import make_document
 from corpus.tm import TranslationMemory
 from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.counterparts import FeatureWeights, detect_counterparts, doc_info, pair_features
 from indexer.store import Index
-from search.counterpart import CounterpartError, all_links, decide, forget, get_counterpart
+from search.counterpart import CounterpartError, all_links, decide, detect_all, forget, get_counterpart
 from search.sentvec import SentenceEmbedder
 from search.workbench import align_all
 from tests.conftest import FakeEncoder
@@ -77,8 +79,8 @@ def test_features_break_a_content_tie() -> None:
 def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
     cat, index, emb, root = setup
     stats = align_all(cat, index, emb, min_confidence=0.0)
-    assert stats.pairs == 3 and stats.aligned == 3 and stats.units == 9
-    link = get_counterpart(index, cat, "farm-vi")
+    assert stats.pairs == 3 and stats.aligned == 3 and stats.units == 9 and stats.rematched == 6
+    link = get_counterpart(cat, "farm-vi")
     assert link is not None and link.other_id == "farm-ko" and link.status == "detected"
     assert dict(link.features)["margin"] > 0
     tm = TranslationMemory(cat)
@@ -86,24 +88,72 @@ def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
     assert [(u.vi_sents, u.ko_sents) for u in units] == [((0,), (0,)), ((1,), (1,)), ((2,), (2,))]
 
     again = align_all(cat, index, emb, min_confidence=0.0)  # nothing changed: nothing re-aligned
-    assert again.aligned == 0 and again.kept == 3
+    assert again.aligned == 0 and again.kept == 3 and again.rematched == 0
 
     decide(cat, "farm-ko", "farm-vi", "rejected")
-    assert get_counterpart(index, cat, "farm-vi") is None
+    assert get_counterpart(cat, "farm-vi") is None and get_counterpart(cat, "farm-ko") is None
     decide(cat, "farm-vi", "wind-ko", "confirmed")
-    link = get_counterpart(index, cat, "wind-ko")
-    assert link is not None and link.other_id == "farm-vi" and link.status == "confirmed"
-    pairs = {(vi, ko) for vi, ko, _ in all_links(index, cat, 0.0)}
-    assert ("farm-vi", "wind-ko") in pairs and ("wind-vi", "wind-ko") not in pairs
+    link = get_counterpart(cat, "wind-ko")
+    assert link is not None and link.other_id == "farm-vi" and link.status == "confirmed" and link.confidence == 1.0
+    assert get_counterpart(cat, "wind-vi") is None  # its detected partner is confirmed with another document
+    pairs = {(vi, ko) for vi, ko, _ in all_links(cat, 0.0)}
+    assert pairs == {("farm-vi", "wind-ko"), ("chip-vi", "chip-ko")}
     third = align_all(cat, index, emb, min_confidence=0.0)
     assert third.dropped == 2 and third.aligned == 1
     assert not list(tm.units(origin="aligned", pair=("farm-vi", "farm-ko")))
 
     # decisions live in the catalogue: a rebuilt index does not touch them
     update_index(list(cat.iter_documents()), root / "index", FakeEncoder(), default_analyzer(), rebuild=True)
-    index2 = Index.load(root / "index")
-    assert get_counterpart(index2, cat, "wind-ko").other_id == "farm-vi"
+    align_all(cat, Index.load(root / "index"), emb, min_confidence=0.0)
+    assert get_counterpart(cat, "wind-ko").other_id == "farm-vi"
     assert forget(cat, "farm-vi", "wind-ko") and not forget(cat, "farm-vi", "wind-ko")
+
+
+def test_opening_an_index_computes_no_counterparts(setup: tuple) -> None:
+    cat, index, _, _ = setup
+    assert not hasattr(index, "counterparts")
+    assert len(Counterparts.load(cat)) == 0  # nothing until `viko index` / align-all detects
+    detect_all(index, cat)
+    assert {c.doc_id: c.other_id for c in Counterparts.load(cat)} == {
+        "farm-vi": "farm-ko", "farm-ko": "farm-vi", "wind-vi": "wind-ko", "wind-ko": "wind-vi",
+        "chip-vi": "chip-ko", "chip-ko": "chip-vi"}
+
+
+def _reindex(cat: Catalogue, root: Path) -> Index:
+    update_index(list(cat.iter_documents()), root / "index", FakeEncoder(), default_analyzer())
+    return Index.load(root / "index")
+
+
+def test_detection_rematches_only_what_changed(setup: tuple) -> None:
+    cat, index, _, root = setup
+    first = detect_all(index, cat)
+    assert (first.documents, first.rematched, first.links) == (6, 6, 3)
+    assert detect_all(index, cat).rematched == 0
+
+    changed = next(r for r in records() if r["id"] == "farm-ko")
+    cat.upsert_many([make_document({**changed, "text": str(changed["text"]) + "\nharvest festival tomato 2024"})])
+    index = _reindex(cat, root)
+    second = detect_all(index, cat)
+    assert second.rematched == 2 and second.links == 3  # farm-ko, and farm-vi which lost its partner
+    assert get_counterpart(cat, "farm-vi").other_id == "farm-ko"
+
+    cat.delete("chip-ko")
+    index = _reindex(cat, root)
+    third = detect_all(index, cat)
+    assert third.rematched == 1 and third.links == 2 and get_counterpart(cat, "chip-vi") is None
+    incremental = {c.doc_id: c.other_id for c in CounterpartStore(cat).detected_links()}
+    detect_all(index, cat, full=True)
+    assert {c.doc_id: c.other_id for c in CounterpartStore(cat).detected_links()} == incremental
+
+
+def test_a_kept_link_is_not_taken_by_a_new_document() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(2, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    infos = {d: doc_info(d, "vi" if d[0] == "a" else "ko", "text") for d in ("a0", "a1", "b0", "b1")}
+    vecs_a = np.stack([base[0], base[0]])  # a1 (new) is as close to b0 as a0 (kept) is
+    found = detect_counterparts(["a0", "a1"], vecs_a, ["b0", "b1"], base, infos, dirty={"a1"}, taken={"a0", "b0"})
+    assert all(c.other_id != "b0" and c.doc_id != "b0" for c in found)
 
 
 def test_decision_errors(setup: tuple) -> None:
@@ -151,3 +201,36 @@ def test_viko_index_fills_the_translation_memory(small_jsonl: Path, tmp_path: Pa
     assert "năng lượng tái tạo" in res["hits"][0]["vi"]
     again = runner.invoke(main, ["--data", data, "align-all", "--no-mine"])
     assert again.exit_code == 0 and "(0 aligned" in again.output  # nothing changed, nothing re-aligned
+
+
+def test_align_all_reports_each_pair_and_mines_in_bounded_resumable_runs(setup: tuple) -> None:
+    cat, index, emb, _ = setup
+    lines: list[str] = []
+    first = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4, progress=lines.append)
+    pair_lines = [line for line in lines if line.startswith("aligned ")]
+    assert len(pair_lines) == 3 and "[1/3, ETA" in pair_lines[0] and "[3/3, ETA 0s]" in pair_lines[2]
+    assert all(re.search(r": 3 units, [1-9]\d* sentences embedded, \d+\.\d\ds ", line) for line in pair_lines)
+    assert (first.mined_docs, first.mine_pending) == (4, 2)
+    assert any("2 documents left for the next run" in line for line in lines)
+    second = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4)
+    assert (second.mined_docs, second.mine_pending) == (2, 0)
+    assert TranslationMemory(cat).mined_docs().keys() == {r["id"] for r in records()}
+    third = align_all(cat, index, emb, min_confidence=0.0, mine_max_docs=4)
+    assert (third.mined_docs, third.mine_pending, third.aligned) == (0, 0, 0)
+
+
+def test_knn_margins_match_the_full_matrix_and_a_partial_query() -> None:
+    from indexer.counterparts import knn_margins, mutual_margin_pairs
+    from search import scoring
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(40, 16)).astype(np.float32)
+    b = np.concatenate([a[:25] + 0.4 * rng.normal(size=(25, 16)), rng.normal(size=(30, 16))]).astype(np.float32)
+    a, b = scoring.normalize(a), scoring.normalize(b)
+    full = scoring.margin_matrix(a @ b.T, k=4, kind="ratio")
+    expected = [(i, j) for i, j, _ in scoring.mutual_best(full)]
+    assert sorted((i, j) for i, j, _ in mutual_margin_pairs(a, b, 4)) == sorted(expected)
+    some = knn_margins(a, b, 4, rows_a=np.asarray([3, 7]), rows_b=np.asarray([], np.int64))
+    assert {i for i, _, _, _ in some.forward} == {3, 7} and not some.backward
+    for i, j, _, margin in some.forward:
+        assert margin == pytest.approx(float(full[i, j]), rel=1e-5)

@@ -184,7 +184,6 @@ def test_top_k_and_merge_plan() -> None:
 def test_one_live_index_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from viko import runtime
     from viko.settings import Settings
-    from web.translate_align import AlignmentService
 
     enc = FakeEncoder()
     monkeypatch.setattr(runtime, "cached_encoder", lambda spec: enc)
@@ -195,4 +194,4 @@ def test_one_live_index_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     update_index(docs([{"id": "x", "text": "Tin mới về điện gió ngoài khơi."}]), settings.index_root, enc, AN)
     second = runtime.live_index(settings).get()
     assert second is not first and "x" in second.doc_rows
-    assert runtime.live_index(settings).get() is second and AlignmentService(settings).index() is second
+    assert runtime.live_index(settings).get() is second

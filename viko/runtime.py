@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from corpus.catalogue import Catalogue
+from corpus.counterparts import Counterparts
 from indexer.analyze import Analyzer, default_analyzer
 from indexer.build import IndexStats, Progress, update_index
 from indexer.encoders import Encoder, load_encoder
@@ -46,6 +47,10 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
                              max_segments=settings.max_segments)
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
+            # Counterparts are found here, once per change, never when an index is opened.
+            from search.counterpart import detect_all
+
+            detect_all(Index.load(settings.index_root, expect_model=encoder.name), cat)
     return stats
 
 
@@ -58,6 +63,7 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     index = index or Index.load(settings.index_root, expect_model=encoder.name, ef_search=settings.ann_ef_search)
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
+        counterparts = Counterparts.load(cat)
         from search.expansion import product_glossary  # issue 3: glossary query expansion
 
         glossary = product_glossary(cat, settings.glossary)
@@ -68,7 +74,7 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
                         lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
                         max_query_chars=settings.max_query_chars, glossary=glossary,
                         min_dense_evidence=settings.min_dense_evidence,
-                        min_lexical_evidence=settings.min_lexical_evidence)
+                        min_lexical_evidence=settings.min_lexical_evidence, counterparts=counterparts)
 
 
 class LiveIndex:

@@ -3,6 +3,7 @@ Shared by the CLI (`viko align-all`, `viko index`), the web app and the benchmar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from search.sentvec import SentenceEmbedder
@@ -16,7 +17,8 @@ def sentence_embedder(settings: Settings) -> SentenceEmbedder:
     return SentenceEmbedder(cached_encoder(settings.encoder), cache_dir=Path(settings.data_dir) / "sentences")
 
 
-def run_align_all(settings: Settings, *, do_mine: bool | None = None) -> AlignAllStats:
+def run_align_all(settings: Settings, *, do_mine: bool | None = None,
+                  progress: Callable[[str], None] | None = None) -> AlignAllStats:
     """Counterparts, alignment and mining over the live index (what `viko index` runs after)."""
     from indexer.store import Index
     from search.workbench import align_all
@@ -26,4 +28,5 @@ def run_align_all(settings: Settings, *, do_mine: bool | None = None) -> AlignAl
     index = Index.load(settings.index_root, expect_model=encoder.name)
     with open_catalogue(settings) as cat:
         return align_all(cat, index, sentence_embedder(settings), min_confidence=settings.align_min_confidence,
-                         do_mine=bool(settings.align_mine) if do_mine is None else do_mine)
+                         do_mine=bool(settings.align_mine) if do_mine is None else do_mine,
+                         mine_max_docs=settings.align_mine_max_docs, progress=progress)

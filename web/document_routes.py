@@ -26,7 +26,7 @@ def document_router(web: Web, services: Services) -> APIRouter:
         eng = services.engine()
         with services.reader.read() as cat:
             doc = cat.get(doc_id)
-            link = counterpart_for(cat, eng.index, doc_id) if doc is not None else None
+            link = counterpart_for(cat, doc_id) if doc is not None else None
         if doc is None:
             raise HTTPException(404, f"no document with id {doc_id!r}")
         return document_page(eng, services.searcher, doc, link, q[: settings.max_query_chars],

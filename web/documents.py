@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from corpus.counterparts import Counterpart
 from corpus.document import Document
 from search.engine import DocMeta, QueryError, Scored, SearchEngine
 from search.snippets import match_spans
-from web.counterparts import Link
 from web.models import DocumentPage, HitModel, ParagraphModel
 from web.searching import Searcher, hit_model
 
@@ -64,7 +64,7 @@ def best_passages(engine: SearchEngine, searcher: Searcher, doc_id: str, query: 
     return sorted((chunks[r].start, chunks[r].end) for r in picked), ranked.terms
 
 
-def _link_hit(engine: SearchEngine, link: Link) -> HitModel | None:
+def _link_hit(engine: SearchEngine, link: Counterpart) -> HitModel | None:
     rows = engine.index.doc_rows.get(link.other_id)
     meta = engine.meta.get(link.other_id)
     if meta is None:
@@ -86,7 +86,7 @@ def _chosen_page(pages: list[list[tuple[int, str]]], passages: list[tuple[int, i
     return 1
 
 
-def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link: Link | None,
+def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link: Counterpart | None,
                   query: str = "", related: int = 6, *, page_no: int = 0, page_chars: int = 50_000) -> DocumentPage:
     passages, terms = best_passages(engine, searcher, doc.id, query) if query.strip() else ([], [])
     pages = page_spans(paragraphs_of(doc.text), page_chars)
@@ -105,7 +105,7 @@ def document_page(engine: SearchEngine, searcher: Searcher, doc: Document, link:
                         page=number, pages=len(pages), text_chars=len(doc.text))
     if link is not None:
         page.counterpart = _link_hit(engine, link)
-        page.counterpart_confirmed = link.confirmed
+        page.counterpart_confirmed = link.status == "confirmed"
     shown = {doc.id, link.other_id if link else ""}
     for hit in engine.related(doc.id, limit=related + 1):
         if hit.id not in shown and len(page.related) < related:

@@ -24,7 +24,7 @@ from indexer.store import LANGS
 from search.engine import QueryError, Scored, SearchEngine
 from search.facets import SORTS, Filters, apply_filters, count_facets, sort_items
 from viko.settings import Settings
-from web.counterparts import index_counterpart
+from web.counterparts import counterpart_id
 from web.models import FacetValueModel, HitModel, SearchPage
 
 MAX_OFFSET = 10_000
@@ -53,7 +53,7 @@ def hit_model(engine: SearchEngine, item: Scored, terms: Sequence[str]) -> HitMo
     hit = engine.hit(item, terms)
     return HitModel(id=hit.id, lang=hit.lang, title=hit.title, score=round(hit.score, 4), snippet=hit.snippet,
                     highlights=list(hit.highlights), url=hit.url, type=hit.type, date=hit.date,
-                    source=hit.source, counterpart_id=index_counterpart(engine.index, hit.id) or "")
+                    source=hit.source, counterpart_id=counterpart_id(engine, hit.id))
 
 
 class Searcher:

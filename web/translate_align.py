@@ -14,11 +14,10 @@ from pathlib import Path
 
 from corpus.document import Document
 from corpus.glossary import Glossary, open_glossary
-from indexer.store import Index, IndexError_
 from search.align import Alignment, align_sentences, doc_sentences
 from search.counterpart import get_counterpart
 from search.sentvec import SentenceEmbedder
-from viko.runtime import cached_encoder, live_index, open_catalogue
+from viko.runtime import cached_encoder, open_catalogue
 from viko.settings import Settings
 from web.translate_models import AlignmentPage, AlignRow, DocRef, LinkModel, SentenceModel, TermModel
 
@@ -29,13 +28,6 @@ class AlignmentService:
         self._lock = threading.Lock()
         self._embedder: SentenceEmbedder | None = None
 
-    def index(self) -> Index | None:
-        """The process's live index (viko.runtime.live_index), or None when there is none."""
-        try:
-            return live_index(self.settings).get()
-        except IndexError_:
-            return None
-
     def _align(self, sa: list[str], sb: list[str]) -> Alignment:
         with self._lock:  # the embedder and its cache are not thread-safe
             if self._embedder is None:
@@ -44,14 +36,13 @@ class AlignmentService:
             return Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
 
     def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
-        index = self.index()
         with open_catalogue(self.settings) as cat:
             a = cat.get(a_id)
             if a is None:
                 return AlignmentPage(error=f"no document with id {a_id!r}")
             status, confidence = "given", 1.0
             if not b_id:
-                link = get_counterpart(index, cat, a_id)
+                link = get_counterpart(cat, a_id)
                 if link is None:
                     return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
                 b_id, status, confidence = link.other_id, link.status, link.confidence

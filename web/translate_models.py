@@ -124,5 +124,5 @@ class CounterpartModel(BaseModel):
     doc_id: str
     other_id: str | None = None
     confidence: float = 0.0
-    status: str = Field(default="", description="confirmed, detected (with features) or index (content only)")
+    status: str = Field(default="", description="confirmed (by a person) or detected (with features)")
     features: dict[str, float] = {}

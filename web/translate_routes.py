@@ -192,14 +192,14 @@ def _glossary_routes(router: APIRouter, shared: _Shared) -> None:
 
 
 def _counterpart_routes(router: APIRouter, shared: _Shared) -> None:
-    settings, aligner, gate, writing = shared.settings, shared.aligner, shared.gate, shared.writing
+    settings, gate, writing = shared.settings, shared.gate, shared.writing
 
     @router.get("/api/counterpart/{doc_id:path}", response_model=CounterpartModel, summary="A document's counterpart")
     def api_counterpart(doc_id: str) -> Any:
         with open_catalogue(settings) as cat:
             if cat.get(doc_id) is None:
                 raise HTTPException(404, f"no document with id {doc_id!r}")
-            link = get_counterpart(aligner.index(), cat, doc_id)
+            link = get_counterpart(cat, doc_id)
         if link is None:
             return CounterpartModel(doc_id=doc_id)
         return CounterpartModel(doc_id=doc_id, other_id=link.other_id, confidence=link.confidence,

@@ -1,0 +1,118 @@
+"""Search reads the catalogue's counterparts: a translator's rejection takes a wrong pair out of
+ranking, the relevance floor, related documents and the API; a confirmation adds bridging."""
+
+from pathlib import Path
+
+import pytest
+
+from corpus.catalogue import Catalogue
+from corpus.counterparts import Counterpart, Counterparts, CounterpartStore
+from corpus.document import make_document
+from indexer.analyze import default_analyzer
+from indexer.build import update_index
+from indexer.store import Index
+from search.counterpart import decide, forget
+from search.engine import FULL_BRIDGE_CONFIDENCE, SearchEngine
+from tests.conftest import FakeEncoder
+from web.counterparts import counterpart_id
+
+DOCS = [
+    ("solar-vi", "vi", "solar panel rooftop subsidy program households"),
+    ("solar-ko", "ko", "태양광 지붕 보조금 가구 사업"),  # no word in common with the query
+    ("wind-ko", "ko", "solar wind turbine coast"),       # one query word
+    ("chip-ko", "ko", "반도체 공장 인력"),
+    ("farm-vi", "vi", "greenhouse tomato irrigation sensor"),  # Vietnamese documents the query does not
+    ("port-vi", "vi", "container port shipping crane"),        # match, so solar-vi stands out among them
+    ("rice-vi", "vi", "rice export price harvest"),
+]
+QUERY = "solar panel rooftop subsidy"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> tuple[Catalogue, Index]:
+    cat = Catalogue.open(tmp_path / "catalogue.sqlite")
+    cat.upsert_many(make_document({"id": d, "lang": lang, "text": text}) for d, lang, text in DOCS)
+    update_index(list(cat.iter_documents()), tmp_path / "index", FakeEncoder(), default_analyzer())
+    # What the detector stores at index time: solar-vi <-> solar-ko, fairly sure.
+    link = Counterpart("solar-vi", "solar-ko", 0.9, margin=1.3)
+    back = Counterpart("solar-ko", "solar-vi", 0.9, margin=1.3)
+    CounterpartStore(cat).replace_detected([], [link, back], {d: "h" for d, _, _ in DOCS})
+    return cat, Index.load(tmp_path / "index")
+
+
+def engine(cat: Catalogue, index: Index, **kwargs: object) -> SearchEngine:
+    return SearchEngine(index, FakeEncoder(), default_analyzer(), counterparts=Counterparts.load(cat), **kwargs)  # type: ignore[arg-type]
+
+
+def korean_order(e: SearchEngine) -> list[str]:
+    return [s.doc_id for s in e.rank(QUERY, "vi", ["ko"])[0]]
+
+
+def nearest_by_content(index: Index, doc_id: str) -> str:
+    sims = index.doc_matrix @ index.doc_vector(doc_id)
+    return max((d for d in index.doc_ids if d != doc_id), key=lambda d: float(sims[index.doc_ids.index(d)]))
+
+
+def scores(e: SearchEngine) -> dict[str, float]:
+    return {s.doc_id: s.score for s in e.rank(QUERY, "vi", ["vi", "ko"])[0]}
+
+
+def test_detected_link_bridges(corpus: tuple[Catalogue, Index]) -> None:
+    cat, index = corpus
+    plain = scores(engine(cat, index, bridge_weight=0.0))
+    bridged = scores(engine(cat, index))
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # 0.9: a sure link
+    assert korean_order(engine(cat, index, bridge_weight=0.0))[0] == "wind-ko"
+    assert korean_order(engine(cat, index))[0] == "solar-ko"
+
+
+def test_rejecting_a_pair_changes_ranking(corpus: tuple[Catalogue, Index]) -> None:
+    cat, index = corpus
+    decide(cat, "solar-vi", "solar-ko", "rejected")
+    e = engine(cat, index)
+    assert korean_order(e)[0] == "wind-ko"
+    assert scores(e) == scores(engine(cat, index, bridge_weight=0.0))  # no bridging left at all
+    assert counterpart_id(e, "solar-vi") == "" and e.counterparts.get("solar-ko") is None
+    assert [h.id for h in e.related("solar-vi", limit=1)] == [nearest_by_content(index, "solar-vi")]
+    # the relevance floor no longer lets solar-ko in on its counterpart's words
+    floored = engine(cat, index, min_dense_evidence=0.99)
+    ranked, terms = floored.rank(QUERY, "vi", ["ko"])
+    assert "solar-ko" not in [s.doc_id for s in floored.matching(ranked, terms, QUERY, "vi")]
+    forget(cat, "solar-vi", "solar-ko")
+    assert korean_order(engine(cat, index))[0] == "solar-ko"
+
+
+def test_confirming_a_pair_adds_bridging(corpus: tuple[Catalogue, Index]) -> None:
+    cat, index = corpus
+    plain = scores(engine(cat, index, bridge_weight=0.0))
+    before = korean_order(engine(cat, index))
+    decide(cat, "chip-ko", "solar-vi", "confirmed")  # a pair the detector did not see
+    e = engine(cat, index)
+    assert scores(e)["chip-ko"] == pytest.approx(plain["chip-ko"] + 1.0 * plain["solar-vi"])
+    after = korean_order(e)
+    assert after.index("chip-ko") < before.index("chip-ko")  # lifted by its confirmed partner
+    assert e.counterparts.get("solar-ko") is None  # its partner is confirmed with chip-ko
+    assert counterpart_id(e, "solar-vi") == "chip-ko"
+    assert [h.id for h in e.related("solar-vi", limit=1)] == ["chip-ko"]
+    floored = engine(cat, index, min_dense_evidence=0.99)
+    ranked, terms = floored.rank(QUERY, "vi", ["ko"])
+    assert "chip-ko" in [s.doc_id for s in floored.matching(ranked, terms, QUERY, "vi")]
+
+
+def test_lookup_and_single_document_read_agree(corpus: tuple[Catalogue, Index]) -> None:
+    cat, _ = corpus
+    store = CounterpartStore(cat)
+    for decision in (None, "rejected", "confirmed"):
+        if decision:
+            decide(cat, "solar-vi", "solar-ko" if decision == "rejected" else "chip-ko", decision)
+        lookup = Counterparts.load(cat)
+        assert {d: lookup.get(d) for d, _, _ in DOCS} == {d: store.get(d) for d, _, _ in DOCS}
+
+
+def test_a_weak_link_bridges_in_proportion(corpus: tuple[Catalogue, Index]) -> None:
+    cat, index = corpus
+    weak = [Counterpart("solar-vi", "solar-ko", 0.09), Counterpart("solar-ko", "solar-vi", 0.09)]
+    CounterpartStore(cat).replace_detected(["solar-vi"], weak, {})
+    plain = scores(engine(cat, index, bridge_weight=0.0))
+    bridged = scores(engine(cat, index))
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.09 / FULL_BRIDGE_CONFIDENCE * plain["solar-vi"])
