@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Repository folders installed as viko.<stage> (pyproject's package-dir).
+STAGES := corpus indexer search workbench matching web
 DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -37,6 +39,10 @@ test: install browser-deps
 
 lint: install
 	$(BIN)/ruff check .
+	@# The installed layout (viko.corpus -> corpus/ ...) as symlinks, for mypy (README, "Layout").
+	rm -rf build/typecheck && mkdir -p build/typecheck/viko
+	cp -rs $(CURDIR)/viko/. build/typecheck/viko/
+	for p in $(STAGES); do ln -s $(CURDIR)/$$p build/typecheck/viko/$$p; done
 	$(BIN)/mypy
 
 bench: install
@@ -69,4 +75,4 @@ browser-deps:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; }
 
 screenshots: demo-index browser-deps
-	$(BIN)/python -m web.screenshots $(DATA) docs/screenshots
+	$(BIN)/python -m viko.web.screenshots $(DATA) docs/screenshots

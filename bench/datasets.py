@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.textnorm import nfc
+from viko.corpus.textnorm import nfc
 
 
 def shared_dir() -> Path | None:

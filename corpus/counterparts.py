@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue, utcnow
+from viko.corpus.catalogue import Catalogue, utcnow
 
 DECISIONS = ("confirmed", "rejected")
 STATUSES = ("detected", "confirmed")

@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
-
-from corpus import dedup
-from corpus.catalogue import Catalogue
-from corpus.discover import discover
-from corpus.document import DocumentError, make_document
-from corpus.extract import extract, sniff
-from corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget
-from corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Entry, Frontier, Scope
-from corpus.netpolicy import BlockedAddress, checked_address
-from corpus.urls import canonicalize, doc_id_for_url, host_of
+from viko.corpus import dedup
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.discover import discover
+from viko.corpus.document import DocumentError, make_document
+from viko.corpus.extract import extract, sniff
+from viko.corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget
+from viko.corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Entry, Frontier, Scope
+from viko.corpus.netpolicy import BlockedAddress, checked_address
+from viko.corpus.urls import canonicalize, doc_id_for_url, host_of
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,8 @@ def analyse(content: bytes, content_type: str, url: str, budget: Budget = DEFAUL
         return _Page(error=str(exc))
     if extracted.format != "html":
         return _Page(extracted=extracted)
-    from corpus.formats.encoding import charset_from_content_type, decode_bytes
-    from corpus.formats.html import page_links
+    from viko.corpus.formats.encoding import charset_from_content_type, decode_bytes
+    from viko.corpus.formats.html import page_links
 
     html, _ = decode_bytes(content, charset_from_content_type(content_type), html=True)
     links = page_links(html, url)

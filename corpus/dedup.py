@@ -11,9 +11,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue, utcnow
-from corpus.document import Document
-from corpus.textnorm import fold_vi
+from viko.corpus.catalogue import Catalogue, utcnow
+from viko.corpus.document import Document
+from viko.corpus.textnorm import fold_vi
 
 BITS = 64
 BAND_BITS = (8, 7, 7, 7, 7, 7, 7, 7, 7)  # 9 bands: distance <= 8 shares at least one band

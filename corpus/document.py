@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from corpus.textnorm import clean_text, detect_language, fold_vi
+from viko.corpus.textnorm import clean_text, detect_language, fold_vi
 
 LANGS = ("vi", "ko", "other")
 TYPES = ("agreement", "news", "report", "offer", "demand")

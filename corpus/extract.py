@@ -9,10 +9,10 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget, kept_note
-from corpus.formats.encoding import EncodingError, charset_from_content_type, decode_bytes
-from corpus.formats.hwp import drm_name
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, kept_note
+from viko.corpus.formats.encoding import EncodingError, charset_from_content_type, decode_bytes
+from viko.corpus.formats.hwp import drm_name
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BINARY_MAGIC = (
@@ -100,25 +100,25 @@ def _extract_markup(content: bytes, kind: str, content_type: str, url: str, budg
         raise ExtractionError(str(exc)) from exc
     if kind == "text":
         return Extracted(text=text, format="text", encoding=encoding, note=note)
-    from corpus.formats.html import extract_html
+    from viko.corpus.formats.html import extract_html
 
     return replace(extract_html(text, url), encoding=encoding)
 
 
 def _binary_extractor(kind: str) -> Callable[[bytes, Budget], Extracted]:
     if kind == "pdf":
-        from corpus.formats.pdf import extract_pdf
+        from viko.corpus.formats.pdf import extract_pdf
 
         return extract_pdf
     if kind == "docx":
-        from corpus.formats.docx import extract_docx
+        from viko.corpus.formats.docx import extract_docx
 
         return extract_docx
     if kind == "hwp":
-        from corpus.formats.hwp import extract_hwp
+        from viko.corpus.formats.hwp import extract_hwp
 
         return extract_hwp
-    from corpus.formats.hwpx import extract_hwpx
+    from viko.corpus.formats.hwpx import extract_hwpx
 
     return extract_hwpx
 

@@ -17,9 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from protego import Protego
-
-from corpus.netpolicy import BlockedAddress, PublicOnlyTransport
-from corpus.urls import host_of
+from viko.corpus.netpolicy import BlockedAddress, PublicOnlyTransport
+from viko.corpus.urls import host_of
 
 Allow = Callable[[str], Awaitable[str | None]]  # URL -> reason it may not be fetched, or None
 

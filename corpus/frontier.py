@@ -13,9 +13,9 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue, utcnow
-from corpus.fetch import FetchResult
-from corpus.urls import host_of, trap_reason, url_pattern
+from viko.corpus.catalogue import Catalogue, utcnow
+from viko.corpus.fetch import FetchResult
+from viko.corpus.urls import host_of, trap_reason, url_pattern
 
 QUEUED, FETCHING, DONE, SKIPPED, FAILED, OUT_OF_SCOPE = (
     "queued", "fetching", "done", "skipped", "failed", "out_of_scope")

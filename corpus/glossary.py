@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from corpus.catalogue import Catalogue, utcnow
-from corpus.textnorm import nfc
-from corpus.tm import search_key
+from viko.corpus.catalogue import Catalogue, utcnow
+from viko.corpus.textnorm import nfc
+from viko.corpus.tm import search_key
 
 ORIGINS = ("bundled", "user", "tbx", "file")
 
@@ -67,7 +67,7 @@ def term_key(text: str) -> str:
 
 
 def bundled_path() -> Path:
-    return Path(str(resources.files("corpus") / "data" / "glossary.tsv"))
+    return Path(str(resources.files("viko.corpus") / "data" / "glossary.tsv"))
 
 
 def parse_tsv(lines: Iterable[str], source: str, origin: str = "file") -> tuple[list[Entry], list[str]]:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.catalogue import Catalogue
-from corpus.document import Document, DocumentError, make_document
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import Document, DocumentError, make_document
 
 
 @dataclass

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus import dedup
-from corpus.catalogue import Catalogue
-from corpus.document import DocumentError, make_document
-from corpus.extract import extract
-from corpus.formats import ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget
+from viko.corpus import dedup
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import DocumentError, make_document
+from viko.corpus.extract import extract
+from viko.corpus.formats import ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget
 
 SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".txt", ".text", ".md", ".pdf", ".docx", ".hwp", ".hwpx"})
 MAX_FILE_BYTES = 500_000_000

@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from corpus.catalogue import Catalogue, utcnow
-from corpus.textnorm import fold_vi, nfc, normalize_vi
+from viko.corpus.catalogue import Catalogue, utcnow
+from viko.corpus.textnorm import fold_vi, nfc, normalize_vi
 
 ORIGINS = ("aligned", "mined", "tmx")
 SEARCH_COLUMNS = ("vi_key", "ko_key", "vi_fold")

@@ -15,7 +15,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from corpus.textnorm import nfc, normalize_vi
+from viko.corpus.textnorm import nfc, normalize_vi
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"

@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from corpus.document import Document
-from indexer import centring
-from indexer.analyze import Analyzer
-from indexer.ann import ANN_THRESHOLD
-from indexer.chunking import Chunk, chunk_document
-from indexer.encoders import Encoder
-from indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
-from indexer.segments import LANGS, Segment, SegmentWriter, lang_code
-from indexer.store import Index, IndexError_, corpus_centroids, index_exists, publish
+from viko.corpus.document import Document
+from viko.indexer import centring
+from viko.indexer.analyze import Analyzer
+from viko.indexer.ann import ANN_THRESHOLD
+from viko.indexer.chunking import Chunk, chunk_document
+from viko.indexer.encoders import Encoder
+from viko.indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
+from viko.indexer.segments import LANGS, Segment, SegmentWriter, lang_code
+from viko.indexer.store import Index, IndexError_, corpus_centroids, index_exists, publish
 
 Progress = Callable[[str, int, int], None]
 # Centroids are recomputed (and every segment re-centred in one merge) when a language's chunk

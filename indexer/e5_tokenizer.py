@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from indexer.e5_file import E5Vocab
+from viko.indexer.e5_file import E5Vocab
 
 METASPACE = "\u2581"
 _SPACE_RUNS = re.compile(" {2,}")

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from indexer.e5_file import E5File, dequantise
-from indexer.e5_tokenizer import E5Tokenizer
+from viko.indexer.e5_file import E5File, dequantise
+from viko.indexer.e5_tokenizer import E5Tokenizer
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # Tokens (windows x padded length) per forward pass; not tuned: at least 16 full 512-token

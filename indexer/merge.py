@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-
-from indexer.segments import BLOCK, LANGS, Segment, SegmentWriter
+from viko.indexer.segments import BLOCK, LANGS, Segment, SegmentWriter
 
 MAX_SEGMENTS = 8
 MERGE_FACTOR = 4
@@ -67,7 +66,7 @@ def merge_segments(parent: Path, segments: Sequence[Segment], deleted: Mapping[s
 def recompute_centroids(segments: Sequence[Segment], deleted: Mapping[str, set[int]],
                         reference: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Per-language mean of every live chunk vector, streamed block by block."""
-    from indexer.store import corpus_centroids
+    from viko.indexer.store import corpus_centroids
 
     dim = int(segments[0].meta["dim"]) if segments else 0
     sums = np.zeros((len(LANGS), dim), np.float64)

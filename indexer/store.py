@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from indexer import centring
-from indexer.lexical import LexicalIndex
-from indexer.segments import LANGS, Segment, normalize
-from indexer.views import Chunks, DocRows, Rows
+from viko.indexer import centring
+from viko.indexer.lexical import LexicalIndex
+from viko.indexer.segments import LANGS, Segment, normalize
+from viko.indexer.views import Chunks, DocRows, Rows
 
 FORMAT_VERSION = 2
 

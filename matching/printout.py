@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-
-from corpus.glossary import Glossary
-from matching.match import Matcher
-from matching.plan import Meeting, Plan
-from matching.records import MatchRecord
+from viko.corpus.glossary import Glossary
+from viko.matching.match import Matcher
+from viko.matching.plan import Meeting, Plan
+from viko.matching.records import MatchRecord
 
 AGENDA_COLUMNS = ("slot", "table", "demand_id", "demand_title", "demand_organisation", "offer_id",
                   "offer_title", "offer_organisation", "score", "locked")

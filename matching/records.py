@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from corpus.document import Document
-from corpus.textnorm import normalize_vi
+from viko.corpus.document import Document
+from viko.corpus.textnorm import normalize_vi
 
 KINDS = ("offer", "demand")
 SECTORS = ("energy", "agriculture", "aquaculture", "port_logistics", "environment",
@@ -81,7 +81,7 @@ def labelled_fields(text: str) -> dict[str, str]:
 def sector_lexicon() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     """(sector, lang, pattern) rows of the bundled lexicon; Korean terms match inside words
     (particles attach to them), others on word edges."""
-    text = resources.files("matching").joinpath("data/sectors.tsv").read_text(encoding="utf-8")
+    text = resources.files("viko.matching").joinpath("data/sectors.tsv").read_text(encoding="utf-8")
     rows = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.catalogue import Catalogue
-from corpus.glossary import Glossary
-from matching.match import Matcher
-from matching.records import records_from_documents
-from search.engine import SearchEngine
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.glossary import Glossary
+from viko.matching.match import Matcher
+from viko.matching.records import records_from_documents
+from viko.search.engine import SearchEngine
 
 
 def load_matcher(catalogue_path: Path, engine: SearchEngine) -> Matcher:

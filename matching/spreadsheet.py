@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpus.catalogue import Catalogue
-from corpus.document import Document, DocumentError, make_document
-from corpus.importer import ImportReport
-from matching.records import KINDS
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import Document, DocumentError, make_document
+from viko.corpus.importer import ImportReport
+from viko.matching.records import KINDS
 
 REQUIRED = ("title", "text")
 FIELD_COLUMNS = ("organisation", "sector", "region", "contact")
@@ -102,7 +102,7 @@ def import_records(catalogue: Catalogue, path: Path, kind: str) -> ImportReport:
     report = ImportReport()
     docs: dict[str, Document] = {}
     if Path(path).suffix.lower() == ".jsonl":
-        from corpus.importer import read_jsonl
+        from viko.corpus.importer import read_jsonl
 
         for doc in read_jsonl(path, report):
             docs[doc.id] = doc.with_(type=kind)

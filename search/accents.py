@@ -16,9 +16,9 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from corpus.textnorm import fold_vi, looks_unaccented_vietnamese
-from indexer.analyze import VI_STOPWORDS
-from indexer.lexical import LexicalIndex
+from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese
+from viko.indexer.analyze import VI_STOPWORDS
+from viko.indexer.lexical import LexicalIndex
 
 MAX_WORD_SYLLABLES = 4  # the analyser's longest multi-syllable word
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)

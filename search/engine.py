@@ -21,20 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from corpus.counterparts import Counterparts
-from corpus.textnorm import nfc, query_language
-from indexer import centring
-from indexer.analyze import Analyzer
-from indexer.encoders import Encoder
-from indexer.lexical import top_k
-from indexer.store import LANGS, Index
-from search import scoring
-from search.accents import AccentTable
-from search.expansion import NoExpansion, TermExpander, expanded_terms
-from search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
-from search.relevance import above_floor
-from search.snippets import make_snippet
+from viko.corpus.counterparts import Counterparts
+from viko.corpus.textnorm import nfc, query_language
+from viko.indexer import centring, scoring
+from viko.indexer.analyze import Analyzer
+from viko.indexer.encoders import Encoder
+from viko.indexer.lexical import top_k
+from viko.indexer.store import LANGS, Index
+from viko.search.accents import AccentTable
+from viko.search.expansion import NoExpansion, TermExpander, expanded_terms
+from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
+from viko.search.relevance import above_floor
+from viko.search.snippets import make_snippet
 
 __all__ = ["DocMeta", "Hit", "QueryError", "Results", "Scored", "SearchEngine"]
 

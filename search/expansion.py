@@ -16,10 +16,10 @@ import sqlite3
 from pathlib import Path
 from typing import Protocol
 
-from corpus.catalogue import Catalogue
-from corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv, with_english
-from corpus.textnorm import detect_language
-from indexer.analyze import Analyzer
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv, with_english
+from viko.corpus.textnorm import detect_language
+from viko.indexer.analyze import Analyzer
 
 log = logging.getLogger(__name__)
 

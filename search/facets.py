@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from search.engine import DocMeta, Scored
+from viko.search.engine import DocMeta, Scored
 
 FACETS = ("lang", "type", "source", "year")
 SORTS = ("relevance", "date")

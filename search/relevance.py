@@ -26,9 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-
-from indexer.store import Index
-from search.ranked import Scored
+from viko.indexer.store import Index
+from viko.search.ranked import Scored
 
 CounterpartOf = Callable[[str], str | None]
 Background = Callable[[str], "tuple[float, float] | None"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from corpus.textnorm import fold_vi, normalize_vi
+from viko.corpus.textnorm import fold_vi, normalize_vi
 
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")

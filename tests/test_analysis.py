@@ -1,5 +1,5 @@
-from indexer.analyze import Analyzer, shared_terms
-from indexer.chunking import chunk_document, sentences, split_sentences
+from viko.indexer.analyze import Analyzer, shared_terms
+from viko.indexer.chunking import chunk_document, sentences, split_sentences
 
 AN = Analyzer()
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import make_document
+from viko.corpus.tm import TranslationMemory, Unit
+from viko.web.app import create_app
 
-from corpus.catalogue import Catalogue
-from corpus.document import make_document
-from corpus.tm import TranslationMemory, Unit
 from tests.conftest import FakeEncoder
 from viko.settings import Settings
-from web.app import create_app
 
 EXAMPLES = 15  # per operation: about 20 operations, a minute on a loaded machine
 
@@ -32,7 +32,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
             TranslationMemory(cat).add_many([Unit("Hợp tác.", "협력.", "aligned", 0.9, "v", "k", (0,), (0,))])
     with pytest.MonkeyPatch.context() as patch:  # undone after this module: later tests use real models
         patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-        patch.setattr("web.translate_align.cached_encoder", lambda spec: FakeEncoder())
+        patch.setattr("viko.web.workbench_align.cached_encoder", lambda spec: FakeEncoder())
         run_index(Settings(data_dir=folder))
         app = create_app(Settings(data_dir=folder, admin_token="", web_rate_per_minute=0))
         yield schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import DocumentError, make_document
+from viko.corpus.importer import import_jsonl
+from viko.corpus.ingest import ingest_paths
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.search.engine import DocMeta, SearchEngine
 
-from corpus.catalogue import Catalogue
-from corpus.document import DocumentError, make_document
-from corpus.importer import import_jsonl
-from corpus.ingest import ingest_paths
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.store import Index
-from search.engine import DocMeta, SearchEngine
 from tests.conftest import SMALL_DOCS, FakeEncoder
 from viko.cli import main
 from viko.locking import LockBusy, data_lock
@@ -165,5 +165,5 @@ def test_command_modules_never_import_viko_cli_back() -> None:
                 assert all(a.name != "viko.cli" for a in node.names), f"{path.name} imports viko.cli"
     cli = ast.parse((ROOT / "viko" / "cli.py").read_text(encoding="utf-8"))
     top = [n for n in cli.body if isinstance(n, ast.ImportFrom)]
-    assert any(n.module == "viko" and {"cli_crawl", "cli_translate"} <= {a.name for a in n.names} for n in top)
+    assert any(n.module == "viko" and {"cli_crawl", "cli_workbench"} <= {a.name for a in n.names} for n in top)
     assert all(not isinstance(n, ast.ImportFrom) for n in cli.body[cli.body.index(top[-1]) + 1:])

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import make_document
+from viko.corpus.tm import TranslationMemory, Unit
+from viko.workbench.concordance import ConcordanceError, concordance
 
-from corpus.catalogue import Catalogue
-from corpus.document import make_document
-from corpus.tm import TranslationMemory, Unit
-from search.concordance import ConcordanceError, concordance
 from viko.cli import main
 
 UNITS = [

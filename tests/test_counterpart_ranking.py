@@ -4,17 +4,17 @@ ranking, the relevance floor, related documents and the API; a confirmation adds
 from pathlib import Path
 
 import pytest
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import Counterpart, Counterparts, CounterpartStore
+from viko.corpus.document import make_document
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.search.engine import FULL_BRIDGE_CONFIDENCE, SearchEngine
+from viko.web.counterparts import counterpart_id
+from viko.workbench.counterparts import decide, forget
 
-from corpus.catalogue import Catalogue
-from corpus.counterparts import Counterpart, Counterparts, CounterpartStore
-from corpus.document import make_document
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.store import Index
-from search.counterpart import decide, forget
-from search.engine import FULL_BRIDGE_CONFIDENCE, SearchEngine
 from tests.conftest import FakeEncoder
-from web.counterparts import counterpart_id
 
 DOCS = [
     ("solar-vi", "vi", "solar panel rooftop subsidy program households"),

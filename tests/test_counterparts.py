@@ -7,18 +7,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import Counterparts, CounterpartStore
+from viko.corpus.document import make_document
+from viko.corpus.tm import TranslationMemory
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.workbench.counterparts import (
+    CounterpartError,
+    all_links,
+    decide,
+    detect_all,
+    forget,
+    get_counterpart,
+)
+from viko.workbench.detect import FeatureWeights, detect_counterparts, doc_info, pair_features
+from viko.workbench.runner import align_all
+from viko.workbench.sentvec import SentenceEmbedder
 
-from corpus.catalogue import Catalogue
-from corpus.counterparts import Counterparts, CounterpartStore
-from corpus.document import make_document
-from corpus.tm import TranslationMemory
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.counterparts import FeatureWeights, detect_counterparts, doc_info, pair_features
-from indexer.store import Index
-from search.counterpart import CounterpartError, all_links, decide, detect_all, forget, get_counterpart
-from search.sentvec import SentenceEmbedder
-from search.workbench import align_all
 from tests.conftest import FakeEncoder
 from viko.cli import main
 
@@ -220,8 +227,8 @@ def test_align_all_reports_each_pair_and_mines_in_bounded_resumable_runs(setup: 
 
 
 def test_knn_margins_match_the_full_matrix_and_a_partial_query() -> None:
-    from indexer.counterparts import knn_margins, mutual_margin_pairs
-    from search import scoring
+    from viko.indexer import scoring
+    from viko.workbench.detect import knn_margins, mutual_margin_pairs
 
     rng = np.random.default_rng(3)
     a = rng.normal(size=(40, 16)).astype(np.float32)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.crawl import CrawlOptions, crawl
+from viko.corpus.dedup import duplicate_ids, indexable_documents, sources_of
+from viko.corpus.fetch import FetchConfig, FetchResult, robots_from
+from viko.corpus.frontier import Scope, report_rows
+from viko.corpus.urls import canonicalize
 
-from corpus.catalogue import Catalogue
-from corpus.crawl import CrawlOptions, crawl
-from corpus.dedup import duplicate_ids, indexable_documents, sources_of
-from corpus.fetch import FetchConfig, FetchResult, robots_from
-from corpus.frontier import Scope, report_rows
-from corpus.urls import canonicalize
 from tests.fixtures.server import FixtureSite
 from viko.cli import main
 

@@ -9,8 +9,8 @@ import csv
 import json
 
 import pytest
+from viko.search.engine import SearchEngine
 
-from search.engine import SearchEngine
 from tests.conftest import DEMO
 
 pytestmark = pytest.mark.model

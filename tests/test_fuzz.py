@@ -4,18 +4,19 @@ another exception. Seeds are the project's own fixtures, mutated and cut."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from viko.corpus.extract import extract
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import Budget
+from viko.corpus.formats.hwp import decode_para
+from viko.corpus.formats.hwpx import section_text
+from viko.search.engine import QueryError, SearchEngine
 
-from corpus.extract import extract
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import Budget
-from corpus.formats.hwp import decode_para
-from corpus.formats.hwpx import section_text
-from search.engine import QueryError, SearchEngine
 from tests.fixtures import make_fixtures as mk
 from viko.cli_common import QueryTextError, query_from_argv, query_from_line
 
@@ -68,10 +69,8 @@ def test_hwp_paragraph_decoding_takes_any_payload(payload: bytes) -> None:
 def test_hwpx_sections_of_any_markup_give_text_or_a_syntax_error(xml: str) -> None:
     from lxml import etree
 
-    try:
+    with contextlib.suppress(etree.XMLSyntaxError):  # extract_hwpx: "damaged HWPX section"
         assert isinstance(section_text(xml.encode()), str)
-    except etree.XMLSyntaxError:
-        pass  # extract_hwpx turns this into "damaged HWPX section"
 
 
 @FUZZ
@@ -88,11 +87,12 @@ def test_query_bytes_become_text_or_a_clear_error(raw: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
-    from corpus.document import make_document
-    from indexer.analyze import default_analyzer
-    from indexer.build import update_index
-    from indexer.store import Index
-    from search.engine import DocMeta
+    from viko.corpus.document import make_document
+    from viko.indexer.analyze import default_analyzer
+    from viko.indexer.build import update_index
+    from viko.indexer.store import Index
+    from viko.search.engine import DocMeta
+
     from tests.conftest import SMALL_DOCS, FakeEncoder
 
     folder: Path = tmp_path_factory.mktemp("fuzz-index")

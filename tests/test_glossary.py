@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
-
-from corpus.catalogue import Catalogue
-from corpus.glossary import (
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.glossary import (
     Entry,
     Glossary,
     GlossaryError,
@@ -16,7 +15,8 @@ from corpus.glossary import (
     open_glossary,
     parse_tsv,
 )
-from corpus.tbx import read_tbx, write_tbx
+from viko.workbench.tbx import read_tbx, write_tbx
+
 from viko.cli import main
 
 ENTRIES = [

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from viko.corpus.discover import discover, gunzip
+from viko.corpus.extract import extract, sniff
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import MB, Budget
 
-from corpus.discover import discover, gunzip
-from corpus.extract import extract, sniff
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import MB, Budget
 from tests import hostile as h
 from tests.fixtures import make_fixtures as mk
 
@@ -84,7 +84,7 @@ def test_deeply_nested_hwpx_costs_linear_time() -> None:
 
 
 def test_docx_with_a_huge_part_is_refused_before_python_docx_loads_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import corpus.formats.docx as docx_format
+    import viko.corpus.formats.docx as docx_format
 
     blob = h.docx_with_part(80)
     assert len(blob) < 1 * MB
@@ -152,8 +152,8 @@ import json, resource, sys, time
 from pathlib import Path
 limit = int(sys.argv[2]) * 1_000_000
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from corpus.catalogue import Catalogue
-from corpus.ingest import ingest_paths
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.ingest import ingest_paths
 folder = Path(sys.argv[1])
 start = time.monotonic()
 with Catalogue.open(folder.parent / "c.sqlite") as cat:

@@ -1,9 +1,9 @@
 import json
 from pathlib import Path
 
-from corpus.catalogue import Catalogue
-from corpus.document import guess_type, make_document
-from corpus.importer import import_jsonl
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import guess_type, make_document
+from viko.corpus.importer import import_jsonl
 
 
 def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:

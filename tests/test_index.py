@@ -3,15 +3,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from viko.corpus.document import make_document
+from viko.indexer import store
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.ann import build_dense
+from viko.indexer.build import update_index
+from viko.indexer.lexical import LexicalIndex, top_k
+from viko.indexer.merge import plan_merges
+from viko.indexer.store import Index, IndexError_, current_generation
 
-from corpus.document import make_document
-from indexer import store
-from indexer.analyze import default_analyzer
-from indexer.ann import build_dense
-from indexer.build import update_index
-from indexer.lexical import LexicalIndex, top_k
-from indexer.merge import plan_merges
-from indexer.store import Index, IndexError_, current_generation
 from tests.conftest import SMALL_DOCS, FakeEncoder
 
 AN = default_analyzer()

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.dedup import indexable_documents, sources_of
+from viko.corpus.ingest import Overrides, ingest_paths
 
-from corpus.catalogue import Catalogue
-from corpus.dedup import indexable_documents, sources_of
-from corpus.ingest import Overrides, ingest_paths
 from tests.fixtures import make_fixtures as mk
 from tests.fixtures.server import FixtureSite
 from viko.cli import main

@@ -7,22 +7,22 @@ import json
 from pathlib import Path
 
 import pytest
-
-from corpus.catalogue import Catalogue
-from corpus.document import make_document
-from corpus.glossary import Entry, Glossary
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.store import Index
-from matching.match import Matcher, MatchError
-from matching.records import (
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import make_document
+from viko.corpus.glossary import Entry, Glossary
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.matching.match import Matcher, MatchError
+from viko.matching.records import (
     RecordError,
     infer_sectors,
     labelled_fields,
     record_from_document,
     records_from_documents,
 )
-from matching.spreadsheet import SpreadsheetError, import_records, read_rows
+from viko.matching.spreadsheet import SpreadsheetError, import_records, read_rows
+
 from tests.conftest import FakeEncoder
 
 DEMAND_VI = {

@@ -6,8 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-from matching.plan import Lock, Plan, PlanError, PlanRequest, plan_session, validate
+from viko.matching.plan import Lock, Plan, PlanError, PlanRequest, plan_session, validate
 
 
 def request(scores: np.ndarray, **kw: object) -> PlanRequest:
@@ -91,7 +90,7 @@ def test_bad_requests_are_refused() -> None:
 
 
 def test_validate_reports_double_booking() -> None:
-    from matching.plan import Meeting
+    from viko.matching.plan import Meeting
 
     req = request(np.ones((2, 2)), tables=2, slots=1, per_party=2)
     bad = Plan([Meeting("d0", "o0", 0, 0, 1.0), Meeting("d0", "o1", 0, 0, 1.0)])

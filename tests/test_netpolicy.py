@@ -14,12 +14,11 @@ from pathlib import Path
 import httpcore
 import httpx
 import pytest
-
-from corpus import netpolicy
-from corpus.catalogue import Catalogue
-from corpus.crawl import Crawler, CrawlOptions
-from corpus.fetch import FetchConfig, Fetcher, FetchResult, robots_from
-from corpus.frontier import Scope, report_rows
+from viko.corpus import netpolicy
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.crawl import Crawler, CrawlOptions
+from viko.corpus.fetch import FetchConfig, Fetcher, FetchResult, robots_from
+from viko.corpus.frontier import Scope, report_rows
 
 PUBLIC_IP = "93.184.216.34"
 NAMES = {"public.test": PUBLIC_IP, "other.test": "93.184.216.35", "intranet.corp": "10.0.0.5"}

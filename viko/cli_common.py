@@ -57,9 +57,9 @@ def _not_utf8(raw: bytes, where: int) -> str:
 
 def engine_or_fail(builder: Any, settings: Settings) -> Any:
     """builder(settings), or a clear message and exit 1 when the index or catalogue cannot be used."""
-    from corpus.catalogue import CatalogueError
-    from indexer.encoders import EncoderError
-    from indexer.store import IndexError_
+    from viko.corpus.catalogue import CatalogueError
+    from viko.indexer.encoders import EncoderError
+    from viko.indexer.store import IndexError_
 
     try:
         return builder(settings)

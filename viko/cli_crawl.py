@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from corpus.document import TYPES
 from viko.cli_common import Context, fail, pass_ctx
+from viko.corpus.document import TYPES
 
 _TYPE = click.Choice(list(TYPES))
 
@@ -38,8 +38,8 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
     interruption and it continues from its frontier. See `viko crawl-report` for details."""
     import re
 
-    from corpus.crawl import CrawlOptions, CrawlStats, crawl
-    from corpus.frontier import Scope
+    from viko.corpus.crawl import CrawlOptions, CrawlStats, crawl
+    from viko.corpus.frontier import Scope
     from viko.runtime import open_catalogue
 
     for pattern in (include, exclude):
@@ -96,7 +96,7 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
             then_index: bool) -> None:
     """Add local files and folders (recursively): HTML, text, PDF, DOCX, HWP, HWPX.
     Each file that cannot be read is reported with its reason; the rest go on."""
-    from corpus.ingest import FileOutcome, Overrides, ingest_paths
+    from viko.corpus.ingest import FileOutcome, Overrides, ingest_paths
     from viko.runtime import open_catalogue
 
     def show(o: FileOutcome) -> None:
@@ -120,7 +120,7 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
 @pass_ctx
 def crawl_report_cmd(c: Context, as_json: bool, state: str | None) -> None:
     """What the crawler did: per URL its state, HTTP status or error, and the reason."""
-    from corpus.frontier import report_rows, report_summary
+    from viko.corpus.frontier import report_rows, report_summary
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
@@ -140,8 +140,8 @@ def crawl_report_cmd(c: Context, as_json: bool, state: str | None) -> None:
 @pass_ctx
 def get_cmd(c: Context, key: str, as_json: bool) -> None:
     """One stored document by id or URL (any variant of a crawled page's URL)."""
-    from corpus.dedup import sources_of
-    from corpus.urls import canonicalize
+    from viko.corpus.dedup import sources_of
+    from viko.corpus.urls import canonicalize
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
@@ -167,7 +167,7 @@ def get_cmd(c: Context, key: str, as_json: bool) -> None:
 
 def _local_file(cat: Any, key: str) -> Any:
     """A file added by `viko add`, named by its path."""
-    from corpus.ingest import file_doc_id
+    from viko.corpus.ingest import file_doc_id
 
     path = Path(key)
     return cat.get(file_doc_id(path)) if path.is_file() else None

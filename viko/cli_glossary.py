@@ -22,7 +22,7 @@ def glossary_group() -> None:
 @pass_ctx
 def glossary_list(c: Context, query: str, as_json: bool) -> None:
     """Every entry, or those containing QUERY on either side or in the note."""
-    from corpus.glossary import open_glossary
+    from viko.corpus.glossary import open_glossary
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
@@ -43,7 +43,7 @@ def glossary_list(c: Context, query: str, as_json: bool) -> None:
 @pass_ctx
 def glossary_add(c: Context, vi: str, ko: str, note: str, domain: str) -> None:
     """Add a term pair (or update the note of an existing one)."""
-    from corpus.glossary import GlossaryError, open_glossary
+    from viko.corpus.glossary import GlossaryError, open_glossary
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
@@ -59,7 +59,7 @@ def glossary_add(c: Context, vi: str, ko: str, note: str, domain: str) -> None:
 @pass_ctx
 def glossary_remove(c: Context, entry_id: int) -> None:
     """Remove the entry with this id (see `viko glossary list`)."""
-    from corpus.glossary import open_glossary
+    from viko.corpus.glossary import open_glossary
     from viko.runtime import open_catalogue
 
     with open_catalogue(c.settings) as cat:
@@ -73,9 +73,9 @@ def glossary_remove(c: Context, entry_id: int) -> None:
 @pass_ctx
 def glossary_import_tbx(c: Context, path: Path) -> None:
     """Merge a TBX termbase (TBX v3 or v2; vi and ko terms) into the glossary."""
-    from corpus.glossary import GlossaryError, open_glossary
-    from corpus.tbx import read_tbx
+    from viko.corpus.glossary import GlossaryError, open_glossary
     from viko.runtime import open_catalogue
+    from viko.workbench.tbx import read_tbx
 
     report = read_tbx(path)
     for message in report.errors:
@@ -99,9 +99,9 @@ def glossary_import_tbx(c: Context, path: Path) -> None:
 @pass_ctx
 def glossary_export_tbx(c: Context, out: Path) -> None:
     """Write the glossary as TBX (TBX-Basic, ISO 30042:2019)."""
-    from corpus.glossary import open_glossary
-    from corpus.tbx import write_tbx
+    from viko.corpus.glossary import open_glossary
     from viko.runtime import open_catalogue
+    from viko.workbench.tbx import write_tbx
 
     with open_catalogue(c.settings) as cat:
         entries = open_glossary(cat, c.settings.glossary).entries()

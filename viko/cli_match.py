@@ -13,7 +13,7 @@ from viko.cli_common import Context, engine_or_fail, fail, pass_ctx
 
 
 def _matcher(c: Context) -> Any:
-    from matching.service import load_matcher
+    from viko.matching.service import load_matcher
     from viko.runtime import build_engine
 
     engine = engine_or_fail(build_engine, c.settings)
@@ -33,7 +33,7 @@ def import_records_cmd(c: Context, files: tuple[Path, ...], kind: str) -> None:
     """Import offers or demands from CSV/TSV/XLSX (header row: title, text, organisation,
     sector, region, contact, lang; other columns are kept) or JSONL. Bad rows are reported
     with their row numbers and skipped; run `viko index` afterwards."""
-    from matching.spreadsheet import import_records
+    from viko.matching.spreadsheet import import_records
     from viko.runtime import open_catalogue
 
     failed = False
@@ -56,7 +56,7 @@ def import_records_cmd(c: Context, files: tuple[Path, ...], kind: str) -> None:
 def match_cmd(c: Context, record_id: str, limit: int, as_json: bool) -> None:
     """For a demand, the offers that answer it; for an offer, the demands it answers; best
     first, each with why (matching passages, shared and glossary terms, sector, region)."""
-    from matching.match import MatchError
+    from viko.matching.match import MatchError
 
     matcher = _matcher(c)
     try:
@@ -94,9 +94,9 @@ def plan_session_cmd(c: Context, tables: int | None, slots: int | None, per_part
     """Propose the meetings of a matching session: who meets whom, at which table, in which
     slot, maximising the total match score (an integer program solved by HiGHS). Locked and
     removed meetings from the web planner are kept."""
-    from matching.plan import PlanError
-    from matching.printout import write_printouts
-    from matching.session import SessionStore, plan_for
+    from viko.matching.plan import PlanError
+    from viko.matching.printout import write_printouts
+    from viko.matching.session import SessionStore, plan_for
 
     matcher = _matcher(c)
     config = SessionStore(c.settings.data_dir).load()

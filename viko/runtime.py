@@ -6,14 +6,14 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from corpus.catalogue import Catalogue
-from corpus.counterparts import Counterparts
-from indexer.analyze import Analyzer, default_analyzer
-from indexer.build import IndexStats, Progress, update_index
-from indexer.encoders import Encoder, load_encoder
-from indexer.store import Index, current_generation
-from search.engine import DocMeta, SearchEngine
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import Counterparts
+from viko.indexer.analyze import Analyzer, default_analyzer
+from viko.indexer.build import IndexStats, Progress, update_index
+from viko.indexer.encoders import Encoder, load_encoder
+from viko.indexer.store import Index, current_generation
 from viko.locking import data_lock
+from viko.search.engine import DocMeta, SearchEngine
 from viko.settings import Settings
 
 
@@ -37,7 +37,7 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
     encoder = cached_encoder(settings.encoder)
     with data_lock(settings.data_dir, wait=settings.index_lock_wait), open_catalogue(settings) as cat:
         # Duplicates of another document (syndicated copies) are stored but not indexed.
-        from corpus.dedup import indexable_documents
+        from viko.corpus.dedup import indexable_documents
 
         docs = indexable_documents(cat)
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
@@ -48,7 +48,7 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
             # Counterparts are found here, once per change, never when an index is opened.
-            from search.counterpart import detect_all
+            from viko.workbench.counterparts import detect_all
 
             detect_all(Index.load(settings.index_root, expect_model=encoder.name), cat)
     return stats
@@ -64,7 +64,7 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
         counterparts = Counterparts.load(cat)
-        from search.expansion import product_glossary  # issue 3: glossary query expansion
+        from viko.search.expansion import product_glossary  # issue 3: glossary query expansion
 
         glossary = product_glossary(cat, settings.glossary)
     analyzer = analyzer or default_analyzer()

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from corpus.fetch import FetchConfig
-from corpus.formats.budget import MB, Budget
-from search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
+from viko.corpus.fetch import FetchConfig
+from viko.corpus.formats.budget import MB, Budget
+from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
 
 
 def _setting(default: Any, help: str) -> Any:

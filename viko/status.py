@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.store import IndexError_, current_generation, live_doc_hashes, read_manifest
+from viko.indexer.store import IndexError_, current_generation, live_doc_hashes, read_manifest
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 
@@ -13,7 +13,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     with open_catalogue(settings) as cat:
         counts = cat.counts()
         hashes = cat.hashes()
-        from corpus.dedup import duplicate_ids  # duplicates are stored but never indexed
+        from viko.corpus.dedup import duplicate_ids  # duplicates are stored but never indexed
 
         duplicates = duplicate_ids(cat)
     index: dict[str, Any] | None = None

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from viko.corpus.importer import import_jsonl
+from viko.web.shared import Web
 
-from corpus.importer import import_jsonl
 from viko.locking import LockBusy
 from viko.runtime import open_catalogue, run_index
-from web.shared import Web
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from viko.web.admin import admin_router
+from viko.web.document_routes import document_router
+from viko.web.limits import ClientLimiter, RateLimit
+from viko.web.matching import matching_router
+from viko.web.observe import RequestLog, configure_logging, install_error_pages
+from viko.web.search_routes import search_router
+from viko.web.services import Services
+from viko.web.shared import Web, token_warning
+from viko.web.status_routes import status_router
+from viko.web.workbench_routes import workbench_router
 
 from viko.settings import Settings
-from web.admin import admin_router
-from web.document_routes import document_router
-from web.limits import ClientLimiter, RateLimit
-from web.matching import matching_router
-from web.observe import RequestLog, configure_logging, install_error_pages
-from web.search_routes import search_router
-from web.services import Services
-from web.shared import Web, token_warning
-from web.status_routes import status_router
-from web.translate_routes import translate_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("viko.web")
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(document_router(web, services))
     app.include_router(status_router(web, app))
     app.include_router(admin_router(web))
-    app.include_router(translate_router(web))  # /align, /concordance, /glossary, TMX export
+    app.include_router(workbench_router(web))  # /align, /concordance, /glossary, TMX export
     app.include_router(matching_router(web, services))  # /match, /matching, /planner, agenda and briefs
 
     install_error_pages(app, web)

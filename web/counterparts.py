@@ -8,9 +8,9 @@ reads the catalogue itself; both apply the same rule.
 
 from __future__ import annotations
 
-from corpus.catalogue import Catalogue
-from corpus.counterparts import Counterpart, CounterpartStore
-from search.engine import SearchEngine
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import Counterpart, CounterpartStore
+from viko.search.engine import SearchEngine
 
 
 def counterpart_for(cat: Catalogue, doc_id: str) -> Counterpart | None:

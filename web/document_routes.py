@@ -6,14 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-
-from search.facets import Filters
-from web.counterparts import counterpart_for
-from web.documents import document_page
-from web.links import SearchLinks
-from web.models import DocumentPage
-from web.services import Services
-from web.shared import Web
+from viko.search.facets import Filters
+from viko.web.counterparts import counterpart_for
+from viko.web.documents import document_page
+from viko.web.links import SearchLinks
+from viko.web.models import DocumentPage
+from viko.web.services import Services
+from viko.web.shared import Web
 
 PageNo = Query(0, ge=0, description="Page of a long document (1-based); 0 = the page with the best passage")
 

@@ -8,13 +8,12 @@ view. The full text stays one link away, as plain text."""
 from __future__ import annotations
 
 import numpy as np
-
-from corpus.counterparts import Counterpart
-from corpus.document import Document
-from search.engine import DocMeta, QueryError, Scored, SearchEngine
-from search.snippets import match_spans
-from web.models import DocumentPage, HitModel, ParagraphModel
-from web.searching import Searcher, hit_model
+from viko.corpus.counterparts import Counterpart
+from viko.corpus.document import Document
+from viko.search.engine import DocMeta, QueryError, Scored, SearchEngine
+from viko.search.snippets import match_spans
+from viko.web.models import DocumentPage, HitModel, ParagraphModel
+from viko.web.searching import Searcher, hit_model
 
 
 def paragraphs_of(text: str) -> list[tuple[int, str]]:

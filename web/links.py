@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from search.facets import FACETS, Filters
+from viko.search.facets import FACETS, Filters
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-
-from matching.match import Matcher, MatchError
-from matching.plan import PlanError
-from matching.printout import agenda_csv, agenda_html, agenda_xlsx, briefs_html
-from matching.records import SECTORS
-from matching.service import load_matcher
-from matching.session import Session, SessionConfig, SessionStore, plan_for
-from web.services import Services
-from web.shared import Web
+from viko.matching.match import Matcher, MatchError
+from viko.matching.plan import PlanError
+from viko.matching.printout import agenda_csv, agenda_html, agenda_xlsx, briefs_html
+from viko.matching.records import SECTORS
+from viko.matching.service import load_matcher
+from viko.matching.session import Session, SessionConfig, SessionStore, plan_for
+from viko.web.services import Services
+from viko.web.shared import Web
 
 MAX_MATCHES = 100
 

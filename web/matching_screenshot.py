@@ -1,4 +1,4 @@
-"""`python -m web.matching_screenshot DATA_DIR OUT.png`: the session planner as the README
+"""`python -m viko.web.matching_screenshot DATA_DIR OUT.png`: the session planner as the README
 shows it, taken like web/screenshots.py with Debian's headless Chromium."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from viko.web.localserver import CHROMIUM, CHROMIUM_ARGS, local_server
+
 from viko.settings import Settings
-from web.localserver import CHROMIUM, CHROMIUM_ARGS, local_server
 
 SIZE = (1280, 1000)
 
@@ -29,5 +30,5 @@ def take(data_dir: Path, out: Path) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m web.matching_screenshot DATA_DIR OUT.png")
+        sys.exit("usage: python -m viko.web.matching_screenshot DATA_DIR OUT.png")
     print(take(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -15,8 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from web.shared import SECURITY_HEADERS, Web
+from viko.web.shared import SECURITY_HEADERS, Web
 
 log = logging.getLogger("viko.web")
 API_PREFIXES = ("/api/", "/static/", "/docs", "/openapi", "/text/")

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from corpus.catalogue import Catalogue
+from viko.corpus.catalogue import Catalogue
+
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 

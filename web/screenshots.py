@@ -1,4 +1,4 @@
-"""`python -m web.screenshots DATA_DIR OUT_DIR`: the search and document pages at desktop
+"""`python -m viko.web.screenshots DATA_DIR OUT_DIR`: the search and document pages at desktop
 and phone width, taken with Debian's headless Chromium (see `make screenshots`)."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from viko.web.localserver import CHROMIUM, CHROMIUM_ARGS, local_server
+
 from viko.settings import Settings
-from web.localserver import CHROMIUM, CHROMIUM_ARGS, local_server
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 QUERY = "하이퐁 전라남도 재생에너지 협약"
@@ -51,6 +52,6 @@ def take(data_dir: Path, out: Path) -> list[Path]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m web.screenshots DATA_DIR OUT_DIR")
+        sys.exit("usage: python -m viko.web.screenshots DATA_DIR OUT_DIR")
     for p in take(Path(sys.argv[1]), Path(sys.argv[2])):
         print(p)

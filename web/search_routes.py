@@ -6,13 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-
-from search.facets import FACETS, Filters
-from web.links import SearchLinks, page_window
-from web.models import SearchPage
-from web.searching import SearchRequest
-from web.services import Services
-from web.shared import Web
+from viko.search.facets import FACETS, Filters
+from viko.web.links import SearchLinks, page_window
+from viko.web.models import SearchPage
+from viko.web.searching import SearchRequest
+from viko.web.services import Services
+from viko.web.shared import Web
 
 FacetValues = Annotated[list[str] | None,
                         Query(description="Repeat to choose several values; values of one facet are alternatives")]

@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from viko.corpus.textnorm import query_language
+from viko.indexer.store import LANGS
+from viko.search.engine import QueryError, Scored, SearchEngine
+from viko.search.facets import SORTS, Filters, apply_filters, count_facets, sort_items
+from viko.web.counterparts import counterpart_id
+from viko.web.models import FacetValueModel, HitModel, SearchPage
 
-from corpus.textnorm import query_language
-from indexer.store import LANGS
-from search.engine import QueryError, Scored, SearchEngine
-from search.facets import SORTS, Filters, apply_filters, count_facets, sort_items
 from viko.settings import Settings
-from web.counterparts import counterpart_id
-from web.models import FacetValueModel, HitModel, SearchPage
 
 MAX_OFFSET = 10_000
 FACET_VALUES = {"lang": set(LANGS)}

@@ -4,13 +4,13 @@ and the one long-lived catalogue reader."""
 from __future__ import annotations
 
 from fastapi import HTTPException
+from viko.indexer.store import IndexError_
+from viko.search.engine import SearchEngine
+from viko.web.reader import CatalogueReader
+from viko.web.searching import Searcher
 
-from indexer.store import IndexError_
-from search.engine import SearchEngine
 from viko.runtime import LiveEngine
 from viko.settings import Settings
-from web.reader import CatalogueReader
-from web.searching import Searcher
 
 
 class Services:

@@ -16,10 +16,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Header, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from viko.web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
+from viko.web.links import with_param
 
 from viko.settings import Settings
-from web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
-from web.links import with_param
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
-
-from web.models import StatusPage
-from web.shared import Web
-from web.statuspage import status_page
+from viko.web.models import StatusPage
+from viko.web.shared import Web
+from viko.web.statuspage import status_page
 
 
 def status_router(web: Web, app: FastAPI) -> APIRouter:

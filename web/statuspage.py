@@ -4,11 +4,12 @@ directory simply has no crawls yet."""
 
 from __future__ import annotations
 
-from corpus.frontier import log_outcomes, recent_log
+from viko.corpus.frontier import log_outcomes, recent_log
+from viko.web.models import CrawlOutcome, StatusPage
+
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 from viko.status import collect_status
-from web.models import CrawlOutcome, StatusPage
 
 RECENT_CRAWLS = 15
 

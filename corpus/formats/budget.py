@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
-from corpus.formats import ExtractionError
+from viko.corpus.formats import ExtractionError
 
 MB = 1_000_000
 # A part that inflates more than this many times over its compressed size is padding made to

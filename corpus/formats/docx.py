@@ -13,9 +13,8 @@ import docx
 from docx.document import Document as DocxDocument
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 
 
 def _blocks(document: DocxDocument, lines: TextCollector) -> None:

@@ -9,9 +9,8 @@ import lxml.html
 import trafilatura
 from htmldate import find_date
 from lxml import etree
-
-from corpus.formats import Extracted, ExtractionError
-from corpus.urls import canonicalize
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.urls import canonicalize
 
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml"}
 

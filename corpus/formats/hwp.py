@@ -15,9 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import olefile
-
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 
 HWPTAG_PARA_TEXT = 67  # HWPTAG_BEGIN (16) + 51
 SIGNATURE = b"HWP Document File"

@@ -9,9 +9,8 @@ import zipfile
 import zlib
 
 from lxml import etree
-
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, Readable, TextCollector, kept_note
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, Readable, TextCollector, kept_note
 
 # No huge_tree: libxml2's own limits (nesting depth 256, 10 MB text nodes) stay on.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)

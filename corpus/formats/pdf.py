@@ -12,9 +12,8 @@ import re
 
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError, PdfReadError
-
-from corpus.formats import Extracted, ExtractionError
-from corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
+from viko.corpus.formats import Extracted, ExtractionError
+from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable PDFs are common
 MIN_CHARS_PER_PAGE = 5

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from indexer.encoders import Encoder
+from viko.indexer.encoders import Encoder
 
 
 class SentenceEmbedder:

@@ -17,9 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from corpus.document import Document
-from indexer.chunking import sentences
+from viko.corpus.document import Document
+from viko.indexer.chunking import sentences
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 # (sentences taken from a, from b); (1, 0) and (0, 1) leave a sentence unmatched.

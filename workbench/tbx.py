@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import IO
 
 from lxml import etree
-
-from corpus.glossary import Entry
-from corpus.textnorm import clean_text
-from corpus.tmx import XML_LANG, lang_of
+from viko.corpus.glossary import Entry
+from viko.corpus.textnorm import clean_text
+from viko.workbench.tmx import XML_LANG, lang_of
 
 TBX_NS = "urn:iso:std:iso:30042:ed-2"
 

@@ -2,7 +2,7 @@
 
 `detect_all` is what `viko index` / `viko align-all` run: it matches the documents that are new
 or changed since its last run (and the partners that lost their link because of them) with
-the feature detector of indexer.counterparts, and stores the links in the catalogue
+the feature detector of workbench.detect, and stores the links in the catalogue
 (corpus.counterparts), where the translators' decisions also live. Opening an index computes
 nothing: readers get `Counterparts.load(catalogue)`.
 """
@@ -13,12 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-
-from corpus.catalogue import Catalogue
-from corpus.counterparts import Counterpart, CounterpartError, Counterparts, CounterpartStore
-from corpus.document import Document
-from indexer.counterparts import DocInfo, FeatureWeights, detect_counterparts, doc_info
-from indexer.store import Index
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import Counterpart, CounterpartError, Counterparts, CounterpartStore
+from viko.corpus.document import Document
+from viko.indexer.store import Index
+from viko.workbench.detect import DocInfo, FeatureWeights, detect_counterparts, doc_info
 
 __all__ = ["CounterpartError", "DetectStats", "all_links", "decide", "detect_all", "detect_documents",
            "forget", "get_counterpart"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
+from viko.align_all import run_align_all, sentence_embedder
 from viko.cli_common import Context, fail, pass_ctx
 from viko.settings import Settings
-from viko.translate import run_align_all, sentence_embedder
 
 
 def after_index(settings: Settings) -> None:
@@ -34,9 +34,9 @@ def _progress(line: str) -> None:
 def align_all_cmd(c: Context, no_mine: bool) -> None:
     """Detect counterparts, align every confirmed or confident pair, mine parallel sentences;
     store everything as translation memory (run by `viko index` too; unchanged pairs are kept)."""
-    from corpus.catalogue import CatalogueError
-    from indexer.encoders import EncoderError
-    from indexer.store import IndexError_
+    from viko.corpus.catalogue import CatalogueError
+    from viko.indexer.encoders import EncoderError
+    from viko.indexer.store import IndexError_
 
     try:
         stats = run_align_all(c.settings, do_mine=False if no_mine else None, progress=_progress)
@@ -52,8 +52,8 @@ def align_all_cmd(c: Context, no_mine: bool) -> None:
 @pass_ctx
 def align_cmd(c: Context, doc_a: str, doc_b: str, as_json: bool) -> None:
     """Align the sentences of two documents (1-1, 1-2, 2-1 and unmatched) and print the links."""
-    from search.align import align_documents
     from viko.runtime import open_catalogue
+    from viko.workbench.align import align_documents
 
     with open_catalogue(c.settings) as cat:
         docs = cat.get_many([doc_a, doc_b])
@@ -88,8 +88,8 @@ def _ids(indexes: tuple[int, ...]) -> str:
 @pass_ctx
 def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
     """Aligned sentence pairs containing a word or phrase (either language), match highlighted."""
-    from search.concordance import ConcordanceError, concordance
     from viko.runtime import open_catalogue
+    from viko.workbench.concordance import ConcordanceError, concordance
 
     with open_catalogue(c.settings) as cat:
         try:
@@ -100,7 +100,7 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool
         click.echo(json.dumps(res.to_json(), ensure_ascii=False))
         return
     click.echo(f"{res.total} translation units ({res.took_ms:.1f} ms)")
-    from search.snippets import highlight
+    from viko.search.snippets import highlight
 
     for hit in res.hits:
         u = hit.unit
@@ -118,10 +118,10 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool
 @pass_ctx
 def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, str] | None) -> None:
     """Write translation units as TMX 1.4b (all of them, a document pair, or a search)."""
-    from corpus.tm import TranslationMemory
-    from corpus.tmx import write_tmx
-    from search.concordance import ConcordanceError, concordance
+    from viko.corpus.tm import TranslationMemory
     from viko.runtime import open_catalogue
+    from viko.workbench.concordance import ConcordanceError, concordance
+    from viko.workbench.tmx import write_tmx
 
     with open_catalogue(c.settings) as cat:
         if query is not None:
@@ -147,8 +147,8 @@ def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, st
 def import_tmx_cmd(c: Context, files: tuple[Path, ...]) -> None:
     """Import TMX files (vi and ko variants) as searchable concordance; re-importing a file
     name replaces its units."""
-    from corpus.tmx import import_tmx
     from viko.runtime import open_catalogue
+    from viko.workbench.tmx import import_tmx
 
     ok = False
     with open_catalogue(c.settings) as cat:

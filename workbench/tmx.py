@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import IO
 
 from lxml import etree
-
-from corpus.catalogue import Catalogue
-from corpus.textnorm import clean_text
-from corpus.tm import TranslationMemory, Unit
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.textnorm import clean_text
+from viko.corpus.tm import TranslationMemory, Unit
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DOCTYPE = '<!DOCTYPE tmx SYSTEM "tmx14.dtd">'

@@ -12,14 +12,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from corpus.document import Document
-from corpus.glossary import Glossary, open_glossary
-from search.align import Alignment, align_sentences, doc_sentences
-from search.counterpart import get_counterpart
-from search.sentvec import SentenceEmbedder
+from viko.corpus.document import Document
+from viko.corpus.glossary import Glossary, open_glossary
+from viko.web.workbench_models import AlignmentPage, AlignRow, DocRef, LinkModel, SentenceModel, TermModel
+from viko.workbench.align import Alignment, align_sentences, doc_sentences
+from viko.workbench.counterparts import get_counterpart
+from viko.workbench.sentvec import SentenceEmbedder
+
 from viko.runtime import cached_encoder, open_catalogue
 from viko.settings import Settings
-from web.translate_models import AlignmentPage, AlignRow, DocRef, LinkModel, SentenceModel, TermModel
 
 
 class AlignmentService:

@@ -11,7 +11,7 @@ Latin-script names, and links are assigned one-to-one, best first. Only the docu
 `dirty` are re-matched (new or changed since the last run); the others keep their links.
 
 `knn_margins` is the one kNN ratio-margin routine: document counterparts and sentence mining
-(search.bitext) both use it.
+(workbench.mining) both use it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from datetime import date
 
 import faiss
 import numpy as np
-
-from corpus.counterparts import Counterpart
+from viko.corpus.counterparts import Counterpart
 
 # Exact kNN up to this many base rows (200k x 200k x 384 flops: minutes on two cores, once
 # per run); above it an HNSW graph, for sentence mining over a very large corpus. Measured

@@ -14,16 +14,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
-
-from corpus.glossary import Glossary, GlossaryError, open_glossary
-from corpus.tm import TranslationMemory, Unit
-from corpus.tmx import tmx_chunks
-from search.concordance import ConcordanceError, concordance
-from search.counterpart import CounterpartError, decide, forget, get_counterpart
-from viko.runtime import open_catalogue
-from web.shared import Web
-from web.translate_align import AlignmentService
-from web.translate_models import (
+from viko.corpus.glossary import Glossary, GlossaryError, open_glossary
+from viko.corpus.tm import TranslationMemory, Unit
+from viko.web.shared import Web
+from viko.web.workbench_align import AlignmentService
+from viko.web.workbench_models import (
     AlignmentPage,
     ConcordanceHitModel,
     ConcordancePage,
@@ -34,6 +29,11 @@ from web.translate_models import (
     GlossaryInput,
     GlossaryPage,
 )
+from viko.workbench.concordance import ConcordanceError, concordance
+from viko.workbench.counterparts import CounterpartError, decide, forget, get_counterpart
+from viko.workbench.tmx import tmx_chunks
+
+from viko.runtime import open_catalogue
 
 # A concordance export lists at most this many units (a phrase as common as "và" matches
 # most of the memory; the whole memory has its own export, streamed).
@@ -51,7 +51,7 @@ class _Shared:
         self.writing = threading.Lock()
 
 
-def translate_router(web: Web) -> APIRouter:
+def workbench_router(web: Web) -> APIRouter:
     router = APIRouter(tags=["translation"])
     shared = _Shared(web)
     for add_routes in (_alignment_routes, _concordance_routes, _glossary_routes, _counterpart_routes):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from search.sentvec import SentenceEmbedder
-from search.workbench import AlignAllStats
 from viko.settings import Settings
+from viko.workbench.runner import AlignAllStats
+from viko.workbench.sentvec import SentenceEmbedder
 
 
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:
@@ -20,9 +20,9 @@ def sentence_embedder(settings: Settings) -> SentenceEmbedder:
 def run_align_all(settings: Settings, *, do_mine: bool | None = None,
                   progress: Callable[[str], None] | None = None) -> AlignAllStats:
     """Counterparts, alignment and mining over the live index (what `viko index` runs after)."""
-    from indexer.store import Index
-    from search.workbench import align_all
+    from viko.indexer.store import Index
     from viko.runtime import cached_encoder, open_catalogue
+    from viko.workbench.runner import align_all
 
     encoder = cached_encoder(settings.encoder)
     index = Index.load(settings.index_root, expect_model=encoder.name)

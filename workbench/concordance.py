@@ -14,9 +14,9 @@ import re
 import time
 from dataclasses import dataclass
 
-from corpus.catalogue import Catalogue
-from corpus.textnorm import fold_vi, nfc
-from corpus.tm import TranslationMemory, Unit, fold_key, search_key
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.textnorm import fold_vi, nfc
+from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}

@@ -15,9 +15,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from indexer.counterparts import mutual_margin_pairs
-from search import scoring
+from viko.indexer import scoring
+from viko.workbench.detect import mutual_margin_pairs
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

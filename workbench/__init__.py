@@ -1,0 +1,2 @@
+"""The translators' workbench: counterparts, sentence alignment, bitext mining,
+concordance, TMX/TBX exchange and the align-all runner."""
