@@ -12,7 +12,7 @@ from bench import eval_tasks as ev
 from bench.report import table
 
 if TYPE_CHECKING:
-    from bench.eval_context import Context
+    from bench.eval_context import EvalContext
 
 _VIKO: dict[str, Any] = {"method": "full", "k": 2, "kind": "csls", "lexical_weight": 0.1}
 SENTENCE_STEPS: list[tuple[str, dict[str, Any]]] = [
@@ -51,7 +51,7 @@ QUESTION_STEPS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-def _sentences(ctx: Context) -> str:
+def _sentences(ctx: EvalContext) -> str:
     pairs = {ds: ev.sentence_pairs(ds, "dev") for ds in ("ntrex", "sib200")}
     variants = {label: opts for label, opts in SENTENCE_STEPS}
     scores = {ds: ev.parallel_sentences(p, ctx.encoder, ctx.analyzer, variants) for ds, p in pairs.items()}
@@ -60,7 +60,7 @@ def _sentences(ctx: Context) -> str:
     return table(["sentences (dev): lever", "NTREX vi→ko", "NTREX ko→vi", "SIB vi→ko", "SIB ko→vi"], rows)
 
 
-def _engine_rows(ctx: Context, index: Any, steps: Sequence[tuple[str, str, dict[str, Any]]],
+def _engine_rows(ctx: EvalContext, index: Any, steps: Sequence[tuple[str, str, dict[str, Any]]],
                  evaluate: Any, queries: Any, docs: Any) -> list[tuple[str, dict[str, float]]]:
     out = []
     counterparts = detect_documents(index, docs)  # as `viko index` would store them
@@ -70,7 +70,7 @@ def _engine_rows(ctx: Context, index: Any, steps: Sequence[tuple[str, str, dict[
     return out
 
 
-def _documents(ctx: Context) -> str:
+def _documents(ctx: EvalContext) -> str:
     docs, queries = ev.ntrex_corpus("dev")
     index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
     rows = _engine_rows(ctx, index, DOCUMENT_STEPS, ev.mixed_documents, queries, docs)
@@ -78,7 +78,7 @@ def _documents(ctx: Context) -> str:
     return table(["documents (NTREX dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
 
 
-def _questions(ctx: Context) -> str:
+def _questions(ctx: EvalContext) -> str:
     docs, qs = ev.xquad_corpus("dev")
     index = ev.cached_index("xquad", docs, ctx.encoder, ctx.analyzer)
     rows = _engine_rows(ctx, index, QUESTION_STEPS, ev.question_passage, qs, docs)
@@ -86,7 +86,7 @@ def _questions(ctx: Context) -> str:
     return table(["questions (XQuAD-vi dev): lever", *metrics], [[label] + [m[k] for k in metrics] for label, m in rows])
 
 
-def _demo_glossary(ctx: Context) -> str:
+def _demo_glossary(ctx: EvalContext) -> str:
     """The glossary lever where it applies: the project's own cooperation-domain demo corpus
     (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
     from viko.indexer.store import Index
@@ -109,7 +109,7 @@ def _demo_glossary(ctx: Context) -> str:
     return table([f"demo corpus ({len(queries)} queries): glossary", "nDCG@10", "other-language recall@10"], rows)
 
 
-def ablation_markdown(ctx: Context, tasks: Sequence[str]) -> str:
+def ablation_markdown(ctx: EvalContext, tasks: Sequence[str]) -> str:
     parts = ["### What each lever adds (dev split)"]
     builders = {"sentences": _sentences, "documents": _documents, "questions": _questions}
     for task in tasks:

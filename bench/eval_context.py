@@ -20,7 +20,7 @@ Log = Callable[[str], None]
 
 
 @dataclass
-class Context:
+class EvalContext:
     encoder: CachedEncoder
     analyzer: Analyzer
     settings: Settings

@@ -1,4 +1,4 @@
-"""The three retrieval-quality evaluations of issue 3, on ../shared data.
+"""The three retrieval-quality evaluations, on ../shared data.
 
 1. parallel sentences (NTREX, SIB-200): each sentence finds its translation among all
    sentences of the other language in the split; P@1 both ways.

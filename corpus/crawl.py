@@ -21,7 +21,7 @@ from viko.corpus.extract import extract, sniff
 from viko.corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget
-from viko.corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Entry, Frontier, Scope
+from viko.corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Frontier, QueuedUrl, Scope
 from viko.corpus.netpolicy import BlockedAddress, checked_address
 from viko.corpus.urls import canonicalize, doc_id_for_url, host_of
 
@@ -149,7 +149,7 @@ class Crawler:
             if self.progress:
                 self.progress(self.stats)
 
-    async def _visit(self, entry: Entry) -> None:
+    async def _visit(self, entry: QueuedUrl) -> None:
         try:
             await self._visit_inner(entry)
         except Exception as exc:  # one bad page never stops the crawl
@@ -157,7 +157,7 @@ class Crawler:
             self.stats.failed += 1
         self.cat.conn.commit()
 
-    async def _visit_inner(self, entry: Entry) -> None:
+    async def _visit_inner(self, entry: QueuedUrl) -> None:
         reason = self.frontier.out_of_scope(entry)
         if reason:
             self.frontier.finish(entry.url, OUT_OF_SCOPE, reason=reason)
@@ -218,7 +218,7 @@ class Crawler:
                 self._robots[host] = rules
             return self._robots[host]
 
-    async def _handle(self, entry: Entry, result: FetchResult) -> None:
+    async def _handle(self, entry: QueuedUrl, result: FetchResult) -> None:
         fr = self.frontier
         hops = f" (redirected to {result.final_url})" if result.redirects else ""
         if result.skipped or result.error:
@@ -251,7 +251,7 @@ class Crawler:
             return
         self._store(entry, final, result, page, hops)
 
-    def _enqueue(self, entry: Entry, final: str, page: _Page) -> None:
+    def _enqueue(self, entry: QueuedUrl, final: str, page: _Page) -> None:
         if page.discovery_kind:
             # Sitemap indexes and feeds are signposts: what they list is one step further.
             depth = entry.depth if page.discovery_kind == "sitemapindex" else entry.depth + 1
@@ -267,7 +267,7 @@ class Crawler:
             for url in page.links:
                 self.frontier.add(url, entry.depth + 1, entry.url)
 
-    def _store(self, entry: Entry, final: str, result: FetchResult, page: _Page, hops: str) -> None:
+    def _store(self, entry: QueuedUrl, final: str, result: FetchResult, page: _Page, hops: str) -> None:
         fr = self.frontier
         assert page.extracted is not None
         if page.noindex:

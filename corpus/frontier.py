@@ -31,7 +31,7 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class Entry:
+class QueuedUrl:
     url: str
     depth: int
 
@@ -68,19 +68,19 @@ class Frontier:
                                   " ('out_of_scope', 'fetching', 'skipped') THEN 'queued' ELSE state END WHERE url=?", (url,))
         self.cat.conn.commit()
 
-    def take(self, limit: int) -> list[Entry]:
+    def take(self, limit: int) -> list[QueuedUrl]:
         rows = self.cat.conn.execute(
             "SELECT url, depth FROM crawl_frontier WHERE state='queued' ORDER BY depth, rowid LIMIT ?",
             (limit,)).fetchall()
         with self.cat.conn:
             self.cat.conn.executemany("UPDATE crawl_frontier SET state='fetching' WHERE url=?",
                                       [(r[0],) for r in rows])
-        return [Entry(r[0], r[1]) for r in rows]
+        return [QueuedUrl(r[0], r[1]) for r in rows]
 
     def pending(self) -> int:
         return int(self.cat.conn.execute("SELECT COUNT(*) FROM crawl_frontier WHERE state='queued'").fetchone()[0])
 
-    def out_of_scope(self, entry: Entry) -> str | None:
+    def out_of_scope(self, entry: QueuedUrl) -> str | None:
         """Why a URL is not for this run (depth, host, filters), or None."""
         if entry.depth > self.scope.max_depth:
             return f"deeper than --max-depth {self.scope.max_depth}"
@@ -96,7 +96,7 @@ class Frontier:
             return "matches --exclude"
         return None
 
-    def trap(self, entry: Entry) -> str | None:
+    def trap(self, entry: QueuedUrl) -> str | None:
         """Why a URL looks like a crawler trap, or None."""
         reason = trap_reason(entry.url)
         if reason:

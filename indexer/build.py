@@ -16,11 +16,11 @@ from viko.corpus.document import Document
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
 from viko.indexer.ann import ANN_THRESHOLD
-from viko.indexer.chunking import Chunk, chunk_document
+from viko.indexer.chunking import CHUNK_CHARS, Chunk, chunk_document
 from viko.indexer.encoders import Encoder
 from viko.indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
 from viko.indexer.segments import LANGS, Segment, SegmentWriter, lang_code
-from viko.indexer.store import Index, IndexError_, corpus_centroids, index_exists, publish
+from viko.indexer.store import Index, UnusableIndex, corpus_centroids, index_exists, publish
 
 Progress = Callable[[str, int, int], None]
 # Centroids are recomputed (and every segment re-centred in one merge) when a language's chunk
@@ -56,7 +56,7 @@ class IndexStats:
 
 @dataclass(frozen=True)
 class Chunking:
-    chars: int = 600
+    chars: int = CHUNK_CHARS
     overlap: int = 1
     max_chunks: int = 0
 
@@ -73,7 +73,7 @@ def _digest(text: str) -> bytes:
 
 
 def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer, *,
-                 chunk_chars: int = 600, overlap: int = 1, batch_size: int = 32,
+                 chunk_chars: int = CHUNK_CHARS, overlap: int = 1, batch_size: int = 32,
                  rebuild: bool = False, progress: Progress | None = None,
                  max_chunks: int = 0, ann_threshold: int = ANN_THRESHOLD,
                  max_segments: int = MAX_SEGMENTS) -> IndexStats:
@@ -244,7 +244,7 @@ def _previous(root: Path, encoder: Encoder, params: dict[str, int], rebuild: boo
         return None
     try:
         index = Index.load(root)
-    except IndexError_:
+    except UnusableIndex:
         return None
     if index.model != encoder.name or index.manifest.get("params") != params:
         return None

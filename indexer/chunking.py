@@ -18,6 +18,9 @@ _ABBREV = re.compile(
     r"U\.S|Q|P|H|Tr|tr|Số|số)\.|\b[A-ZĐ]\.)$"
 )
 MAX_SENTENCE_CHARS = 1200
+# Target passage length: about one paragraph, well inside the encoder's 512 tokens; 600 gave
+# the quality tables in docs/benchmarks.md (other sizes were not measured: each re-embeds all).
+CHUNK_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def sentences(text: str, segmented: bool = False) -> list[str]:
     return [text[s.start : s.end] for s in split_sentences(text, segmented)]
 
 
-def chunk_document(doc_id: str, lang: str, text: str, *, target_chars: int = 600,
+def chunk_document(doc_id: str, lang: str, text: str, *, target_chars: int = CHUNK_CHARS,
                    overlap: int = 1, segmented: bool = False) -> list[Chunk]:
     """Pack whole sentences into chunks of about target_chars, repeating `overlap` sentences."""
     spans = split_sentences(text, segmented)

@@ -31,11 +31,11 @@ from typing import Any
 import faiss
 import numpy as np
 import scipy.sparse as sp
+from viko.corpus.document import LANGS
 from viko.indexer.ann import ANN_THRESHOLD, build_dense, read_dense, write_dense
 from viko.indexer.chunking import Chunk
 from viko.indexer.lexical import Postings
 
-LANGS = ("vi", "ko", "other")
 BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
 Progress = Callable[[str, int, int], None]
 

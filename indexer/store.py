@@ -35,7 +35,7 @@ from viko.indexer.views import Chunks, DocRows, Rows
 FORMAT_VERSION = 2
 
 
-class IndexError_(RuntimeError):
+class UnusableIndex(RuntimeError):
     """The index is missing, damaged, or was built with another model."""
 
 
@@ -208,7 +208,7 @@ class Index:
         folder = current_generation(root)
         manifest = read_manifest(folder)
         if expect_model and manifest["model"] != expect_model:
-            raise IndexError_(
+            raise UnusableIndex(
                 f"the index in {folder} was built with model {manifest['model']!r} but the encoder is "
                 f"{expect_model!r}; run `viko index --rebuild` (or set VIKO_ENCODER to the index's model)"
             )
@@ -216,7 +216,7 @@ class Index:
             segments = [Segment(Path(root) / "segments" / name, ef_search) for name in manifest["segments"]]
             centroids = np.load(folder / "centroids.npy", allow_pickle=False)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise IndexError_(f"index generation {folder} is damaged ({exc}): run `viko index --rebuild`") from exc
+            raise UnusableIndex(f"index generation {folder} is damaged ({exc}): run `viko index --rebuild`") from exc
         return cls(folder, manifest, segments, centroids)
 
 
@@ -258,10 +258,10 @@ def _write_generation(folder: Path, manifest: dict[str, Any], centroids: np.ndar
 def current_generation(root: Path) -> Path:
     pointer = Path(root) / "CURRENT"
     if not pointer.exists():
-        raise IndexError_(f"no index in {root}: run `viko index` first")
+        raise UnusableIndex(f"no index in {root}: run `viko index` first")
     folder = Path(root) / pointer.read_text(encoding="utf-8").strip()
     if not (folder / "manifest.json").exists():
-        raise IndexError_(f"index generation {folder} is incomplete: run `viko index --rebuild`")
+        raise UnusableIndex(f"index generation {folder} is incomplete: run `viko index --rebuild`")
     return folder
 
 
@@ -269,9 +269,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise IndexError_(f"cannot read {folder / 'manifest.json'}: {exc}") from exc
+        raise UnusableIndex(f"cannot read {folder / 'manifest.json'}: {exc}") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexError_(f"index format {manifest.get('format_version')} in {folder} is not the "
+        raise UnusableIndex(f"index format {manifest.get('format_version')} in {folder} is not the "
                           f"supported format {FORMAT_VERSION}: run `viko index --rebuild`")
     return dict(manifest)
 
@@ -291,7 +291,7 @@ def index_exists(root: Path) -> bool:
     try:
         current_generation(root)
         return True
-    except IndexError_:
+    except UnusableIndex:
         return False
 
 

@@ -31,7 +31,7 @@ from viko.indexer.store import LANGS, Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import NoExpansion, TermExpander, expanded_terms
 from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
-from viko.search.relevance import above_floor
+from viko.search.relevance import MIN_LEXICAL_EVIDENCE, above_floor
 from viko.search.snippets import make_snippet
 
 __all__ = ["DocMeta", "Hit", "QueryError", "Results", "Scored", "SearchEngine"]
@@ -109,7 +109,7 @@ class SearchEngine:
                  bridge_weight: float = 1.0, max_query_chars: int = 500,
                  glossary: TermExpander | None = None, fusion: str = "zscore",
                  document_weight: float = 0.0, min_dense_evidence: float | None = None,
-                 min_lexical_evidence: float = 0.2, counterparts: Counterparts | None = None) -> None:
+                 min_lexical_evidence: float = MIN_LEXICAL_EVIDENCE, counterparts: Counterparts | None = None) -> None:
         if index.model != encoder.name:
             raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
         self.index = index

@@ -35,6 +35,9 @@ Background = Callable[[str], "tuple[float, float] | None"]
 # "firstday"): gibberish queries reach 3.2-3.9 background deviations at the 90th percentile
 # (4.7 at most, once), the right document of a cross-language query 4.3-6.3 at the 10th.
 MIN_BACKGROUND_Z = 4.5
+# The two floors measured in the docstring above; settings and the engine read these.
+MIN_DENSE_EVIDENCE = 0.30
+MIN_LEXICAL_EVIDENCE = 0.2
 
 
 def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0) -> set[str]:
@@ -58,8 +61,8 @@ def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: 
 
 
 def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
-                qlang: str, counterpart_of: CounterpartOf, min_dense: float = 0.30,
-                min_lexical: float = 0.2, background: Background | None = None) -> list[Scored]:
+                qlang: str, counterpart_of: CounterpartOf, min_dense: float = MIN_DENSE_EVIDENCE,
+                min_lexical: float = MIN_LEXICAL_EVIDENCE, background: Background | None = None) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original order."""
     lexical = lexical_docs(index, terms, min_lexical)
     dense = dense_similarity(index, query_vector, qlang, items)

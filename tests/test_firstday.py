@@ -52,9 +52,6 @@ def test_korean_query_finds_the_vietnamese_rooftop_solar_document(engine: Search
     assert SOLAR in [h["id"] for h in api["hits"]]
 
 
-@pytest.mark.xfail(reason="the index's vector-only counterparts pair the rice and smart-farm reports "
-                   "(the catalogue's detector gives that pair confidence 0.06); passes once ranking "
-                   "bridges with the catalogue's counterparts: then remove this marker")
 def test_salt_tolerant_rice_query_ranks_the_rice_report_first(engine: SearchEngine, client: TestClient) -> None:
     query = "염분에 강한 벼 품종"
     assert top_ids(engine, query)[0] == "rice-vi"

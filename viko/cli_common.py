@@ -59,9 +59,9 @@ def engine_or_fail(builder: Any, settings: Settings) -> Any:
     """builder(settings), or a clear message and exit 1 when the index or catalogue cannot be used."""
     from viko.corpus.catalogue import CatalogueError
     from viko.indexer.encoders import EncoderError
-    from viko.indexer.store import IndexError_
+    from viko.indexer.store import UnusableIndex
 
     try:
         return builder(settings)
-    except (IndexError_, CatalogueError, EncoderError) as exc:
+    except (UnusableIndex, CatalogueError, EncoderError) as exc:
         fail(str(exc))

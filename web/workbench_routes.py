@@ -29,6 +29,7 @@ from viko.web.workbench_models import (
     GlossaryInput,
     GlossaryPage,
 )
+from viko.workbench.concordance import PAGE_SIZE as CONCORDANCE_PAGE
 from viko.workbench.concordance import ConcordanceError, concordance
 from viko.workbench.counterparts import CounterpartError, decide, forget, get_counterpart
 from viko.workbench.tmx import tmx_chunks
@@ -98,14 +99,14 @@ def _concordance_routes(router: APIRouter, shared: _Shared) -> None:
     @router.get("/concordance", response_class=HTMLResponse, include_in_schema=False)
     def concordance_html(request: Request, q: str = "", lang: str = Query("all", pattern="^(all|vi|ko)$"),
                          page: int = Query(1, ge=1)) -> Response:
-        result = concordance_page(q, lang, 20, (page - 1) * 20)
+        result = concordance_page(q, lang, CONCORDANCE_PAGE, (page - 1) * CONCORDANCE_PAGE)
         return render(request, "translate_concordance.html", {"page": result, "page_no": page},
                       400 if result.error else 200)
 
     @router.get("/api/concordance", response_model=ConcordancePage, summary="Aligned sentence pairs containing a phrase")
     def api_concordance(q: str = Query(..., description="A word or phrase in Vietnamese or Korean"),
                         lang: str = Query("all", pattern="^(all|vi|ko)$"),
-                        limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> Any:
+                        limit: int = Query(CONCORDANCE_PAGE, ge=1, le=200), offset: int = Query(0, ge=0)) -> Any:
         result = concordance_page(q, lang, limit, offset)
         if result.error or not q.strip():
             raise HTTPException(400, result.error or "the query is empty")

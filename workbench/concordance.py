@@ -21,6 +21,7 @@ from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}
 MAX_CANDIDATES = 5000
+PAGE_SIZE = 20  # aligned pairs per page of the concordance (web, CLI default)
 
 Spans = tuple[tuple[int, int], ...]
 
@@ -90,7 +91,7 @@ def _spans(text: str, m: _Matcher) -> Spans:
     return tuple(x.span() for x in pattern.finditer(form))
 
 
-def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = 20,
+def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = PAGE_SIZE,
                 offset: int = 0, max_chars: int = 200) -> ConcordanceResults:
     """Units containing the query, best first: human and aligned units before mined ones,
     then the shortest matching segment (a concise example reads best)."""
