@@ -96,6 +96,12 @@ class TranslationMemory:
         with self.conn:
             return self.conn.execute(sql, args).rowcount
 
+    def replace_source(self, *, origin: str, source: str, units: Iterable[Unit]) -> int:
+        """The units of one imported file replace those of its previous import."""
+        with self.conn:
+            self.conn.execute("DELETE FROM tm_units WHERE origin=? AND source=?", (origin, source))
+            return self.add_many(units)
+
     def units(self, *, origin: str | None = None, pair: tuple[str, str] | None = None,
               ids: Iterable[int] | None = None) -> Iterator[Unit]:
         """Stored units, filtered by origin, by document pair (either order), or by id."""

@@ -183,8 +183,5 @@ def import_tmx(cat: Catalogue, path: Path) -> TmxReport:
         if not report.errors and report.skipped == 0:
             report.errors.append(f"{path}: no translation units found (is it a TMX file?)")
         return report
-    tm = TranslationMemory(cat)
-    with cat.conn:
-        cat.conn.execute("DELETE FROM tm_units WHERE origin='tmx' AND source=?", (report.source,))
-        report.added = tm.add_many(units)
+    report.added = TranslationMemory(cat).replace_source(origin="tmx", source=report.source, units=units)
     return report
