@@ -89,15 +89,20 @@ def _questions(ctx: EvalContext) -> str:
 def _demo_glossary(ctx: EvalContext) -> str:
     """The glossary lever where it applies: the project's own cooperation-domain demo corpus
     (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
+    from viko.corpus.counterparts import Counterparts
     from viko.indexer.store import Index
 
     from bench.demo_data import demo_queries, demo_settings
+    from viko.runtime import open_catalogue
 
-    index = Index.load(demo_settings(ctx.settings.encoder).index_root)
+    settings = demo_settings(ctx.settings.encoder)
+    index = Index.load(settings.index_root)
+    with open_catalogue(settings) as cat:
+        counterparts = Counterparts.load(cat)  # what `viko index` detected, as the product uses them
     queries = demo_queries()
     rows: list[list[object]] = []
     for label, overrides in (("without glossary", {"glossary": NoExpansion()}), ("with glossary (viko)", {})):
-        engine = ctx.engine(index, **overrides)
+        engine = ctx.engine(index, counterparts=counterparts, **overrides)
         ndcg, cross = [], []
         for query, qlang, relevant in queries:
             ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]

@@ -35,6 +35,7 @@ from viko.search import engine as engine_module
 from viko.search import relevance
 from viko.search.engine import SearchEngine
 from viko.search.expansion import file_glossary
+from viko.workbench.counterparts import detect_documents
 
 from bench import eval_tasks as ev
 from bench.datasets import ntrex_documents, shared_dir
@@ -148,11 +149,12 @@ def first_day(engine_for: Callable[[Index], SearchEngine], analyzer: Analyzer, e
             "out-of-domain empty": ood_empty / max(DRAWS[size] * len(OUT_OF_DOMAIN), 1), "documents": float(count)}
 
 
-def stripped_tasks(ctx_engine: Callable[[Index], SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
+def stripped_tasks(ctx_engine: Callable[..., SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
                    split: str) -> list[list[object]]:
     rows: list[list[object]] = []
     docs, queries = ev.ntrex_corpus(split)
-    engine = ctx_engine(ev.cached_index("ntrex", docs, encoder, analyzer))
+    index = ev.cached_index("ntrex", docs, encoder, analyzer)
+    engine = ctx_engine(index, counterparts=detect_documents(index, docs))  # as `viko index` stores them
     plain = ev.mixed_documents(engine, queries, ["full"])["full"]
     stripped_q = [(strip_diacritics(q) if lang == "vi" else q, lang, stem) for q, lang, stem in queries]
     stripped = ev.mixed_documents(engine, stripped_q, ["full"])["full"]
@@ -167,7 +169,7 @@ def stripped_tasks(ctx_engine: Callable[[Index], SearchEngine], encoder: CachedE
     return rows
 
 
-def english_headlines(ctx_engine: Callable[[Index], SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
+def english_headlines(ctx_engine: Callable[..., SearchEngine], encoder: CachedEncoder, analyzer: Analyzer,
                       split: str) -> dict[str, float]:
     root = shared_dir()
     assert root is not None
@@ -177,7 +179,8 @@ def english_headlines(ctx_engine: Callable[[Index], SearchEngine], encoder: Cach
     for doc_id, line in zip(ids, eng, strict=True):
         first.setdefault(doc_id, line.strip())
     docs, queries = ev.ntrex_corpus(split)
-    engine = ctx_engine(ev.cached_index("ntrex", docs, encoder, analyzer))
+    index = ev.cached_index("ntrex", docs, encoder, analyzer)
+    engine = ctx_engine(index, counterparts=detect_documents(index, docs))
     stems = list(dict.fromkeys(stem for _, _, stem in queries))
     encoder.encode_queries([first[s] for s in stems])
     hits, ndcg = [], []
