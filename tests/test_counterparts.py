@@ -83,6 +83,24 @@ def test_features_break_a_content_tie() -> None:
     assert found["a0"] == "b1" and found["b1"] == "a0"
 
 
+def test_an_offer_is_never_the_counterpart_of_a_demand() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(2, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    text = "Hệ thống RAS 2025"
+    infos = {"need-vi": doc_info("need-vi", "vi", text, type="demand"),
+             "other-vi": doc_info("other-vi", "vi", text, type="demand"),
+             "offer-ko": doc_info("offer-ko", "ko", text, type="offer"),
+             "need-ko": doc_info("need-ko", "ko", text, type="demand")}
+    # The offer is the closest in content to the first demand; its translation comes second.
+    vecs_a = np.stack([base[0], base[1]])
+    vecs_b = np.stack([base[0], base[0] * 0.9 + base[1] * 0.1])
+    vecs_b /= np.linalg.norm(vecs_b, axis=1, keepdims=True)
+    found = {c.doc_id: c.other_id
+             for c in detect_counterparts(["need-vi", "other-vi"], vecs_a, ["offer-ko", "need-ko"], vecs_b, infos)}
+    assert "offer-ko" not in found and found.get("need-vi") == "need-ko"
+
+
 def test_align_all_detects_aligns_and_respects_decisions(setup: tuple) -> None:
     cat, index, emb, root = setup
     stats = align_all(cat, index, emb, min_confidence=0.0)

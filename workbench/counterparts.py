@@ -90,7 +90,7 @@ class _LazyInfos(Mapping[str, DocInfo]):
 
 
 def info_of(doc: Document) -> DocInfo:
-    return doc_info(doc.id, doc.lang, (doc.title + "\n" + doc.text) if doc.title else doc.text, doc.date)
+    return doc_info(doc.id, doc.lang, (doc.title + "\n" + doc.text) if doc.title else doc.text, doc.date, doc.type)
 
 
 def _vectors(index: Index, ids: list[str]) -> np.ndarray:

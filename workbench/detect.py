@@ -126,14 +126,19 @@ class DocInfo:
     date: str = ""
     numbers: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()
+    type: str = ""
 
 
-def doc_info(doc_id: str, lang: str, text: str, date: str = "") -> DocInfo:
+# An offer and a demand on one topic read alike, but one is never the other's translation.
+NEVER_COUNTERPARTS = frozenset({"offer", "demand"})
+
+
+def doc_info(doc_id: str, lang: str, text: str, date: str = "", type: str = "") -> DocInfo:
     """The features of one document: numbers with separators removed (1.000 = 1,000) and
     Latin-script words that look like names or acronyms (capitalised in either language)."""
     numbers = frozenset(n for n in (re.sub(r"[.,]", "", m) for m in _NUMBER.findall(text)) if len(n) >= 2)
     names = frozenset(w.lower() for w in _LATIN_NAME.findall(text) if not w.islower() and len(w) >= 2)
-    return DocInfo(doc_id, lang, len(text), date, numbers, names)
+    return DocInfo(doc_id, lang, len(text), date, numbers, names, type)
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,8 @@ def detect_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str], 
     leads = _leads({p: content_score(m, c) for p, (m, c) in candidates.items()}, w.max_lead)
     scored = []
     for (i, j), (margin, cos) in candidates.items():
+        if {infos[ids_a[i]].type, infos[ids_b[j]].type} == NEVER_COUNTERPARTS:
+            continue
         feats = pair_features(infos[ids_a[i]], infos[ids_b[j]], margin, cos, leads[(i, j)], ratio, w)
         scored.append((sum(feats.values()), i, j, margin, feats))
     scored.sort(key=lambda t: -t[0])
