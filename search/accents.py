@@ -16,6 +16,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese
 from viko.indexer.analyze import VI_STOPWORDS
 from viko.indexer.lexical import LexicalIndex
@@ -78,17 +79,19 @@ class AccentTable:
         if len(options) < 2 or self.lexical is None or options[0] in VI_STOPWORDS:
             return options[0] if options else None  # function words are the most frequent of all
         context = {f.replace(" ", "_") for j, f in enumerate(chosen) if j != k and f is not None}
-        with_context: dict[int, int] = {}  # chunk row -> context words it holds
-        for term in context:
-            for rows, _, _ in self.lexical.postings(term):
-                for row in rows.tolist():
-                    with_context[row] = with_context.get(row, 0) + 1
-        if not with_context:
+        # Chunk rows holding each context word once, counted per row (posting lists can be long).
+        rows = [r for term in context for r, _, _ in self.lexical.postings(term)]
+        if not rows:
             return options[0]
+        held, counts = np.unique(np.concatenate(rows), return_counts=True)
         best, best_score = options[0], 0
         for form in options:
-            score = sum(with_context.get(row, 0) for rows, _, _ in self.lexical.postings(form.replace(" ", "_"))
-                        for row in rows.tolist())
+            found = [r for r, _, _ in self.lexical.postings(form.replace(" ", "_"))]
+            if not found:
+                continue
+            mine = np.concatenate(found)
+            at = np.minimum(np.searchsorted(held, mine), len(held) - 1)
+            score = int(counts[at][held[at] == mine].sum())
             if score > best_score:
                 best, best_score = form, score
         return best
