@@ -105,6 +105,9 @@ class LexicalIndex:
         total_len = sum(float(np.sum(p.lengths)) for p in self.parts)
         self.avgdl = max(total_len / max(self._size, 1), 1.0)
         self._vocab: set[str] | None = None
+        # The last query's scores: ranking and the relevance floor both ask for them, and at a
+        # million chunks one call reads every posting of the query's terms (a few ms each).
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
 
     @classmethod
     def build(cls, docs_terms: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> LexicalIndex:
@@ -135,9 +138,19 @@ class LexicalIndex:
                 yield rows.astype(np.int64) + base, tf, np.asarray(part.lengths)[rows]
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query terms (repeated terms count once)."""
+        """BM25 score of every chunk for the query terms (repeated terms count once); read-only."""
+        key = tuple(dict.fromkeys(terms))
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        out = self._scores(key)
+        out.flags.writeable = False  # shared by the callers of the same query
+        self._last = (key, out)
+        return out
+
+    def _scores(self, terms: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
-        for term in dict.fromkeys(terms):
+        for term in terms:
             idf = self.idf_of(term)
             if idf <= 0:
                 continue

@@ -112,6 +112,17 @@ def test_bm25_prefers_rarer_and_repeated_terms(tmp_path: Path) -> None:
     assert again.scores(["unknown"]).sum() == 0
 
 
+def test_bm25_scores_of_one_query_are_computed_once_and_shared_read_only() -> None:
+    lex = LexicalIndex.build([["điện", "gió"], ["điện", "mặt", "trời"], ["gió", "biển"]])
+    first = lex.scores(["gió", "điện", "gió"])
+    assert lex.scores(["gió", "điện"]) is first  # the floor reuses ranking's array
+    assert not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0] = 99.0
+    other = lex.scores(["biển"])
+    assert other is not first and other[2] > 0 and other[0] == 0
+
+
 def test_huge_document_is_capped_and_reported(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
     huge = {"id": "huge-vi", "text": " ".join(f"Câu thứ {i} về cảng biển Hải Phòng." for i in range(3000))}
     stats = update_index(docs([huge]), tmp_path / "index", fake_encoder, AN, max_chunks=20)
