@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from viko.indexer.encoders import Encoder
 
-CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "bench-cache"
+# VIKO_BENCH_CACHE: another folder, e.g. to compare two encoder paths that share a model name.
+CACHE_DIR = Path(os.environ.get("VIKO_BENCH_CACHE") or Path(__file__).resolve().parent.parent / "data" / "bench-cache")
 
 
 def _digest(text: str) -> str:

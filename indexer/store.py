@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,28 @@ class Index:
             docs = np.unique(np.asarray(self.segments[s].chunk_doc)[local])
             out.update(self.segments[s].ids[d] for d in docs.tolist())
         return out
+
+    def best_row_scores(self, doc_ids: Collection[str], scores: np.ndarray) -> dict[str, float]:
+        """Each live document's highest per-chunk score (vectorised: one gather for all)."""
+        known = [d for d in doc_ids if d in self.doc_position]
+        pos = np.fromiter((self.doc_position[d] for d in known), np.int64, count=len(known))
+        seg, local = self.doc_segment[pos], self.doc_local[pos]
+        starts, stops = np.zeros(len(known), np.int64), np.zeros(len(known), np.int64)
+        for s in np.unique(seg).tolist():
+            at = seg == s
+            doc_start = np.asarray(self.segments[s].doc_start)
+            starts[at] = self.bases[s] + doc_start[local[at]]
+            stops[at] = self.bases[s] + doc_start[local[at] + 1]
+        lengths = stops - starts
+        keep = lengths > 0
+        known = [d for d, k in zip(known, keep.tolist(), strict=True) if k]
+        starts, lengths = starts[keep], lengths[keep]
+        if not known:
+            return {}
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        best = np.maximum.reduceat(scores[rows], offsets)
+        return dict(zip(known, best.tolist(), strict=True))
 
     def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
         vectors = np.atleast_2d(vectors).astype(np.float32)

@@ -23,7 +23,7 @@ documents per query instead of 37.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 from viko.indexer.store import Index
@@ -40,15 +40,21 @@ MIN_DENSE_EVIDENCE = 0.30
 MIN_LEXICAL_EVIDENCE = 0.2
 
 
-def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0) -> set[str]:
-    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best."""
+def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0,
+                 among: Collection[str] | None = None) -> set[str]:
+    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best;
+    with `among`, only those documents are looked at (the floor asks about a few hundred
+    candidates, while a common term's chunks can be a third of a million-passage index)."""
     if not terms or not index.chunks:
         return set()
     scores = index.lexical.scores(list(terms))
     top = float(scores.max()) if len(scores) else 0.0
     if top <= 0:
         return set()
-    return index.docs_of(np.flatnonzero(scores >= max(min_ratio * top, 1e-9)))
+    threshold = max(min_ratio * top, 1e-9)
+    if among is None:
+        return index.docs_of(np.flatnonzero(scores >= threshold))
+    return {doc for doc, best in index.best_row_scores(among, scores).items() if best >= threshold}
 
 
 def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
@@ -64,11 +70,12 @@ def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], que
                 qlang: str, counterpart_of: CounterpartOf, min_dense: float = MIN_DENSE_EVIDENCE,
                 min_lexical: float = MIN_LEXICAL_EVIDENCE, background: Background | None = None) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original order."""
-    lexical = lexical_docs(index, terms, min_lexical)
+    others = [counterpart_of(item.doc_id) for item in items]
+    candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
+    lexical = lexical_docs(index, terms, min_lexical, candidates)
     dense = dense_similarity(index, query_vector, qlang, items)
     kept = []
-    for item, sim in zip(items, dense.tolist(), strict=True):
-        other = counterpart_of(item.doc_id)
+    for item, sim, other in zip(items, dense.tolist(), others, strict=True):
         if item.doc_id in lexical or (other is not None and other in lexical) or sim >= min_dense \
                 or _above_background(sim, background(item.lang) if background else None):
             kept.append(item)

@@ -165,6 +165,11 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     found, _ = index.search_dense(index.centred[dead[0]], "vi", 50)
     assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
     assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
+    # Best chunk score per document, gathered over both segments: the same as chunk by chunk.
+    scores = np.random.default_rng(1).random(index.size).astype(np.float32)
+    best = index.best_row_scores([*index.doc_ids, "unknown"], scores)
+    assert best == {d: float(scores[index.doc_rows[d]].max()) for d in index.doc_ids}
+    assert len(index.segments) == 2 and best["aqua-vi"] == float(scores[rows].max())
 
 
 def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:

@@ -125,6 +125,9 @@ def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index)
     items = _items(small_index)
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
     assert lexical_docs(small_index, terms, 0.2) == {"aqua-vi"}
+    # Asked about some documents only (the floor's candidates): the same answer for those.
+    assert lexical_docs(small_index, terms, 0.2, among={"aqua-vi", "chip-ko", "gone"}) == {"aqua-vi"}
+    assert lexical_docs(small_index, terms, 0.2, among={"chip-ko"}) == set()
     far = np.zeros(int(small_index.manifest["dim"]), np.float32)
     far[0] = 1.0
     nobody: dict[str, str] = {}
