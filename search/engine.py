@@ -275,7 +275,7 @@ class SearchEngine:
                 dense = self._with_document_vectors(dense, index.centre(qvec, qlang)[0])
         lex: dict[str, tuple[float, int]] = {}
         if lexical is not None:
-            rows = index.rows_of_lang(lang)
+            rows = index.positive_rows_of_lang(lexical, lang)
             scores = lexical[rows]
             top = top_k(scores, self.candidates)
             lex = _best_per_doc(index, rows[top], scores[top])
@@ -290,12 +290,10 @@ class SearchEngine:
         """Blend each document's best-passage score with its whole-document similarity
         (the mean of its centred chunk vectors): a query that sums up a document, like a
         headline, matches the whole better than any one passage."""
-        index, w = self.index, self.document_weight
-        out = {}
-        for doc, (score, row) in dense.items():
-            whole = float(index.doc_matrix[index.doc_position[doc]] @ centred_query)
-            out[doc] = ((1 - w) * score + w * whole, row)
-        return out
+        w = self.document_weight
+        docs = list(dense)
+        wholes = (self.index.doc_vectors_of(docs) @ centred_query).tolist() if docs else []
+        return {doc: ((1 - w) * dense[doc][0] + w * whole, dense[doc][1]) for doc, whole in zip(docs, wholes, strict=True)}
 
     def _background(self, qvec: np.ndarray, qlang: str, lang: str, *, floor: bool = False) -> tuple[float, float] | None:
         """The query's similarity to everyday text of `lang` (indexer.centring.background)."""

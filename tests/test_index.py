@@ -170,6 +170,8 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     best = index.best_row_scores([*index.doc_ids, "unknown"], scores)
     assert best == {d: float(scores[index.doc_rows[d]].max()) for d in index.doc_ids}
     assert len(index.segments) == 2 and best["aqua-vi"] == float(scores[rows].max())
+    some = [index.doc_ids[-1], index.doc_ids[0], "aqua-vi"]
+    assert np.allclose(index.doc_vectors_of(some), index.doc_matrix[[index.doc_position[d] for d in some]])
 
 
 def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:
