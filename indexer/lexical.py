@@ -21,6 +21,9 @@ import scipy.sparse as sp
 
 K1 = 1.2
 B = 0.75
+# top_k: partition only the scores of at least this share of the best, when k of them exist.
+TOP_K_CUTOFF = 0.25
+CUTOFF_MIN_ROWS = 50_000  # below this a single partition is as cheap
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class LexicalIndex:
         # The last query's scores: ranking and the relevance floor both ask for them, and at a
         # million chunks one call reads every posting of the query's terms (a few ms each).
         self._last: tuple[tuple[str, ...], np.ndarray] | None = None
+        self._norms: list[np.ndarray] | None = None
 
     @classmethod
     def build(cls, docs_terms: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> LexicalIndex:
@@ -150,16 +154,26 @@ class LexicalIndex:
 
     def _scores(self, terms: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
+        norms = self._length_norms()
         for term in terms:
             idf = self.idf_of(term)
             if idf <= 0:
                 continue
-            for rows, tf, lengths in self.postings(term):
-                norm = self.k1 * (1 - self.b + self.b * lengths / self.avgdl)
-                out[rows] += (idf * tf * (self.k1 + 1) / (tf + norm)).astype(np.float32)
+            for base, part, norm in zip(self.bases, self.parts, norms, strict=True):
+                rows, tf = part.column(term)
+                if len(rows):
+                    # idf*tf*(k1+1) / (tf + k1*(1-b+b*len/avgdl)), in float32 like the output
+                    out[rows if base == 0 else rows + base] += tf * np.float32(idf * (self.k1 + 1)) / (tf + norm[rows])
         if self.live is not None:
             out[~self.live] = 0.0
         return out
+
+    def _length_norms(self) -> list[np.ndarray]:
+        """k1*(1-b+b*len/avgdl) per chunk and segment, computed once per opened index."""
+        if self._norms is None:
+            self._norms = [(self.k1 * (1 - self.b + self.b * np.asarray(p.lengths, np.float64) / self.avgdl)).astype(np.float32)
+                           for p in self.parts]
+        return self._norms
 
     def save(self, folder: Path) -> None:
         if len(self.parts) != 1:
@@ -172,10 +186,20 @@ class LexicalIndex:
 
 
 def top_k(scores: np.ndarray, k: int, positive_only: bool = True) -> np.ndarray:
-    """Positions of the k highest (positive) scores, best first: argpartition, then a sort of k."""
-    positive = np.flatnonzero(scores > 0) if positive_only else np.arange(len(scores))
+    """Positions of the k highest (positive) scores, best first: argpartition, then a sort of k.
+
+    The partition runs over the scores of at least a quarter of the best when k of them exist
+    (the top k are then all among them, so the answer is the same): a common term gives a
+    third of a million-passage index a small positive score, and partitioning those costs ms."""
     if k <= 0:
-        return positive[:0]
+        return np.zeros(0, np.int64)
+    positive: np.ndarray | None = None
+    if positive_only and len(scores) > CUTOFF_MIN_ROWS:
+        strong = np.flatnonzero(scores >= float(scores.max()) * TOP_K_CUTOFF)
+        if len(strong) >= k and scores[strong].min() > 0:
+            positive = strong
+    if positive is None:
+        positive = np.flatnonzero(scores > 0) if positive_only else np.arange(len(scores))
     if len(positive) > k:
         positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
     return positive[np.argsort(-scores[positive], kind="stable")]

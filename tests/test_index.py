@@ -194,6 +194,14 @@ def test_top_k_and_merge_plan() -> None:
     scores = np.asarray([0.0, 3.0, -1.0, 5.0, 1.0, 3.0], np.float32)
     assert top_k(scores, 2).tolist() == [3, 1] and top_k(scores, 10).tolist() == [3, 1, 5, 4]
     assert top_k(scores, 3, positive_only=False).tolist() == [3, 1, 5]
+    # A large array (the cutoff path): the same top k as a full sort, and all positives
+    # when fewer than k pass the cutoff.
+    rng = np.random.default_rng(0)
+    many = np.where(rng.random(200_000) < 0.4, rng.random(200_000) ** 8, 0).astype(np.float32)
+    assert top_k(many, 200).tolist() == np.argsort(-many, kind="stable")[:200].tolist()
+    few = np.zeros(200_000, np.float32)
+    few[[5, 70_000, 199_999]] = [1.0, 0.01, 0.5]
+    assert top_k(few, 10).tolist() == [5, 199_999, 70_000]
     live = {"a": 1000, "b": 10, "c": 12, "d": 9, "e": 11}
     assert plan_merges(live, dict(live), max_segments=3) == [["d", "b", "e", "c"]]
     assert plan_merges({"a": 100, "b": 10}, {"a": 300, "b": 10}, max_segments=3) == [["a"]]
