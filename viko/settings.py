@@ -10,6 +10,7 @@ from typing import Any
 
 from viko.corpus.fetch import FetchConfig
 from viko.corpus.formats.budget import MB, Budget
+from viko.indexer.ann import HNSW_EF_SEARCH
 from viko.indexer.chunking import CHUNK_CHARS
 from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
 from viko.search.relevance import MIN_DENSE_EVIDENCE, MIN_LEXICAL_EVIDENCE
@@ -37,7 +38,7 @@ class Settings:
     ann_threshold: int = _setting(
         20_000, "Vectors of one language in a segment above which it gets an HNSW graph instead of exact search."
     )
-    ann_ef_search: int = _setting(128, "HNSW search beam: higher is slower and closer to exact (recall in docs/benchmarks.md).")
+    ann_ef_search: int = _setting(HNSW_EF_SEARCH, "HNSW search beam: higher is slower and closer to exact (recall in docs/benchmarks.md).")
     max_segments: int = _setting(8, "Index segments kept before the smallest are merged into one.")
     candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
     dense_weight: float = _setting(DENSE_WEIGHT, "Weight of the dense (embedding) evidence in fusion.")
