@@ -259,6 +259,7 @@ def job_ann(size: str) -> dict[str, Any]:
             return np.asarray(index.centred[rows[lo:hi]])
 
         own = index.segments[0].dense.get(lang) if len(index.segments) == 1 else None
+        ann: faiss.Index
         if own is not None and isinstance(own[0], faiss.IndexHNSW):
             ann = own[0]  # the index's own graph (its build time is in the build column)
         else:
