@@ -16,14 +16,15 @@ from viko.corpus.urls import canonicalize
 from tests.fixtures.server import FixtureSite
 from viko.cli import main
 
-FAST = FetchConfig(timeout=0.4, retries=1, backoff=0.01, max_bytes=200_000, delay=0.0, per_host=4,
+# The timeout leaves a loaded CI machine time to answer the ordinary pages; /slow sleeps well past it.
+FAST = FetchConfig(timeout=1.0, retries=1, backoff=0.01, max_bytes=200_000, delay=0.0, per_host=4,
                    allow_private=True)  # the fixture sites are on 127.0.0.1
 OPTIONS = CrawlOptions(max_pages=200, scope=Scope(max_per_pattern=4))
 
 
 @pytest.fixture(scope="module")
 def sites() -> Iterator[tuple[FixtureSite, FixtureSite]]:
-    with FixtureSite(slow_seconds=1.0) as site, FixtureSite(mirror=True) as mirror:
+    with FixtureSite(slow_seconds=2.5) as site, FixtureSite(mirror=True) as mirror:
         site.mirror_host = mirror.host
         yield site, mirror
 
@@ -131,7 +132,7 @@ def test_syndicated_article_is_one_result_with_two_sources(
 
 
 def test_resume_after_interruption_does_not_refetch(tmp_path: Path) -> None:
-    with FixtureSite(slow_seconds=0.5) as site:
+    with FixtureSite(slow_seconds=2.5) as site:
         cat = Catalogue.open(tmp_path / "c.sqlite")
         options = CrawlOptions(max_pages=5, scope=Scope(max_depth=2, include=r"/(tin-tuc|ko)\b|\d/$"))
         first = crawl(cat, [site.url("/")], FAST, options)
