@@ -111,6 +111,17 @@ def render(rows: Sequence[Row], splits: Sequence[str]) -> str:
     return table(headers, body)
 
 
+def measure(ctx: EvalContext, splits: Sequence[str], tasks: Sequence[str]) -> dict[tuple[str, str, str], Row]:
+    rows: dict[tuple[str, str, str], Row] = {}
+    for split in splits:
+        for task in tasks:
+            started = time.perf_counter()
+            RUNNERS[task](ctx, split, rows)
+            ctx.encoder.save()
+            ctx.log(f"  {task} ({split}) {time.perf_counter() - started:.0f}s")
+    return rows
+
+
 def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, settings: Settings | None = None,
              ablation: bool = True, log: Log = print) -> str:
     """Runs the evaluations and returns the section's markdown."""
@@ -118,14 +129,8 @@ def evaluate(splits: Sequence[str] = SPLITS, tasks: Sequence[str] = TASKS, *, se
         raise FileNotFoundError("../shared/data is not available: nothing to evaluate")
     settings = settings or Settings.from_env()
     ctx = EvalContext(CachedEncoder(load_encoder(settings.encoder)), default_analyzer(), settings, log)
-    rows: dict[tuple[str, str, str], Row] = {}
     try:
-        for split in splits:
-            for task in tasks:
-                started = time.perf_counter()
-                RUNNERS[task](ctx, split, rows)
-                ctx.encoder.save()
-                log(f"  {task} ({split}) {time.perf_counter() - started:.0f}s")
+        rows = measure(ctx, splits, tasks)
         parts = [INTRO, render(list(rows.values()), splits)]
         if ablation and "dev" in splits:
 
