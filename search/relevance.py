@@ -23,9 +23,11 @@ documents per query instead of 37.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from viko.indexer.lexical import LexicalIndex
 from viko.indexer.store import Index
 from viko.search.ranked import Scored
 
@@ -35,20 +37,55 @@ Background = Callable[[str], "tuple[float, float] | None"]
 # "firstday"): gibberish queries reach 3.2-3.9 background deviations at the 90th percentile
 # (4.7 at most, once), the right document of a cross-language query 4.3-6.3 at the 10th.
 MIN_BACKGROUND_Z = 4.5
+# Supporting dense evidence: among the first SUPPORT_RANKS ranked documents of a query that
+# means something in the collection (see above_floor), MIN_SUPPORT_Z background deviations
+# suffice. Measured on dev collections of 6/20/60 NTREX documents (docs/benchmarks.md,
+# "firstday"): the right document of a cross-language query that the floor dropped sat at
+# 2.3-4.4 deviations; recall@3 0.903/0.821/0.718 -> 1.0/0.974/0.872 with 2.5 (2.0: the same
+# recall, more documents kept; no rank limit: the same recall, 0.27 of the collection kept
+# per query instead of 0.23). Nonsense queries stay empty: they have no evidence to anchor on.
+MIN_SUPPORT_Z = 2.5
+SUPPORT_RANKS = 3
+# A lexical match must hold this share of the IDF weight of the query's own terms
+# (term_coverage). Measured on the same dev collections: out-of-domain queries answered with
+# nothing 0.48/0.17/0.25 -> 0.64/0.42/0.38 (NTREX) and 0.75/0.67/0.63 -> 0.95/0.92/1.0 (demo),
+# documents kept per query halved, recall unchanged; 0.5 emptied more out-of-domain queries
+# but lost recall at 60 NTREX documents (0.87 -> 0.80).
+MIN_TERM_COVERAGE = 0.3
 # The two floors measured in the docstring above; settings and the engine read these.
 MIN_DENSE_EVIDENCE = 0.30
 MIN_LEXICAL_EVIDENCE = 0.2
 
 
-def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0) -> set[str]:
-    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best."""
+def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0,
+                 own: Sequence[str] = (), min_coverage: float = 0.0) -> set[str]:
+    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best,
+    and whose matched terms carry at least min_coverage of the weight of the query's own terms."""
     if not terms or not index.chunks:
         return set()
     scores = index.lexical.scores(list(terms))
     top = float(scores.max()) if len(scores) else 0.0
     if top <= 0:
         return set()
-    return index.docs_of(np.flatnonzero(scores >= max(min_ratio * top, 1e-9)))
+    keep = scores >= max(min_ratio * top, 1e-9)
+    if own and min_coverage > 0:
+        keep &= term_coverage(index.lexical, terms, own) >= min_coverage
+    return index.docs_of(np.flatnonzero(keep))
+
+
+def term_coverage(lexical: LexicalIndex, terms: Sequence[str], own: Sequence[str]) -> np.ndarray:
+    """Per chunk: the IDF of the query terms it holds over the IDF of all the query's own terms,
+    a term the index never saw counted at the highest IDF (it is the most specific of all). So
+    "mua" alone does not stand for "mua vé máy bay giá rẻ" however few documents the
+    collection has; and a term missing from a small collection still counts as missing."""
+    rarest = math.log(1.0 + (lexical.size + 0.5) / 0.5)
+    mass = sum(lexical.idf_of(t) or rarest for t in dict.fromkeys(own))
+    held = np.zeros(lexical.size, np.float32)
+    for term in dict.fromkeys(terms):
+        idf = lexical.idf_of(term)
+        for rows, _, _ in lexical.postings(term):
+            held[rows] += idf
+    return held / max(mass, 1e-9)
 
 
 def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
@@ -62,18 +99,22 @@ def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: 
 
 def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, min_dense: float = MIN_DENSE_EVIDENCE,
-                min_lexical: float = MIN_LEXICAL_EVIDENCE, background: Background | None = None) -> list[Scored]:
-    """The items with lexical, bridged or dense evidence, in their original order."""
-    lexical = lexical_docs(index, terms, min_lexical)
+                min_lexical: float = MIN_LEXICAL_EVIDENCE, background: Background | None = None,
+                own: Sequence[str] = ()) -> list[Scored]:
+    """The items with lexical, bridged or dense evidence, in their original (ranked) order;
+    `own` are the query's own terms, before glossary expansion (the lexical coverage)."""
+    lexical = lexical_docs(index, terms, min_lexical, own, MIN_TERM_COVERAGE)
     dense = dense_similarity(index, query_vector, qlang, items)
-    kept = []
+    strong, zs = [], []
     for item, sim in zip(items, dense.tolist(), strict=True):
         other = counterpart_of(item.doc_id)
-        if item.doc_id in lexical or (other is not None and other in lexical) or sim >= min_dense \
-                or _above_background(sim, background(item.lang) if background else None):
-            kept.append(item)
-    return kept
-
-
-def _above_background(sim: float, stats: tuple[float, float] | None) -> bool:
-    return stats is not None and (sim - stats[0]) / stats[1] >= MIN_BACKGROUND_Z
+        stats = background(item.lang) if background else None
+        z = (sim - stats[0]) / stats[1] if stats is not None else float("-inf")
+        zs.append(z)
+        strong.append(item.doc_id in lexical or (other is not None and other in lexical) or sim >= min_dense
+                      or z >= MIN_BACKGROUND_Z)
+    # The query means something here: a document has strong evidence, or its words occur in
+    # the collection at all (any lexical match, however weak). Nonsense has neither.
+    meaningful = any(strong) or bool(lexical_docs(index, terms, min_lexical))
+    ranks = SUPPORT_RANKS if meaningful else 0
+    return [item for i, item in enumerate(items) if strong[i] or (i < ranks and zs[i] >= MIN_SUPPORT_Z)]

@@ -19,7 +19,7 @@ from viko.indexer.store import Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import expanded_terms, file_glossary
 from viko.search.ranked import Scored
-from viko.search.relevance import above_floor, dense_similarity, lexical_docs
+from viko.search.relevance import SUPPORT_RANKS, above_floor, dense_similarity, lexical_docs, term_coverage
 from viko.search.snippets import match_spans
 
 from tests.conftest import SMALL_DOCS, FakeEncoder
@@ -33,6 +33,18 @@ from tests.conftest import SMALL_DOCS, FakeEncoder
 ])
 def test_query_language(text: str, lang: str) -> None:
     assert query_language(text) == lang
+
+
+@pytest.mark.parametrize("text, unaccented", [
+    ("Tesla chet nam nao?", True),  # a name first: left out of the count
+    ("Sua luoc an bao nhieu trong mot ngay?", True),  # "an", "the", "to": Vietnamese syllables too
+    ("Hinh thuc trung phat than the pho bien nhu the nao trong qua khu?", True),
+    ("Killer Pig Mauls Chinese Farmer to Death", False),  # Title Case English: mostly "names"
+    ("And Women Need to Wield It.", False),  # "And" is English however it is written
+    ("the cat is on the mat", False),
+])
+def test_unaccented_vietnamese_beside_names_and_english(text: str, unaccented: bool) -> None:
+    assert looks_unaccented_vietnamese(text) is unaccented
 
 
 def test_documents_keep_their_language_rules() -> None:
@@ -151,6 +163,40 @@ def test_floor_background_rule(small_index: Index) -> None:
     none = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
                        background=lambda lang: (0.9, 1.0))
     assert none == []
+
+
+def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_top_rank(small_index: Index) -> None:
+    """Between the supporting and the strong background deviations (here 3), a document passes
+    only among the first ranks, and only when the query has evidence somewhere: a real
+    cross-language match in a small collection is kept, nonsense still gets nothing."""
+    own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
+    nobody: dict[str, str] = {}
+    terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
+    three = lambda lang: (0.7, 0.1)  # noqa: E731 - the best chunk's cosine 1.0 is 3 deviations up
+    items = sorted(_items(small_index), key=lambda s: s.doc_id != "mou-ko")  # mou-ko ranked first
+    kept = above_floor(small_index, items, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
+    # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
+    assert above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0, background=three) == []
+    # Ranked below the first few: not kept on supporting evidence.
+    filler = [Scored(f"x{i}", "vi", 1.0, small_index.doc_rows["chip-ko"][0]) for i in range(SUPPORT_RANKS)]
+    late = filler + items
+    kept = above_floor(small_index, late, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    assert "mou-ko" not in {k.doc_id for k in kept} and "aqua-vi" in {k.doc_id for k in kept}
+
+
+def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:
+    """A chunk holding the query's words carries all their weight; words the collection has
+    never seen count as the most specific, so a match on a few words of a long query is not
+    evidence, however small the collection."""
+    analyzer = default_analyzer()
+    terms = analyzer.query_tokens("nuôi tôm Cần Thơ", "vi")
+    cover = term_coverage(small_index.lexical, terms, terms)
+    assert cover.max() == pytest.approx(1.0, abs=1e-5)
+    assert lexical_docs(small_index, terms, 0.2, terms, 0.3) == {"aqua-vi"}
+    longer = analyzer.query_tokens("nuôi tôm mua vé xem bóng đá giá rẻ ở sân vận động", "vi")
+    assert lexical_docs(small_index, longer, 0.2) == {"aqua-vi"}  # the ratio alone lets it in
+    assert lexical_docs(small_index, longer, 0.2, longer, 0.3) == set()
 
 
 def test_relevance_does_not_import_the_engine() -> None:
