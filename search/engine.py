@@ -64,11 +64,6 @@ RRF_K = 60.0
 # 0.903 -> 0.887 (one near tie of two North Korea articles), nDCG@10 0.932 -> 0.929; XQuAD
 # unchanged (one language); demo corpus nDCG@10 0.890 -> 0.916. `False`: the previous ranking.
 FUSED_CALIBRATION = True
-# The query as typed, beside its accent-restored form, in the dense query vector of Vietnamese
-# typed without diacritics. Measured on XQuAD-vi dev questions stripped of diacritics
-# (docs/benchmarks.md, "firstday"): R@1 0.938 with the restored form alone, 0.940 / 0.943 /
-# 0.941 with 0.15 / 0.3 / 0.5 (0.957 accented).
-TYPED_WEIGHT = 0.3
 FUSED_PRIOR = (0.0, 1.0)
 FUSED_SHRINK = 5.0
 
@@ -205,13 +200,7 @@ class SearchEngine:
         """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
         vec = self._query_vectors.get(query)
         if vec is None:
-            searched = self.as_searched(query)
-            if searched == query:
-                vec = self.encoder.encode_queries([query])[0]
-            else:  # a wrong restoration ("kiểm tiên" for "kiem tien") is tempered by the text as typed
-                restored, typed = self.encoder.encode_queries([searched, query])
-                vec = (1 - TYPED_WEIGHT) * restored + TYPED_WEIGHT * typed
-                vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
+            vec = self.encoder.encode_queries([self.as_searched(query)])[0]
             with self._vector_lock:  # the web server searches from several threads
                 if len(self._query_vectors) >= QUERY_CACHE:
                     self._query_vectors.pop(next(iter(self._query_vectors)))

@@ -214,19 +214,3 @@ def test_accented_text_is_never_restored() -> None:
     table = AccentTable.from_lexicon(LexicalIndex.build([["cac", "nhanh"]]))
     assert table.restore("Các nhánh là gì?") == "Các nhánh là gì?"
 
-
-def test_unaccented_query_vector_keeps_the_typed_text(small_index: Index) -> None:
-    """The dense vector of an unaccented Vietnamese query blends its restored form with the
-    text as typed, so a wrong restoration does not decide alone; other queries are encoded as is."""
-    from viko.search.engine import TYPED_WEIGHT, SearchEngine
-
-    encoder = FakeEncoder()
-    engine = SearchEngine(small_index, encoder, default_analyzer())
-    typed = "dien mat troi"
-    restored = engine.as_searched(typed)
-    assert restored == "điện mặt trời"
-    a, b = encoder.encode_queries([restored, typed])
-    blend = (1 - TYPED_WEIGHT) * a + TYPED_WEIGHT * b
-    assert 0 < TYPED_WEIGHT < 1
-    assert np.allclose(engine.query_vector(typed), blend / np.linalg.norm(blend), atol=1e-6)
-    assert np.allclose(engine.query_vector("điện mặt trời"), a, atol=1e-6)
