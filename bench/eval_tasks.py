@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from viko.corpus.document import Document
-from viko.indexer import scoring
+from viko.indexer import centring, scoring
 from viko.indexer.analyze import Analyzer
 from viko.indexer.build import update_index
 from viko.indexer.encoders import Encoder
@@ -101,7 +101,8 @@ def _row_scaled(m: np.ndarray) -> np.ndarray:
 def cached_index(name: str, docs: list[Document], encoder: Encoder, analyzer: Analyzer,
                  chunk_chars: int = 600, overlap: int = 1) -> Index:
     key = hashlib.sha1("\x1e".join(f"{d.id}\x1f{d.content_hash}" for d in docs).encode()).hexdigest()[:10]
-    root = CACHE_DIR / f"index-{name}-{key}-{chunk_chars}-{overlap}"
+    # Chunks are centred when indexed: another reference weight is another index.
+    root = CACHE_DIR / f"index-{name}-w{centring.REFERENCE_WEIGHT:g}-{key}-{chunk_chars}-{overlap}"
     update_index(docs, root, encoder, analyzer, chunk_chars=chunk_chars, overlap=overlap)
     return Index.load(Path(root))
 

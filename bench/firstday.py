@@ -97,8 +97,7 @@ def ntrex_pool(split: str) -> Pool:
 def sub_index(pool: Pool, doc_ids: Sequence[str], encoder: CachedEncoder, analyzer: Analyzer) -> Index:
     """An index of some of the pool's documents (their passages' vectors come from the cache)."""
     by_id = {d.id: d for d in pool.docs}
-    name = f"{pool.name}-firstday-w{centring.REFERENCE_WEIGHT:g}"  # the variants centre differently
-    return ev.cached_index(name, [by_id[d] for d in doc_ids], encoder, analyzer)
+    return ev.cached_index(f"{pool.name}-firstday", [by_id[d] for d in doc_ids], encoder, analyzer)
 
 
 def collection(pool: Pool, size: int, seed: int) -> list[str]:
@@ -237,20 +236,25 @@ def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Se
 
 
 class _variant:
-    """'before': corpus-only centroids, candidate-only calibration and the cosine floor alone
-    (the previous rules; the new query-language handling is on in both variants)."""
+    """'before': corpus-only centroids, candidate-only calibration, per-language fused scores
+    left as they are, and the cosine floor alone (the previous rules; the new query-language
+    handling is on in both variants)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.saved = (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, relevance.MIN_BACKGROUND_Z)
+        self.saved = (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, engine_module.FUSED_CALIBRATION,
+                      relevance.MIN_BACKGROUND_Z, relevance.MIN_SUPPORT_Z, relevance.MIN_TERM_COVERAGE)
 
     def __enter__(self) -> None:
         if self.name == "before":
             centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT = 0.0, 0.0
-            relevance.MIN_BACKGROUND_Z = float("inf")
+            engine_module.FUSED_CALIBRATION = False
+            relevance.MIN_BACKGROUND_Z = relevance.MIN_SUPPORT_Z = float("inf")
+            relevance.MIN_TERM_COVERAGE = 0.0
 
     def __exit__(self, *exc: object) -> None:
-        centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, relevance.MIN_BACKGROUND_Z = self.saved
+        (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, engine_module.FUSED_CALIBRATION,
+         relevance.MIN_BACKGROUND_Z, relevance.MIN_SUPPORT_Z, relevance.MIN_TERM_COVERAGE) = self.saved
 
 
 def run() -> None:

@@ -125,15 +125,20 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     if not raw or any(fold_vi(w) != w.lower() for w in raw):
         return False  # some diacritic present: ordinary text
     counted = syllables = english = 0
-    for i, word in enumerate(raw):
+    for word in raw:
         acronym = any(c.isupper() for c in word[1:])
         syllable = not acronym and bool(_SYLLABLE.fullmatch(word.lower()))
-        if not syllable and (acronym or (i > 0 and word[:1].isupper())):
-            continue  # a name or an acronym, in any language
+        marker = word.lower() in _ENGLISH_MARKERS
+        if not syllable and not marker and (acronym or word[:1].isupper()):
+            continue  # a name or an acronym, in any language, first word included ("Tesla chet nam nao")
         counted += 1
         syllables += syllable
-        english += word.lower() in _ENGLISH_MARKERS
-    return counted > 0 and syllables >= UNACCENTED_VI_SHARE * counted and english <= 0.1 * counted
+        # "the", "to", "an", "he" are also Vietnamese syllables (thế, tổ, ăn, hệ): only the
+        # markers no Vietnamese syllable spells ("of", "and", "is") tell English apart.
+        english += marker and not syllable
+    # Most words must be counted: a Title Case English headline is mostly "names".
+    return counted > 0 and 2 * counted >= len(raw) and syllables >= UNACCENTED_VI_SHARE * counted \
+        and english <= 0.1 * counted
 
 
 def query_language(text: str) -> str:

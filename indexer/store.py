@@ -153,8 +153,9 @@ class Index:
             out[at] = np.asarray(self.segments[s].doc_vectors)[local[at]]
         return out
 
-    def best_row_scores(self, doc_ids: Collection[str], scores: np.ndarray) -> dict[str, float]:
-        """Each live document's highest per-chunk score (vectorised: one gather for all)."""
+    def rows_of_docs(self, doc_ids: Collection[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(live documents among doc_ids, owner per row as a position in that list, rows): every
+        chunk row of those documents in one vectorised gather (no Python loop per row)."""
         known = [d for d in doc_ids if d in self.doc_position]
         pos = np.fromiter((self.doc_position[d] for d in known), np.int64, count=len(known))
         seg, local = self.doc_segment[pos], self.doc_local[pos]
@@ -165,15 +166,9 @@ class Index:
             starts[at] = self.bases[s] + doc_start[local[at]]
             stops[at] = self.bases[s] + doc_start[local[at] + 1]
         lengths = stops - starts
-        keep = lengths > 0
-        known = [d for d, k in zip(known, keep.tolist(), strict=True) if k]
-        starts, lengths = starts[keep], lengths[keep]
-        if not known:
-            return {}
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         rows = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
-        best = np.maximum.reduceat(scores[rows], offsets)
-        return dict(zip(known, best.tolist(), strict=True))
+        return known, np.repeat(np.arange(len(known)), lengths), rows
 
     def centre(self, vectors: np.ndarray, langs: np.ndarray | str) -> np.ndarray:
         vectors = np.atleast_2d(vectors).astype(np.float32)

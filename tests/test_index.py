@@ -165,11 +165,13 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     found, _ = index.search_dense(index.centred[dead[0]], "vi", 50)
     assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
     assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
-    # Best chunk score per document, gathered over both segments: the same as chunk by chunk.
-    scores = np.random.default_rng(1).random(index.size).astype(np.float32)
-    best = index.best_row_scores([*index.doc_ids, "unknown"], scores)
-    assert best == {d: float(scores[index.doc_rows[d]].max()) for d in index.doc_ids}
-    assert len(index.segments) == 2 and best["aqua-vi"] == float(scores[rows].max())
+    # Every chunk row of some documents, gathered over both segments: the same as doc_rows.
+    asked = [*reversed(index.doc_ids), "unknown"]
+    known, owner, gathered = index.rows_of_docs(asked)
+    assert known == asked[:-1] and len(index.segments) == 2
+    assert {d: sorted(gathered[owner == i].tolist()) for i, d in enumerate(known)} == \
+        {d: list(index.doc_rows[d]) for d in known}
+    assert sorted(gathered[owner == known.index("aqua-vi")].tolist()) == list(rows)
     some = [index.doc_ids[-1], index.doc_ids[0], "aqua-vi"]
     assert np.allclose(index.doc_vectors_of(some), index.doc_matrix[[index.doc_position[d] for d in some]])
 

