@@ -1,4 +1,4 @@
-from viko.indexer.analyze import Analyzer, shared_terms
+from viko.indexer.analyze import QUERY_TOKENS_CACHE, Analyzer, shared_terms
 from viko.indexer.chunking import chunk_document, sentences, split_sentences
 
 AN = Analyzer()
@@ -51,3 +51,18 @@ def test_chunks_hold_whole_sentences_with_overlap_and_true_offsets() -> None:
 def test_very_long_sentence_is_cut() -> None:
     spans = split_sentences("a" * 10 + " " + "b " * 2000)
     assert all(s.end - s.start <= 1200 for s in spans)
+
+
+def test_query_analysis_is_remembered_but_never_shared() -> None:
+    analyzer = Analyzer()
+    calls: list[str] = []
+    real = analyzer.tokens
+    analyzer.tokens = lambda text, lang: calls.append(text) or real(text, lang)  # type: ignore[method-assign]
+    first = analyzer.query_tokens("điện mặt trời áp mái", "vi")
+    first.append("mutated by a caller")
+    again = analyzer.query_tokens("điện mặt trời áp mái", "vi")
+    assert calls == ["điện mặt trời áp mái"] and "mutated by a caller" not in again
+    assert again == first[:-1] and "mặt_trời" in again
+    for i in range(QUERY_TOKENS_CACHE + 5):
+        analyzer.query_tokens(f"query {i}", "other")
+    assert len(analyzer._queries) == QUERY_TOKENS_CACHE
