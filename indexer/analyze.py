@@ -66,6 +66,11 @@ class Analyzer:
                 self._queries[key] = cached
         return list(cached)  # a fresh list: callers extend it
 
+    def forget_queries(self) -> None:
+        """Drop the remembered query analyses (benchmarks time the analysis itself)."""
+        with self._lock:
+            self._queries.clear()
+
     # -- Vietnamese -------------------------------------------------------------------
     def _vietnamese(self, text: str) -> list[str]:
         text = normalize_vi(text)
