@@ -123,6 +123,8 @@ def job_query(size: str) -> dict[str, Any]:
         t = time.perf_counter()
         engine.search(q)
         timings.append((time.perf_counter() - t) * 1000)
+    for q in queries:  # the first pass cleared them: remember every query's vector again
+        engine.query_vector(q)
     search_only = []
     for q in queries:  # the same queries with their vectors remembered: viko's own share
         analyzer.forget_queries()
