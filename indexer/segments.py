@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from array import array
 from collections import Counter
@@ -48,6 +49,35 @@ def lang_code(lang: str) -> int:
     return LANGS.index(lang) if lang in LANGS else 2
 
 
+# Files a query reads at random places (postings, document vectors; the dense graphs are added
+# by pattern): their pages are asked of the disk when a segment opens. On a cold page cache the
+# first query after opening the 1M-passage bench index took 23 s of random reads, 1.2 s warm.
+PREFETCH = ("lex-rows.npy", "lex-tf.npy", "doc-vectors.npy")
+
+
+def prefetch(paths: list[Path]) -> None:
+    """Ask the kernel to read these files ahead, from a background thread: the advice can block
+    until the reads are queued, and opening must not wait. The pages stay the kernel's cache,
+    dropped again under memory pressure."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        threading.Thread(target=_advise, args=(advise, paths), name="viko-prefetch", daemon=True).start()
+
+
+def _advise(advise: Callable[[int, int, int, int], None], paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:  # pragma: no cover - a file system without advice
+            pass
+        finally:
+            os.close(fd)
+
+
 class Segment:
     """One segment opened read-only: arrays are memory maps, texts are read per chunk."""
 
@@ -73,6 +103,7 @@ class Segment:
                         if self.size else np.zeros((0, dim), np.float32))
         self._text = np.memmap(folder / "text.bin", np.uint8, "r") if (folder / "text.bin").stat().st_size else None
         self.postings = Postings.load(folder)
+        prefetch([folder / name for name in PREFETCH] + list(folder.glob("dense-*.faiss")))
         self.dense: dict[str, tuple[faiss.Index, np.ndarray]] = {}
         for lang in LANGS:
             path = folder / f"dense-{lang}.faiss"

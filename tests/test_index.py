@@ -223,3 +223,27 @@ def test_one_live_index_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     second = runtime.live_index(settings).get()
     assert second is not first and "x" in second.doc_rows
     assert runtime.live_index(settings).get() is second
+
+
+def test_opening_asks_for_the_random_access_files_without_waiting(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    update_index(docs(), tmp_path / "index", FakeEncoder(), AN)
+    release, advised = threading.Event(), []
+
+    def slow_advice(fd: int, offset: int, length: int, advice: int) -> None:
+        release.wait(5)  # a disk that takes its time
+        advised.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "posix_fadvise", slow_advice)
+    index = Index.load(tmp_path / "index")  # returns while the advice is still pending
+    assert index.size > 0 and not advised
+    release.set()
+    for _ in range(100):
+        if len(advised) >= 3:
+            break
+        threading.Event().wait(0.05)
+    names = {Path(p).name for p in advised}
+    assert {"lex-rows.npy", "lex-tf.npy", "doc-vectors.npy"} <= names
