@@ -351,7 +351,13 @@ def _note(sizes: list[str]) -> str:
                "bench-scale`: not built in this session, for lack of time on a machine shared by seven jobs)."
                if missing else "")
             + " Before segments, the index rebuilt FAISS, BM25 and the counterparts at every open: 20k passages "
-            "opened in 5.7 s and 100k in 125 s (measured on this machine with another job running).")
+            "opened in 5.7 s and 100k in 125 s (measured on this machine with another job running)."
+            " Why recall falls with size here: the corpora combine 3,623 sentences, so at 1M each sentence is in "
+            "~800 passages and a query's true top 10 are near-ties among passages sharing its closest sentence, "
+            "a hard case for a graph index (on a 200k sample, efConstruction 80 -> 200 raised recall@10 at "
+            "efSearch 512 from 0.970 to 0.985; indexer/ann.py). Cold start, measured by hand on the 1M index "
+            "after dropping the kernel's page cache (`echo 1 > /proc/sys/vm/drop_caches`, Python and the model "
+            "cold too): open 3.8 s, first query 5.0 s with the segments' read-ahead at open, 33.6 s without it.")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
