@@ -21,7 +21,9 @@ def note(sizes: list[str]) -> str:
             "a hard case for a graph index (on a 200k sample, efConstruction 80 -> 200 raised recall@10 at "
             "efSearch 512 from 0.970 to 0.985; indexer/ann.py). Cold start, measured by hand on the 1M index "
             "after dropping the kernel's page cache (`echo 1 > /proc/sys/vm/drop_caches`, Python and the model "
-            "cold too): open 3.8 s, first query 5.0 s with the segments' read-ahead at open, 33.6 s without it.")
+            "cold too): open 3.8 s, first query 5.0 s with the segments' read-ahead at open, 33.6 s without it. "
+            "The '(first query …)' figures depend on what the kernel still caches from earlier runs: the 100k "
+            "row was measured just after the page cache had been dropped, the 1M row with its index cached.")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
