@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from viko.corpus.textnorm import nfc, normalize_vi
+from viko.indexer.memo import Recent
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
@@ -37,7 +38,7 @@ class Analyzer:
         self._lock = threading.Lock()
         self._kiwi: Any = None
         self._vi_tokenize: Any = None
-        self._queries: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._queries: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
 
     def tokens(self, text: str, lang: str) -> list[str]:
         text = nfc(text)
@@ -56,20 +57,12 @@ class Analyzer:
         """Terms of a query: its own language's analysis plus the shared Latin/number terms.
         Remembered for the last QUERY_TOKENS_CACHE queries: ranking and the relevance floor
         both analyse the query (~3 ms of word segmentation each on a loaded core)."""
-        key = (text, lang)
-        cached = self._queries.get(key)
-        if cached is None:
-            cached = tuple(dict.fromkeys(self.tokens(text, lang)))
-            with self._lock:  # the web server analyses from several threads
-                if len(self._queries) >= QUERY_TOKENS_CACHE:
-                    self._queries.pop(next(iter(self._queries)), None)
-                self._queries[key] = cached
+        cached = self._queries.get((text, lang), lambda: tuple(dict.fromkeys(self.tokens(text, lang))))
         return list(cached)  # a fresh list: callers extend it
 
     def forget_queries(self) -> None:
         """Drop the remembered query analyses (benchmarks time the analysis itself)."""
-        with self._lock:
-            self._queries.clear()
+        self._queries.clear()
 
     # -- Vietnamese -------------------------------------------------------------------
     def _vietnamese(self, text: str) -> list[str]:

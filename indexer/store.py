@@ -95,7 +95,6 @@ class Index:
         self.lexical = LexicalIndex([s.postings for s in segments], self.bases[:-1].tolist(),
                                     None if self.live.all() else self.live)
         self._lang_rows: dict[str, np.ndarray] = {}
-        self._positive: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # last scores -> their positive rows
 
     @cached_property
     def doc_matrix(self) -> np.ndarray:
@@ -217,15 +216,10 @@ class Index:
             self._lang_rows[lang] = rows
         return rows
 
-    def positive_rows_of_lang(self, scores: np.ndarray, lang: str) -> np.ndarray:
-        """Rows of one language with a positive score, ascending: the same candidates as
-        rows_of_lang filtered, without gathering every row of the language (a million-passage
-        index has ~600k Vietnamese rows; a query's terms touch a fraction)."""
-        positive = self._positive.get(id(scores)) if self._positive else None
-        if positive is None or positive[0] is not scores:
-            positive = (scores, np.flatnonzero(scores > 0))
-            self._positive = {id(scores): positive}
-        rows = positive[1]
+    def rows_in_lang(self, rows: np.ndarray, lang: str) -> np.ndarray:
+        """The live rows among `rows` that are of one language, in their order: rows_of_lang
+        for a query's candidates, without gathering every row of the language (a
+        million-passage index has ~600k Vietnamese rows; a query's terms touch a fraction)."""
         return rows[(self.langs[rows] == LANGS.index(lang)) & self.live[rows]]
 
     def doc_vector(self, doc_id: str) -> np.ndarray | None:

@@ -28,6 +28,7 @@ from viko.indexer import centring, scoring
 from viko.indexer.analyze import Analyzer
 from viko.indexer.encoders import Encoder
 from viko.indexer.lexical import top_k
+from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import NoExpansion, TermExpander, expanded_terms
@@ -145,9 +146,9 @@ class SearchEngine:
         # Counterpart links as stored in the catalogue (detected, and the translators'
         # decisions): bridging, the floor and related documents read them, nothing recomputes.
         self.counterparts = counterparts or Counterparts()
-        self._query_vectors: dict[str, np.ndarray] = {}
+        self._query_vectors: Recent[np.ndarray] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
-        self._words: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
         self._accents: AccentTable | None = None
 
     # -- public ----------------------------------------------------------------------
@@ -185,11 +186,12 @@ class SearchEngine:
         terms = self.query_terms(query, qlang, expand=mode == "full")
         qvec = self.query_vector(query)
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
+        matched = np.flatnonzero(lexical > 0) if lexical is not None else None  # once, for every language
         # Counterpart bridging needs the other language's scores even under a language filter.
         scored_langs = LANGS if mode == "full" else langs
         merged: list[Scored] = []
         for lang in scored_langs:
-            merged.extend(self._rank_language(qvec, qlang, lexical, lang, mode))
+            merged.extend(self._rank_language(qvec, qlang, lexical, matched, lang, mode))
         if mode == "full":
             merged = self._bridge(merged)
         merged = [s for s in merged if s.lang in langs]
@@ -198,14 +200,7 @@ class SearchEngine:
 
     def query_vector(self, query: str) -> np.ndarray:
         """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
-        vec = self._query_vectors.get(query)
-        if vec is None:
-            vec = self.encoder.encode_queries([self.as_searched(query)])[0]
-            with self._vector_lock:  # the web server searches from several threads
-                if len(self._query_vectors) >= QUERY_CACHE:
-                    self._query_vectors.pop(next(iter(self._query_vectors)))
-                self._query_vectors[query] = vec
-        return vec
+        return self._query_vectors.get(query, lambda: self.encoder.encode_queries([self.as_searched(query)])[0])
 
     def as_searched(self, query: str) -> str:
         """The query as it is encoded and analysed: Vietnamese typed without diacritics gets
@@ -273,7 +268,7 @@ class SearchEngine:
 
     # -- internals -----------------------------------------------------------------------
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: np.ndarray | None,
-                       lang: str, mode: str) -> list[Scored]:
+                       matched: np.ndarray | None, lang: str, mode: str) -> list[Scored]:
         index = self.index
         dense: dict[str, tuple[float, int]] = {}
         if mode != "bm25":
@@ -288,8 +283,8 @@ class SearchEngine:
             if mode == "full" and self.document_weight > 0:
                 dense = self._with_document_vectors(dense, index.centre(qvec, qlang)[0])
         lex: dict[str, tuple[float, int]] = {}
-        if lexical is not None:
-            rows = index.positive_rows_of_lang(lexical, lang)
+        if lexical is not None and matched is not None:
+            rows = index.rows_in_lang(matched, lang)
             scores = lexical[rows]
             top = top_k(scores, self.candidates)
             lex = _best_per_doc(index, rows[top], scores[top])
@@ -347,15 +342,7 @@ class SearchEngine:
         re-analysed here (about 2 ms for a 260-character snippet) and remembered."""
         if lang != "vi":
             return ()
-        key = (lang, text)
-        cached = self._words.get(key)
-        if cached is None:
-            cached = tuple(t for t in self.analyzer.tokens(text, lang) if "_" in t)
-            with self._vector_lock:
-                if len(self._words) >= WORDS_CACHE:
-                    self._words.pop(next(iter(self._words)))
-                self._words[key] = cached
-        return cached
+        return self._words.get((lang, text), lambda: tuple(t for t in self.analyzer.tokens(text, lang) if "_" in t))
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
