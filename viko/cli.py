@@ -179,10 +179,14 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
     """Serve the web UI and the JSON API."""
     import uvicorn
 
+    from viko.runtime import cached_encoder
     from viko.web.app import create_app
 
     settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
     app = create_app(settings)
+    warm = getattr(cached_encoder(settings.encoder), "warm_up", None)
+    if warm is not None:  # the first long query would otherwise wait for PyTorch's weights
+        warm()
     click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
