@@ -29,6 +29,9 @@ VI_STOPWORDS = frozenset(
 
 
 QUERY_TOKENS_CACHE = 256
+# Texts whose multi-syllable words were asked for (snippets, document pages, concordance
+# candidates): a results page needs about ten, a concordance query a few hundred.
+WORDS_CACHE = 4096
 
 
 class Analyzer:
@@ -39,6 +42,7 @@ class Analyzer:
         self._kiwi: Any = None
         self._vi_tokenize: Any = None
         self._queries: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
+        self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
 
     def tokens(self, text: str, lang: str) -> list[str]:
         text = nfc(text)
@@ -60,6 +64,13 @@ class Analyzer:
         cached = self._queries.get((text, lang), lambda: tuple(dict.fromkeys(self.tokens(text, lang))))
         return list(cached)  # a fresh list: callers extend it
 
+    def words(self, text: str) -> tuple[str, ...]:
+        """The multi-syllable Vietnamese words of a text ("sáng_tạo"), so highlights and
+        concordance matches never split one (indexer.wordbounds). The index keeps terms only
+        as postings, so the texts shown are re-analysed (about 1 ms for a 100-character
+        sentence) and the last WORDS_CACHE of them remembered."""
+        return self._words.get(text, lambda: tuple(self._joined_words(normalize_vi(nfc(text)))))
+
     def forget_queries(self) -> None:
         """Drop the remembered query analyses (benchmarks time the analysis itself)."""
         self._queries.clear()
@@ -67,12 +78,16 @@ class Analyzer:
     # -- Vietnamese -------------------------------------------------------------------
     def _vietnamese(self, text: str) -> list[str]:
         text = normalize_vi(text)
-        terms = [t for t in shared_terms(text) if t not in VI_STOPWORDS]
+        return [t for t in shared_terms(text) if t not in VI_STOPWORDS] + self._joined_words(text)
+
+    def _joined_words(self, text: str) -> list[str]:
+        """underthesea's words of two to four alphabetic syllables, lowercased and joined."""
+        out = []
         for word in self._vi_words(text):
             parts = word.lower().split()
             if 1 < len(parts) <= 4 and all(p.isalpha() for p in parts):
-                terms.append("_".join(parts))
-        return terms
+                out.append("_".join(parts))
+        return out
 
     def _vi_words(self, text: str) -> list[str]:
         if self._vi_tokenize is None:

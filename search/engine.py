@@ -50,8 +50,6 @@ FUSIONS = ("zscore", "rrf")
 # Query vectors kept for the relevance floor and the document page of a recent search; a
 # results page needs one, a busy server a few dozen.
 QUERY_CACHE = 64
-# Passages whose words were re-analysed for highlighting (about ten per results page).
-WORDS_CACHE = 2048
 # Reciprocal-rank fusion's damping constant, the usual value from Cormack et al. (2009); RRF
 # lost to z-score fusion on every dev task (docs/benchmarks.md, ablation), so it is not tuned.
 RRF_K = 60.0
@@ -148,7 +146,6 @@ class SearchEngine:
         self.counterparts = counterparts or Counterparts()
         self._query_vectors: Recent[np.ndarray] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
-        self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
         self._accents: AccentTable | None = None
 
     # -- public ----------------------------------------------------------------------
@@ -338,11 +335,8 @@ class SearchEngine:
 
     def words_of(self, text: str, lang: str) -> tuple[str, ...]:
         """The multi-syllable Vietnamese words of a text, so highlights never cut one
-        (search.snippets). The index keeps terms only as postings, so the few texts shown are
-        re-analysed here (about 2 ms for a 260-character snippet) and remembered."""
-        if lang != "vi":
-            return ()
-        return self._words.get((lang, text), lambda: tuple(t for t in self.analyzer.tokens(text, lang) if "_" in t))
+        (search.snippets; re-analysed and remembered by the analyser)."""
+        return self.analyzer.words(text) if lang == "vi" else ()
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 
-from viko.corpus.textnorm import fold_vi, normalize_vi
-
-_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_ACRONYM = re.compile(r"^.+[A-Z]|^[A-Z]{2,}")  # IoT, ESS: capitals inside a word
-KEY_CACHE = 65_536  # distinct words remembered (a few MB)
-
-
-@lru_cache(maxsize=KEY_CACHE)
-def _keys(word: str) -> tuple[str, str]:
-    """A word's match key (lowercase, one tone placement) and its folded form; cached because
-    the same few thousand words recur in every passage shown."""
-    key = normalize_vi(word.lower())
-    return key, fold_vi(key)
+from viko.indexer.wordbounds import HANGUL as _HANGUL
+from viko.indexer.wordbounds import Syllables, keys
 
 
 def _key(word: str) -> str:
-    return _keys(word)[0]
+    return keys(word)[0]
 
 
 def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> list[tuple[int, int]]:
@@ -37,11 +24,11 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     as the analyser found them ("sáng_tạo", "chất_lượng"; the index keeps them per chunk);
     together with the query's multi-syllable terms and glossary phrases they are units: a
     unit is marked whole when all its syllables are query syllables, and a syllable inside
-    a unit is never marked alone. So "năng lượng tái tạo" marks "năng lượng" and "tái tạo"
-    but not "tạo" in "sáng tạo" or "lượng" in "chất lượng". Other Latin-script terms match
-    whole words (tone placement and case ignored; an unaccented term also matches its
-    accented form). Hangul terms match as substrings, since Korean attaches particles to
-    the word ("협약" in "협약을").
+    a unit is never marked alone (indexer.wordbounds: the concordance keeps the same rule).
+    So "năng lượng tái tạo" marks "năng lượng" and "tái tạo" but not "tạo" in "sáng tạo"
+    or "lượng" in "chất lượng". Other Latin-script terms match whole words (tone placement
+    and case ignored; an unaccented term also matches its accented form). Hangul terms
+    match as substrings, since Korean attaches particles to the word ("협약" in "협약을").
     """
     query_units: list[list[str]] = []
     singles: set[str] = set()
@@ -55,59 +42,24 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
         elif parts:
             singles.add(_key(parts[0]))
     syllables = singles | {p for unit in query_units for p in unit}
-    text_units = [[_key(p) for p in w.split("_")] for w in words if "_" in w and not _HANGUL.search(w)]
-    words_in = _Words(text)
+    words_in = Syllables(text, words)
     spans: list[tuple[int, int]] = []
-    inside: set[int] = set()  # positions of syllables that belong to a unit of the text
-    for unit, is_query in [(u, True) for u in query_units] + [(u, False) for u in text_units]:
+    in_query_unit: set[int] = set()  # positions of syllables marked as part of a query unit
+    for unit in query_units:
         for i in words_in.unit_starts(unit):
-            n = len(unit)
-            if not is_query and any(_ACRONYM.search(m.group(0)) for m in words_in.found[i : i + n]):
-                continue  # underthesea joins acronyms to a neighbour ("biến IoT"): not a word
-            inside.update(range(i, i + n))
-            if is_query or all(k in syllables for k in words_in.keys[i : i + n]):
-                spans.append((words_in.found[i].start(), words_in.found[i + n - 1].end()))
-    folded = {w for w in singles if _keys(w)[1] == w}
+            in_query_unit.update(range(i, i + len(unit)))
+            spans.append(words_in.span(i, len(unit)))
+    for i, n in words_in.units:
+        if all(k in syllables for k in words_in.keys[i : i + n]):
+            spans.append(words_in.span(i, n))
+    folded = {w for w in singles if keys(w)[1] == w}
     for i, (m, key, fold) in enumerate(zip(words_in.found, words_in.keys, words_in.folds, strict=True)):
-        if i not in inside and (key in singles or fold in folded):
-            spans.append((m.start(), m.end()))
+        if (key in singles or fold in folded) and i not in in_query_unit and not words_in.splits(*m.span()):
+            spans.append(m.span())
     for term in sorted(set(hangul), key=len, reverse=True):
         for m in re.finditer(re.escape(term), text):
             spans.append((m.start(), m.end()))
     return _merge(spans)
-
-
-class _Words:
-    """The Latin-script words of a text with their keys, and where each key occurs, so a unit
-    is looked up at the positions of its first syllable instead of at every word."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.found = [m for m in _WORD.finditer(text) if not _HANGUL.search(m.group(0))]
-        pairs = [_keys(m.group(0)) for m in self.found]
-        self.keys = [k for k, _ in pairs]
-        self.folds = [f for _, f in pairs]
-        self._at: dict[str, list[int]] = {}
-        self._at_folded: dict[str, list[int]] = {}
-        for i, (key, fold) in enumerate(pairs):
-            self._at.setdefault(key, []).append(i)
-            self._at_folded.setdefault(fold, []).append(i)
-
-    def unit_starts(self, unit: list[str]) -> list[int]:
-        """Word positions where the unit's syllables stand next to each other (only spaces
-        between them); an unaccented unit also matches accented text."""
-        n = len(unit)
-        unaccented = all(_keys(p)[1] == p for p in unit)
-        starts = self._at_folded.get(unit[0], []) if unaccented else self._at.get(unit[0], [])
-        out = []
-        for i in starts:
-            if i + n > len(self.found):
-                break
-            window = self.folds[i : i + n] if unaccented else self.keys[i : i + n]
-            if window == unit and all(self.text[a.end() : b.start()].isspace()
-                                      for a, b in zip(self.found[i : i + n - 1], self.found[i + 1 : i + n], strict=False)):
-                out.append(i)
-        return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

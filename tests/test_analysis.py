@@ -1,5 +1,6 @@
 from viko.indexer.analyze import QUERY_TOKENS_CACHE, Analyzer, shared_terms
 from viko.indexer.chunking import chunk_document, sentences, split_sentences
+from viko.indexer.wordbounds import splits, word_spans
 
 AN = Analyzer()
 
@@ -66,3 +67,14 @@ def test_query_analysis_is_remembered_but_never_shared() -> None:
     for i in range(QUERY_TOKENS_CACHE + 5):
         analyzer.query_tokens(f"query {i}", "other")
     assert len(analyzer._queries) == QUERY_TOKENS_CACHE
+
+
+def test_a_texts_words_are_remembered_and_located() -> None:
+    text = "Tăng năng lượng và sáng tạo, cảm biến IoT."
+    words = AN.words(text)
+    assert {"năng_lượng", "sáng_tạo"} <= set(words) and all("_" in w for w in words)
+    assert AN.words(text) is words  # analysed once
+    spans = word_spans(text, ("năng_lượng", "sáng_tạo", "biến_iot"))  # an acronym joined on is no word
+    assert [text[a:b] for a, b in spans] == ["năng lượng", "sáng tạo"]
+    assert splits((24, 27), spans) and splits((10, 18), spans)  # "tạo", "lượng và"
+    assert not splits((5, 15), spans) and not splits((0, 27), spans)  # "năng lượng", a run of words

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import make_document
 from viko.corpus.tm import TranslationMemory, Unit
-from viko.workbench.concordance import ConcordanceError, concordance
+from viko.workbench.concordance import ConcordanceError, ConcordanceHit, concordance
 
 from viko.cli import main
 
@@ -17,9 +17,17 @@ UNITS = [
          "aligned", 0.9, "mou-vi", "mou-ko", (0,), (0,)),
     Unit("Nông dân lắp cảm biến IoT trong nhà kính thông minh.", "농민들은 스마트 온실에 IoT 센서를 설치했다.",
          "aligned", 0.88, "farm-vi", "farm-ko", (2,), (1, 2)),
-    Unit("Đoàn công tác thăm khu nông nghiệp công nghệ cao.", "대표단은 첨단 농업 단지를 방문했다.",
+    Unit("Đoàn công tác thăm khu nông nghiệp công nghệ cao của nông dân.", "대표단은 농민의 첨단 농업 단지를 방문했다.",
          "mined", 1.1, "news-vi", "report-ko", (4,), (7,)),
     Unit("Khoản vay ưu đãi dành cho doanh nghiệp nhỏ.", "중소기업을 위한 우대 대출.", "tmx", 1.0, source="old.tmx"),
+    # underthesea segments: đào_tạo ... tạo (alone) việc_làm; chất_lượng, sáng_tạo;
+    # năng_lượng tái_tạo ... khả_năng lượng (alone) hóa (see the tests below).
+    Unit("Đào tạo nghề sẽ tạo việc làm cho người dân.", "직업 훈련은 주민들에게 일자리를 만들 것이다.", "tmx", 1.0,
+         source="old.tmx"),
+    Unit("Chương trình nâng cao chất lượng nhân lực sáng tạo.", "창의적 인력의 질을 높이는 프로그램.", "tmx", 1.0,
+         source="old.tmx"),
+    Unit("Tăng năng lượng tái tạo và khả năng lượng hóa.", "재생에너지를 늘리고 계량화 능력을 높인다.", "tmx", 1.0,
+         source="old.tmx"),
 ]
 
 
@@ -64,12 +72,47 @@ def test_unaccented_query_finds_accented_text(cat: Catalogue) -> None:
 
 
 def test_ordering_and_paging(cat: Catalogue) -> None:
-    res = concordance(cat, "nông")
+    res = concordance(cat, "nông dân")
     assert [h.unit.origin for h in res.hits] == ["aligned", "mined"]  # mined after aligned
-    page = concordance(cat, "nông", limit=1, offset=1)
+    page = concordance(cat, "nông dân", limit=1, offset=1)
     assert page.total == 2 and page.hits[0].unit.origin == "mined"
-    only_ko = concordance(cat, "nông", lang="ko")
+    only_ko = concordance(cat, "nông dân", lang="ko")
     assert only_ko.total == 0
+
+
+def marked(hit: ConcordanceHit) -> list[str]:
+    return [hit.unit.vi[s:e] for s, e in hit.vi_spans]
+
+
+def test_a_syllable_inside_a_vietnamese_word_is_no_match(cat: Catalogue) -> None:
+    res = concordance(cat, "tạo")  # its own word once; inside đào tạo, tái tạo, sáng tạo elsewhere
+    assert res.total == 1
+    hit = res.hits[0]
+    assert hit.unit.vi.startswith("Đào tạo nghề") and marked(hit) == ["tạo"]
+    assert hit.vi_spans == ((hit.unit.vi.index(" tạo việc") + 1, hit.unit.vi.index(" việc")),)
+    lone = concordance(cat, "lượng")  # inside năng lượng, chất lượng
+    assert not any(h.unit.vi.startswith(("Hai bên", "Chương trình")) for h in lone.hits)
+    assert concordance(cat, "lượng tái").total == 0  # starts and ends inside words
+    assert concordance(cat, "đào tạo").total == 1 and concordance(cat, "sáng tạo").total == 1
+
+
+def test_phrase_on_word_boundaries(cat: Catalogue) -> None:
+    res = concordance(cat, "năng lượng")
+    assert res.total == 2 and all(marked(h) == ["năng lượng"] for h in res.hits)
+    both = next(h for h in res.hits if h.unit.vi.startswith("Tăng"))
+    assert both.vi_spans == ((5, 15),)  # not "năng lượng" across khả_năng | lượng
+    assert both.to_json()["vi_spans"] == [[5, 15]]
+    whole = concordance(cat, "năng lượng tái tạo")
+    assert whole.total == 2 and all(marked(h) == ["năng lượng tái tạo"] for h in whole.hits)
+
+
+def test_unaccented_query_on_word_boundaries(cat: Catalogue) -> None:
+    res = concordance(cat, "nang luong")
+    assert res.total == 2 and all(marked(h) == ["năng lượng"] for h in res.hits)
+    tao = concordance(cat, "tao")
+    assert tao.total == 1 and marked(tao.hits[0]) == ["tạo"] and tao.hits[0].unit.vi.startswith("Đào tạo nghề")
+    luong = concordance(cat, "luong")
+    assert not any(h.unit.vi.startswith(("Hai bên", "Chương trình")) for h in luong.hits)
 
 
 def test_bad_queries_are_clear_errors(cat: Catalogue) -> None:

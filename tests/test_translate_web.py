@@ -58,6 +58,10 @@ def test_concordance_page_api_and_tmx(client: TestClient) -> None:
     assert client.get("/api/concordance", params={"q": " "}).status_code == 400
     html = client.get("/concordance", params={"q": "협력"})
     assert html.status_code == 200 and "<mark>협력</mark>" in html.text
+    # Vietnamese matches fall on the analyser's words: "nông" alone is inside "nông nghiệp".
+    assert client.get("/api/concordance", params={"q": "nông"}).json()["total"] == 0
+    html = client.get("/concordance", params={"q": "nong nghiep"})
+    assert html.status_code == 200 and "<mark>nông nghiệp</mark>" in html.text
     tmx = client.get("/api/export.tmx", params={"q": "협력"})
     assert tmx.status_code == 200 and len(etree.fromstring(tmx.content).findall("body/tu")) == 1
 

@@ -2,7 +2,10 @@
 
 The trigram FTS5 index (migration 0003) finds candidate units by substring in the
 tone-normalised, lowercased text; candidates are then checked here so that a Latin-script
-query matches whole words ("an" is not found inside "loan"), while Korean matches as a
+query matches whole words ("an" is not found inside "loan"), and on the Vietnamese side
+whole words as the analyser segments the sentence: a match may not start or end inside a
+multi-syllable word (indexer.wordbounds, the rule the search snippets follow), so "tạo" is
+not found in "sáng tạo" but "năng lượng" is in "năng lượng tái tạo". Korean matches as a
 substring (particles attach to the noun: 협약 in 협약을). An unaccented Vietnamese query
 ("hop tac") also matches the accented text ("hợp tác"). Results are keyword-in-context:
 the match highlighted on its side, the other side shown whole.
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.textnorm import fold_vi, nfc
 from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
+from viko.indexer.analyze import Analyzer, default_analyzer
+from viko.indexer.wordbounds import splits, word_spans
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}
@@ -82,19 +87,24 @@ def _candidates(tm: TranslationMemory, m: _Matcher) -> list[int]:
     return tm.containing(m.column, m.needle, MAX_CANDIDATES)
 
 
-def _spans(text: str, m: _Matcher) -> Spans:
+def _spans(text: str, m: _Matcher, analyzer: Analyzer) -> Spans:
     form = fold_key(text) if m.column == "vi_fold" else search_key(text)
     if len(form) != len(text):  # a rare character changed length: fall back to a plain search
         form, pattern = text.lower(), re.compile(re.escape(m.needle), re.I)
     else:
         pattern = m.pattern
-    return tuple(x.span() for x in pattern.finditer(form))
+    spans = tuple(x.span() for x in pattern.finditer(form))
+    if spans and m.side == "vi":  # segmented only when the syllables matched (~1 ms a sentence)
+        words = word_spans(text, analyzer.words(text))
+        spans = tuple(s for s in spans if not splits(s, words))
+    return spans
 
 
 def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = PAGE_SIZE,
-                offset: int = 0, max_chars: int = 200) -> ConcordanceResults:
+                offset: int = 0, max_chars: int = 200, analyzer: Analyzer | None = None) -> ConcordanceResults:
     """Units containing the query, best first: human and aligned units before mined ones,
-    then the shortest matching segment (a concise example reads best)."""
+    then the shortest matching segment (a concise example reads best). `analyzer` segments
+    the Vietnamese candidates (the shared default one, which remembers recent sentences)."""
     started = time.perf_counter()
     query = nfc(" ".join(str(query).split()))
     if not query:
@@ -107,10 +117,11 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = P
     found: dict[int, tuple[str, Spans]] = {}
     units: dict[int, Unit] = {}
     tm = TranslationMemory(cat)
+    analyzer = analyzer or default_analyzer()
     for m in matchers:
         ids = [i for i in _candidates(tm, m) if i not in found]
         for unit in (u for start in range(0, len(ids), 900) for u in tm.units(ids=ids[start : start + 900])):
-            spans = _spans(unit.vi if m.side == "vi" else unit.ko, m)
+            spans = _spans(unit.vi if m.side == "vi" else unit.ko, m, analyzer)
             if spans:
                 found[unit.id], units[unit.id] = (m.side, spans), unit
     order = sorted(found, key=lambda i: (_ORIGIN_RANK.get(units[i].origin, 2),
