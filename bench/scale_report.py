@@ -34,8 +34,10 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         b, q, f, m = r["build"], r["query"], r["flat"], r["bm25s"]
         rows.append([f"{size} ({b['passages']:,} passages)", "viko", f"{b['build_s']:.0f}", f"{r['add']['add_s']:.1f}",
                      f"{q['open_s']:.2f}" + (f" (first query {q['first_query_ms']:.0f} ms)" if "first_query_ms" in q else ""),
-                     f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f}",
-                     f"{q['search_p50_ms']:.0f} / {q['search_p95_ms']:.0f}", f"{q['recall10']:.3f}",
+                     f"{q['p50_ms']:.0f} / {q['p95_ms']:.0f}"
+                     + (f" (typed {q['typed_p50_ms']:.0f} / {q['typed_p95_ms']:.0f})" if "typed_p50_ms" in q else ""),
+                     f"{q['search_p50_ms']:.0f} / {q['search_p95_ms']:.0f}",
+                     f"{q['recall10']:.3f}" + (f" (ties {q['recall10_ties']:.3f})" if "recall10_ties" in q else ""),
                      f"{q['query_rss_mb']:.0f} (index {q['index_rss_mb']:.0f}"
                      + (f"; owned {q['anon_mb']:.0f})" if "anon_mb" in q else ")"), f"{b['disk_mb']:.0f}"])
         for name, x, recall in (("FAISS flat (dense only)", f, "1.000"), ("bm25s (lexical only)", m, "–")):

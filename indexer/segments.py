@@ -124,6 +124,23 @@ class Segment:
     def doc_rows(self, doc: int) -> range:
         return range(int(self.doc_start[doc]), int(self.doc_start[doc + 1]))
 
+    def read_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Raw vectors of some rows, read from the file rather than the memory map: a query
+        rescores a few hundred scattered rows (indexer.ann.search), and pages read through
+        the map would stay in the process's resident set, row after row, for as long as the
+        kernel keeps them; read so, they are the kernel's cache only."""
+        dim = self.vectors.shape[1]
+        width = 4 * dim
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((len(rows), dim), np.float32)
+        fd = os.open(self.folder / "vectors.f32", os.O_RDONLY)
+        try:
+            for i in order.tolist():
+                out[i] = np.frombuffer(os.pread(fd, width, int(rows[i]) * width), np.float32)
+        finally:
+            os.close(fd)
+        return out
+
 
 class SegmentWriter:
     """Accumulates documents (texts and vectors streamed to disk) and publishes a segment."""

@@ -183,7 +183,8 @@ class SearchEngine:
         terms = self.query_terms(query, qlang, expand=mode == "full")
         qvec = self.query_vector(query)
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
-        matched = np.flatnonzero(lexical > 0) if lexical is not None else None  # once, for every language
+        # the matching rows of each language, found once for all of them
+        matched = self.index.rows_by_lang(np.flatnonzero(lexical > 0)) if lexical is not None else None
         # Counterpart bridging needs the other language's scores even under a language filter.
         scored_langs = LANGS if mode == "full" else langs
         merged: list[Scored] = []
@@ -265,7 +266,7 @@ class SearchEngine:
 
     # -- internals -----------------------------------------------------------------------
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: np.ndarray | None,
-                       matched: np.ndarray | None, lang: str, mode: str) -> list[Scored]:
+                       matched: dict[str, np.ndarray] | None, lang: str, mode: str) -> list[Scored]:
         index = self.index
         dense: dict[str, tuple[float, int]] = {}
         if mode != "bm25":
@@ -281,7 +282,7 @@ class SearchEngine:
                 dense = self._with_document_vectors(dense, index.centre(qvec, qlang)[0])
         lex: dict[str, tuple[float, int]] = {}
         if lexical is not None and matched is not None:
-            rows = index.rows_in_lang(matched, lang)
+            rows = matched[lang]
             scores = lexical[rows]
             top = top_k(scores, self.candidates)
             lex = _best_per_doc(index, rows[top], scores[top])

@@ -109,12 +109,11 @@ def term_coverage(lexical: LexicalIndex, terms: Sequence[str], own: Sequence[str
     held = np.zeros(lexical.size if rows is None else len(rows), np.float32)
     for term in dict.fromkeys(terms):
         idf = lexical.idf_of(term)
+        if rows is not None:
+            held[lexical.holds(term, rows)] += idf
+            continue
         for posted, _, _ in lexical.postings(term):
-            if rows is None:
-                held[posted] += idf
-            else:  # posting rows are sorted: a binary search per asked row
-                at = np.minimum(np.searchsorted(posted, rows), len(posted) - 1)
-                held[posted[at] == rows] += idf
+            held[posted] += idf
     return held / max(mass, 1e-9)
 
 

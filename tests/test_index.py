@@ -6,7 +6,8 @@ import pytest
 from viko.corpus.document import make_document
 from viko.indexer import store
 from viko.indexer.analyze import default_analyzer
-from viko.indexer.ann import build_dense
+from viko.indexer.ann import build_dense, is_approximate
+from viko.indexer.ann import search as ann_search
 from viko.indexer.build import update_index
 from viko.indexer.lexical import LexicalIndex, top_k
 from viko.indexer.merge import plan_merges
@@ -165,6 +166,14 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     found, _ = index.search_dense(index.centred[dead[0]], "vi", 50)
     assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
     assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
+    every = np.arange(index.size)[::-1]  # over both segments, in any order
+    split = index.rows_by_lang(every)
+    assert {lang: sorted(rows.tolist()) for lang, rows in split.items()} == \
+        {lang: index.rows_of_lang(lang).tolist() for lang in split}  # live rows only
+    assert split["vi"].tolist() == sorted(split["vi"].tolist(), reverse=True)  # in the order asked
+    for term in ("tôm", "cảm_biến", "absent"):
+        posted = {int(r) for rows, _, _ in index.lexical.postings(term) for r in rows}
+        assert index.lexical.holds(term, every).tolist() == [int(r) in posted for r in every]
     # Every chunk row of some documents, gathered over both segments: the same as doc_rows.
     asked = [*reversed(index.doc_ids), "unknown"]
     known, owner, gathered = index.rows_of_docs(asked)
@@ -176,7 +185,7 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     assert np.allclose(index.doc_vectors_of(some), index.doc_matrix[[index.doc_position[d] for d in some]])
 
 
-def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:
+def test_hnsw_above_threshold_finds_the_exact_neighbours_with_exact_scores() -> None:
     rng = np.random.default_rng(0)
     base = rng.normal(size=(200, 32)).astype(np.float32)
     vecs = base[rng.integers(0, 200, 3000)] + 0.3 * rng.normal(size=(3000, 32)).astype(np.float32)
@@ -184,12 +193,36 @@ def test_hnsw_above_threshold_finds_the_exact_neighbours() -> None:
     ann = build_dense(len(vecs), 32, lambda lo, hi: vecs[lo:hi], threshold=1000)
     exact = build_dense(len(vecs), 32, lambda lo, hi: vecs[lo:hi], threshold=10_000)
     assert "HNSW" in type(ann).__name__ and "Flat" in type(exact).__name__
+    assert is_approximate(ann) and not is_approximate(exact)
     ann.hnsw.efSearch = 128
     queries = vecs[:50] + 0.1 * rng.normal(size=(50, 32)).astype(np.float32)
-    _, got = ann.search(queries, 10)
-    _, want = exact.search(queries, 10)
-    recall = np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want, strict=True)])
-    assert recall >= 0.95
+    hits = []
+    for q in queries:
+        q = q.reshape(1, -1)
+        scores, got = ann_search(ann, q, 10, lambda pos: vecs[pos])
+        want_scores, want = exact.search(q, 10)
+        hits.append(len(set(got.tolist()) & set(want[0].tolist())) / 10)
+        # rescored from the float vectors: the scores are exact, not the 8-bit graph's
+        assert np.allclose(scores, vecs[got] @ q[0], atol=1e-6) and np.all(np.diff(scores) <= 0)
+        assert np.allclose(scores[:5], want_scores[0][:5], atol=1e-5)
+    assert np.mean(hits) >= 0.95
+    raw_scores, raw = ann.search(queries[:1], 10)
+    assert not np.allclose(raw_scores[0], vecs[raw[0]] @ queries[0], atol=1e-6)  # what rescoring fixes
+
+
+def test_rescored_dense_search_matches_brute_force(tmp_path: Path) -> None:
+    update_index(docs(), tmp_path / "index", FakeEncoder(), AN, ann_threshold=1)
+    index = Index.load(tmp_path / "index")  # every language has a quantised graph
+    assert all(is_approximate(i) for seg in index.segments for i, _ in seg.dense.values())
+    seg = index.segments[0]
+    rows = np.asarray([3, 0, 2])
+    assert np.array_equal(seg.read_vectors(rows), np.asarray(seg.vectors)[rows])
+    q = index.centre(FakeEncoder().encode_queries(["điện mặt trời áp mái"]), "vi")[0]
+    got, scores = index.search_dense(q, "vi", 3)
+    every = index.rows_of_lang("vi")
+    brute = index.centred[every] @ q
+    assert np.allclose(scores, np.sort(brute)[::-1][:3], atol=1e-5)
+    assert np.allclose(index.centred[got] @ q, scores, atol=1e-5)
 
 
 def test_top_k_and_merge_plan() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,7 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
     """Serve the web UI and the JSON API."""
     import uvicorn
 
+    from viko.indexer.analyze import default_analyzer
     from viko.runtime import cached_encoder
     from viko.web.app import create_app
 
@@ -187,6 +189,8 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
     warm = getattr(cached_encoder(settings.encoder), "warm_up", None)
     if warm is not None:  # the first long query would otherwise wait for PyTorch's weights
         warm()
+    # The word segmenters (~3 s) too: the concordance needs them before any search has run.
+    threading.Thread(target=default_analyzer().warm_up, name="viko-analyzer-warm-up", daemon=True).start()
     click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
