@@ -38,7 +38,8 @@ def keys(word: str) -> tuple[str, str]:
 @lru_cache(maxsize=SPANS_CACHE)
 def word_spans(text: str, words: tuple[str, ...]) -> tuple[Span, ...]:
     """Character spans of the text's multi-syllable words (`words`: the analyser's, joined
-    with '_'); remembered, since locating them costs about as much as the match itself."""
+    with '_', in text order); remembered, since locating them costs about as much as the
+    match itself."""
     return tuple(Syllables(text, words).unit_spans)
 
 
@@ -91,12 +92,21 @@ class Syllables:
         return out
 
     def _locate(self, words: Iterable[str]) -> list[tuple[int, int]]:
-        """(position, length) of every occurrence of the analyser's multi-syllable words."""
-        units = []
-        for word in dict.fromkeys(w for w in words if "_" in w and not HANGUL.search(w)):
+        """(position, length) of the analyser's multi-syllable words, matched in text order:
+        each at its first occurrence after the previous one, so a word is found where the
+        analyser saw it ("năng lượng" early in a text) and not at another place where the
+        same syllables belong to other words ("khả năng | lượng hóa")."""
+        units: list[tuple[int, int]] = []
+        cursor = 0
+        for word in words:
+            if "_" not in word or HANGUL.search(word):
+                continue
             unit = [keys(p)[0] for p in word.split("_") if p]
-            for i in self.unit_starts(unit) if len(unit) > 1 else ():
-                if any(_ACRONYM.search(m.group(0)) for m in self.found[i : i + len(unit)]):
-                    continue  # underthesea joins acronyms to a neighbour ("biến IoT"): not a word
-                units.append((i, len(unit)))
+            at = next((i for i in self.unit_starts(unit) if i >= cursor), None) if len(unit) > 1 else None
+            if at is None:
+                continue
+            cursor = at + len(unit)
+            if any(_ACRONYM.search(m.group(0)) for m in self.found[at:cursor]):
+                continue  # underthesea joins acronyms to a neighbour ("biến IoT"): not a word
+            units.append((at, len(unit)))
         return units

@@ -23,8 +23,8 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     Vietnamese words are several syllables. `words` are the text's own multi-syllable words
     as the analyser found them ("sáng_tạo", "chất_lượng"; the index keeps them per chunk);
     together with the query's multi-syllable terms and glossary phrases they are units: a
-    unit is marked whole when all its syllables are query syllables, and a syllable inside
-    a unit is never marked alone (indexer.wordbounds: the concordance keeps the same rule).
+    unit is marked whole when all its syllables are query syllables, a query unit where it
+    does not split a word of the text, and a syllable inside a unit is never marked alone (indexer.wordbounds: the concordance keeps the same rule).
     So "năng lượng tái tạo" marks "năng lượng" and "tái tạo" but not "tạo" in "sáng tạo"
     or "lượng" in "chất lượng". Other Latin-script terms match whole words (tone placement
     and case ignored; an unaccented term also matches its accented form). Hangul terms
@@ -47,8 +47,10 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     in_query_unit: set[int] = set()  # positions of syllables marked as part of a query unit
     for unit in query_units:
         for i in words_in.unit_starts(unit):
-            in_query_unit.update(range(i, i + len(unit)))
-            spans.append(words_in.span(i, len(unit)))
+            span = words_in.span(i, len(unit))
+            if not words_in.splits(*span):  # "năng lượng" is not in "khả năng lượng hóa"
+                in_query_unit.update(range(i, i + len(unit)))
+                spans.append(span)
     for i, n in words_in.units:
         if all(k in syllables for k in words_in.keys[i : i + n]):
             spans.append(words_in.span(i, n))

@@ -95,6 +95,10 @@ def test_highlights_keep_vietnamese_words_whole() -> None:
     # A glossary phrase is one unit, and an unaccented term still marks its accented form.
     assert [text[s:e] for s, e in match_spans(text, ["năng_lượng_tái_tạo"], words)] == ["năng lượng tái tạo"]
     assert [text[s:e] for s, e in match_spans(text, ["hai_phong"], words)] == ["Hải Phòng"]
+    # A query word is not marked where it would split one of the text's words.
+    other = "Tăng năng lượng tái tạo và khả năng lượng hóa."
+    spans = match_spans(other, ["năng_lượng"], ["năng_lượng", "tái_tạo", "khả_năng", "lượng_hóa"])
+    assert spans == [(5, 15)]
 
 
 def test_reference_centroid_shrinks_toward_the_corpus() -> None:
