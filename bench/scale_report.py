@@ -16,14 +16,16 @@ def note(sizes: list[str]) -> str:
                if missing else "")
             + " Before segments, the index rebuilt FAISS, BM25 and the counterparts at every open: 20k passages "
             "opened in 5.7 s and 100k in 125 s (measured on this machine with another job running)."
-            " Why recall falls with size here: the corpora combine 3,623 sentences, so at 1M each sentence is in "
-            "~800 passages and a query's true top 10 are near-ties among passages sharing its closest sentence, "
-            "a hard case for a graph index (on a 200k sample, efConstruction 80 -> 200 raised recall@10 at "
-            "efSearch 512 from 0.970 to 0.985; indexer/ann.py). Cold start, measured by hand on the 1M index "
+            " The corpora combine 10,575 sentences (3,920 Vietnamese, 6,655 Korean; the rulings' boilerplate "
+            "makes dense Korean clusters), so at 1M each sentence is in ~280 documents and a query's true top 10 "
+            "are near-ties among passages sharing its closest sentence: the hard case for a graph index, and the "
+            "'ties' figure shows how many misses are such ties. The 1M corpus of the previous run combined 3,623 "
+            "sentences (NTREX and SIB-200 only, each in ~800 passages) and float graphs: recall@10 0.961, peak RSS "
+            "4,733 MB, disk 4,324 MB, build 2,103 s on a loaded machine. efSearch for graphs above 100k vectors "
+            "was chosen on dev queries only (indexer/ann.py). Cold start, measured by hand on that earlier 1M index "
             "after dropping the kernel's page cache (`echo 1 > /proc/sys/vm/drop_caches`, Python and the model "
             "cold too): open 3.8 s, first query 5.0 s with the segments' read-ahead at open, 33.6 s without it. "
-            "The '(first query …)' figures depend on what the kernel still caches from earlier runs: the 100k "
-            "row was measured just after the page cache had been dropped, the 1M row with its index cached.")
+            "The '(first query …)' figures depend on what the kernel still caches from the run's earlier jobs.")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:

@@ -25,12 +25,16 @@ ANN_THRESHOLD = 20_000
 # 1M corpus (0.95 at efSearch=512). On a 200k sample of those vectors efConstruction=200 took
 # 1.9x the graph build time and lifted recall@10 from 0.923/0.953/0.970 to 0.950/0.977/0.985 at
 # efSearch 128/256/512 (2.1 and 2.9 ms per search on the loaded machine). Graphs above
-# LARGE_GRAPH vectors search with at least LARGE_GRAPH_EF_SEARCH.
+# LARGE_GRAPH vectors search with at least LARGE_GRAPH_EF_SEARCH: on the 1M bench index (8-bit
+# graphs, rescored), with dev queries only (XQuAD dev questions, the demo corpus's Korean
+# sentences), the 606k Vietnamese vectors gave recall@10 0.993 at efSearch 256 and 0.995 from
+# 512 on, but the 294k Korean ones (tax-ruling boilerplate: dense clusters) 0.938 / 0.977 /
+# 0.988 / 0.990 at 256 / 512 / 768 / 1024, for 2.1 / 4.0 / 5.5 / 5.7 ms per search.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 256
-LARGE_GRAPH = 300_000
-LARGE_GRAPH_EF_SEARCH = 512
+LARGE_GRAPH = 100_000
+LARGE_GRAPH_EF_SEARCH = 768
 ADD_BATCH = 20_000  # vectors per add() call, so a long graph build can report progress
 # Graph storage: 8-bit scalar quantisation (one byte per dimension against four), so the pages a
 # graph walk touches, and the file, are a quarter of a float graph's: at 1M passages the float

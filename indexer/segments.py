@@ -125,21 +125,33 @@ class Segment:
         return range(int(self.doc_start[doc]), int(self.doc_start[doc + 1]))
 
     def read_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """Raw vectors of some rows, read from the file rather than the memory map: a query
-        rescores a few hundred scattered rows (indexer.ann.search), and pages read through
-        the map would stay in the process's resident set, row after row, for as long as the
-        kernel keeps them; read so, they are the kernel's cache only."""
-        dim = self.vectors.shape[1]
-        width = 4 * dim
-        order = np.argsort(rows, kind="stable")
-        out = np.empty((len(rows), dim), np.float32)
-        fd = os.open(self.folder / "vectors.f32", os.O_RDONLY)
-        try:
-            for i in order.tolist():
-                out[i] = np.frombuffer(os.pread(fd, width, int(rows[i]) * width), np.float32)
-        finally:
-            os.close(fd)
-        return out
+        """Raw vectors of some rows (see read_rows)."""
+        return read_rows(self.vectors, rows)
+
+    def read_doc_vectors(self, docs: np.ndarray) -> np.ndarray:
+        return read_rows(self.doc_vectors, docs)
+
+
+def read_rows(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Some rows of a memory-mapped matrix, read from its file rather than through the map: a
+    query reads a few hundred scattered rows (rescoring, document vectors, the relevance
+    floor), and pages read through the map would stay in the process's resident set, query
+    after query, for as long as the kernel keeps them; read so, they are the kernel's cache
+    only. A matrix that is not a file map is indexed as usual."""
+    rows = np.asarray(rows, np.int64)
+    path = getattr(matrix, "filename", None)
+    if path is None or not len(rows):
+        return np.asarray(matrix[rows], np.float32)
+    width = matrix.shape[1] * matrix.dtype.itemsize
+    base = int(getattr(matrix, "offset", 0))
+    out = np.empty((len(rows), matrix.shape[1]), matrix.dtype)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for i in np.argsort(rows, kind="stable").tolist():
+            out[i] = np.frombuffer(os.pread(fd, width, base + int(rows[i]) * width), matrix.dtype)
+    finally:
+        os.close(fd)
+    return out
 
 
 class SegmentWriter:

@@ -150,7 +150,7 @@ class Index:
         seg, local = self.doc_segment[pos], self.doc_local[pos]
         for s in np.unique(seg).tolist():
             at = seg == s
-            out[at] = np.asarray(self.segments[s].doc_vectors)[local[at]]
+            out[at] = self.segments[s].read_doc_vectors(local[at])
         return out
 
     def rows_of_docs(self, doc_ids: Collection[str]) -> tuple[list[str], np.ndarray, np.ndarray]:

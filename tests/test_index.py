@@ -217,6 +217,8 @@ def test_rescored_dense_search_matches_brute_force(tmp_path: Path) -> None:
     seg = index.segments[0]
     rows = np.asarray([3, 0, 2])
     assert np.array_equal(seg.read_vectors(rows), np.asarray(seg.vectors)[rows])
+    docs_asked = np.asarray([2, 0])  # read from the file (not the map), header offset included
+    assert np.array_equal(seg.read_doc_vectors(docs_asked), np.asarray(seg.doc_vectors)[docs_asked])
     q = index.centre(FakeEncoder().encode_queries(["điện mặt trời áp mái"]), "vi")[0]
     got, scores = index.search_dense(q, "vi", 3)
     every = index.rows_of_lang("vi")
