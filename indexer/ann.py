@@ -59,7 +59,7 @@ def build_dense(n: int, dim: int, block: Callable[[int, int], np.ndarray], thres
     if n < threshold:
         index: faiss.Index = faiss.IndexFlatIP(dim)
     else:
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]  # the stubs type QT_8bit as int
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.train(_training_sample(n, block))
     for start in range(0, n, ADD_BATCH):

@@ -111,8 +111,12 @@ class Segment:
         self._text = np.memmap(folder / "text.bin", np.uint8, "r") if (folder / "text.bin").stat().st_size else None
         self.postings = Postings.load(folder)
         prefetch(sorted(folder.glob("dense-*.faiss")) + [folder / name for name in PREFETCH])
+        # The row maps are opened here, not in the reader thread: numpy parses .npy headers with
+        # ast.literal_eval, and CPython 3.11's AST constructor is not safe in two threads at once
+        # ("SystemError: AST constructor recursion depth mismatch").
+        rows = {lang: arr(f"dense-{lang}-rows.npy") for lang in LANGS if (folder / f"dense-{lang}.faiss").exists()}
         self._dense: Future[dict[str, tuple[faiss.Index, np.ndarray]]] = _GRAPH_READER.submit(
-            self._read_dense, ef_search)
+            self._read_dense, rows, ef_search)
 
     @property
     def dense(self) -> dict[str, tuple[faiss.Index, np.ndarray]]:
@@ -122,14 +126,11 @@ class Segment:
         so opening returns at once and the first query waits for what is left."""
         return self._dense.result()
 
-    def _read_dense(self, ef_search: int | None) -> dict[str, tuple[faiss.Index, np.ndarray]]:
+    def _read_dense(self, rows: dict[str, np.ndarray], ef_search: int | None) -> dict[str, tuple[faiss.Index, np.ndarray]]:
         out = {}
-        for lang in LANGS:
+        for lang, local in rows.items():
             path = self.folder / f"dense-{lang}.faiss"
-            if path.exists():
-                index = read_dense(path) if ef_search is None else read_dense(path, ef_search)
-                rows = np.load(self.folder / f"dense-{lang}-rows.npy", mmap_mode="r", allow_pickle=False)
-                out[lang] = (index, rows)
+            out[lang] = (read_dense(path) if ef_search is None else read_dense(path, ef_search), local)
         return out
 
     def text(self, row: int) -> str:
