@@ -89,7 +89,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "tokenizer, memory-mapped. Each row is measured in its own process; peak RSS includes the "
             "model and analyzers, '(index …)' is the growth from opening the index and querying, 'owned' the "
             "process's own memory at the end (the rest are index file pages the kernel caches and can drop). viko's "
-            "queries are timed after 180 other test sentences warmed the index's pages (a server that has been "
-            "answering); '(first query …)' is the first one right after opening. Recall of "
+            "queries are timed as a server that has been answering: its index files read once into the kernel's "
+            "page cache, then 180 other test sentences searched; '(first query …)' is the first one right after opening. Recall of "
             "exact against exact is below 1 only through ties among near-duplicate passages.\n\n"
             + table(head, rows) + ann_table)
