@@ -68,6 +68,18 @@ def passage_text(doc: Document, chunk: Chunk) -> str:
     return chunk.text
 
 
+def chunk_words(analyzer: Analyzer, chunk: Chunk, passage: str, terms: Sequence[str]) -> tuple[str, ...]:
+    """The chunk's multi-syllable Vietnamese words in text order, kept in the segment so that
+    highlighting a result never segments its passage again (~10 ms a results page). They are
+    the passage's own terms when the encoder saw the chunk alone; with a title in front, the
+    chunk is analysed apart, so the title's words do not stand first."""
+    if chunk.lang != "vi":
+        return ()
+    if passage == chunk.text:
+        return tuple(t for t in terms if "_" in t)
+    return analyzer.words(chunk.text)
+
+
 def _digest(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
@@ -233,7 +245,8 @@ def _flush(writer: SegmentWriter, window: list[tuple[Document, list[Chunk], list
         work.reused += sum(h in reuse for h in hashes)
         work.embedded += sum(h not in reuse for h in hashes)
         terms = [analyzer.tokens(t, c.lang) for t, c in zip(texts, chunks, strict=True)]
-        writer.add_document(doc.id, doc.lang, doc.content_hash, chunks, hashes, vectors, terms)
+        words = [chunk_words(analyzer, c, t, tokens) for c, t, tokens in zip(chunks, texts, terms, strict=True)]
+        writer.add_document(doc.id, doc.lang, doc.content_hash, chunks, hashes, vectors, terms, words)
         work.sums[lang_code(doc.lang)] += vectors.sum(axis=0)
         work.counts[lang_code(doc.lang)] += len(chunks)
 

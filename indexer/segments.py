@@ -10,6 +10,8 @@ Layout of `index/segments/seg-<n>/`:
     doc-start.npy          first chunk row of each document (+ the end); a document's chunks are contiguous
     chunk-doc.npy ...      per chunk: document, language, seq/start/end, text digest
     text.bin, text-offsets.npy   chunk texts, UTF-8, read on demand
+    words.bin, words-offsets.npy the analyser's multi-syllable Vietnamese words of each chunk, in
+                           text order (highlights never re-segment a shown passage)
     vectors.f32            raw chunk embeddings (rows x dim float32, L2-normalised), memory-mapped
     doc-vectors.npy        centred, normalised mean of each document's chunks
     dense-<lang>.faiss     ANN/exact index of the centred vectors of one language (+ -rows.npy)
@@ -109,6 +111,11 @@ class Segment:
         self.vectors = (np.memmap(folder / "vectors.f32", np.float32, "r", shape=(self.size, dim))
                         if self.size else np.zeros((0, dim), np.float32))
         self._text = np.memmap(folder / "text.bin", np.uint8, "r") if (folder / "text.bin").stat().st_size else None
+        # segments written before words were kept have neither file: their words are None
+        has_words = (folder / "words-offsets.npy").exists()
+        self.words_offsets = arr("words-offsets.npy") if has_words else None
+        self._words = (np.memmap(folder / "words.bin", np.uint8, "r")
+                       if has_words and (folder / "words.bin").stat().st_size else None)
         self.postings = Postings.load(folder)
         prefetch(sorted(folder.glob("dense-*.faiss")) + [folder / name for name in PREFETCH])
         # The row maps are opened here, not in the reader thread: numpy parses .npy headers with
@@ -136,6 +143,14 @@ class Segment:
     def text(self, row: int) -> str:
         lo, hi = int(self.text_offsets[row]), int(self.text_offsets[row + 1])
         return bytes(self._text[lo:hi]).decode("utf-8") if self._text is not None and hi > lo else ""
+
+    def words(self, row: int) -> tuple[str, ...] | None:
+        """The chunk's multi-syllable words as the analyser found them when indexing (None for
+        a segment written before they were kept)."""
+        if self.words_offsets is None:
+            return None
+        lo, hi = int(self.words_offsets[row]), int(self.words_offsets[row + 1])
+        return tuple(bytes(self._words[lo:hi]).decode("utf-8").split()) if self._words is not None and hi > lo else ()
 
     def chunk(self, row: int) -> Chunk:
         seq, start, end = (int(x) for x in self.chunk_pos[row])
@@ -191,32 +206,40 @@ class SegmentWriter:
         self.chunk_pos = array("i")
         self.chunk_hash: list[bytes] = []
         self.text_offsets = array("q", [0])
+        self.words_offsets = array("q", [0])
         self.vocab: dict[str, int] = {}
         self.lex_rows, self.lex_cols, self.lex_tf = array("q"), array("q"), array("f")
         self.lengths = array("f")
         self._text = open(self.tmp / "text.bin", "wb")  # noqa: SIM115 - closed in finish/abort
+        self._words = open(self.tmp / "words.bin", "wb")  # noqa: SIM115
         self._vectors = open(self.tmp / "vectors.f32", "wb")  # noqa: SIM115
         self.rows = 0
 
     def add_document(self, doc_id: str, lang: str, doc_hash: str, chunks: Sequence[Chunk],
-                     hashes: Sequence[bytes], vectors: np.ndarray, terms: Sequence[Sequence[str]]) -> None:
-        for i, (chunk, digest, words) in enumerate(zip(chunks, hashes, terms, strict=True)):
-            for term, freq in Counter(words).items():
+                     hashes: Sequence[bytes], vectors: np.ndarray, terms: Sequence[Sequence[str]],
+                     words: Sequence[Sequence[str]] | None = None) -> None:
+        """`terms`: each chunk's index terms; `words`: its multi-syllable words in text order."""
+        words = words if words is not None else [()] * len(chunks)
+        for i, (chunk, digest, chunk_terms, chunk_words) in enumerate(zip(chunks, hashes, terms, words, strict=True)):
+            for term, freq in Counter(chunk_terms).items():
                 self.lex_rows.append(self.rows + i)
                 self.lex_cols.append(self.vocab.setdefault(term, len(self.vocab)))
                 self.lex_tf.append(freq)
-            self.lengths.append(len(words))
-            self._chunk(chunk.seq, chunk.start, chunk.end, lang_code(chunk.lang), digest, chunk.text.encode("utf-8"))
+            self.lengths.append(len(chunk_terms))
+            self._chunk(chunk.seq, chunk.start, chunk.end, lang_code(chunk.lang), digest, chunk.text.encode("utf-8"),
+                        " ".join(chunk_words).encode("utf-8"))
         self._document(doc_id, lang, doc_hash, len(chunks))
         self._vectors.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
 
-    def _chunk(self, seq: int, start: int, end: int, code: int, digest: bytes, text: bytes) -> None:
+    def _chunk(self, seq: int, start: int, end: int, code: int, digest: bytes, text: bytes, words: bytes) -> None:
         self.chunk_doc.append(len(self.ids))
         self.chunk_lang.append(code)
         self.chunk_pos.extend((seq, start, end))
         self.chunk_hash.append(digest)
         self._text.write(text)
         self.text_offsets.append(self.text_offsets[-1] + len(text))
+        self._words.write(words)
+        self.words_offsets.append(self.words_offsets[-1] + len(words))
 
     def _document(self, doc_id: str, lang: str, doc_hash: str, n_chunks: int) -> None:
         self.ids.append(doc_id)
@@ -237,7 +260,8 @@ class SegmentWriter:
                 seq, start, end = (int(x) for x in source.chunk_pos[r])
                 lo, hi = int(source.text_offsets[r]), int(source.text_offsets[r + 1])
                 raw = bytes(source._text[lo:hi]) if source._text is not None else b""
-                self._chunk(seq, start, end, int(source.chunk_lang[r]), bytes(source.chunk_hash[r]), raw)
+                words = " ".join(source.words(r) or ()).encode("utf-8")
+                self._chunk(seq, start, end, int(source.chunk_lang[r]), bytes(source.chunk_hash[r]), raw, words)
                 self.lengths.append(float(source.postings.lengths[r]))
             self._document(source.ids[doc], source.doc_langs[doc], source.hashes[doc], len(rows))
             self._vectors.write(np.ascontiguousarray(source.vectors[rows.start : rows.stop]).tobytes())
@@ -254,6 +278,7 @@ class SegmentWriter:
         """Write the arrays and the dense indexes, then rename into place; returns the name."""
         try:
             self._text.close()
+            self._words.close()
             self._vectors.close()
             self._write_arrays()
             vectors = (np.memmap(self.tmp / "vectors.f32", np.float32, "r", shape=(self.rows, self.dim))
@@ -285,6 +310,7 @@ class SegmentWriter:
             "chunk-pos.npy": np.asarray(self.chunk_pos, np.int32).reshape(-1, 3),
             "chunk-hash.npy": np.asarray(self.chunk_hash, dtype="S20").reshape(-1),
             "text-offsets.npy": np.asarray(self.text_offsets, np.int64),
+            "words-offsets.npy": np.asarray(self.words_offsets, np.int64),
         }
         for name, value in save.items():
             np.save(self.tmp / name, value, allow_pickle=False)
@@ -314,7 +340,7 @@ class SegmentWriter:
         np.save(self.tmp / f"dense-{lang}-rows.npy", rows.astype(np.int64), allow_pickle=False)
 
     def abort(self) -> None:
-        for fh in (self._text, self._vectors):
+        for fh in (self._text, self._words, self._vectors):
             fh.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -219,6 +219,11 @@ class Index:
             self._lang_rows[lang] = rows
         return rows
 
+    def chunk_words(self, row: int) -> tuple[str, ...] | None:
+        """A chunk's multi-syllable words as indexed (None: its segment predates them)."""
+        s = int(self.segment_of(np.asarray([row]))[0])
+        return self.segments[s].words(int(row) - int(self.bases[s]))
+
     def rows_by_lang(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The live rows among `rows`, split by language, in their order: rows_of_lang for a
         query's matching rows, with one gather of their languages (a common term of a query

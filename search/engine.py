@@ -341,9 +341,13 @@ class SearchEngine:
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
-        snippet, spans = make_snippet(chunk.text, terms)
-        if spans and chunk.lang == "vi":  # re-marked on whole words, analysing the shown window only
-            spans = match_spans(snippet, terms, self.words_of(snippet, chunk.lang))
+        words = self.index.chunk_words(scored.best_row)
+        if words is not None:  # the passage's words as indexed: marked on whole words at once
+            snippet, spans = make_snippet(chunk.text, terms, words=words)
+        else:
+            snippet, spans = make_snippet(chunk.text, terms)
+            if spans and chunk.lang == "vi":  # an older segment: analyse the shown window
+                spans = match_spans(snippet, terms, self.words_of(snippet, chunk.lang))
         meta = self.meta.get(scored.doc_id, DocMeta())
         return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
                    highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,

@@ -148,6 +148,36 @@ def test_segments_grow_and_merge(tmp_path: Path) -> None:
     segments_on_disk = {p.name for p in (root / "segments").glob("seg-*")}
     kept = {n for g in root.glob("gen-*") for n in json.loads((g / "manifest.json").read_text())["segments"]}
     assert segments_on_disk == kept  # merged-away segments are pruned
+    _words_are_the_analysers(index)  # merges copy each chunk's words
+
+
+def _words_are_the_analysers(index: Index) -> None:
+    for row in range(index.size):
+        chunk = index.chunks[row]
+        want = AN.words(chunk.text) if chunk.lang == "vi" else ()
+        assert index.chunk_words(row) == want
+
+
+def test_chunk_words_are_kept_so_highlights_never_resegment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viko.search.engine import SearchEngine
+
+    update_index(docs(), tmp_path / "index", FakeEncoder(), AN)
+    index = Index.load(tmp_path / "index")
+    assert any(index.chunk_words(r) for r in range(index.size))
+    _words_are_the_analysers(index)  # titled documents too: their chunk analysed apart
+    engine = SearchEngine(index, FakeEncoder(), AN)
+    query = "năng lượng tái tạo Hải Phòng"
+    engine.search(query)  # the query's own analysis, remembered
+    kept = [(h.id, h.snippet, h.highlights) for h in engine.search(query).hits]
+    monkeypatch.setattr(AN, "words", lambda text: pytest.fail("a shown passage was segmented again"))
+    assert [(h.id, h.snippet, h.highlights) for h in engine.search(query).hits] == kept
+    monkeypatch.undo()
+    # A segment written before words were kept: the shown window is analysed, as it was.
+    for seg in index.segments:
+        seg.words_offsets = None
+    assert index.chunk_words(0) is None
+    older = [(h.id, h.highlights) for h in SearchEngine(index, FakeEncoder(), AN).search(query).hits]
+    assert [h[0] for h in older] == [h[0] for h in kept] and any(h[1] for h in older)
 
 
 def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
