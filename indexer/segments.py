@@ -40,6 +40,8 @@ from viko.indexer.ann import ANN_THRESHOLD, build_dense, read_dense, write_dense
 from viko.indexer.chunking import Chunk
 from viko.indexer.lexical import Postings
 
+# A merged chunk from a segment written before words were kept: its words are not known.
+UNKNOWN_WORDS = b"\x00"
 BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
 Progress = Callable[[str, int, int], None]
 
@@ -150,7 +152,8 @@ class Segment:
         if self.words_offsets is None:
             return None
         lo, hi = int(self.words_offsets[row]), int(self.words_offsets[row + 1])
-        return tuple(bytes(self._words[lo:hi]).decode("utf-8").split()) if self._words is not None and hi > lo else ()
+        blob = bytes(self._words[lo:hi]) if self._words is not None and hi > lo else b""
+        return None if blob == UNKNOWN_WORDS else tuple(blob.decode("utf-8").split())
 
     def chunk(self, row: int) -> Chunk:
         seq, start, end = (int(x) for x in self.chunk_pos[row])
@@ -260,7 +263,8 @@ class SegmentWriter:
                 seq, start, end = (int(x) for x in source.chunk_pos[r])
                 lo, hi = int(source.text_offsets[r]), int(source.text_offsets[r + 1])
                 raw = bytes(source._text[lo:hi]) if source._text is not None else b""
-                words = " ".join(source.words(r) or ()).encode("utf-8")
+                known = source.words(r)
+                words = UNKNOWN_WORDS if known is None else " ".join(known).encode("utf-8")
                 self._chunk(seq, start, end, int(source.chunk_lang[r]), bytes(source.chunk_hash[r]), raw, words)
                 self.lengths.append(float(source.postings.lengths[r]))
             self._document(source.ids[doc], source.doc_langs[doc], source.hashes[doc], len(rows))

@@ -158,6 +158,20 @@ def _words_are_the_analysers(index: Index) -> None:
         assert index.chunk_words(row) == want
 
 
+def test_merging_a_segment_without_words_keeps_them_unknown(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    update_index(docs(), root, FakeEncoder(), AN)
+    for old in (root / "segments").glob("seg-*"):  # as written before words were kept
+        (old / "words.bin").unlink()
+        (old / "words-offsets.npy").unlink()
+    extra = [{"id": "grow", "lang": "vi", "text": "Tin mới về năng lượng tái tạo ngoài khơi."}]
+    update_index(docs(extra), root, FakeEncoder(), AN, max_segments=1)
+    index = Index.load(root)
+    assert len(index.segments) == 1  # merged
+    words = {index.doc_of(r): index.chunk_words(r) for r in range(index.size)}
+    assert words["grow"] == AN.words(extra[0]["text"]) and words["mou-vi"] is None
+
+
 def test_chunk_words_are_kept_so_highlights_never_resegment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from viko.search.engine import SearchEngine
 
