@@ -11,7 +11,8 @@ that starts or ends strictly inside one of the text's multi-syllable words split
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from viko.corpus.textnorm import fold_vi, normalize_vi
@@ -43,11 +44,18 @@ def word_spans(text: str, words: tuple[str, ...]) -> tuple[Span, ...]:
     return tuple(Syllables(text, words).unit_spans)
 
 
-def splits(span: Span, words: Iterable[Span]) -> bool:
+def splits(span: Span, words: Sequence[Span]) -> bool:
     """Whether the character span [start, end) starts or ends strictly inside one of the
-    text's multi-syllable words: "tạo" in "sáng tạo", "năng lượng" in "khả năng | lượng"."""
+    text's multi-syllable words: "tạo" in "sáng tạo", "năng lượng" in "khả năng | lượng".
+    `words` in text order and not overlapping, as word_spans gives them: two binary searches,
+    since a passage shown asks this of each of its syllables."""
     start, end = span
-    return any(a < start < b or a < end < b for a, b in words)
+    return any(_inside(words, at) for at in (start, end))
+
+
+def _inside(words: Sequence[Span], at: int) -> bool:
+    i = bisect_left(words, (at, at)) - 1  # the last word starting before `at`
+    return i >= 0 and words[i][0] < at < words[i][1]
 
 
 class Syllables:

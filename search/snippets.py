@@ -24,8 +24,8 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     as the analyser found them ("sáng_tạo", "chất_lượng"; the index keeps them per chunk);
     together with the query's multi-syllable terms and glossary phrases they are units: a
     unit is marked whole when all its syllables are query syllables, a query unit where it
-    does not split a word of the text, and a syllable inside a unit is never marked alone (indexer.wordbounds: the concordance keeps the same rule).
-    So "năng lượng tái tạo" marks "năng lượng" and "tái tạo" but not "tạo" in "sáng tạo"
+    does not split a word of the text, and a syllable inside a unit is never marked alone
+    (indexer.wordbounds: the concordance keeps the same rule). So "năng lượng tái tạo" marks "năng lượng" and "tái tạo" but not "tạo" in "sáng tạo"
     or "lượng" in "chất lượng". Other Latin-script terms match whole words (tone placement
     and case ignored; an unaccented term also matches its accented form). Hangul terms
     match as substrings, since Korean attaches particles to the word ("협약" in "협약을").
