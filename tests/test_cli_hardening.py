@@ -153,6 +153,13 @@ def test_second_index_run_is_refused_with_a_message(tmp_path: Path, monkeypatch:
     assert run_index(Settings.from_env(env={}, data_dir=data)).changed  # free again: it runs
 
 
+def test_second_align_all_is_refused_with_a_message(tmp_path: Path) -> None:
+    from viko.align_all import ALIGN_LOCK, run_align_all
+
+    with data_lock(tmp_path, name=ALIGN_LOCK), pytest.raises(LockBusy, match="another `viko align-all` is running"):
+        run_align_all(Settings.from_env(env={}, data_dir=tmp_path))
+
+
 def test_command_modules_never_import_viko_cli_back() -> None:
     """viko.cli imports its command modules at the top; they share viko.cli_common."""
     for path in sorted((ROOT / "viko").glob("*.py")):
