@@ -4,6 +4,7 @@ forms, word-level highlights, reference centring and the relevance floor."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,29 @@ def test_diacritics_restored_from_the_index_words() -> None:
     assert table.restore("mat") == "mất"
     assert table.restore("rooftop solar") == "rooftop solar"  # not Vietnamese: unchanged
     assert table.restore("cua cac") == "của các"  # function words come from the stopword list
+
+
+def test_function_and_question_words_restore_the_same_way_in_every_process() -> None:
+    import subprocess
+    import sys
+
+    # "nhưng"/"những" and "do"/"đó" are stopwords spelt alike; "gỉ", "đầu", "ái" are indexed words
+    script = ("from viko.indexer.lexical import LexicalIndex; from viko.search.accents import AccentTable; "
+              "t = AccentTable.from_lexicon(LexicalIndex.build([['gỉ', 'đầu', 'ái', 'sắt']])); "
+              "print(t.restore('nhung do la gi? dau? ai?'))")
+    seen = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.strip() for seed in range(6)}
+    assert seen == {"những đó là gì? đâu? ai?"}
+
+
+def test_ambiguous_syllables_take_the_form_their_context_is_associated_with() -> None:
+    # "đối" is everywhere, so it shares more chunks with "bóng" (4) than "đội" does (3); but
+    # every chunk of "đội" holds "bóng": association, not frequency, decides
+    chunks = ([["đội", "bóng"]] * 3 + [["đối", "bóng"]] * 4 + [["đối", "thủ"]] * 5 + [["đối"]] * 21)
+    table = AccentTable.from_lexicon(LexicalIndex.build(chunks))
+    assert table.restore("doi bong") == "đội bóng"
+    assert table.restore("doi thu") == "đối thủ"
+    assert table.restore("doi") == "đối"  # no context: the most frequent form
 
 
 def test_english_glossary_forms_expand_to_both_languages() -> None:
