@@ -91,6 +91,7 @@ def _demo_glossary(ctx: EvalContext) -> str:
     (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
     from viko.corpus.counterparts import Counterparts
     from viko.indexer.store import Index
+    from viko.search import engine as engine_module
 
     from bench.demo_data import demo_queries, demo_settings
     from viko.runtime import open_catalogue
@@ -101,16 +102,25 @@ def _demo_glossary(ctx: EvalContext) -> str:
         counterparts = Counterparts.load(cat)  # what `viko index` detected, as the product uses them
     queries = demo_queries()
     rows: list[list[object]] = []
-    for label, overrides in (("without glossary", {"glossary": NoExpansion()}), ("with glossary (viko)", {})):
-        engine = ctx.engine(index, counterparts=counterparts, **overrides)
-        ndcg, cross = [], []
-        for query, qlang, relevant in queries:
-            ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]
-            ndcg.append(ev.ndcg_at(ids, relevant))
-            other = {d for d in relevant if index.doc_lang.get(d) not in (qlang, None)}
-            if other:
-                cross.append(len(other & set(ids)) / len(other))
-        rows.append([label, sum(ndcg) / len(ndcg), sum(cross) / max(len(cross), 1)])
+    share = engine_module.UNLINKED_SHARE
+    variants: list[tuple[str, dict[str, object], float]] = [
+        ("without glossary", {"glossary": NoExpansion()}, share), ("with glossary (viko)", {}, share),
+        (f"  untranslated documents: no share of their own evidence (0 instead of {share:g})", {}, 0.0),
+        (f"  untranslated documents: their own evidence twice (1 instead of {share:g})", {}, 1.0)]
+    try:
+        for label, overrides, unlinked in variants:
+            engine_module.UNLINKED_SHARE = unlinked  # search.engine, "UNLINKED_SHARE"
+            engine = ctx.engine(index, counterparts=counterparts, **overrides)
+            ndcg, cross = [], []
+            for query, qlang, relevant in queries:
+                ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]
+                ndcg.append(ev.ndcg_at(ids, relevant))
+                other = {d for d in relevant if index.doc_lang.get(d) not in (qlang, None)}
+                if other:
+                    cross.append(len(other & set(ids)) / len(other))
+            rows.append([label, sum(ndcg) / len(ndcg), sum(cross) / max(len(cross), 1)])
+    finally:
+        engine_module.UNLINKED_SHARE = share
     return table([f"demo corpus ({len(queries)} queries): glossary", "nDCG@10", "other-language recall@10"], rows)
 
 

@@ -191,8 +191,13 @@ class Glossary:
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
         self._patterns: dict[str, list[tuple[re.Pattern[str], Entry]]] = {}
+        # Entries sharing a form (반도체: chất bán dẫn and bán dẫn; rooftop solar: áp mái and mái
+        # nhà): lookup marks the form once, expansion gives every entry's other side.
+        self._sharing: dict[tuple[str, str], list[Entry]] = {}
         for lang in ("vi", "ko", "en"):
             forms = [(form, e) for e in self.entries for form in e.forms(lang)]
+            for form, e in forms:
+                self._sharing.setdefault((lang, term_key(form)), []).append(e)
             pats = []
             for form, e in sorted(forms, key=lambda x: -len(x[0])):
                 key = term_key(form)
@@ -224,9 +229,12 @@ class Glossary:
         English query gets both the Vietnamese and the Korean term."""
         others = ("vi", "ko") if lang == "en" else ("ko" if lang == "vi" else "vi",)
         seen: dict[str, None] = {}
-        for match in self.lookup(" ".join(nfc(query).split()), lang):
-            for other in others:
-                seen.setdefault(match.entry.side(other), None)
+        text = " ".join(nfc(query).split())
+        for match in self.lookup(text, lang):
+            key = search_key(text[match.start:match.end])
+            for entry in self._sharing.get((lang, key), [match.entry]):
+                for other in others:
+                    seen.setdefault(entry.side(other), None)
         return list(seen)
 
 

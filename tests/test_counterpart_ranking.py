@@ -10,7 +10,7 @@ from viko.corpus.document import make_document
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
-from viko.search.engine import FULL_BRIDGE_CONFIDENCE, SearchEngine
+from viko.search.engine import FULL_BRIDGE_CONFIDENCE, UNLINKED_SHARE, SearchEngine
 from viko.web.counterparts import counterpart_id
 from viko.workbench.counterparts import decide, forget
 
@@ -71,7 +71,8 @@ def test_rejecting_a_pair_changes_ranking(corpus: tuple[Catalogue, Index]) -> No
     decide(cat, "solar-vi", "solar-ko", "rejected")
     e = engine(cat, index)
     assert korean_order(e)[0] == "wind-ko"
-    assert scores(e) == scores(engine(cat, index, bridge_weight=0.0))  # no bridging left at all
+    unlinked = SearchEngine(index, FakeEncoder(), default_analyzer(), counterparts=Counterparts())  # type: ignore[arg-type]
+    assert scores(e) == scores(unlinked)  # no bridging left at all: two untranslated documents
     assert counterpart_id(e, "solar-vi") == "" and e.counterparts.get("solar-ko") is None
     assert [h.id for h in e.related("solar-vi", limit=1)] == [nearest_by_content(index, "solar-vi")]
     # the relevance floor no longer lets solar-ko in on its counterpart's words
@@ -116,3 +117,16 @@ def test_a_weak_link_bridges_in_proportion(corpus: tuple[Catalogue, Index]) -> N
     plain = scores(engine(cat, index, bridge_weight=0.0))
     bridged = scores(engine(cat, index))
     assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.09 / FULL_BRIDGE_CONFIDENCE * plain["solar-vi"])
+
+
+def test_an_untranslated_document_counts_its_own_evidence_for_the_missing_side(
+        corpus: tuple[Catalogue, Index]) -> None:
+    """A pair sums both sides' evidence; a document without a counterpart counts a share of its
+    own instead, so two sides of a weaker pair do not outrank it merely for being a pair."""
+    cat, index = corpus
+    plain = scores(engine(cat, index, bridge_weight=0.0))
+    bridged = scores(engine(cat, index))
+    assert 0 < UNLINKED_SHARE <= 1
+    for doc in ("wind-ko", "chip-ko", "farm-vi"):
+        assert bridged[doc] == pytest.approx(plain[doc] + UNLINKED_SHARE * max(plain[doc], 0.0)), doc
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # linked: as before

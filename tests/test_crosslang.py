@@ -73,3 +73,15 @@ def test_language_filter_returns_only_that_language(demo_engine: SearchEngine) -
     for lang in ("vi", "ko"):
         hits = demo_engine.search("điện gió ngoài khơi 해상풍력", lang=lang, limit=20).hits
         assert hits and {h.lang for h in hits} == {lang}
+
+
+@pytest.mark.parametrize("query", ["태양광 패널 지붕 설치 사업", "태양광 패널 지붕", "dien mat troi ap mai"])
+def test_untranslated_vietnamese_demand_is_found_from_base_words(demo_engine: SearchEngine, query: str) -> None:
+    """The Vietnamese demand for a rooftop solar installation has no Korean version. A Korean
+    query typed from base words (no glossary compound in it) and an unaccented Vietnamese one
+    find it among the first five, past the relevance floor, above bilingual reports that only
+    mention solar power; nonsense still finds nothing."""
+    top = [h.id for h in demo_engine.search(query, limit=5).hits]
+    assert "hp-rooftop-solar-demand-vi" in top, top
+    for nonsense in ("xyzzy quux", "ㅋㅋㅋ ㅎㅎㅎ 헐", "고양이 사진 보기", "recipe for chocolate cake"):
+        assert demo_engine.search(nonsense).total == 0, nonsense

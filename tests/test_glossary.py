@@ -75,6 +75,40 @@ def test_expand_query_terms() -> None:
     assert g.expand_query_terms("nothing here", "vi") == []
 
 
+def test_entries_sharing_a_form_all_expand() -> None:
+    """One form, several entries (반도체: chất bán dẫn and bán dẫn; rooftop solar: áp mái and
+    mái nhà): a query holding the form gets every entry's other side, not the first one's."""
+    g = Glossary([Entry("chất bán dẫn", "반도체"), Entry("bán dẫn", "반도체"),
+                  Entry("điện mặt trời áp mái", "지붕형 태양광", en="rooftop solar"),
+                  Entry("điện mặt trời mái nhà", "지붕형 태양광", en="rooftop solar; rooftop PV")])
+    assert g.expand_query_terms("반도체 인력", "ko") == ["chất bán dẫn", "bán dẫn"]
+    assert g.expand_query_terms("rooftop solar", "en") == ["điện mặt trời áp mái", "지붕형 태양광",
+                                                           "điện mặt trời mái nhà"]
+    assert [m.entry.vi for m in g.lookup("반도체", "ko")] == ["chất bán dẫn"]  # marked once
+
+
+def test_bundled_glossary_covers_base_terms_not_everyday_words() -> None:
+    """The bundled glossary holds the base words of the cooperation domains, not only their
+    compounds, so a query typed from base words reaches the other language; the words of
+    everyday queries outside those domains stay out of it (they must still find nothing)."""
+    entries, problems = parse_tsv(bundled_path().read_text(encoding="utf-8").splitlines(), "bundled")
+    assert not problems
+    keys = [(e.vi.lower(), e.ko) for e in entries]
+    assert len(keys) == len(set(keys))  # no pair twice
+    g = Glossary(entries)
+    expanded = set(g.expand_query_terms("태양광 패널 지붕 설치 사업", "ko"))
+    assert {"mái nhà", "lắp đặt", "dự án"} <= expanded
+    assert expanded & {"điện mặt trời", "năng lượng mặt trời", "tấm pin mặt trời"}
+    for query, lang, wanted in (("xử lý nước thải", "vi", "폐수 처리"), ("양식장 수질", "ko", "chất lượng nước"),
+                                ("cần cẩu cảng", "vi", "크레인"), ("반도체 설계", "ko", "thiết kế vi mạch"),
+                                ("nhà kính", "vi", "온실"), ("smart port", "en", "cảng thông minh")):
+        assert wanted in g.expand_query_terms(query, lang), query
+    for query, lang in (("고양이 사진 보기", "ko"), ("오늘 날씨 어때", "ko"), ("강아지 훈련 방법", "ko"),
+                        ("mua vé máy bay giá rẻ", "vi"), ("cách nấu phở bò ngon", "vi"),
+                        ("recipe for chocolate cake", "en"), ("lyrics of a love song", "en")):
+        assert g.expand_query_terms(query, lang) == [], query
+
+
 def test_tsv_problems_are_reported() -> None:
     entries, problems = parse_tsv(["vi\tko\tnote", "a\tㄱ\tn", "only-vi", "", "# comment\tx"], "g.tsv")
     assert [(e.vi, e.ko, e.note) for e in entries] == [("a", "ㄱ", "n")]

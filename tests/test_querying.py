@@ -20,7 +20,15 @@ from viko.indexer.store import Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import expanded_terms, file_glossary
 from viko.search.ranked import Scored
-from viko.search.relevance import above_floor, dense_similarity, lexical_docs, term_coverage
+from viko.search.relevance import (
+    MIN_SUPPORT_Z,
+    NEAR_BEST_DENSE,
+    above_floor,
+    dense_similarity,
+    lexical_docs,
+    near_best,
+    term_coverage,
+)
 from viko.search.snippets import match_spans
 
 from tests.conftest import SMALL_DOCS, FakeEncoder
@@ -214,6 +222,21 @@ def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_mat
     late = [chip] + [i for i in items if i is not chip]
     kept = above_floor(small_index, late, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
     assert {k.doc_id for k in kept} == {"aqua-vi"}
+
+
+def test_floor_keeps_supported_documents_near_their_languages_best() -> None:
+    """A second cross-language match as close to the query as the kept one passes on
+    supporting evidence; one further away, one below the supporting deviations, or one of a
+    language that keeps nothing does not."""
+    kept_sim, z = 0.20, MIN_SUPPORT_Z + 0.5
+    rows = [("best-vi", "vi", True, kept_sim, z + 2),
+            ("close-vi", "vi", False, kept_sim - NEAR_BEST_DENSE / 2, z),
+            ("far-vi", "vi", False, kept_sim - 2 * NEAR_BEST_DENSE, z),
+            ("weak-vi", "vi", False, kept_sim, MIN_SUPPORT_Z - 0.5),
+            ("alone-ko", "ko", False, kept_sim + 0.1, z)]
+    items = [Scored(doc, lang, 1.0, 0) for doc, lang, _, _, _ in rows]
+    near = near_best(items, [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows])
+    assert [item.doc_id for item, ok in zip(items, near, strict=True) if ok] == ["best-vi", "close-vi"]
 
 
 def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:

@@ -72,7 +72,7 @@ def test_glossary_api_needs_token(client: TestClient) -> None:
     r = client.post("/api/glossary", json=entry, headers={"X-Viko-Token": TOKEN})
     assert r.status_code == 200 and r.json()["ko"] == "스마트팜"
     entry_id = r.json()["id"]
-    listed = client.get("/api/glossary", params={"q": "trang trại"}).json()
+    listed = client.get("/api/glossary", params={"q": "trang trại thông minh"}).json()
     assert [e["id"] for e in listed["entries"]] == [entry_id] and listed["editable"]
     exp = client.get("/api/glossary/expand", params={"q": "trang trại thông minh ở Hải Phòng", "lang": "vi"}).json()
     assert "스마트팜" in exp["terms"]
