@@ -227,15 +227,23 @@ class Glossary:
         """Other-language equivalents of the glossary terms in a query (in query order, no
         repeats): what a search should add to find the other language's documents. An
         English query gets both the Vietnamese and the Korean term."""
-        others = ("vi", "ko") if lang == "en" else ("ko" if lang == "vi" else "vi",)
         seen: dict[str, None] = {}
-        text = " ".join(nfc(query).split())
-        for match in self.lookup(text, lang):
-            key = search_key(text[match.start:match.end])
-            for entry in self._sharing.get((lang, key), [match.entry]):
-                for other in others:
-                    seen.setdefault(entry.side(other), None)
+        for _, others in self.translations(query, lang):
+            seen.update(dict.fromkeys(others))
         return list(seen)
+
+    def translations(self, query: str, lang: str) -> list[tuple[str, list[str]]]:
+        """Each glossary term found in the query (as the query writes it) with its
+        other-language equivalents, in query order; entries sharing a form all count."""
+        others = ("vi", "ko") if lang == "en" else ("ko" if lang == "vi" else "vi",)
+        text = " ".join(nfc(query).split())
+        out = []
+        for match in self.lookup(text, lang):
+            found = text[match.start:match.end]
+            entries = self._sharing.get((lang, search_key(found)), [match.entry])
+            sides = dict.fromkeys(entry.side(other) for entry in entries for other in others)
+            out.append((found, list(sides)))
+        return out
 
 
 def with_english(entries: Iterable[Entry], files: Iterable[Entry]) -> list[Entry]:

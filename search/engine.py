@@ -31,7 +31,7 @@ from viko.indexer.lexical import top_k
 from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
 from viko.search.accents import AccentTable
-from viko.search.expansion import NoExpansion, TermExpander, expanded_terms
+from viko.search.expansion import NoExpansion, TermExpander, expanded_terms, translated_terms
 from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
 from viko.search.relevance import MIN_LEXICAL_EVIDENCE, above_floor
 from viko.search.snippets import make_snippet, match_spans
@@ -231,8 +231,9 @@ class SearchEngine:
         qvec = self.query_vector(query)
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
         own = self.query_terms(query, qlang, expand=False)
+        translated = translated_terms(self.analyzer, self.glossary, self.as_searched(query), qlang)
         return above_floor(self.index, ranked, terms, qvec, qlang, self.counterparts.other, self.min_dense_evidence,
-                           self.min_lexical_evidence, stats.get, own)
+                           self.min_lexical_evidence, stats.get, own, translated)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in

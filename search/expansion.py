@@ -27,9 +27,14 @@ log = logging.getLogger(__name__)
 class TermExpander(Protocol):
     def expand_query_terms(self, query: str, lang: str) -> list[str]: ...
 
+    def translations(self, query: str, lang: str) -> list[tuple[str, list[str]]]: ...
+
 
 class NoExpansion:
     def expand_query_terms(self, query: str, lang: str) -> list[str]:
+        return []
+
+    def translations(self, query: str, lang: str) -> list[tuple[str, list[str]]]:
         return []
 
 
@@ -76,9 +81,40 @@ def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang:
     that term, but highlighting then marks the phrase rather than its syllables."""
     terms = analyzer.query_tokens(query, lang if lang in ("vi", "ko") else "other")
     for text in glossary.expand_query_terms(query, lang):
-        other = detect_language(text)
-        terms.extend(analyzer.query_tokens(text, other if other in ("vi", "ko") else "other"))
-        words = text.lower().split()
-        if other == "vi" and len(words) > 1:
-            terms.append("_".join(words))
+        terms.extend(_index_terms(analyzer, text))
     return list(dict.fromkeys(terms))
+
+
+def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
+                     lang: str) -> dict[str, list[frozenset[str]]]:
+    """Each of the query's own terms that a glossary term of the query covers -> its
+    translations, each as the index terms a passage must all hold to say it: "벼" ->
+    [{"lúa"}, {"cây", "lúa", "cây_lúa"}]. All of them, not any: "nhà" or "mặt" alone is not
+    "điện mặt trời mái nhà". The relevance floor counts a query word as held by a passage that
+    holds one of its translations."""
+    mode = lang if lang in ("vi", "ko") else "other"
+    own = analyzer.query_tokens(query, mode)
+    out: dict[str, list[frozenset[str]]] = {}
+    for found, others in glossary.translations(query, lang):
+        alternatives = [frozenset(_own_terms(analyzer, text)) for text in others]
+        tokens = set(analyzer.query_tokens(found, mode))
+        plain = found.lower()
+        # the query's terms inside the glossary term ("하이퐁시" holds the term "하이퐁")
+        for source in (t for t in own if t in tokens or plain in t.replace("_", " ")):
+            out.setdefault(source, []).extend(a for a in alternatives if a)
+    return out
+
+
+def _own_terms(analyzer: Analyzer, text: str) -> list[str]:
+    other = detect_language(text)
+    return analyzer.query_tokens(text, other if other in ("vi", "ko") else "other")
+
+
+def _index_terms(analyzer: Analyzer, text: str) -> list[str]:
+    """A glossary term's index terms in its own language; a multi-word Vietnamese term also
+    whole ("năng_lượng_tái_tạo": no document holds it, but highlighting then marks the phrase)."""
+    terms = _own_terms(analyzer, text)
+    words = text.lower().split()
+    if detect_language(text) == "vi" and len(words) > 1:
+        terms.append("_".join(words))
+    return terms

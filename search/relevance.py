@@ -34,7 +34,7 @@ documents per query instead of 37.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 from viko.indexer.lexical import LexicalIndex
@@ -42,6 +42,8 @@ from viko.indexer.store import Index
 from viko.search.ranked import Scored
 
 CounterpartOf = Callable[[str], str | None]
+# a query's own term -> its glossary translations, each as the index terms a passage must all hold
+Translations = Mapping[str, Sequence[Collection[str]]]
 Background = Callable[[str], "tuple[float, float] | None"]
 # Measured on dev collections of 6 to 60 documents (demo corpus and NTREX, docs/benchmarks.md,
 # "firstday"): gibberish queries reach 3.2-3.9 background deviations at the 90th percentile
@@ -79,11 +81,12 @@ MIN_LEXICAL_EVIDENCE = 0.2
 
 def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0,
                  own: Sequence[str] = (), min_coverage: float = 0.0,
-                 among: Collection[str] | None = None) -> set[str]:
+                 among: Collection[str] | None = None, translated: Translations | None = None) -> set[str]:
     """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best,
-    and whose matched terms carry at least min_coverage of the weight of the query's own terms.
-    With `among`, only those documents are looked at: the floor asks about a few hundred
-    candidates, while a common term's chunks can be a third of a million-passage index."""
+    and which holds at least min_coverage of the weight of the query's own terms (or their
+    glossary translations, `translated`; see term_coverage). With `among`, only those
+    documents are looked at: the floor asks about a few hundred candidates, while a common
+    term's chunks can be a third of a million-passage index."""
     if not terms or not index.chunks:
         return set()
     scores = index.lexical.scores(list(terms))
@@ -94,12 +97,12 @@ def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0,
     if among is None:
         keep = scores >= threshold
         if own and min_coverage > 0:
-            keep &= term_coverage(index.lexical, terms, own) >= min_coverage
+            keep &= term_coverage(index.lexical, own, translated=translated) >= min_coverage
         return index.docs_of(np.flatnonzero(keep))
     docs, owner, rows = index.rows_of_docs(among)
     ok = scores[rows] >= threshold
     if own and min_coverage > 0:
-        ok &= term_coverage(index.lexical, terms, own, rows) >= min_coverage
+        ok &= term_coverage(index.lexical, own, rows, translated) >= min_coverage
     return {docs[i] for i in np.unique(owner[ok]).tolist()}
 
 
@@ -108,24 +111,37 @@ def any_lexical(index: Index, terms: Sequence[str]) -> bool:
     return bool(terms) and index.size > 0 and float(index.lexical.scores(list(terms)).max()) > 0
 
 
-def term_coverage(lexical: LexicalIndex, terms: Sequence[str], own: Sequence[str],
-                  rows: np.ndarray | None = None) -> np.ndarray:
-    """Per chunk (or per given row): the IDF of the query terms it holds over the IDF of all
-    the query's own terms, a term the index never saw counted at the highest IDF (it is the
-    most specific of all). So "mua" alone does not stand for "mua vé máy bay giá rẻ" however
-    few documents the collection has; and a term missing from a small collection still counts
-    as missing."""
+def term_coverage(lexical: LexicalIndex, own: Sequence[str], rows: np.ndarray | None = None,
+                  translated: Translations | None = None) -> np.ndarray:
+    """Per chunk (or per given row): the IDF of the query's own terms it holds over the IDF of
+    all of them, a term the index never saw counted at the highest IDF (it is the most
+    specific of all). So "mua" alone does not stand for "mua vé máy bay giá rẻ" however few
+    documents the collection has; and a term missing from a small collection still counts as
+    missing. A term the glossary translates is held where one of its translations is, all its
+    index terms (`translated`: search.expansion.translated_terms), and counts once however
+    many terms the translation has: "벼" is held by a passage that says "lúa"."""
     rarest = math.log(1.0 + (lexical.size + 0.5) / 0.5)
-    mass = sum(lexical.idf_of(t) or rarest for t in dict.fromkeys(own))
-    held = np.zeros(lexical.size if rows is None else len(rows), np.float32)
-    for term in dict.fromkeys(terms):
-        idf = lexical.idf_of(term)
-        if rows is not None:
-            held[lexical.holds(term, rows)] += idf
-            continue
-        for posted, _, _ in lexical.postings(term):
-            held[posted] += idf
+    size = lexical.size if rows is None else len(rows)
+    held = np.zeros(size, np.float32)
+    mass = 0.0
+    for term in dict.fromkeys(own):
+        weight = lexical.idf_of(term) or rarest
+        mass += weight
+        has = _holding(lexical, term, rows, size)
+        for alternative in (translated or {}).get(term, ()):
+            has |= np.logical_and.reduce([_holding(lexical, t, rows, size) for t in sorted(alternative)])
+        held[has] += weight
     return held / max(mass, 1e-9)
+
+
+def _holding(lexical: LexicalIndex, term: str, rows: np.ndarray | None, size: int) -> np.ndarray:
+    """Which chunks (or given rows) hold the term."""
+    if rows is not None:
+        return lexical.holds(term, rows)
+    has = np.zeros(size, bool)
+    for posted, _, _ in lexical.postings(term):
+        has[posted] = True
+    return has
 
 
 def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
@@ -140,12 +156,13 @@ def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: 
 def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, min_dense: float = MIN_DENSE_EVIDENCE,
                 min_lexical: float = MIN_LEXICAL_EVIDENCE, background: Background | None = None,
-                own: Sequence[str] = ()) -> list[Scored]:
+                own: Sequence[str] = (), translated: Translations | None = None) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original (ranked) order;
-    `own` are the query's own terms, before glossary expansion (the lexical coverage)."""
+    `own` are the query's own terms, before glossary expansion, and `translated` their
+    glossary translations (the lexical coverage)."""
     others = [counterpart_of(item.doc_id) for item in items]
     candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
-    lexical = lexical_docs(index, terms, min_lexical, own, MIN_TERM_COVERAGE, among=candidates)
+    lexical = lexical_docs(index, terms, min_lexical, own, MIN_TERM_COVERAGE, among=candidates, translated=translated)
     dense = dense_similarity(index, query_vector, qlang, items)
     strong, zs = [], []
     for item, sim, other in zip(items, dense.tolist(), others, strict=True):

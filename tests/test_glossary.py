@@ -42,6 +42,20 @@ def test_bundled_glossary_seeds_once(cat: Catalogue) -> None:
     assert len(again.entries()) == n - 1
 
 
+def test_index_merges_a_newer_bundled_glossary_into_the_catalogue(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = tmp_path / "data"
+    assert runner.invoke(main, ["--data", str(data), "glossary", "list"]).exit_code == 0  # seeded
+    with Catalogue.open(data / "catalogue.sqlite") as cat:
+        store = GlossaryStore(cat)
+        newest = store.find("điện mặt trời", "태양광")
+        assert newest is not None and store.remove(newest.id)  # as if seeded from an older file
+        cat.set_meta(f"glossary_seed:{bundled_path().resolve()}", "an older file")
+    assert runner.invoke(main, ["--data", str(data), "index"]).exit_code == 0
+    with Catalogue.open(data / "catalogue.sqlite") as cat:
+        assert GlossaryStore(cat).find("điện mặt trời", "태양광") is not None  # search sees it now
+
+
 def test_add_update_remove_and_validation(cat: Catalogue) -> None:
     store = GlossaryStore(cat)
     e = store.add("  nhà kính ", "온실", note="greenhouse")

@@ -18,7 +18,7 @@ from viko.indexer.build import update_index
 from viko.indexer.lexical import LexicalIndex
 from viko.indexer.store import Index
 from viko.search.accents import AccentTable
-from viko.search.expansion import expanded_terms, file_glossary
+from viko.search.expansion import expanded_terms, file_glossary, translated_terms
 from viko.search.ranked import Scored
 from viko.search.relevance import (
     MIN_SUPPORT_Z,
@@ -245,7 +245,7 @@ def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:
     evidence, however small the collection."""
     analyzer = default_analyzer()
     terms = analyzer.query_tokens("nuôi tôm Cần Thơ", "vi")
-    cover = term_coverage(small_index.lexical, terms, terms)
+    cover = term_coverage(small_index.lexical, terms)
     assert cover.max() == pytest.approx(1.0, abs=1e-5)
     assert lexical_docs(small_index, terms, 0.2, terms, 0.3) == {"aqua-vi"}
     longer = analyzer.query_tokens("nuôi tôm mua vé xem bóng đá giá rẻ ở sân vận động", "vi")
@@ -253,12 +253,30 @@ def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:
     assert lexical_docs(small_index, longer, 0.2, longer, 0.3) == set()
     # Asked for some rows or documents only (the floor's candidates at scale): the same answers.
     rows = np.asarray([3, 0, small_index.size - 1])
-    assert np.allclose(term_coverage(small_index.lexical, longer, longer, rows),
-                       term_coverage(small_index.lexical, longer, longer)[rows])
+    assert np.allclose(term_coverage(small_index.lexical, longer, rows),
+                       term_coverage(small_index.lexical, longer)[rows])
     everyone = set(small_index.doc_ids)
     for query in (terms, longer):
         assert lexical_docs(small_index, query, 0.2, query, 0.3, among=everyone) == \
             lexical_docs(small_index, query, 0.2, query, 0.3)
+
+
+def test_a_query_word_is_held_where_its_glossary_translation_is(small_index: Index) -> None:
+    """태양광 발전 asked of a Vietnamese text saying "điện mặt trời": both Korean words are held
+    through their translation (all of its words, not any one syllable), each counted once."""
+    analyzer = default_analyzer()
+    glossary = file_glossary()[0]
+    rows = {small_index.chunks[r].doc_id: r for r in range(small_index.size)}
+    for query, share in (("태양광 발전", 1.0), ("태양광 발전 인공지능 반도체", 0.3)):
+        own = analyzer.query_tokens(query, "ko")
+        translated = translated_terms(analyzer, glossary, query, "ko")
+        assert frozenset({"điện", "mặt", "trời", "mặt_trời"}) in translated["태양광"]  # all held, not any
+        plain = term_coverage(small_index.lexical, own)
+        cover = term_coverage(small_index.lexical, own, translated=translated)
+        assert plain[rows["mou-vi"]] == 0.0  # no Korean word in a Vietnamese text
+        assert cover[rows["mou-vi"]] == pytest.approx(share, abs=0.15) if share < 1 else cover[rows["mou-vi"]] > 0.99
+        assert cover[rows["aqua-vi"]] == 0.0  # "điện" or "mặt" alone would not do
+        assert cover.max() <= 1.0 + 1e-6  # a translation never counts more than the word it translates
 
 
 def test_relevance_does_not_import_the_engine() -> None:

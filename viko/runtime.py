@@ -38,7 +38,11 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
     with data_lock(settings.data_dir, wait=settings.index_lock_wait), open_catalogue(settings) as cat:
         # Duplicates of another document (syndicated copies) are stored but not indexed.
         from viko.corpus.dedup import indexable_documents
+        from viko.corpus.glossary import open_glossary
 
+        # Search reads the catalogue's glossary once it has one: a newer bundled file (or the
+        # VIKO_GLOSSARY file) is merged here, not only by the glossary commands and pages.
+        open_glossary(cat, settings.glossary)
         docs = indexable_documents(cat)
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
                              chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
