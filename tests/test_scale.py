@@ -51,3 +51,11 @@ def test_hnsw_recall_on_real_embeddings(tmp_path: Path, bank_and_encoder) -> Non
     assert "HNSW" in type(index.segments[0].dense["vi"][0]).__name__
     recall = _recall(index, real.encode_queries(query_texts(20)))
     assert recall >= 0.95 and np.isfinite(recall)
+    # The languages' graph searches run side by side (Index.search_dense_async): the same
+    # answers as one after the other.
+    query = index.centre(real.encode_queries(["Hợp tác phát triển năng lượng tái tạo"]), "vi")[0]
+    pending = index.search_dense_async(query, ["vi", "ko"], 50)
+    for lang in ("vi", "ko"):
+        rows, scores = pending[lang].result()
+        alone = index.search_dense(query, lang, 50)
+        assert len(rows) == 50 and np.array_equal(rows, alone[0]) and np.allclose(scores, alone[1])
