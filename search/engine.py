@@ -31,7 +31,7 @@ from viko.indexer.lexical import top_k
 from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
 from viko.search.accents import AccentTable
-from viko.search.expansion import NoExpansion, TermExpander, expanded_terms, translated_terms
+from viko.search.expansion import Expansion, NoExpansion, TermExpander, expand
 from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT, Scored
 from viko.search.relevance import MIN_LEXICAL_EVIDENCE, above_floor
 from viko.search.snippets import make_snippet, match_spans
@@ -156,6 +156,7 @@ class SearchEngine:
         # decisions): bridging, the floor and related documents read them, nothing recomputes.
         self.counterparts = counterparts or Counterparts()
         self._query_vectors: Recent[np.ndarray] = Recent(QUERY_CACHE)
+        self._expansions: Recent[Expansion] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
         self._accents: AccentTable | None = None
 
@@ -230,19 +231,22 @@ class SearchEngine:
             return ranked
         qvec = self.query_vector(query)
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
-        own = self.query_terms(query, qlang, expand=False)
-        translated = translated_terms(self.analyzer, self.glossary, self.as_searched(query), qlang)
+        expansion = self.expansion(query, qlang)
         return above_floor(self.index, ranked, terms, qvec, qlang, self.counterparts.other, self.min_dense_evidence,
-                           self.min_lexical_evidence, stats.get, own, translated)
+                           self.min_lexical_evidence, stats.get, list(expansion.own), expansion.translated)
 
     def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in
         it, so BM25 can match documents of both languages. A query that is neither Vietnamese
         nor Korean contributes its Latin-script words and numbers (IoT, ESS, Hai Phong)."""
-        query = self.as_searched(query)
-        if not expand:
-            return self.analyzer.query_tokens(query, lang if lang in ("vi", "ko") else "other")
-        return expanded_terms(self.analyzer, self.glossary, query, lang)
+        expansion = self.expansion(query, lang)
+        return list(expansion.terms if expand else expansion.own)
+
+    def expansion(self, query: str, lang: str) -> Expansion:
+        """The query's terms and glossary translations (search.expansion), from one lookup
+        remembered briefly: ranking and the relevance floor both need them."""
+        return self._expansions.get((query, lang), lambda: expand(self.analyzer, self.glossary,
+                                                                  self.as_searched(query), lang))
 
     def _bridge(self, scored: list[Scored]) -> list[Scored]:
         """A document and its translation share evidence: each gets its counterpart's

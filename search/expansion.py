@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -74,47 +76,58 @@ def product_glossary(cat: Catalogue, extra: Path | None = None) -> Glossary:
     return Glossary(with_english(entries, files.entries)) if entries else files
 
 
-def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:
-    """The query's own terms, then its glossary terms' other-language equivalents, each
-    analysed as its language so they are the very terms the other language's index holds.
-    A multi-word equivalent is also kept whole ("năng_lượng_tái_tạo"): no document holds
-    that term, but highlighting then marks the phrase rather than its syllables."""
-    terms = analyzer.query_tokens(query, lang if lang in ("vi", "ko") else "other")
-    for text in glossary.expand_query_terms(query, lang):
-        terms.extend(_index_terms(analyzer, text))
-    return list(dict.fromkeys(terms))
+@dataclass(frozen=True)
+class Expansion:
+    """A query's lexical side, from one glossary lookup: its own terms; the terms BM25 scores
+    (its own, then its glossary terms' other-language equivalents); and, for the relevance
+    floor, each own term's translations as the index terms a passage must all hold."""
+
+    own: tuple[str, ...]
+    terms: tuple[str, ...]
+    translated: Mapping[str, tuple[frozenset[str], ...]]
 
 
-def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
-                     lang: str) -> dict[str, list[frozenset[str]]]:
-    """Each of the query's own terms that a glossary term of the query covers -> its
-    translations, each as the index terms a passage must all hold to say it: "벼" ->
-    [{"lúa"}, {"cây", "lúa", "cây_lúa"}]. All of them, not any: "nhà" or "mặt" alone is not
-    "điện mặt trời mái nhà". The relevance floor counts a query word as held by a passage that
-    holds one of its translations."""
+def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> Expansion:
+    """Equivalents are analysed as their own language, so they are the very terms the other
+    language's index holds; a multi-word one is also kept whole ("năng_lượng_tái_tạo": no
+    document holds that term, but highlighting then marks the phrase rather than its
+    syllables). A translation counts as said only where all its terms are: "nhà" or "mặt"
+    alone is not "điện mặt trời mái nhà"."""
     mode = lang if lang in ("vi", "ko") else "other"
     own = analyzer.query_tokens(query, mode)
-    out: dict[str, list[frozenset[str]]] = {}
+    terms = list(own)
+    seen: set[str] = set()
+    translated: dict[str, list[frozenset[str]]] = {}
     for found, others in glossary.translations(query, lang):
-        alternatives = [frozenset(_own_terms(analyzer, text)) for text in others]
+        alternatives = []
+        for text in others:
+            words = _own_terms(analyzer, text)
+            alternatives.append(frozenset(words))
+            if text not in seen:
+                seen.add(text)
+                terms.extend(words)
+                if detect_language(text) == "vi" and len(text.split()) > 1:
+                    terms.append("_".join(text.lower().split()))
         tokens = set(analyzer.query_tokens(found, mode))
         plain = found.lower()
         # the query's terms inside the glossary term ("하이퐁시" holds the term "하이퐁")
         for source in (t for t in own if t in tokens or plain in t.replace("_", " ")):
-            out.setdefault(source, []).extend(a for a in alternatives if a)
-    return out
+            translated.setdefault(source, []).extend(a for a in alternatives if a)
+    return Expansion(tuple(own), tuple(dict.fromkeys(terms)), {k: tuple(v) for k, v in translated.items()})
+
+
+def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:
+    """The terms BM25 scores for a query (Expansion.terms)."""
+    return list(expand(analyzer, glossary, query, lang).terms)
+
+
+def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
+                     lang: str) -> Mapping[str, tuple[frozenset[str], ...]]:
+    """Each own term a glossary term of the query covers -> its translations (Expansion.translated):
+    "벼" -> ({"lúa"}, {"cây", "lúa", "cây_lúa"})."""
+    return expand(analyzer, glossary, query, lang).translated
 
 
 def _own_terms(analyzer: Analyzer, text: str) -> list[str]:
     other = detect_language(text)
     return analyzer.query_tokens(text, other if other in ("vi", "ko") else "other")
-
-
-def _index_terms(analyzer: Analyzer, text: str) -> list[str]:
-    """A glossary term's index terms in its own language; a multi-word Vietnamese term also
-    whole ("năng_lượng_tái_tạo": no document holds it, but highlighting then marks the phrase)."""
-    terms = _own_terms(analyzer, text)
-    words = text.lower().split()
-    if detect_language(text) == "vi" and len(words) > 1:
-        terms.append("_".join(words))
-    return terms
