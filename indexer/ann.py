@@ -78,6 +78,12 @@ def _training_sample(n: int, block: Callable[[int, int], np.ndarray]) -> np.ndar
                                 dtype=np.float32)
 
 
+def is_graph(index: faiss.Index) -> bool:
+    """Whether searching the index walks a graph (milliseconds) rather than scanning a few
+    thousand vectors exactly (well under one)."""
+    return isinstance(index, faiss.IndexHNSW)
+
+
 def is_approximate(index: faiss.Index) -> bool:
     """Whether the index's scores are approximate (quantised storage) and need rescoring."""
     return isinstance(index, faiss.IndexHNSW) and not isinstance(index, faiss.IndexHNSWFlat)

@@ -33,12 +33,21 @@ from viko.indexer.lexical import LexicalIndex
 from viko.indexer.segments import LANGS, Segment, normalize
 from viko.indexer.views import Chunks, DocRows, Rows
 
-# The languages' nearest-neighbour searches of one query run side by side: FAISS releases the GIL
-# while it walks a graph, so the two graphs of a 1M-passage index (5.5 ms each at efSearch 768)
-# and the caller's BM25 scoring share the two cores (bench-scale: docs/benchmarks.md, "Scale").
+# The languages' nearest-neighbour searches of one query run side by side when a language has a
+# graph: FAISS releases the GIL while it walks one, so the two graphs of a 1M-passage index (5.5
+# ms each at efSearch 768) and the caller's BM25 scoring share the two cores (bench-scale:
+# docs/benchmarks.md, "Scale"). Exact search below the ANN threshold takes well under a ms: there
+# the hop to a pool thread cost more than it saved, up to a GIL switch interval (5 ms) per hop
+# under 20 concurrent clients (bench `web`: 93 requests/s with the hop, 160 without).
 _DENSE_POOL = ThreadPoolExecutor(max_workers=len(LANGS), thread_name_prefix="viko-dense")
 
 FORMAT_VERSION = 2
+
+
+def _done(value: tuple[np.ndarray, np.ndarray]) -> Future[tuple[np.ndarray, np.ndarray]]:
+    future: Future[tuple[np.ndarray, np.ndarray]] = Future()
+    future.set_result(value)
+    return future
 
 
 class UnusableIndex(RuntimeError):
@@ -216,8 +225,11 @@ class Index:
 
     def search_dense_async(self, centred_query: np.ndarray, langs: Sequence[str],
                            k: int) -> dict[str, Future[tuple[np.ndarray, np.ndarray]]]:
-        """search_dense for each language at once, on a shared pool; the caller does its own
-        work (lexical scoring) meanwhile and collects each result when it needs it."""
+        """search_dense for each language at once, on a shared pool, where a language has a
+        graph to walk (else at once, here); the caller does its own work (lexical scoring)
+        meanwhile and collects each result when it needs it."""
+        if not any(ann.is_graph(seg.dense[lang][0]) for seg in self.segments for lang in langs if lang in seg.dense):
+            return {lang: _done(self.search_dense(centred_query, lang, k)) for lang in langs}
         return {lang: _DENSE_POOL.submit(self.search_dense, centred_query, lang, k) for lang in langs}
 
     def _centred_rows(self, seg: Segment, local_rows: np.ndarray, lang: str, positions: np.ndarray) -> np.ndarray:

@@ -41,6 +41,12 @@ def test_build_save_load_roundtrip(tmp_path: Path, fake_encoder: FakeEncoder) ->
     assert index.docs_of(np.asarray([row, row])) == {"mou-ko"}
     assert index.doc_ids_of(np.arange(index.size)) == [index.doc_of(r) for r in range(index.size)]
     assert index.doc_matrix.shape == (4, 64) and np.allclose(index.doc_vector("mou-ko"), index.doc_matrix[index.doc_position["mou-ko"]])
+    # Exact indexes (below the ANN threshold) are searched at once in the caller's thread: a
+    # hop to the pool thread would cost more than the search.
+    query = index.centre(fake_encoder.encode_queries(["điện mặt trời"]), "vi")[0]
+    pending = index.search_dense_async(query, ["vi", "ko"], 3)
+    assert all(f.done() for f in pending.values())
+    assert np.array_equal(pending["ko"].result()[0], index.search_dense(query, "ko", 3)[0])
 
 
 def test_incremental_update_embeds_only_changes(tmp_path: Path) -> None:
