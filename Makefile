@@ -35,7 +35,8 @@ demo: demo-index
 	$(BIN)/viko --data $(DATA) serve --host $(HOST) --port $(PORT)
 
 test: install browser-deps
-	$(BIN)/python -m pytest -q
+	@# Not `python -m pytest`: that puts the working directory (the repository root) on sys.path.
+	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -112,7 +112,7 @@ def briefs(plan: Plan, matcher: Matcher) -> list[Brief]:
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("matching", "templates"), autoescape=select_autoescape(["html"]))
+    return Environment(loader=PackageLoader("viko.matching", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def agenda_html(plan: Plan, records: dict[str, MatchRecord], title: str = "") -> str:

@@ -1,68 +1,37 @@
+"""Fixtures shared by every test; plain helpers live in helpers.py."""
+
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 import os
-import re
-from collections.abc import Sequence
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
+from helpers import DEMO, ROOT, SMALL_DOCS, FakeEncoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "corpus" / "demo" / "demo.jsonl"
-SHARED = ROOT.parent / "shared" / "data"
-
-
-class FakeEncoder:
-    """Deterministic hashed bag-of-words encoder for pure-logic tests (no model, instant).
-    Counts calls so tests can check what was (re-)embedded."""
-
-    name = "fake-hash-64"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.passages_encoded = 0
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, np.float32)
-        for word in re.findall(r"\w+", text.lower()):
-            h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-            v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v + 1 / np.sqrt(self.dim)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        self.passages_encoded += len(texts)
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+# Child Pythons (`python -c`, `python -m`) must not put their working directory on sys.path
+# either: a test started from the repository would import the folders, not the package.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 
-SMALL_DOCS = [
-    {"id": "mou-vi", "lang": "vi", "type": "agreement", "date": "2023-07-28",
-     "title": "Thỏa thuận hợp tác về năng lượng tái tạo giữa Hải Phòng và Jeollanam-do",
-     "text": "Sở Khoa học và Công nghệ thành phố Hải Phòng và Sở Công nghiệp năng lượng tỉnh Jeollanam-do "
-             "ký kết thoả thuận hợp tác về năng lượng tái tạo. Hai bên hợp tác phát triển điện mặt trời "
-             "và nông nghiệp công nghệ cao.\n\nĐiều 1. Hai bên trao đổi chuyên gia và đào tạo kỹ sư."},
-    {"id": "mou-ko", "lang": "ko", "type": "agreement", "date": "2023-07-28",
-     "title": "하이퐁시와 전라남도 재생에너지 협력 협약",
-     "text": "하이퐁시 과학기술국과 전라남도 에너지산업국은 재생에너지 분야 협력 협약을 체결했다. "
-             "양측은 태양광 발전과 첨단 농업 분야에서 협력한다.\n\n제1조 양측은 전문가를 교류하고 엔지니어를 양성한다."},
-    {"id": "aqua-vi", "lang": "vi", "type": "news", "date": "2024-03-02",
-     "title": "Cần Thơ ứng dụng IoT trong nuôi trồng thủy sản",
-     "text": "Các hộ nuôi tôm ở Cần Thơ lắp cảm biến IoT để theo dõi oxy hòa tan và nhiệt độ nước. "
-             "Mô hình giúp giảm 20% chi phí thức ăn."},
-    {"id": "chip-ko", "lang": "ko", "type": "report", "date": "2025-01-15",
-     "title": "베트남 반도체 인력 양성 보고서",
-     "text": "베트남은 2030년까지 반도체 엔지니어 5만 명을 양성할 계획이다. 박닌성의 삼성 공장은 "
-             "현지 대학과 협력하여 교육 과정을 운영한다."},
-]
+def _register_bench() -> None:
+    """bench/ is not installed; tests that read a benchmark import it as `bench` from its folder,
+    without putting the repository root (and so the bare stage folders) on sys.path."""
+    if "bench" in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(
+        "bench", ROOT / "bench" / "__init__.py", submodule_search_locations=[str(ROOT / "bench")])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module
+    spec.loader.exec_module(module)
+
+
+_register_bench()
 
 
 @pytest.fixture
@@ -75,10 +44,6 @@ def small_jsonl(tmp_path: Path) -> Path:
     path = tmp_path / "small.jsonl"
     path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in SMALL_DOCS) + "\n", encoding="utf-8")
     return path
-
-
-def requires_shared(name: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not (SHARED / name).is_dir(), reason=f"../shared/data/{name} is absent")
 
 
 @pytest.fixture(scope="session")

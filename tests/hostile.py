@@ -9,7 +9,7 @@ import struct
 import zipfile
 import zlib
 
-from tests.fixtures import make_fixtures as mk
+from fixtures import make_fixtures as mk
 
 MB = 1_000_000
 _ZEROS = bytes(MB)

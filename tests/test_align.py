@@ -9,7 +9,7 @@ from viko.corpus.document import make_document
 from viko.workbench.align import Alignment, align_documents, align_sentences, doc_sentences
 from viko.workbench.sentvec import SentenceEmbedder
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 from viko.cli import main
 
 # Distinct vocabularies per sentence so the hashed bag-of-words encoder separates them.

@@ -14,7 +14,7 @@ from viko.corpus.document import make_document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.web.app import create_app
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 from viko.settings import Settings
 
 EXAMPLES = 15  # per operation: about 20 operations, a minute on a loaded machine

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import SMALL_DOCS
+    from helpers import SMALL_DOCS
 
     folder = tmp_path_factory.mktemp("cli")
     src = folder / "docs.jsonl"

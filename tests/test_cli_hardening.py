@@ -23,7 +23,7 @@ from viko.indexer.build import update_index
 from viko.indexer.store import Index
 from viko.search.engine import DocMeta, SearchEngine
 
-from tests.conftest import SMALL_DOCS, FakeEncoder
+from helpers import SMALL_DOCS, FakeEncoder
 from viko.cli import main
 from viko.locking import LockBusy, data_lock
 from viko.settings import Settings
@@ -50,9 +50,9 @@ def test_undecodable_query_argument_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_undecodable_query_bytes_from_a_real_shell(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     run = subprocess.run([sys.executable, "-m", "viko.cli", "--data", str(tmp_path), "search", b"h\xff"],
-                         capture_output=True, env=env, cwd=ROOT, timeout=120)
+                         capture_output=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 2 and b"Traceback" not in run.stderr
     assert run.stderr.decode() == "viko: the query is not UTF-8 text (byte b'\\xff' at position 1)\n"
 

@@ -14,7 +14,7 @@ from viko.search.engine import FULL_BRIDGE_CONFIDENCE, UNLINKED_SHARE, SearchEng
 from viko.web.counterparts import counterpart_id
 from viko.workbench.counterparts import decide, forget
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 
 DOCS = [
     ("solar-vi", "vi", "solar panel rooftop subsidy program households"),

@@ -26,7 +26,7 @@ from viko.workbench.detect import FeatureWeights, detect_counterparts, doc_info,
 from viko.workbench.runner import align_all
 from viko.workbench.sentvec import SentenceEmbedder
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 from viko.cli import main
 
 # Three document pairs; the 'ko' side repeats the words (the fake encoder is one language),

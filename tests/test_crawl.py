@@ -13,7 +13,7 @@ from viko.corpus.fetch import FetchConfig, FetchResult, robots_from
 from viko.corpus.frontier import Scope, report_rows
 from viko.corpus.urls import canonicalize
 
-from tests.fixtures.server import FixtureSite
+from fixtures.server import FixtureSite
 from viko.cli import main
 
 # The timeout leaves a loaded CI machine time to answer the ordinary pages; /slow sleeps well past it.

@@ -11,7 +11,7 @@ import json
 import pytest
 from viko.search.engine import SearchEngine
 
-from tests.conftest import DEMO
+from helpers import DEMO
 
 pytestmark = pytest.mark.model
 

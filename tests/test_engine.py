@@ -8,7 +8,7 @@ from viko.indexer.store import Index
 from viko.search.engine import DocMeta, QueryError, SearchEngine
 from viko.search.snippets import highlight, make_snippet, match_spans
 
-from tests.conftest import SMALL_DOCS, FakeEncoder
+from helpers import SMALL_DOCS, FakeEncoder
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from viko.corpus.formats import ExtractionError
 from viko.corpus.formats.encoding import decode_bytes, looks_like_vni, vni_to_unicode
 from viko.corpus.formats.hwp import decode_para, records
 
-from tests.conftest import SHARED, requires_shared
-from tests.fixtures import make_fixtures as mk
-from tests.fixtures.server import FixtureSite
+from helpers import SHARED, requires_shared
+from fixtures import make_fixtures as mk
+from fixtures.server import FixtureSite
 
 FILES = mk.fixture_files()
 

@@ -19,16 +19,16 @@ import pytest
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.frontier import report_rows
 
-from tests.conftest import SMALL_DOCS, FakeEncoder
-from tests.fixtures.server import FixtureSite
+from helpers import SMALL_DOCS, FakeEncoder
+from fixtures.server import FixtureSite
 
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
 DRIVER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 trip, marker, after = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 import viko.corpus.catalogue, viko.runtime
 calls = {"n": 0}
 
@@ -63,11 +63,11 @@ def cli(data: Path, *args: str, trip: str = "none", after: int = 0, env: dict[st
     """Runs `viko --data DATA ARGS` in a child; with kill=True, kill -9 it at the trip point."""
     marker = data.parent / f"stopped-{trip}"
     marker.unlink(missing_ok=True)
-    argv = [sys.executable, "-c", DRIVER, str(ROOT), trip, str(marker), str(after), "--data", str(data), *args]
-    child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    argv = [sys.executable, "-c", DRIVER, str(TESTS), trip, str(marker), str(after), "--data", str(data), *args]
+    child_env = {**os.environ, **(env or {})}
     if not kill:
-        return subprocess.run(argv, env=child_env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    proc = subprocess.Popen(argv, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+        return subprocess.run(argv, env=child_env, capture_output=True, text=True, timeout=300, cwd=data.parent)
+    proc = subprocess.Popen(argv, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=data.parent)
     deadline = time.monotonic() + 240
     while not marker.exists():
         if proc.poll() is not None:

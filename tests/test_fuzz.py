@@ -17,7 +17,7 @@ from viko.corpus.formats.hwp import decode_para
 from viko.corpus.formats.hwpx import section_text
 from viko.search.engine import QueryError, SearchEngine
 
-from tests.fixtures import make_fixtures as mk
+from fixtures import make_fixtures as mk
 from viko.cli_common import QueryTextError, query_from_argv, query_from_line
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None,
@@ -93,7 +93,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
     from viko.indexer.store import Index
     from viko.search.engine import DocMeta
 
-    from tests.conftest import SMALL_DOCS, FakeEncoder
+    from helpers import SMALL_DOCS, FakeEncoder
 
     folder: Path = tmp_path_factory.mktemp("fuzz-index")
     docs = [make_document(d) for d in SMALL_DOCS]

@@ -13,7 +13,7 @@ from viko.indexer.lexical import LexicalIndex, top_k
 from viko.indexer.merge import plan_merges
 from viko.indexer.store import Index, UnusableIndex, current_generation
 
-from tests.conftest import SMALL_DOCS, FakeEncoder
+from helpers import SMALL_DOCS, FakeEncoder
 
 AN = default_analyzer()
 

@@ -8,8 +8,8 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.dedup import indexable_documents, sources_of
 from viko.corpus.ingest import Overrides, ingest_paths
 
-from tests.fixtures import make_fixtures as mk
-from tests.fixtures.server import FixtureSite
+from fixtures import make_fixtures as mk
+from fixtures.server import FixtureSite
 from viko.cli import main
 
 

@@ -23,7 +23,7 @@ from viko.matching.records import (
 )
 from viko.matching.spreadsheet import SpreadsheetError, import_records, read_rows
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 
 DEMAND_VI = {
     "id": "d-shrimp", "type": "demand", "lang": "vi",

@@ -16,7 +16,7 @@ from viko.search.engine import SearchEngine
 from viko.search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
 from viko.workbench.counterparts import detect_documents
 
-from tests.conftest import SMALL_DOCS, FakeEncoder, requires_shared
+from helpers import SMALL_DOCS, FakeEncoder, requires_shared
 from viko.settings import Settings
 
 

@@ -31,7 +31,7 @@ from viko.search.relevance import (
 )
 from viko.search.snippets import match_spans
 
-from tests.conftest import SMALL_DOCS, FakeEncoder
+from helpers import SMALL_DOCS, FakeEncoder
 
 
 @pytest.mark.parametrize("text, lang", [

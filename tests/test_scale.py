@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED
+from helpers import SHARED
 
 pytestmark = [pytest.mark.model,
               pytest.mark.skipif(not (SHARED / "ntrex").exists(), reason="needs ../shared/data")]

@@ -29,7 +29,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
         TranslationMemory(cat).add_many([
             Unit("Hợp tác nông nghiệp thông minh.", "스마트 농업 협력.", "aligned", 0.9, "v", "k", (0,), (0,))])
     cat.close()
-    from tests.conftest import FakeEncoder
+    from helpers import FakeEncoder
 
     monkeypatch.setattr("viko.web.workbench_align.cached_encoder", lambda spec: FakeEncoder())
     settings = Settings(data_dir=tmp_path, admin_token=TOKEN)

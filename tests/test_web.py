@@ -18,7 +18,7 @@ TOKEN = "s3cret-admin-token-0123"
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     from click.testing import CliRunner
 
-    from tests.conftest import SMALL_DOCS
+    from helpers import SMALL_DOCS
 
     folder = tmp_path_factory.mktemp("web")
     docs = [*SMALL_DOCS, {"id": "evil", "lang": "vi", "title": EVIL, "text": "Tài liệu thử " + EVIL}]

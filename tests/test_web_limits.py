@@ -18,7 +18,7 @@ from viko.web.limits import ClientLimiter
 from viko.web.shared import admin_token, id_path, safe_url, token_warning
 from viko.workbench.tmx import tmx_chunks
 
-from tests.conftest import FakeEncoder
+from helpers import FakeEncoder
 from viko.settings import Settings
 
 TOKEN = "a-token-long-enough-1234"
