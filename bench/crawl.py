@@ -7,10 +7,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import table, write_section
 from viko.corpus.extract import extract
 from viko.corpus.formats import ExtractionError
-
-from bench.report import table, write_section
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -53,12 +52,11 @@ def hwpx_documents() -> str:
 
 
 def crawl_throughput(runs: int = 3) -> str:
+    from tests.fixtures.server import FixtureSite
     from viko.corpus.catalogue import Catalogue
     from viko.corpus.crawl import CrawlOptions, crawl
     from viko.corpus.fetch import FetchConfig
     from viko.corpus.frontier import Scope
-
-    from tests.fixtures.server import FixtureSite
 
     config = FetchConfig(timeout=2.0, retries=0, backoff=0.0, max_bytes=200_000, delay=0.0, per_host=8,
                          allow_private=True)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from viko.corpus.importer import import_jsonl
 from viko.indexer import centring
-
 from viko.runtime import open_catalogue, run_index
 from viko.settings import Settings
 

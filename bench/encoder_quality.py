@@ -28,12 +28,11 @@ TOLERANCE = 0.005
 
 
 def job(encoder: str) -> dict[str, float]:
-    from viko.indexer.analyze import default_analyzer
-    from viko.indexer.encoders import load_encoder
-
     from bench.eval_cache import CachedEncoder
     from bench.eval_context import EvalContext
     from bench.quality import SPLITS, TASKS, measure
+    from viko.indexer.analyze import default_analyzer
+    from viko.indexer.encoders import load_encoder
     from viko.settings import Settings
 
     settings = Settings.from_env()

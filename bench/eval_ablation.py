@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from viko.search.expansion import NoExpansion
-from viko.workbench.counterparts import detect_documents
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench import eval_tasks as ev
 from bench.report import table
+from viko.search.expansion import NoExpansion
+from viko.workbench.pairing import detect_documents
 
 if TYPE_CHECKING:
     from bench.eval_context import EvalContext
@@ -24,30 +24,39 @@ SENTENCE_STEPS: list[tuple[str, dict[str, Any]]] = [
     ("  e5 \"query: \" prefix on both sides instead of \"passage: \"", {**_VIKO, "side": "query"}),
     ("  shared-term BM25 × 0.5 instead", {"method": "full", "k": 2, "kind": "csls", "lexical_weight": 0.5}),
 ]
-# (label, engine mode, engine overrides)
-DOCUMENT_STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("BM25 alone", "bm25", {}),
-    ("plain dense", "plain", {}),
-    ("+ per-language centring", "dense", {}),
-    ("+ calibrated BM25 fusion, weight 1.5 (no bridging, no glossary)", "full",
-     {"bridge_weight": 0.0, "glossary": NoExpansion()}),
-    ("+ counterpart bridging", "full", {"glossary": NoExpansion()}),
-    ("+ glossary expansion (viko)", "full", {}),
-    ("  lexical weight 1 instead of 1.5", "full", {"lexical_weight": 1.0}),
-    ("  lexical weight 2 instead of 1.5", "full", {"lexical_weight": 2.0}),
-    ("  bridge weight 0.5 instead of 1", "full", {"bridge_weight": 0.5}),
-    ("  reciprocal-rank fusion instead of z-scores", "full", {"fusion": "rrf"}),
-    ("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
+
+
+class Step(NamedTuple):
+    """One row: the engine mode, the ranking parameters changed (a dataclasses.replace() of
+    the settings' RankingParams) and whether the glossary expands the query."""
+    label: str
+    mode: str
+    changes: dict[str, Any]
+    glossary: bool = True
+
+
+DOCUMENT_STEPS: list[Step] = [
+    Step("BM25 alone", "bm25", {}),
+    Step("plain dense", "plain", {}),
+    Step("+ per-language centring", "dense", {}),
+    Step("+ calibrated BM25 fusion, weight 1.5 (no bridging, no glossary)", "full", {"bridge_weight": 0.0}, False),
+    Step("+ counterpart bridging", "full", {}, False),
+    Step("+ glossary expansion (viko)", "full", {}),
+    Step("  lexical weight 1 instead of 1.5", "full", {"lexical_weight": 1.0}),
+    Step("  lexical weight 2 instead of 1.5", "full", {"lexical_weight": 2.0}),
+    Step("  bridge weight 0.5 instead of 1", "full", {"bridge_weight": 0.5}),
+    Step("  reciprocal-rank fusion instead of z-scores", "full", {"fusion": "rrf"}),
+    Step("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
 ]
-QUESTION_STEPS: list[tuple[str, str, dict[str, Any]]] = [
-    ("BM25 alone", "bm25", {}),
-    ("plain dense", "plain", {}),
-    ("centred dense", "dense", {}),
-    ("z-score fusion, lexical weight 1.5 (viko)", "full", {}),
-    ("  reciprocal-rank fusion instead", "full", {"fusion": "rrf"}),
-    ("  lexical weight 1 instead", "full", {"lexical_weight": 1.0}),
-    ("  lexical weight 2 instead", "full", {"lexical_weight": 2.0}),
-    ("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
+QUESTION_STEPS: list[Step] = [
+    Step("BM25 alone", "bm25", {}),
+    Step("plain dense", "plain", {}),
+    Step("centred dense", "dense", {}),
+    Step("z-score fusion, lexical weight 1.5 (viko)", "full", {}),
+    Step("  reciprocal-rank fusion instead", "full", {"fusion": "rrf"}),
+    Step("  lexical weight 1 instead", "full", {"lexical_weight": 1.0}),
+    Step("  lexical weight 2 instead", "full", {"lexical_weight": 2.0}),
+    Step("  document score: best passage blended 50/50 with whole-document vector", "full", {"document_weight": 0.5}),
 ]
 
 
@@ -60,13 +69,15 @@ def _sentences(ctx: EvalContext) -> str:
     return table(["sentences (dev): lever", "NTREX vi→ko", "NTREX ko→vi", "SIB vi→ko", "SIB ko→vi"], rows)
 
 
-def _engine_rows(ctx: EvalContext, index: Any, steps: Sequence[tuple[str, str, dict[str, Any]]],
+def _engine_rows(ctx: EvalContext, index: Any, steps: Sequence[Step],
                  evaluate: Any, queries: Any, docs: Any) -> list[tuple[str, dict[str, float]]]:
     out = []
     counterparts = detect_documents(index, docs)  # as `viko index` would store them
-    for label, mode, overrides in steps:
-        engine = ctx.engine(index, counterparts=counterparts, **overrides)
-        out.append((label, evaluate(engine, queries, [mode])[mode]))
+    for step in steps:
+        params = dataclasses.replace(ctx.settings.ranking, **step.changes)
+        engine = ctx.engine(index, params, counterparts=counterparts,
+                            glossary=None if step.glossary else NoExpansion())
+        out.append((step.label, evaluate(engine, queries, [step.mode])[step.mode]))
     return out
 
 
@@ -89,11 +100,9 @@ def _questions(ctx: EvalContext) -> str:
 def _demo_glossary(ctx: EvalContext) -> str:
     """The glossary lever where it applies: the project's own cooperation-domain demo corpus
     (NTREX news has almost no glossary terms). Written by the project, so not a tuning set."""
+    from bench.demo_data import demo_queries, demo_settings
     from viko.corpus.counterparts import Counterparts
     from viko.indexer.store import Index
-    from viko.search import engine as engine_module
-
-    from bench.demo_data import demo_queries, demo_settings
     from viko.runtime import open_catalogue
 
     settings = demo_settings(ctx.settings.encoder)
@@ -102,25 +111,23 @@ def _demo_glossary(ctx: EvalContext) -> str:
         counterparts = Counterparts.load(cat)  # what `viko index` detected, as the product uses them
     queries = demo_queries()
     rows: list[list[object]] = []
-    share = engine_module.UNLINKED_SHARE
-    variants: list[tuple[str, dict[str, object], float]] = [
-        ("without glossary", {"glossary": NoExpansion()}, share), ("with glossary (viko)", {}, share),
-        (f"  untranslated documents: no share of their own evidence (0 instead of {share:g})", {}, 0.0),
-        (f"  untranslated documents: their own evidence twice (1 instead of {share:g})", {}, 1.0)]
-    try:
-        for label, overrides, unlinked in variants:
-            engine_module.UNLINKED_SHARE = unlinked  # search.engine, "UNLINKED_SHARE"
-            engine = ctx.engine(index, counterparts=counterparts, **overrides)
-            ndcg, cross = [], []
-            for query, qlang, relevant in queries:
-                ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]
-                ndcg.append(ev.ndcg_at(ids, relevant))
-                other = {d for d in relevant if index.doc_lang.get(d) not in (qlang, None)}
-                if other:
-                    cross.append(len(other & set(ids)) / len(other))
-            rows.append([label, sum(ndcg) / len(ndcg), sum(cross) / max(len(cross), 1)])
-    finally:
-        engine_module.UNLINKED_SHARE = share
+    share = ctx.settings.ranking.unlinked_share
+    steps = [Step("without glossary", "full", {}, False), Step("with glossary (viko)", "full", {}),
+             Step(f"  untranslated documents: no share of their own evidence (0 instead of {share:g})", "full",
+                  {"unlinked_share": 0.0}),
+             Step(f"  untranslated documents: their own evidence twice (1 instead of {share:g})", "full",
+                  {"unlinked_share": 1.0})]
+    for step in steps:
+        params = dataclasses.replace(ctx.settings.ranking, **step.changes)
+        engine = ctx.engine(index, params, counterparts=counterparts, glossary=None if step.glossary else NoExpansion())
+        ndcg, cross = [], []
+        for query, qlang, relevant in queries:
+            ids = [s.doc_id for s in engine.rank(query, qlang, ["vi", "ko", "other"])[0][:10]]
+            ndcg.append(ev.ndcg_at(ids, relevant))
+            other = {d for d in relevant if index.doc_lang.get(d) not in (qlang, None)}
+            if other:
+                cross.append(len(other & set(ids)) / len(other))
+        rows.append([step.label, sum(ndcg) / len(ndcg), sum(cross) / max(len(cross), 1)])
     return table([f"demo corpus ({len(queries)} queries): glossary", "nDCG@10", "other-language recall@10"], rows)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from viko.indexer.encoders import Encoder
 
 # VIKO_BENCH_CACHE: another folder, e.g. to compare two encoder paths that share a model name.

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from bench.eval_cache import CachedEncoder
+from viko.corpus.counterparts import Counterparts
 from viko.indexer.analyze import Analyzer
 from viko.indexer.store import Index
 from viko.search.engine import SearchEngine
-from viko.search.expansion import file_glossary
-
-from bench.eval_cache import CachedEncoder
+from viko.search.expansion import TermExpander, file_glossary
+from viko.search.params import RankingParams
 from viko.settings import Settings
 
 Log = Callable[[str], None]
@@ -26,13 +26,10 @@ class EvalContext:
     settings: Settings
     log: Log
 
-    def engine(self, index: Index, **overrides: Any) -> SearchEngine:
-        s = self.settings
-        kwargs: dict[str, Any] = {
-            "candidates": s.candidates, "dense_weight": s.dense_weight, "lexical_weight": s.lexical_weight,
-            "bridge_weight": s.bridge_weight, "glossary": file_glossary(s.glossary)[0],
-        }
-        kwargs.update(overrides)
-        return SearchEngine(index, self.encoder, self.analyzer, **kwargs)
-
-
+    def engine(self, index: Index, params: RankingParams | None = None, *, glossary: TermExpander | None = None,
+               counterparts: Counterparts | None = None) -> SearchEngine:
+        """An engine as the product builds one: the settings' ranking parameters (an ablation
+        passes `dataclasses.replace(ctx.settings.ranking, ...)`) and the glossary files."""
+        return SearchEngine(index, self.encoder, self.analyzer, params=params or self.settings.ranking,
+                            glossary=file_glossary(self.settings.glossary)[0] if glossary is None else glossary,
+                            counterparts=counterparts)

@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.datasets import ntrex_documents, sib200_pairs, xquad_vi
+from bench.eval_cache import CACHE_DIR
 from viko.corpus.document import Document
 from viko.indexer import centring, scoring
 from viko.indexer.analyze import Analyzer
-from viko.indexer.build import update_index
+from viko.indexer.build import IndexOptions, update_index
 from viko.indexer.encoders import Encoder
 from viko.indexer.lexical import LexicalIndex
 from viko.indexer.store import Index
 from viko.search.engine import SearchEngine
-
-from bench.datasets import ntrex_documents, sib200_pairs, xquad_vi
-from bench.eval_cache import CACHE_DIR
 
 Scores = dict[str, dict[str, float]]
 EngineFactory = Callable[[Index], SearchEngine]
@@ -103,7 +103,7 @@ def cached_index(name: str, docs: list[Document], encoder: Encoder, analyzer: An
     key = hashlib.sha1("\x1e".join(f"{d.id}\x1f{d.content_hash}" for d in docs).encode()).hexdigest()[:10]
     # Chunks are centred when indexed: another reference weight is another index.
     root = CACHE_DIR / f"index-{name}-w{centring.REFERENCE_WEIGHT:g}-{key}-{chunk_chars}-{overlap}"
-    update_index(docs, root, encoder, analyzer, chunk_chars=chunk_chars, overlap=overlap)
+    update_index(docs, root, encoder, analyzer, IndexOptions(chunk_chars=chunk_chars, overlap=overlap))
     return Index.load(Path(root))
 
 

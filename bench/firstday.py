@@ -16,14 +16,21 @@ dev; the test split reported, never tuned on; the demo corpus has no split and i
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import random
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+
+from bench import eval_tasks as ev
+from bench.datasets import ntrex_documents, shared_dir
+from bench.eval_cache import CachedEncoder
+from bench.report import table, write_section
+from viko.corpus.counterparts import Counterparts
 from viko.corpus.demo import __file__ as demo_init
 from viko.corpus.document import Document
 from viko.corpus.textnorm import query_language
@@ -31,17 +38,11 @@ from viko.indexer import centring
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.encoders import load_encoder
 from viko.indexer.store import Index
-from viko.search import engine as engine_module
-from viko.search import relevance
 from viko.search.engine import SearchEngine
 from viko.search.expansion import file_glossary
-from viko.workbench.counterparts import detect_documents
-
-from bench import eval_tasks as ev
-from bench.datasets import ntrex_documents, shared_dir
-from bench.eval_cache import CachedEncoder
-from bench.report import table, write_section
+from viko.search.params import RankingParams
 from viko.settings import Settings
+from viko.workbench.pairing import detect_documents
 
 SIZES = (6, 20, 60)
 DRAWS = {6: 8, 20: 3, 60: 1}
@@ -200,12 +201,9 @@ def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Se
     analyzer = default_analyzer()
     glossary = file_glossary(settings.glossary)[0]
 
-    def engine_for(index: Index, **extra: Any) -> SearchEngine:
-        return SearchEngine(index, encoder, analyzer, candidates=settings.candidates,
-                            dense_weight=settings.dense_weight, lexical_weight=settings.lexical_weight,
-                            bridge_weight=settings.bridge_weight, glossary=glossary,
-                            min_dense_evidence=settings.min_dense_evidence,
-                            min_lexical_evidence=settings.min_lexical_evidence, **extra)
+    def engine_for(index: Index, *, params: RankingParams = settings.ranking,
+                   counterparts: Counterparts | None = None) -> SearchEngine:
+        return SearchEngine(index, encoder, analyzer, params=params, glossary=glossary, counterparts=counterparts)
 
     parts = []
     body: list[list[object]] = []
@@ -214,9 +212,10 @@ def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Se
         ev.cached_index(pool.name, pool.docs, encoder, analyzer)  # embeds the pool once, into the cache
         encoder.save()
         for variant in variants:
-            with _variant(variant):
+            params = variant_params(variant, settings.ranking)
+            with _reference_weight(variant):
                 for size in SIZES:
-                    r = first_day(engine_for, analyzer, encoder, pool, size)
+                    r = first_day(functools.partial(engine_for, params=params), analyzer, encoder, pool, size)
                     log(f"firstday {pool.name} {size} {variant}: {r}")
                     body.append([f"{pool.name} ({split})", int(r["documents"]), variant, int(r["queries"]),
                                  r["recall@3"], r["nonsense empty"], r["out-of-domain empty"]])
@@ -235,26 +234,29 @@ def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Se
     return "\n\n".join(parts)
 
 
-class _variant:
-    """'before': corpus-only centroids, candidate-only calibration, per-language fused scores
-    left as they are, and the cosine floor alone (the previous rules; the new query-language
-    handling is on in both variants)."""
+def variant_params(name: str, params: RankingParams) -> RankingParams:
+    """'before': candidate-only calibration, per-language fused scores left as they are, and the
+    cosine floor alone (the previous rules; the new query-language handling is on in both)."""
+    if name != "before":
+        return params
+    return dataclasses.replace(params, calibration_weight=0.0, fused_calibration=False,
+                               min_background_z=float("inf"), min_support_z=float("inf"), min_term_coverage=0.0)
+
+
+class _reference_weight:
+    """'before' also centres on the corpus alone: the indexer's reference weight is an index-time
+    setting (another cached index), not a ranking parameter."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.saved = (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, engine_module.FUSED_CALIBRATION,
-                      relevance.MIN_BACKGROUND_Z, relevance.MIN_SUPPORT_Z, relevance.MIN_TERM_COVERAGE)
+        self.saved = centring.REFERENCE_WEIGHT
 
     def __enter__(self) -> None:
         if self.name == "before":
-            centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT = 0.0, 0.0
-            engine_module.FUSED_CALIBRATION = False
-            relevance.MIN_BACKGROUND_Z = relevance.MIN_SUPPORT_Z = float("inf")
-            relevance.MIN_TERM_COVERAGE = 0.0
+            centring.REFERENCE_WEIGHT = 0.0
 
     def __exit__(self, *exc: object) -> None:
-        (centring.REFERENCE_WEIGHT, engine_module.CALIBRATION_WEIGHT, engine_module.FUSED_CALIBRATION,
-         relevance.MIN_BACKGROUND_Z, relevance.MIN_SUPPORT_Z, relevance.MIN_TERM_COVERAGE) = self.saved
+        centring.REFERENCE_WEIGHT = self.saved
 
 
 def run() -> None:

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
-from viko.web.localserver import free_port
 
 from bench.demo_data import demo_queries, demo_settings
 from bench.report import table, write_section
 from bench.web import pct, start_server, wait_ready
+from viko.web.localserver import free_port
 
 
 def _viko() -> str:
@@ -69,9 +69,8 @@ def distinct_queries() -> list[str]:
     document title, and each document's first sentence (cut to 12 words)."""
     import json
 
-    from viko.indexer.chunking import sentences
-
     from bench.demo_data import DEMO
+    from viko.indexer.chunking import sentences
 
     queries = [q for q, _, _ in demo_queries()]
     with open(DEMO / "demo.jsonl", encoding="utf-8") as fh:

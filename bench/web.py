@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
-from viko.web.localserver import free_port
 
 from bench.demo_data import demo_queries, demo_settings
 from bench.report import table, write_section
+from viko.web.localserver import free_port
 
 CLIENTS = 20
 SECONDS = 30.0

@@ -6,7 +6,9 @@ Migrations are plain SQL files in corpus/migrations named NNNN_name.sql, applied
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -18,6 +20,31 @@ from viko.corpus.document import Document
 
 class CatalogueError(RuntimeError):
     pass
+
+
+# The disk or file system refusing a write: what `storage_failure` recognises.
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_STORAGE_ERRNOS = _FULL | {errno.EROFS, errno.EIO, errno.EFBIG}
+_SQLITE_STORAGE = {13: "the disk is full", 10: "disk I/O error", 8: "the catalogue is read-only",
+                   14: "the catalogue file cannot be opened"}  # SQLITE_FULL, _IOERR, _READONLY, _CANTOPEN
+_SQLITE_WORDS = {13: "database or disk is full", 10: "disk I/O error", 8: "readonly database",
+                 14: "unable to open database"}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """A short reason when exc is the disk refusing a write (a full disk or quota, a read-only or
+    failing file system), raised by the file system or by SQLite; None for anything else. A
+    write that fails so is rolled back whole: SQLite never keeps half a transaction."""
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        what = "the disk is full" if exc.errno in _FULL else "the disk refused the write"
+        return f"{what} ({exc.strerror or os.strerror(exc.errno or 0)})"
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None:  # raised without a code: SQLite's own words
+            code = next((c for c, words in _SQLITE_WORDS.items() if words in str(exc)), None)
+        if code is not None and code & 0xFF in _SQLITE_STORAGE:
+            return f"{_SQLITE_STORAGE[code & 0xFF]} ({exc})"
+    return None
 
 
 def _migrations() -> list[tuple[int, str, str]]:

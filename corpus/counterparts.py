@@ -9,7 +9,9 @@ Two kinds of facts are stored, and only here:
 Every reader (ranking and its relevance floor, related documents, the API's `counterpart_id`,
 the document page, the workbench) asks the same question through `resolve`: a confirmed pair
 wins with confidence 1, a rejected pair is never used, and a detected link stands only when
-neither document is confirmed with a third one.
+neither document is confirmed with a third one. `get_counterpart` answers it for one document,
+`Counterparts.load` for all of them; `decide` and `forget` record a translator's decision.
+The detector that writes the links runs in the workbench (workbench.detect, workbench.pairing).
 """
 
 from __future__ import annotations
@@ -209,6 +211,21 @@ class CounterpartStore:
         with self.conn:
             cur = self.conn.execute("DELETE FROM counterpart_decisions WHERE doc_id=? AND other_id=?", (a, b))
         return cur.rowcount > 0
+
+
+def get_counterpart(cat: Catalogue, doc_id: str) -> Counterpart | None:
+    """The counterpart to show and align for one document (confirmed > rejected > detected)."""
+    return CounterpartStore(cat).get(doc_id)
+
+
+def decide(cat: Catalogue, doc_id: str, other_id: str, decision: str, note: str = "") -> None:
+    """Record a translator's decision on a pair (see CounterpartStore.decide)."""
+    CounterpartStore(cat).decide(doc_id, other_id, decision, note)
+
+
+def forget(cat: Catalogue, doc_id: str, other_id: str) -> bool:
+    """Withdraw a decision; the detector's view applies again."""
+    return CounterpartStore(cat).forget(doc_id, other_id)
 
 
 def _row_to_link(r: sqlite3.Row) -> Counterpart:

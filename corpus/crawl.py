@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
+
 from viko.corpus import dedup
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.discover import discover

@@ -145,6 +145,40 @@ def duplicate_ids(cat: Catalogue) -> set[str]:
     return {r[0] for r in cat.conn.execute("SELECT doc_id FROM doc_duplicates")}
 
 
+# Why a stored document is not indexed, by its doc_duplicates kind: the one place that decides
+# is indexable_documents (every duplicate of another document is left out).
+SKIP_REASONS = {"exact": "exact duplicate", "near": "near duplicate"}
+
+
+@dataclass(frozen=True)
+class NotIndexed:
+    """The stored documents indexable_documents leaves out: how many per reason, and a few of
+    them with the document each one duplicates."""
+
+    by_reason: dict[str, int]
+    examples: list[Duplicate]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {"documents": self.total, "by_reason": dict(self.by_reason),
+                "examples": [{"id": d.doc_id, "reason": SKIP_REASONS.get(d.kind, d.kind), "of": d.canonical_id}
+                             for d in self.examples]}
+
+
+def not_indexed(cat: Catalogue, examples: int = 5) -> NotIndexed:
+    """What indexable_documents leaves out of the index and why (as of the last fingerprinting:
+    documents imported since are waiting for `viko index` anyway)."""
+    by_reason: dict[str, int] = {}
+    for kind, n in cat.conn.execute("SELECT kind, COUNT(*) FROM doc_duplicates GROUP BY kind ORDER BY kind"):
+        by_reason[SKIP_REASONS.get(kind, str(kind))] = int(n)
+    rows = cat.conn.execute("SELECT doc_id, canonical_id, kind, distance FROM doc_duplicates"
+                            " ORDER BY rowid LIMIT ?", (max(0, examples),)).fetchall()
+    return NotIndexed(by_reason, [Duplicate(r[0], r[1], r[2], int(r[3])) for r in rows])
+
+
 def indexable_documents(cat: Catalogue) -> list[Document]:
     """Every document except those that duplicate another: what the indexer should see."""
     refresh(cat)

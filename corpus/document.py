@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from viko.corpus.textnorm import clean_text, detect_language, fold_vi
+from viko.corpus.textnorm import clean_text, detect_language
 
 LANGS = ("vi", "ko", "other")
 TYPES = ("agreement", "news", "report", "offer", "demand")
@@ -123,8 +123,3 @@ def _flag(value: object, key: str) -> bool:
 
 
 _KNOWN = {"id", "text", "title", "lang", "url", "date", "type", "source", "segmented"}
-
-
-def search_key(text: str) -> str:
-    """Accent-folded lowercase form, for typo-tolerant title lookups."""
-    return fold_vi(text)

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from protego import Protego
+
 from viko.corpus.netpolicy import BlockedAddress, PublicOnlyTransport
 from viko.corpus.urls import host_of
 

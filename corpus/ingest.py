@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from viko.corpus import dedup
-from viko.corpus.catalogue import Catalogue
+from viko.corpus.catalogue import Catalogue, storage_failure
 from viko.corpus.document import DocumentError, make_document
 from viko.corpus.extract import extract
 from viko.corpus.formats import ExtractionError
@@ -133,6 +133,8 @@ def ingest_paths(cat: Catalogue, paths: Iterable[Path], overrides: Overrides | N
             try:
                 outcome = ingest_file(cat, path, overrides or Overrides(), budget, root)
             except Exception as exc:  # a parser bug on one file must not lose the batch
+                if storage_failure(exc):  # but a full or failing disk ends it: the caller says so
+                    raise
                 outcome = FileOutcome(str(path), "failed", f"internal error: {type(exc).__name__}: {exc}")
         report.outcomes.append(outcome)
         if progress:

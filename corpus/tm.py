@@ -8,6 +8,7 @@ migration 0003 covers, so concordance search is a substring match in either lang
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,15 +18,20 @@ from viko.corpus.textnorm import fold_vi, nfc, normalize_vi
 
 ORIGINS = ("aligned", "mined", "tmx")
 SEARCH_COLUMNS = ("vi_key", "ko_key", "vi_fold")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def search_key(text: str) -> str:
-    """The form both the index and the query use; keeps the length of NFC text, so offsets
-    found in the key are offsets in the text."""
+    """The one search form of a text: NFC, lowercase, one tone placement per Vietnamese
+    syllable ('Hoà' and 'hòa' are both 'hòa'), accents kept. The translation memory stores it
+    (vi_key, ko_key), concordance queries and glossary terms are put in it. It keeps the
+    length of NFC text, so offsets found in the key are offsets in the text."""
     return normalize_vi(nfc(text).lower())
 
 
 def fold_key(text: str) -> str:
+    """The accent-folded form ('Hợp tác' -> 'hop tac', the vi_fold column): an unaccented
+    query matches accented text through it. Also length-preserving for Vietnamese."""
     return fold_vi(nfc(text))
 
 
@@ -130,6 +136,8 @@ class TranslationMemory:
         the trigram FTS index for 3+ characters, a LIKE scan below that."""
         if column not in SEARCH_COLUMNS:
             raise ValueError(f"unknown search column {column!r}")
+        # A control character is a separator (SQLite's FTS parser stops a string at NUL).
+        needle = _CONTROL.sub(" ", needle)
         if len(needle) >= 3:
             phrase = '"' + needle.replace('"', '""') + '"'
             sql = f"SELECT rowid FROM tm_fts WHERE {column} MATCH ? LIMIT {int(limit)}"

@@ -10,11 +10,19 @@ the lexical side's only bridge across the two languages.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import os
 import re
+import sys
 import threading
+import types
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from viko.corpus import textnorm
 from viko.corpus.textnorm import nfc, normalize_vi
 from viko.indexer.memo import Recent
 
@@ -34,15 +42,28 @@ QUERY_TOKENS_CACHE = 256
 WORDS_CACHE = 4096
 
 
-class Analyzer:
-    """Language-aware tokenizer; thread-safe; loads underthesea/kiwi lazily."""
+class _Segmenters:
+    """underthesea's and Kiwi's models, loaded once per process on first use and shared by
+    every Analyzer (Kiwi alone takes 2-3 s and ~400 MB; a Vietnamese query never needs it)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kiwi: Any = None
-        self._vi_tokenize: Any = None
+        self.lock = threading.Lock()  # loading, and underthesea's CRF tagger is not re-entrant
+        self.kiwi: Any = None
+        self.vi_tokenize: Any = None
+
+
+_SEGMENTERS = _Segmenters()
+
+
+class Analyzer:
+    """Language-aware tokenizer; thread-safe; loads underthesea/kiwi lazily, each only when a
+    text of its language comes. `memo`: analyses of known texts kept on disk (TermsMemo)."""
+
+    def __init__(self, memo: TermsMemo | None = None) -> None:
+        self._lock = _SEGMENTERS.lock
         self._queries: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
         self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
+        self.memo = memo
 
     def tokens(self, text: str, lang: str) -> list[str]:
         text = nfc(text)
@@ -61,8 +82,12 @@ class Analyzer:
         """Terms of a query: its own language's analysis plus the shared Latin/number terms.
         Remembered for the last QUERY_TOKENS_CACHE queries: ranking and the relevance floor
         both analyse the query (~3 ms of word segmentation each on a loaded core)."""
-        cached = self._queries.get((text, lang), lambda: tuple(dict.fromkeys(self.tokens(text, lang))))
+        cached = self._queries.get((text, lang), lambda: self._query_terms(text, lang))
         return list(cached)  # a fresh list: callers extend it
+
+    def _query_terms(self, text: str, lang: str) -> tuple[str, ...]:
+        known = self.memo.get(text, lang) if self.memo is not None else None
+        return known if known is not None else tuple(dict.fromkeys(self.tokens(text, lang)))
 
     def words(self, text: str) -> tuple[str, ...]:
         """The multi-syllable Vietnamese words of a text ("sáng_tạo"), so highlights and
@@ -90,17 +115,15 @@ class Analyzer:
         return out
 
     def _vi_words(self, text: str) -> list[str]:
-        if self._vi_tokenize is None:
+        if _SEGMENTERS.vi_tokenize is None:
             with self._lock:
-                if self._vi_tokenize is None:
-                    from underthesea import word_tokenize
-
-                    self._vi_tokenize = word_tokenize
+                if _SEGMENTERS.vi_tokenize is None:
+                    _SEGMENTERS.vi_tokenize = vi_word_tokenizer()
         words: list[str] = []
         for line in text.split("\n"):
             if line.strip():
                 with self._lock:  # underthesea's CRF tagger is not re-entrant
-                    words.extend(self._vi_tokenize(line))
+                    words.extend(_SEGMENTERS.vi_tokenize(line))
         return words
 
     # -- Korean -------------------------------------------------------------------
@@ -113,13 +136,117 @@ class Analyzer:
         return terms
 
     def _kiwi_tokens(self, text: str) -> list[tuple[str, str]]:
-        if self._kiwi is None:
+        if _SEGMENTERS.kiwi is None:
             with self._lock:
-                if self._kiwi is None:
+                if _SEGMENTERS.kiwi is None:
                     from kiwipiepy import Kiwi
 
-                    self._kiwi = Kiwi()
-        return [(t.form, t.tag) for t in self._kiwi.tokenize(text)]
+                    _SEGMENTERS.kiwi = Kiwi()
+        return [(t.form, t.tag) for t in _SEGMENTERS.kiwi.tokenize(text)]
+
+
+class TermsMemo:
+    """Query analyses (Analyzer.query_tokens) of known texts, kept in a JSON file.
+
+    A query's glossary expansion analyses the other language's side of every glossary term it
+    holds (search.expansion): an English query needs both segmenters, a Vietnamese one Kiwi
+    (2-3 s to load) for a few Korean words. Those texts are known in advance, so `viko index`,
+    whose process has both segmenters loaded, writes their analyses here and a one-shot
+    `viko search` reads them instead of loading a segmenter. The file holds the analyser's
+    fingerprint (this module's and corpus.textnorm's source, underthesea's and Kiwi's versions):
+    any change and it is ignored, so an answer from it is always the one the analyser gives.
+    A text it does not hold is analysed as usual."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._terms: dict[str, list[str]] = {}
+        self._changed = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("analyser") == analyser_fingerprint():
+                self._terms = {k: list(v) for k, v in data["terms"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # none yet, or unreadable: every text is analysed
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def get(self, text: str, lang: str) -> tuple[str, ...] | None:
+        found = self._terms.get(f"{lang}\t{text}")
+        return None if found is None else tuple(found)
+
+    def add(self, analyzer: Analyzer, text: str, lang: str) -> None:
+        """Remember `analyzer.query_tokens(text, lang)` (computed unless already held)."""
+        key = f"{lang}\t{text}"
+        if key not in self._terms:
+            self._terms[key] = list(dict.fromkeys(analyzer.tokens(text, lang)))
+            self._changed = True
+
+    def save(self) -> bool:
+        """Write the file (atomically) if something was added; False when it cannot be written."""
+        if not self._changed:
+            return True
+        data = {"analyser": analyser_fingerprint(), "terms": self._terms}
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+        self._changed = False
+        return True
+
+
+@lru_cache(maxsize=1)
+def analyser_fingerprint() -> str:
+    """What the analyses depend on: this module's and corpus.textnorm's source and the
+    segmenters' package versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    for source in (__file__, textnorm.__file__):
+        digest.update(Path(source).read_bytes())
+    for package in ("underthesea", "kiwipiepy", "kiwipiepy_model"):
+        try:
+            digest.update(f"{package} {version(package)};".encode())
+        except PackageNotFoundError:
+            digest.update(f"{package} -;".encode())
+    return digest.hexdigest()
+
+
+def vi_word_tokenizer() -> Any:
+    """underthesea's `word_tokenize`, imported without the package's __init__.
+
+    `import underthesea` runs every pipeline's import, its translation pipeline's included:
+    transformers and torch, about 1.7 s and 300 MB that a word segmenter never uses. The
+    segmenter's own modules (the regex tokenizer, the text normaliser, the CRF tagger) need none of it, so they are imported under a bare stand-in for the
+    package, which is removed again: a later `import underthesea` runs the real __init__,
+    and it reuses these very modules. Should underthesea's layout change, the package is
+    imported the ordinary way."""
+    loaded = sys.modules.get("underthesea")
+    if loaded is None:
+        spec = importlib.util.find_spec("underthesea")
+        if spec is not None and spec.submodule_search_locations:
+            stand_in = types.ModuleType("underthesea")
+            stand_in.__path__ = list(spec.submodule_search_locations)
+            sys.modules["underthesea"] = stand_in
+            try:
+                # the order underthesea's __init__ imports them in (a cycle otherwise)
+                importlib.import_module("underthesea.pipeline.text_normalize")
+                module = importlib.import_module("underthesea.pipeline.word_tokenize")
+                # imported by word_tokenize's first call: now, while the stand-in is there
+                importlib.import_module("underthesea.models.fast_crf_sequence_tagger")
+                return module.word_tokenize
+            except (ImportError, AttributeError):
+                pass
+            finally:
+                if sys.modules.get("underthesea") is stand_in:
+                    del sys.modules["underthesea"]
+    from underthesea import word_tokenize
+
+    return word_tokenize
 
 
 def shared_terms(text: str) -> list[str]:

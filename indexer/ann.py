@@ -49,6 +49,7 @@ SQ_TRAIN_SAMPLE = 65_536
 # after rescoring are those of an exact walk even where quantisation reorders near-ties.
 RESCORE_POOL = 100
 
+# (phase, done, total): how building an index reports its progress (build, segments, merge, here).
 Progress = Callable[[str, int, int], None]
 
 

@@ -1,28 +1,43 @@
 """Bring the index up to date with the catalogue: new and changed documents go into one new
 segment, removed and replaced ones become tombstones, and a small merge policy keeps the
-number of segments low. Work is proportional to what changed, except for the rare merges."""
+number of segments low. Work is proportional to what changed, except for the rare merges.
+
+`update_index` takes these steps, one function each:
+1. `plan_update`: which documents are new, changed or gone since the live generation;
+2. `_write_changes`: chunk and embed those (a passage seen before keeps its vector), write
+   them as one new segment, and tombstone the documents they replace: a `_Draft` of the
+   next generation;
+3. `_maintain`: merge segments as the policy says, or re-centre everything when a
+   language's size drifted;
+4. `_manifest` and `publish` (indexer.store): the next generation goes live atomically.
+A run starts by removing what an earlier failed or killed run left (`remove_leftovers`), and
+a run that fails removes what it wrote: the index folder holds only what generations list.
+How the index is built (chunking, batches, ANN threshold, merge policy) is one record,
+`IndexOptions`, filled from the settings by viko.runtime.run_index.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
 from viko.corpus.document import Document
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
-from viko.indexer.ann import ANN_THRESHOLD
+from viko.indexer.ann import ANN_THRESHOLD, Progress
+from viko.indexer.centring import corpus_centroids
 from viko.indexer.chunking import CHUNK_CHARS, Chunk, chunk_document
 from viko.indexer.encoders import Encoder
+from viko.indexer.manifest import Manifest, float_centroids
 from viko.indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
 from viko.indexer.segments import LANGS, Segment, SegmentWriter, lang_code
-from viko.indexer.store import Index, UnusableIndex, corpus_centroids, index_exists, publish
+from viko.indexer.store import Index, UnusableIndex, index_exists, publish, remove_leftovers
 
-Progress = Callable[[str, int, int], None]
 # Centroids are recomputed (and every segment re-centred in one merge) when a language's chunk
 # count moved by more than this share since they were computed: growth is geometric between
 # two recomputations, so their cost stays linear in the corpus overall.
@@ -55,10 +70,18 @@ class IndexStats:
 
 
 @dataclass(frozen=True)
-class Chunking:
-    chars: int = CHUNK_CHARS
+class IndexOptions:
+    """How an index is built. chunk_chars and overlap are part of what an index is: an index
+    built with others is rebuilt, not grown. max_chunks: the most chunks a document is
+    indexed by (0: all); ann_threshold: vectors of one language and segment above which its
+    dense search walks an HNSW graph; max_segments: the merge policy's bound."""
+
+    chunk_chars: int = CHUNK_CHARS
     overlap: int = 1
+    batch_size: int = 32
     max_chunks: int = 0
+    ann_threshold: int = ANN_THRESHOLD
+    max_segments: int = MAX_SEGMENTS
 
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
@@ -84,15 +107,66 @@ def _digest(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
-def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer, *,
-                 chunk_chars: int = CHUNK_CHARS, overlap: int = 1, batch_size: int = 32,
-                 rebuild: bool = False, progress: Progress | None = None,
-                 max_chunks: int = 0, ann_threshold: int = ANN_THRESHOLD,
-                 max_segments: int = MAX_SEGMENTS) -> IndexStats:
+def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer,
+                 options: IndexOptions | None = None, *, rebuild: bool = False,
+                 progress: Progress | None = None) -> IndexStats:
+    """Bring the index at root up to date with `documents` (everything that should be indexed)
+    and publish the result as a new generation; `rebuild` starts afresh. The caller must be the
+    index's only writer (viko.runtime.run_index holds the data directory's index lock): the run
+    starts by removing every unpublished leftover, and a failed run removes what it wrote."""
     started = time.perf_counter()
+    options = options or IndexOptions()
     root = Path(root)
-    params = {"chunk_chars": chunk_chars, "overlap": overlap}
-    previous = _previous(root, encoder, params, rebuild)
+    remove_leftovers(root)  # what a failed or killed run left: the caller is the one writer
+    previous = _previous(root, encoder, options, rebuild)
+    draft: _Draft | None = None
+    try:
+        plan = plan_update(documents, previous)
+        if previous is not None and plan.unchanged:
+            return IndexStats(len(plan.live), int(previous.live.sum()), 0, 0, 0, time.perf_counter() - started, False)
+        reference = centring.reference_centroids(encoder)
+        draft, work = _write_changes(root, plan, previous, encoder, analyzer, options, progress, reference)
+        _maintain(draft, options, progress, reference)
+        manifest = _manifest(draft, plan, encoder, options, reference)
+        draft.close()
+        publish(root, manifest, draft.centroids)
+    except BaseException:
+        # Nothing this run wrote was published: its segments (and any temporary folder) go now,
+        # so a failed run leaves the index folder as it found it.
+        if draft is not None:
+            draft.close()
+        remove_leftovers(root)
+        raise
+    finally:
+        if previous is not None:
+            previous.close()
+    return IndexStats(manifest.documents, manifest.chunks, work.embedded, work.reused, len(plan.gone),
+                      time.perf_counter() - started, True, tuple(work.truncated))
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """What changed since the live generation (empty `live`: there is none)."""
+
+    live: dict[str, str]     # id -> content hash of every live document
+    changed: list[Document]  # new, or with another content hash
+    gone: list[str]          # live, but no longer among the documents
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.changed and not self.gone
+
+    @property
+    def replaced(self) -> list[str]:
+        """Live documents to tombstone: the changed ones and the gone ones."""
+        return [d.id for d in self.changed if d.id in self.live] + self.gone
+
+    @property
+    def documents(self) -> int:
+        return len(self.live) - len(self.replaced) + len(self.changed)
+
+
+def plan_update(documents: Iterable[Document], previous: Index | None) -> UpdatePlan:
     live = previous.doc_hashes() if previous else {}
     changed: list[Document] = []
     seen: set[str] = set()
@@ -100,88 +174,127 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
         seen.add(doc.id)
         if live.get(doc.id) != doc.content_hash:
             changed.append(doc)
-    gone = [d for d in live if d not in seen]
-    if previous is not None and not changed and not gone:
-        return IndexStats(len(live), int(previous.live.sum()), 0, 0, 0, time.perf_counter() - started, False)
+    return UpdatePlan(live, changed, [d for d in live if d not in seen])
 
-    replaced = [d.id for d in changed if d.id in live] + gone
+
+@dataclass
+class _Draft:
+    """The next generation while it is put together: live segment names in search order, the
+    segments opened so far, tombstones, centroids, and the chunk counts they stand for."""
+
+    folder: Path  # the index's segments folder
+    names: list[str]
+    segments: dict[str, Segment]
+    deleted: dict[str, set[int]]
+    centroids: np.ndarray
+    centroid_counts: np.ndarray
+    inherited: frozenset[str] = frozenset()  # segments of the previous generation, opened by it
+
+    @classmethod
+    def start(cls, folder: Path, previous: Index | None, work: _Work,
+              reference: centring.Centroids) -> _Draft:
+        """The live generation as it stands; without one, centroids from what was embedded."""
+        if previous is None:
+            return cls(folder, [], {}, {}, corpus_centroids(work.sums, work.counts, reference), work.counts.copy())
+        return cls(folder, [s.name for s in previous.segments], {s.name: s for s in previous.segments},
+                   {k: set(v) for k, v in previous.deleted.items()},
+                   np.stack([previous.centroids[k] for k in LANGS]),
+                   np.asarray(previous.manifest.centroid_counts, np.int64),
+                   frozenset(s.name for s in previous.segments))
+
+    def close(self) -> None:
+        """Let go of the segments this run opened (the previous generation's are its own)."""
+        for seg in self.segments.values():
+            if seg.name not in self.inherited:
+                seg.close()
+
+    def segment(self, name: str) -> Segment:
+        if name not in self.segments:
+            self.segments[name] = Segment(self.folder / name)
+        return self.segments[name]
+
+    def add(self, name: str) -> None:
+        self.names.append(name)
+        self.segment(name)
+
+    def tombstone(self, previous: Index, doc_ids: Sequence[str]) -> None:
+        for doc_id in doc_ids:
+            pos = previous.doc_position[doc_id]
+            name = previous.segments[int(previous.doc_segment[pos])].name
+            self.deleted.setdefault(name, set()).add(int(previous.doc_local[pos]))
+
+    def merged(self, group: Sequence[str], new: str) -> None:
+        """`group` became the segment `new`, which takes the place of its first member."""
+        at = self.names.index(group[0])
+        self.names = [n for n in self.names if n not in group]
+        self.names.insert(min(at, len(self.names)), new)
+        self.segment(new)
+        for n in group:
+            self.deleted.pop(n, None)
+
+    def live(self, name: str) -> np.ndarray:
+        """Live chunks of one segment per language (LANGS order)."""
+        return live_by_lang(self.segment(name), self.deleted.get(name, set()))
+
+    def live_counts(self) -> np.ndarray:
+        total = np.zeros(len(LANGS), np.int64)
+        for name in self.names:
+            total += self.live(name)
+        return total
+
+
+def _write_changes(root: Path, plan: UpdatePlan, previous: Index | None, encoder: Encoder, analyzer: Analyzer,
+                   options: IndexOptions, progress: Progress | None,
+                   reference: centring.Centroids) -> tuple[_Draft, _Work]:
+    """Embed the new and changed documents into one new segment (none when documents were
+    only removed) and tombstone the documents they replace."""
     writer = SegmentWriter(root / "segments", encoder.dim)
     try:
-        work = _write_documents(writer, changed, encoder, analyzer, _reusable(previous, replaced),
-                                Chunking(chunk_chars, overlap, max_chunks), batch_size, progress)
+        work = _write_documents(writer, plan.changed, encoder, analyzer, _reusable(previous, plan.replaced),
+                                options, progress)
     except BaseException:
         writer.abort()
         raise
-    reference = centring.reference_centroids(encoder)
-    centroids = (np.stack([previous.centroids[k] for k in LANGS]) if previous is not None
-                 else corpus_centroids(work.sums, work.counts, reference))
-    segments = {s.name: s for s in (previous.segments if previous else [])}
-    if changed or previous is None:
-        new_name = writer.finish(centroids, ann_threshold, progress)
-        segments[new_name] = Segment(root / "segments" / new_name)
+    draft = _Draft.start(root / "segments", previous, work, reference)
+    if plan.changed or previous is None:
+        draft.add(writer.finish(draft.centroids, options.ann_threshold, progress))
     else:  # only removals: tombstones, no new segment
         writer.abort()
-    deleted = {k: set(v) for k, v in (previous.deleted if previous else {}).items()}
-    for doc_id in replaced:
-        assert previous is not None
-        pos = previous.doc_position[doc_id]
-        name = previous.segments[int(previous.doc_segment[pos])].name
-        deleted.setdefault(name, set()).add(int(previous.doc_local[pos]))
-    manifest_base = dict(previous.manifest) if previous else {"centroid_counts": work.counts.tolist()}
-    names, deleted, centroids, recentred = _maintain(root, list(segments), segments, deleted, centroids,
-                                                  manifest_base["centroid_counts"], ann_threshold,
-                                                  max_segments, progress, reference)
-    if recentred:  # the counts the new centroids stand for
-        manifest_base["centroid_counts"] = _counts(names, segments, deleted, root).tolist()
-    by_lang = _counts(names, segments, deleted, root)
-    manifest: dict[str, Any] = {
-        "model": encoder.name, "dim": encoder.dim, "params": params,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "segments": names, "deleted": {k: sorted(v) for k, v in deleted.items() if v},
-        "documents": len(live) - len(replaced) + len(changed), "chunks": int(by_lang.sum()),
-        "chunks_by_lang": {lang: int(n) for lang, n in zip(LANGS, by_lang, strict=True) if n},
-        "centroid_counts": manifest_base["centroid_counts"],
-        "reference_centroids": centring.to_manifest(reference),
-    }
-    publish(root, manifest, centroids)
-    return IndexStats(manifest["documents"], manifest["chunks"], work.embedded, work.reused, len(gone),
-                      time.perf_counter() - started, True, tuple(work.truncated))
+    if previous is not None:
+        draft.tombstone(previous, plan.replaced)
+    return draft, work
 
 
-def _counts(names: Sequence[str], segments: dict[str, Segment], deleted: dict[str, set[int]], root: Path) -> np.ndarray:
-    total = np.zeros(len(LANGS), np.int64)
-    for name in names:
-        seg = segments.get(name) or Segment(root / "segments" / name)
-        segments[name] = seg
-        total += live_by_lang(seg, deleted.get(name, set()))
-    return total
-
-
-def _maintain(root: Path, names: list[str], segments: dict[str, Segment], deleted: dict[str, set[int]],
-              centroids: np.ndarray, centroid_counts: Sequence[int], threshold: int, max_segments: int,
-              progress: Progress | None,
-              reference: centring.Centroids | None = None) -> tuple[list[str], dict[str, set[int]], np.ndarray, bool]:
-    """Re-centre everything when the languages' sizes drifted, else merge what the policy says.
-    Returns the live segment names, tombstones, centroids, and whether it re-centred."""
-    counts = _counts(names, segments, deleted, root)
-    then = np.asarray(centroid_counts, np.int64)
+def _maintain(draft: _Draft, options: IndexOptions, progress: Progress | None,
+              reference: centring.Centroids) -> None:
+    """Re-centre everything (one merge of all segments) when a language's size drifted by more
+    than RECENTRE_DRIFT since the centroids were computed; else merge what the policy says."""
+    counts = draft.live_counts()
+    then = draft.centroid_counts
     recentre = bool(np.any((np.abs(counts - then) > RECENTRE_DRIFT * np.maximum(then, 1)) & (counts > 0)))
     if recentre:
-        centroids = recompute_centroids([segments[n] for n in names], deleted, reference)
-        groups = [names]
+        draft.centroids = recompute_centroids([draft.segment(n) for n in draft.names], draft.deleted, reference)
+        groups = [list(draft.names)]
     else:
-        groups = plan_merges({n: int(live_by_lang(segments[n], deleted.get(n, set())).sum()) for n in names},
-                             {n: segments[n].size for n in names}, max_segments)
+        groups = plan_merges({n: int(draft.live(n).sum()) for n in draft.names},
+                             {n: draft.segment(n).size for n in draft.names}, options.max_segments)
     for group in groups:
-        new = merge_segments(root / "segments", [segments[n] for n in group], deleted, centroids, threshold, progress)
-        segments[new] = Segment(root / "segments" / new)
-        at = names.index(group[0])
-        names = [n for n in names if n not in group]
-        names.insert(min(at, len(names)), new)
-        for n in group:
-            deleted.pop(n, None)
-    return names, deleted, centroids, recentre
+        draft.merged(group, merge_segments(draft.folder, [draft.segment(n) for n in group], draft.deleted,
+                                           draft.centroids, options.ann_threshold, progress))
+    if recentre:  # the counts the new centroids stand for
+        draft.centroid_counts = draft.live_counts()
 
+
+def _manifest(draft: _Draft, plan: UpdatePlan, encoder: Encoder, options: IndexOptions,
+              reference: centring.Centroids) -> Manifest:
+    by_lang = draft.live_counts()
+    return Manifest(
+        model=encoder.name, dim=encoder.dim, chunk_chars=options.chunk_chars, overlap=options.overlap,
+        segments=tuple(draft.names), documents=plan.documents,
+        chunks_by_lang={lang: int(n) for lang, n in zip(LANGS, by_lang, strict=True) if n},
+        centroid_counts=tuple(int(n) for n in draft.centroid_counts),
+        deleted={name: frozenset(docs) for name, docs in draft.deleted.items() if docs},
+        reference_centroids=float_centroids(reference))
 
 @dataclass
 class _Work:
@@ -207,24 +320,23 @@ def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.
 
 
 def _write_documents(writer: SegmentWriter, docs: Sequence[Document], encoder: Encoder, analyzer: Analyzer,
-                     reuse: dict[bytes, np.ndarray], chunking: Chunking, batch_size: int,
-                     progress: Progress | None) -> _Work:
+                     reuse: dict[bytes, np.ndarray], options: IndexOptions, progress: Progress | None) -> _Work:
     work = _Work(0, 0, [], np.zeros((len(LANGS), encoder.dim), np.float64), np.zeros(len(LANGS), np.int64))
     window: list[tuple[Document, list[Chunk], list[str], list[bytes]]] = []
     todo = 0
     for n, doc in enumerate(docs, 1):
-        chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=chunking.chars,
-                                overlap=chunking.overlap, segmented=doc.segmented)
-        if chunking.max_chunks and len(chunks) > chunking.max_chunks:
+        chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=options.chunk_chars,
+                                overlap=options.overlap, segmented=doc.segmented)
+        if options.max_chunks and len(chunks) > options.max_chunks:
             # A huge page (a dump, a scraped archive) would otherwise take hours to embed.
             work.truncated.append(doc.id)
-            chunks = chunks[: chunking.max_chunks]
+            chunks = chunks[: options.max_chunks]
         texts = [passage_text(doc, c) for c in chunks]
         hashes = [_digest(f"{doc.lang}\x1f{t}") for t in texts]
         window.append((doc, chunks, texts, hashes))
         todo += sum(h not in reuse for h in hashes)
-        if todo >= batch_size * EMBED_WINDOW or n == len(docs):
-            _flush(writer, window, encoder, analyzer, reuse, batch_size, work)
+        if todo >= options.batch_size * EMBED_WINDOW or n == len(docs):
+            _flush(writer, window, encoder, analyzer, reuse, options.batch_size, work)
             window, todo = [], 0
             if progress:
                 progress("embedding", n, len(docs))
@@ -251,14 +363,12 @@ def _flush(writer: SegmentWriter, window: list[tuple[Document, list[Chunk], list
         work.counts[lang_code(doc.lang)] += len(chunks)
 
 
-def _previous(root: Path, encoder: Encoder, params: dict[str, int], rebuild: bool) -> Index | None:
+def _previous(root: Path, encoder: Encoder, options: IndexOptions, rebuild: bool) -> Index | None:
     """The live index, when it can grow (same model and chunking); else a fresh start."""
     if rebuild or not index_exists(root):
         return None
     try:
-        index = Index.load(root)
+        index = Index.load(root, expect_model=encoder.name)
     except UnusableIndex:
         return None
-    if index.model != encoder.name or index.manifest.get("params") != params:
-        return None
-    return index
+    return index if index.manifest.chunking_is(options.chunk_chars, options.overlap) else None

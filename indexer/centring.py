@@ -25,9 +25,11 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
+
+from viko.corpus.document import LANGS
 
 DATA = Path(__file__).resolve().parent / "data"
 REFERENCE_FILE = DATA / "reference_sentences.tsv"
@@ -92,14 +94,19 @@ def reference_centroids(encoder: PassageEncoder) -> Centroids:
     return {lang: vecs.mean(axis=0).astype(np.float32) for lang, vecs in reference_vectors(encoder).items()}
 
 
-def to_manifest(reference: Centroids) -> dict[str, list[float]]:
-    return {lang: [float(x) for x in vec] for lang, vec in reference.items()}
-
-
-def from_manifest(manifest: Mapping[str, Any]) -> Centroids:
-    """The reference centroids an index was built with; none for an index built before them."""
-    stored = manifest.get("reference_centroids") or {}
-    return {lang: np.asarray(vec, np.float32) for lang, vec in stored.items()}
+def corpus_centroids(sums: np.ndarray, counts: np.ndarray,
+                     reference: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Per-language mean embedding (rows in LANGS order) from per-language sums and chunk
+    counts; with reference centroids, each mean is shrunk toward its language's reference by
+    REFERENCE_WEIGHT, so a collection of a few documents is not centred on its own topic."""
+    rows = []
+    for i, lang in enumerate(LANGS):
+        ref = (reference or {}).get(lang)
+        if ref is None or REFERENCE_WEIGHT <= 0:
+            rows.append(sums[i] / max(int(counts[i]), 1))
+        else:
+            rows.append((sums[i] + REFERENCE_WEIGHT * ref) / (counts[i] + REFERENCE_WEIGHT))
+    return np.stack(rows).astype(np.float32)
 
 
 def centroid(vectors: np.ndarray, reference: np.ndarray | None, dim: int,

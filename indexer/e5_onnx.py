@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from viko.indexer.e5_file import E5File, dequantise
 from viko.indexer.e5_tokenizer import E5Tokenizer
 from viko.indexer.e5_torch import windows

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from viko.indexer.e5_file import E5File, dequantise
 from viko.indexer.e5_tokenizer import E5Tokenizer
 

@@ -8,17 +8,17 @@ at most MAX_SEGMENTS + 1 segments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from viko.indexer.segments import BLOCK, LANGS, Segment, SegmentWriter
+
+from viko.indexer.centring import corpus_centroids
+from viko.indexer.segments import BLOCK, LANGS, Progress, Segment, SegmentWriter
 
 MAX_SEGMENTS = 8
 MERGE_FACTOR = 4
 MAX_DELETED_SHARE = 0.5
-
-Progress = Callable[[str, int, int], None]
 
 
 def live_by_lang(seg: Segment, dead: set[int]) -> np.ndarray:
@@ -66,8 +66,6 @@ def merge_segments(parent: Path, segments: Sequence[Segment], deleted: Mapping[s
 def recompute_centroids(segments: Sequence[Segment], deleted: Mapping[str, set[int]],
                         reference: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Per-language mean of every live chunk vector, streamed block by block."""
-    from viko.indexer.store import corpus_centroids
-
     dim = int(segments[0].meta["dim"]) if segments else 0
     sums = np.zeros((len(LANGS), dim), np.float64)
     counts = np.zeros(len(LANGS), np.int64)

@@ -28,8 +28,9 @@ def normalize(m: np.ndarray) -> np.ndarray:
 
 
 def centre(vectors: np.ndarray, centroid: np.ndarray) -> np.ndarray:
-    """Vectors minus one language's mean embedding, L2-normalised again."""
-    return normalize(np.atleast_2d(vectors) - np.asarray(centroid, dtype=np.float32))
+    """Vectors minus one language's mean embedding, L2-normalised again (float32). `centroid`
+    is one vector, or one per row (each row's language)."""
+    return normalize(np.atleast_2d(np.asarray(vectors, dtype=np.float32)) - np.asarray(centroid, dtype=np.float32))
 
 
 def knn_mean(sims: np.ndarray, k: int, axis: int = 1) -> np.ndarray:

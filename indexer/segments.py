@@ -20,6 +20,7 @@ Layout of `index/segments/seg-<n>/`:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,20 +36,18 @@ from typing import Any
 import faiss
 import numpy as np
 import scipy.sparse as sp
+
 from viko.corpus.document import LANGS
-from viko.indexer.ann import ANN_THRESHOLD, build_dense, read_dense, write_dense
+from viko.indexer.ann import ANN_THRESHOLD, Progress, build_dense, read_dense, write_dense
 from viko.indexer.chunking import Chunk
+from viko.indexer.files import TMP_PREFIX, fsync_dir, fsync_tree, numbered
 from viko.indexer.lexical import Postings
+from viko.indexer.scoring import centre, normalize
 
 # A merged chunk from a segment written before words were kept: its words are not known.
 UNKNOWN_WORDS = b"\x00"
 READ_MAX_ROWS = 4096  # read_rows: more rows than this (a bulk pass) go through the memory map
 BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
-Progress = Callable[[str, int, int], None]
-
-
-def normalize(m: np.ndarray) -> np.ndarray:
-    return (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def lang_code(lang: str) -> int:
@@ -96,6 +95,7 @@ class Segment:
     def __init__(self, folder: Path, ef_search: int | None = None) -> None:
         self.folder = folder
         self.name = folder.name
+        self.closed = False
         self.meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
         self.ids: list[str] = docs["ids"]
@@ -142,6 +142,24 @@ class Segment:
             path = self.folder / f"dense-{lang}.faiss"
             out[lang] = (read_dense(path) if ef_search is None else read_dense(path, ef_search), local)
         return out
+
+    # What close() lets go of: every attribute that maps or holds a file of the segment.
+    _FILES = ("doc_start", "chunk_doc", "chunk_lang", "chunk_pos", "chunk_hash", "text_offsets", "doc_vectors",
+              "vectors", "_text", "words_offsets", "_words", "postings", "_dense")
+
+    def close(self) -> None:
+        """Drop the segment's memory maps and FAISS indexes (a FAISS index read with
+        IO_FLAG_MMAP_IFC keeps its file open until it is freed): the maps and descriptors go
+        as soon as no array taken from them is left. The segment is unusable afterwards."""
+        if self.closed:
+            return
+        self.closed = True
+        dense = self._dense
+        if not dense.cancel():  # being read: wait, so the reader does not hand back a live index
+            with contextlib.suppress(Exception):  # a graph that failed to read holds nothing
+                dense.result()
+        for name in self._FILES:
+            self.__dict__.pop(name, None)
 
     def text(self, row: int) -> str:
         lo, hi = int(self.text_offsets[row]), int(self.text_offsets[row + 1])
@@ -202,7 +220,7 @@ class SegmentWriter:
     def __init__(self, parent: Path, dim: int) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         self.parent, self.dim = parent, dim
-        self.tmp = parent / f"tmp-{os.getpid()}-{time.time_ns()}"
+        self.tmp = parent / f"{TMP_PREFIX}{os.getpid()}-{time.time_ns()}"
         self.tmp.mkdir()
         self.ids: list[str] = []
         self.hashes: list[str] = []
@@ -300,8 +318,12 @@ class SegmentWriter:
             meta = {"chunks": self.rows, "docs": len(self.ids), "dim": self.dim, "by_lang": by_lang,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             (self.tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-            final = self.parent / f"seg-{_next_number(self.parent):06d}"
+            # Every file reaches the disk before the segment takes its name, and the name before
+            # any generation lists it: a power cut cannot leave a listed segment torn.
+            fsync_tree(self.tmp)
+            final = numbered(self.parent, "seg")
             os.replace(self.tmp, final)
+            fsync_dir(self.parent)
             return final.name
         except BaseException:
             self.abort()
@@ -331,7 +353,7 @@ class SegmentWriter:
         chunk_doc = np.asarray(self.chunk_doc, np.int64)
         for lo in range(0, self.rows, BLOCK):
             hi = min(lo + BLOCK, self.rows)
-            centred = normalize(np.asarray(vectors[lo:hi]) - centroids[langs[lo:hi].astype(np.int64)])
+            centred = centre(np.asarray(vectors[lo:hi]), centroids[langs[lo:hi].astype(np.int64)])
             owner = sp.csr_matrix((np.ones(hi - lo, np.float32), (chunk_doc[lo:hi], np.arange(hi - lo))),
                                   shape=(len(self.ids), hi - lo))
             sums += owner @ centred
@@ -340,7 +362,7 @@ class SegmentWriter:
     def _write_dense(self, lang: str, vectors: np.ndarray, rows: np.ndarray, centroid: np.ndarray,
                      threshold: int, progress: Progress | None) -> None:
         def block(lo: int, hi: int) -> np.ndarray:
-            return normalize(np.asarray(vectors[rows[lo:hi]]) - centroid)
+            return centre(np.asarray(vectors[rows[lo:hi]]), centroid)
 
         index = build_dense(len(rows), self.dim, block, threshold, progress)
         write_dense(index, self.tmp / f"dense-{lang}.faiss")
@@ -351,7 +373,3 @@ class SegmentWriter:
             fh.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-
-def _next_number(parent: Path) -> int:
-    numbers = [int(p.name[4:]) for p in parent.glob("seg-*") if p.name[4:].isdigit()]
-    return max(numbers, default=0) + 1

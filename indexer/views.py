@@ -1,74 +1,94 @@
 """Read-only views that make a segmented index look like arrays and mappings by global row
 (`index.vectors[rows]`, `index.chunks[row]`, `index.doc_rows[doc_id]`), reading from the
-segments' memory maps on demand instead of holding a Python object per chunk."""
+segments' memory maps on demand instead of holding a Python object per chunk.
+
+A view holds the pieces of the index it reads (the segments and their row bases), never the
+index itself: an index and its views form no reference cycle, so a replaced generation is
+freed (its maps and FAISS files closed) as soon as its last user lets go, not when Python's
+cycle collector next runs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from viko.indexer.chunking import Chunk
 
-if TYPE_CHECKING:
-    from viko.indexer.store import Index
+from viko.indexer import scoring
+from viko.indexer.chunking import Chunk
+from viko.indexer.segments import Segment
+
+
+class Layout:
+    """Where global rows live: the segments in order and the first global row of each."""
+
+    def __init__(self, segments: Sequence[Segment], bases: np.ndarray) -> None:
+        self.segments, self.bases = list(segments), bases
+        self.size = int(bases[-1])
+
+    def segment_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.bases, rows, side="right") - 1
 
 
 class Rows:
-    """Row access to a per-segment matrix (`index.vectors[rows]`), gathered on demand."""
+    """Row access to a per-segment matrix (`index.vectors[rows]`), gathered on demand; with a
+    centroid table (LANGS order) and the rows' language codes, centred as queries see them."""
 
-    def __init__(self, index: Index, centred: bool) -> None:
-        self.index, self.centred = index, centred
+    def __init__(self, layout: Layout, dim: int, centring: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.layout, self.dim, self.centring = layout, dim, centring
 
     def __len__(self) -> int:
-        return self.index.size
+        return self.layout.size
 
     def __getitem__(self, rows: Any) -> np.ndarray:
         one = np.ndim(rows) == 0
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        out = np.zeros((len(rows), int(self.index.manifest["dim"])), np.float32)
-        seg = self.index.segment_of(rows)
+        out = np.zeros((len(rows), self.dim), np.float32)
+        seg = self.layout.segment_of(rows)
         for s in np.unique(seg).tolist():
             mask = seg == s
-            out[mask] = self.index.segments[s].read_vectors(rows[mask] - self.index.bases[s])
-        if self.centred:
-            out = self.index.centre(out, self.index.langs[rows])
+            out[mask] = self.layout.segments[s].read_vectors(rows[mask] - self.layout.bases[s])
+        if self.centring is not None:
+            table, langs = self.centring
+            out = scoring.centre(out, table[np.asarray(langs[rows]).astype(np.int64)])
         return out[0] if one else out
 
 
 class Chunks(Sequence[Chunk]):
     """`index.chunks[row]`: a chunk read from its segment when asked for."""
 
-    def __init__(self, index: Index) -> None:
-        self._owner = index
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
 
     def __len__(self) -> int:
-        return self._owner.size
+        return self.layout.size
 
     def __getitem__(self, row: Any) -> Any:
         if isinstance(row, slice):
             return [self[r] for r in range(*row.indices(len(self)))]
-        s = int(self._owner.segment_of(np.asarray([row]))[0])
-        return self._owner.segments[s].chunk(int(row) - int(self._owner.bases[s]))
+        s = int(self.layout.segment_of(np.asarray([row]))[0])
+        return self.layout.segments[s].chunk(int(row) - int(self.layout.bases[s]))
 
 
 class DocRows(Mapping[str, list[int]]):
     """`index.doc_rows[doc_id]`: the global rows of a live document's chunks."""
 
-    def __init__(self, index: Index) -> None:
-        self.index = index
+    def __init__(self, layout: Layout, doc_ids: list[str], doc_position: dict[str, int],
+                 doc_segment: np.ndarray, doc_local: np.ndarray) -> None:
+        self.layout, self.doc_ids, self.doc_position = layout, doc_ids, doc_position
+        self.doc_segment, self.doc_local = doc_segment, doc_local
 
     def __getitem__(self, doc_id: str) -> list[int]:
-        pos = self.index.doc_position[doc_id]
-        s, local = int(self.index.doc_segment[pos]), int(self.index.doc_local[pos])
-        base = int(self.index.bases[s])
-        return [base + r for r in self.index.segments[s].doc_rows(local)]
+        pos = self.doc_position[doc_id]
+        s, local = int(self.doc_segment[pos]), int(self.doc_local[pos])
+        base = int(self.layout.bases[s])
+        return [base + r for r in self.layout.segments[s].doc_rows(local)]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.index.doc_ids)
+        return iter(self.doc_ids)
 
     def __len__(self) -> int:
-        return len(self.index.doc_ids)
+        return len(self.doc_ids)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self.index.doc_position
+        return doc_id in self.doc_position

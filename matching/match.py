@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from viko.corpus.glossary import Glossary
 from viko.indexer.store import Index
 from viko.matching.records import KINDS, MatchRecord, RecordError

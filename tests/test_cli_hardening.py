@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import DocumentError, make_document
 from viko.corpus.importer import import_jsonl
@@ -21,12 +23,11 @@ from viko.corpus.ingest import ingest_paths
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
+from viko.locking import LockBusy, data_lock
 from viko.search.engine import DocMeta, SearchEngine
+from viko.settings import Settings
 
 from helpers import SMALL_DOCS, FakeEncoder
-from viko.cli import main
-from viko.locking import LockBusy, data_lock
-from viko.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,9 @@ def test_batch_goes_on_past_undecodable_and_odd_lines(tmp_path: Path, fake_engin
     assert len(out) == 5
     assert out[0]["hits"] and out[0]["hits"][0]["id"] == "aqua-vi"
     assert out[1]["error"] == "the query is not UTF-8 text (byte b'\\xff' at position 1)" and out[1]["hits"] == []
-    assert "error" not in out[2] or out[2]["hits"] == []  # a NUL is text: searched, finds nothing
+    # A NUL is text: searched like any other line, not refused. (This engine has no relevance
+    # floor, so what it finds says nothing; an error line would always have no hits.)
+    assert "error" not in out[2] and out[2]["query"] == "\x00" and "hits" in out[2]
     assert out[3]["error"].startswith("the query is not UTF-8 text")  # an encoded lone surrogate
     assert out[4]["hits"] and "error" not in out[4]
 

@@ -1,16 +1,19 @@
 """Concordance search over the translation memory (trigram FTS5, KWIC highlights)."""
 
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from viko.corpus.catalogue import Catalogue
-from viko.corpus.document import make_document
-from viko.corpus.tm import TranslationMemory, Unit
-from viko.workbench.concordance import ConcordanceError, ConcordanceHit, concordance
 
 from viko.cli import main
+from viko.corpus.catalogue import Catalogue
+from viko.corpus.document import make_document
+from viko.corpus.textnorm import nfc
+from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
+from viko.workbench.concordance import ConcordanceError, ConcordanceHit, concordance
 
 UNITS = [
     Unit("Hai bên ký thỏa thuận hợp tác về năng lượng tái tạo.", "양측은 재생에너지 협력 협약을 체결했다.",
@@ -70,6 +73,39 @@ def test_unaccented_query_finds_accented_text(cat: Catalogue) -> None:
     s, e = res.hits[0].vi_spans[0]
     assert res.hits[0].unit.vi[s:e] == "nông nghiệp"
 
+
+
+def test_search_key_normalises_tones_and_keeps_accents() -> None:
+    """Concordance relies on it: the tone-placement variants meet, an unaccented query does
+    not (it goes through fold_key and the vi_fold column), and offsets stay offsets."""
+    assert search_key("Thoả Thuận") == search_key("thỏa thuận") == "thỏa thuận"
+    assert search_key("Hoà bình") == search_key("hòa bình")
+    assert search_key("hợp tác") != search_key("hop tac")
+    assert fold_key("Hợp Tác") == fold_key("hop tac") == "hop tac"
+    assert search_key("재생에너지 협력") == "재생에너지 협력"
+    for unit in UNITS:
+        assert len(search_key(unit.vi)) == len(nfc(unit.vi)) == len(fold_key(unit.vi))
+
+
+def test_one_search_key_for_memory_glossary_and_queries(cat: Catalogue) -> None:
+    """The key the memory stores, the glossary matches on and a query is put in is one
+    function: a second search_key in the corpus or the workbench (another behaviour, such as
+    folding accents) fails here, as does a stored key that is not what a query would use."""
+    import viko.corpus
+    import viko.workbench
+
+    found = {}
+    for package in (viko.corpus, viko.workbench):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            key = getattr(importlib.import_module(info.name), "search_key", None)
+            if key is not None:
+                found[info.name] = f"{key.__module__}.{key.__qualname__}"
+    assert {"viko.corpus.tm", "viko.corpus.glossary", "viko.workbench.concordance"} <= set(found)
+    assert set(found.values()) == {"viko.corpus.tm.search_key"}, found
+    rows = cat.conn.execute("SELECT vi, ko, vi_key, ko_key, vi_fold FROM tm_units").fetchall()
+    assert len(rows) == len(UNITS)
+    for vi, ko, vi_key, ko_key, vi_fold in rows:
+        assert (vi_key, ko_key, vi_fold) == (search_key(vi), search_key(ko), fold_key(vi))
 
 def test_ordering_and_paging(cat: Catalogue) -> None:
     res = concordance(cat, "nông dân")

@@ -1,18 +1,20 @@
 """Search reads the catalogue's counterparts: a translator's rejection takes a wrong pair out of
 ranking, the relevance floor, related documents and the API; a confirmation adds bridging."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.counterparts import Counterpart, Counterparts, CounterpartStore
+from viko.corpus.counterparts import Counterpart, Counterparts, CounterpartStore, decide, forget
 from viko.corpus.document import make_document
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
-from viko.search.engine import FULL_BRIDGE_CONFIDENCE, UNLINKED_SHARE, SearchEngine
-from viko.web.counterparts import counterpart_id
-from viko.workbench.counterparts import decide, forget
+from viko.search.engine import SearchEngine
+from viko.search.params import DEFAULTS
+from viko.web.search import counterpart_id
 
 from helpers import FakeEncoder
 
@@ -40,8 +42,10 @@ def corpus(tmp_path: Path) -> tuple[Catalogue, Index]:
     return cat, Index.load(tmp_path / "index")
 
 
-def engine(cat: Catalogue, index: Index, **kwargs: object) -> SearchEngine:
-    return SearchEngine(index, FakeEncoder(), default_analyzer(), counterparts=Counterparts.load(cat), **kwargs)  # type: ignore[arg-type]
+def engine(cat: Catalogue, index: Index, **changes: object) -> SearchEngine:
+    """An engine over the catalogue's counterparts; `changes`: ranking parameters replaced."""
+    params = dataclasses.replace(DEFAULTS, **changes)  # type: ignore[arg-type]
+    return SearchEngine(index, FakeEncoder(), default_analyzer(), params=params, counterparts=Counterparts.load(cat))
 
 
 def korean_order(e: SearchEngine) -> list[str]:
@@ -78,7 +82,7 @@ def test_rejecting_a_pair_changes_ranking(corpus: tuple[Catalogue, Index]) -> No
     # the relevance floor no longer lets solar-ko in on its counterpart's words
     floored = engine(cat, index, min_dense_evidence=0.99)
     ranked, terms = floored.rank(QUERY, "vi", ["ko"])
-    assert "solar-ko" not in [s.doc_id for s in floored.matching(ranked, terms, QUERY, "vi")]
+    assert "solar-ko" not in [s.doc_id for s in floored.apply_floor(ranked, terms, QUERY, "vi")]
     forget(cat, "solar-vi", "solar-ko")
     assert korean_order(engine(cat, index))[0] == "solar-ko"
 
@@ -97,7 +101,7 @@ def test_confirming_a_pair_adds_bridging(corpus: tuple[Catalogue, Index]) -> Non
     assert [h.id for h in e.related("solar-vi", limit=1)] == ["chip-ko"]
     floored = engine(cat, index, min_dense_evidence=0.99)
     ranked, terms = floored.rank(QUERY, "vi", ["ko"])
-    assert "chip-ko" in [s.doc_id for s in floored.matching(ranked, terms, QUERY, "vi")]
+    assert "chip-ko" in [s.doc_id for s in floored.apply_floor(ranked, terms, QUERY, "vi")]
 
 
 def test_lookup_and_single_document_read_agree(corpus: tuple[Catalogue, Index]) -> None:
@@ -116,7 +120,7 @@ def test_a_weak_link_bridges_in_proportion(corpus: tuple[Catalogue, Index]) -> N
     CounterpartStore(cat).replace_detected(["solar-vi"], weak, {})
     plain = scores(engine(cat, index, bridge_weight=0.0))
     bridged = scores(engine(cat, index))
-    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.09 / FULL_BRIDGE_CONFIDENCE * plain["solar-vi"])
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + 0.09 / DEFAULTS.full_bridge_confidence * plain["solar-vi"])
 
 
 def test_an_untranslated_document_counts_its_own_evidence_for_the_missing_side(
@@ -126,7 +130,8 @@ def test_an_untranslated_document_counts_its_own_evidence_for_the_missing_side(
     cat, index = corpus
     plain = scores(engine(cat, index, bridge_weight=0.0))
     bridged = scores(engine(cat, index))
-    assert 0 < UNLINKED_SHARE <= 1
+    share = DEFAULTS.unlinked_share
+    assert 0 < share <= 1
     for doc in ("wind-ko", "chip-ko", "farm-vi"):
-        assert bridged[doc] == pytest.approx(plain[doc] + UNLINKED_SHARE * max(plain[doc], 0.0)), doc
+        assert bridged[doc] == pytest.approx(plain[doc] + share * max(plain[doc], 0.0)), doc
     assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # linked: as before

@@ -7,27 +7,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.counterparts import Counterparts, CounterpartStore
+from viko.corpus.counterparts import (
+    CounterpartError,
+    Counterparts,
+    CounterpartStore,
+    decide,
+    forget,
+    get_counterpart,
+)
 from viko.corpus.document import make_document
 from viko.corpus.tm import TranslationMemory
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
-from viko.workbench.counterparts import (
-    CounterpartError,
-    all_links,
-    decide,
-    detect_all,
-    forget,
-    get_counterpart,
-)
 from viko.workbench.detect import FeatureWeights, detect_counterparts, doc_info, pair_features
+from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.runner import align_all
 from viko.workbench.sentvec import SentenceEmbedder
 
 from helpers import FakeEncoder
-from viko.cli import main
 
 # Three document pairs; the 'ko' side repeats the words (the fake encoder is one language),
 # so each pair is a perfect translation for the purposes of these tests.

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.crawl import CrawlOptions, crawl
 from viko.corpus.dedup import duplicate_ids, indexable_documents, sources_of
@@ -14,7 +16,6 @@ from viko.corpus.frontier import Scope, report_rows
 from viko.corpus.urls import canonicalize
 
 from fixtures.server import FixtureSite
-from viko.cli import main
 
 # The timeout leaves a loaded CI machine time to answer the ordinary pages; /slow sleeps well past it.
 FAST = FetchConfig(timeout=1.0, retries=1, backoff=0.01, max_bytes=200_000, delay=0.0, per_host=4,
@@ -138,6 +139,7 @@ def test_resume_after_interruption_does_not_refetch(tmp_path: Path) -> None:
         first = crawl(cat, [site.url("/")], FAST, options)
         assert first.fetched == 5
         done = {r["url"] for r in report_rows(cat) if r["state"] == "done"}
+        assert len(done) >= 3  # pages the resumed crawl must not fetch again
         before = dict(site.hits)
         crawl(cat, [site.url("/")], FAST, CrawlOptions(max_pages=100, scope=options.scope))
         for url in done:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from viko.indexer.encoders import EncoderError, load_encoder, resolve_model_path
 
 pytestmark = pytest.mark.model
@@ -40,7 +41,6 @@ def test_unknown_models_fail_clearly_without_downloading(tmp_path: Path) -> None
 
 def test_index_and_search_with_the_sentence_transformers_backend(tmp_path: Path, small_jsonl: Path) -> None:
     from viko.corpus.importer import import_jsonl
-
     from viko.runtime import build_engine, open_catalogue, run_index
     from viko.settings import Settings
 

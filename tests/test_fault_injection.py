@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.frontier import report_rows
 
-from helpers import SMALL_DOCS, FakeEncoder
 from fixtures.server import FixtureSite
+from helpers import SMALL_DOCS, FakeEncoder
 
 TESTS = Path(__file__).resolve().parent
 DRIVER = """
@@ -61,6 +62,7 @@ main(sys.argv[5:], prog_name="viko")
 def cli(data: Path, *args: str, trip: str = "none", after: int = 0, env: dict[str, str] | None = None,
         kill: bool = False) -> subprocess.CompletedProcess[str] | None:
     """Runs `viko --data DATA ARGS` in a child; with kill=True, kill -9 it at the trip point."""
+    data.parent.mkdir(parents=True, exist_ok=True)  # also the child's working directory
     marker = data.parent / f"stopped-{trip}"
     marker.unlink(missing_ok=True)
     argv = [sys.executable, "-c", DRIVER, str(TESTS), trip, str(marker), str(after), "--data", str(data), *args]
@@ -96,7 +98,6 @@ MORE_DOCS = [{"id": f"extra-{i}", "lang": "vi", "title": f"Báo cáo hợp tác 
 
 def search_ids(data: Path, query: str) -> list[str]:
     from viko.indexer.analyze import default_analyzer
-
     from viko.runtime import build_engine
     from viko.settings import Settings
 
@@ -170,3 +171,26 @@ def test_kill_during_crawl_resumes_and_loses_nothing(indexed: Path, tmp_path: Pa
     assert not states & {"queued", "fetching"}
     ok(cli(indexed, "index"))
     assert search_ids(indexed, "nuôi tôm IoT")[0] == "aqua-vi"
+
+
+def unreferenced(index_root: Path) -> list[str]:
+    """Folders of the index that no generation lists: temporary ones, generations CURRENT
+    never named, segments no generation lists."""
+    live = (index_root / "CURRENT").read_text().strip()
+    listed = {s for gen in index_root.glob("gen-*") for s in json.loads((gen / "manifest.json").read_text())["segments"]}
+    out = [p.name for p in [*index_root.glob("tmp-*"), *(index_root / "segments").glob("tmp-*")]]
+    out += [g.name for g in index_root.glob("gen-*") if g.name > live]
+    out += [s.name for s in (index_root / "segments").glob("seg-*") if s.name not in listed]
+    return out
+
+
+def test_a_run_after_a_killed_one_leaves_no_orphan(indexed: Path, tmp_path: Path) -> None:
+    ok(cli(indexed, "import", str(write_jsonl(tmp_path / "more.jsonl", MORE_DOCS))))
+    cli(indexed, "index", trip="index", after=4, kill=True)  # embedding (calls 1-3: reference centroids)
+    assert unreferenced(indexed / "index")  # what kill -9 leaves
+    ok(cli(indexed, "index"))
+    assert unreferenced(indexed / "index") == []
+    # killed again, with nothing new to index: the next run has nothing to do but still cleans
+    (indexed / "index" / "segments" / "tmp-1-1").mkdir()
+    ok(cli(indexed, "index"))
+    assert unreferenced(indexed / "index") == []

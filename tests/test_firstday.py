@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from viko.search.engine import SearchEngine
-from viko.web.app import create_app
 
 from viko.cli import main
 from viko.runtime import build_engine
+from viko.search.engine import SearchEngine
 from viko.settings import Settings
+from viko.web.app import create_app
 
 pytestmark = pytest.mark.model
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from viko.cli_common import QueryTextError, query_from_argv, query_from_line
 from viko.corpus.extract import extract
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import Budget
@@ -18,7 +20,6 @@ from viko.corpus.formats.hwpx import section_text
 from viko.search.engine import QueryError, SearchEngine
 
 from fixtures import make_fixtures as mk
-from viko.cli_common import QueryTextError, query_from_argv, query_from_line
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -71,6 +72,32 @@ def test_hwpx_sections_of_any_markup_give_text_or_a_syntax_error(xml: str) -> No
 
     with contextlib.suppress(etree.XMLSyntaxError):  # extract_hwpx: "damaged HWPX section"
         assert isinstance(section_text(xml.encode()), str)
+
+
+# Random markup almost never forms a paragraph with a text run, so the test above never sees
+# text; well-formed sections of nested paragraphs check that no run's text is lost or doubled.
+_RUN = st.text(alphabet="ab가 \t", max_size=6).map(lambda t: ("t", t))
+_PARA = st.recursive(_RUN, lambda kids: st.lists(kids, max_size=4).map(lambda ks: ("p", ks)), max_leaves=25)
+
+
+def _markup(node: tuple[str, object], in_para: bool, kept: list[str]) -> str:
+    kind, value = node
+    if kind == "t":
+        if in_para:  # a run outside every paragraph belongs to no line
+            kept.append(str(value))
+        return f"<hp:t>{value}</hp:t>"
+    return "<hp:p>" + "".join(_markup(k, True, kept) for k in value) + "</hp:p>"  # type: ignore[attr-defined]
+
+
+@FUZZ
+@given(st.lists(_PARA, max_size=5))
+def test_hwpx_sections_keep_every_runs_text(nodes: list[tuple[str, object]]) -> None:
+    kept: list[str] = []
+    body = "".join(_markup(n, False, kept) for n in nodes)
+    text = section_text(f'<hs:sec xmlns:hp="urn:p" xmlns:hs="urn:s">{body}</hs:sec>'.encode())
+    lines = text.split("\n") if text else []
+    assert all(line and line == line.strip() for line in lines)  # one stripped line per paragraph
+    assert sorted("".join(text.split())) == sorted("".join("".join(kept).split()))
 
 
 @FUZZ

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.glossary import (
     Entry,
@@ -16,8 +18,6 @@ from viko.corpus.glossary import (
     parse_tsv,
 )
 from viko.workbench.tbx import read_tbx, write_tbx
-
-from viko.cli import main
 
 ENTRIES = [
     Entry("nông nghiệp thông minh", "스마트팜", "also 스마트 농업", "agriculture"),

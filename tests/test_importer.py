@@ -5,6 +5,8 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import guess_type, make_document
 from viko.corpus.importer import import_jsonl
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "corpus" / "migrations"
+
 
 def test_import_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
     lines = [
@@ -65,7 +67,9 @@ def test_type_rules() -> None:
 def test_catalogue_is_wal_and_versioned(tmp_path: Path) -> None:
     with Catalogue.open(tmp_path / "cat.sqlite") as cat:
         assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        version = cat.schema_version()
-        assert version >= 1
+        # every bundled migration applied, each recorded once
+        bundled = sorted(int(p.name[:4]) for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+        recorded = [r[0] for r in cat.conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert len(bundled) >= 2 and recorded == bundled and cat.schema_version() == bundled[-1]
     with Catalogue.open(tmp_path / "cat.sqlite") as cat:  # reopening applies nothing twice
-        assert cat.schema_version() == version
+        assert [r[0] for r in cat.conn.execute("SELECT version FROM schema_version ORDER BY version")] == bundled

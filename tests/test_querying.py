@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from viko.corpus.document import make_document
 from viko.corpus.glossary import Entry, Glossary, parse_tsv, with_english
 from viko.corpus.textnorm import detect_language, looks_unaccented_vietnamese, query_language
@@ -19,10 +20,9 @@ from viko.indexer.lexical import LexicalIndex
 from viko.indexer.store import Index
 from viko.search.accents import AccentTable
 from viko.search.expansion import expanded_terms, file_glossary, translated_terms
+from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Scored
 from viko.search.relevance import (
-    MIN_SUPPORT_Z,
-    NEAR_BEST_DENSE,
     above_floor,
     dense_similarity,
     lexical_docs,
@@ -159,6 +159,7 @@ def test_shrunk_stats() -> None:
 
 
 # -- the relevance floor -------------------------------------------------------------------
+UNREACHABLE = RankingParams(min_dense_evidence=2.0)  # no cosine passes: the other rules decide
 @pytest.fixture
 def small_index(tmp_path: Path) -> Index:
     update_index([make_document(d) for d in SMALL_DOCS], tmp_path / "index", FakeEncoder(), default_analyzer())
@@ -176,18 +177,18 @@ def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index)
     # Asked about some documents only (the floor's candidates): the same answer for those.
     assert lexical_docs(small_index, terms, 0.2, among={"aqua-vi", "chip-ko", "gone"}) == {"aqua-vi"}
     assert lexical_docs(small_index, terms, 0.2, among={"chip-ko"}) == set()
-    far = np.zeros(int(small_index.manifest["dim"]), np.float32)
+    far = np.zeros(small_index.manifest.dim, np.float32)
     far[0] = 1.0
     nobody: dict[str, str] = {}
-    kept = above_floor(small_index, items, terms, far, "vi", nobody.get, min_dense=2.0)
+    kept = above_floor(small_index, items, terms, far, "vi", nobody.get, params=UNREACHABLE)
     assert [k.doc_id for k in kept] == ["aqua-vi"]
-    bridged = above_floor(small_index, items, terms, far, "vi", {"chip-ko": "aqua-vi"}.get, min_dense=2.0)
+    bridged = above_floor(small_index, items, terms, far, "vi", {"chip-ko": "aqua-vi"}.get, params=UNREACHABLE)
     assert [k.doc_id for k in bridged] == ["aqua-vi", "chip-ko"]
     # Dense evidence: the query is a document's own chunk, so its centred cosine is 1.
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
     sims = dense_similarity(small_index, own, "ko", items)
     assert sims[[i.doc_id for i in items].index("mou-ko")] == pytest.approx(1.0, abs=1e-5)
-    dense = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=0.99)
+    dense = above_floor(small_index, items, [], own, "ko", nobody.get, params=RankingParams(min_dense_evidence=0.99))
     assert [k.doc_id for k in dense] == ["mou-ko"]
 
 
@@ -196,10 +197,10 @@ def test_floor_background_rule(small_index: Index) -> None:
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
     nobody: dict[str, str] = {}
     # Far above everyday text of every language: kept even under an unreachable cosine floor.
-    kept = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
+    kept = above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE,
                        background=lambda lang: (0.0, 0.1))
     assert [k.doc_id for k in kept] == ["mou-ko"]
-    none = above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0,
+    none = above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE,
                        background=lambda lang: (0.9, 1.0))
     assert none == []
 
@@ -213,14 +214,14 @@ def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_mat
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
     three = lambda lang: (0.7, 0.1)  # noqa: E731 - the best chunk's cosine 1.0 is 3 deviations up
     items = sorted(_items(small_index), key=lambda s: s.doc_id != "mou-ko")  # mou-ko ranked first
-    kept = above_floor(small_index, items, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    kept = above_floor(small_index, items, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
     assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
     # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
-    assert above_floor(small_index, items, [], own, "ko", nobody.get, min_dense=2.0, background=three) == []
+    assert above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE, background=three) == []
     # Second among the Korean documents: not kept on supporting evidence.
     chip = next(i for i in items if i.doc_id == "chip-ko")
     late = [chip] + [i for i in items if i is not chip]
-    kept = above_floor(small_index, late, terms, own, "ko", nobody.get, min_dense=2.0, background=three)
+    kept = above_floor(small_index, late, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
     assert {k.doc_id for k in kept} == {"aqua-vi"}
 
 
@@ -228,11 +229,11 @@ def test_floor_keeps_supported_documents_near_their_languages_best() -> None:
     """A second cross-language match as close to the query as the kept one passes on
     supporting evidence; one further away, one below the supporting deviations, or one of a
     language that keeps nothing does not."""
-    kept_sim, z = 0.20, MIN_SUPPORT_Z + 0.5
+    kept_sim, z = 0.20, DEFAULTS.min_support_z + 0.5
     rows = [("best-vi", "vi", True, kept_sim, z + 2),
-            ("close-vi", "vi", False, kept_sim - NEAR_BEST_DENSE / 2, z),
-            ("far-vi", "vi", False, kept_sim - 2 * NEAR_BEST_DENSE, z),
-            ("weak-vi", "vi", False, kept_sim, MIN_SUPPORT_Z - 0.5),
+            ("close-vi", "vi", False, kept_sim - DEFAULTS.near_best_dense / 2, z),
+            ("far-vi", "vi", False, kept_sim - 2 * DEFAULTS.near_best_dense, z),
+            ("weak-vi", "vi", False, kept_sim, DEFAULTS.min_support_z - 0.5),
             ("alone-ko", "ko", False, kept_sim + 0.1, z)]
     items = [Scored(doc, lang, 1.0, 0) for doc, lang, _, _, _ in rows]
     near = near_best(items, [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows])

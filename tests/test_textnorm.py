@@ -1,6 +1,7 @@
 import unicodedata
 
 import pytest
+
 from viko.corpus.textnorm import clean_text, detect_language, fold_vi, normalize_vi, normalize_vi_word
 
 
@@ -8,7 +9,9 @@ from viko.corpus.textnorm import clean_text, detect_language, fold_vi, normalize
     ("hoà", "hòa"), ("thuý", "thúy"), ("thoả", "thỏa"), ("Hoà Bình", "Hòa Bình"), ("khoẻ", "khỏe"),
 ])
 def test_old_and_new_tone_placement_meet(old: str, new: str) -> None:
-    assert normalize_vi(old) == normalize_vi(new)
+    # they meet at one spelling that keeps its tone mark (on the vowel textnorm puts it), not at
+    # any spelling both could be reduced to
+    assert normalize_vi(old) == normalize_vi(new) == new
 
 
 @pytest.mark.parametrize("word", ["quý", "già", "gì", "người", "thuở", "khuỷu", "hoàng", "toán",

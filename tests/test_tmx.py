@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+
+from viko.cli import main
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.workbench.concordance import concordance
 from viko.workbench.tmx import import_tmx, lang_of, write_tmx
-
-from viko.cli import main
 
 UNITS = [
     Unit("Hợp tác <năng lượng> & \"tái tạo\".", "재생에너지 & <협력>.", "aligned", 0.91, "a-vi", "a-ko", (0,), (0,)),

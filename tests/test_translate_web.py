@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import make_document
 from viko.corpus.tm import TranslationMemory, Unit
-from viko.web.app import create_app
-
 from viko.settings import Settings
+from viko.web.app import create_app
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -31,7 +31,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     cat.close()
     from helpers import FakeEncoder
 
-    monkeypatch.setattr("viko.web.workbench_align.cached_encoder", lambda spec: FakeEncoder())
+    monkeypatch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
     settings = Settings(data_dir=tmp_path, admin_token=TOKEN)
     return TestClient(create_app(settings))
 

@@ -1,12 +1,13 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from viko.web.app import create_app
 
 from viko.cli import main
 from viko.settings import Settings
+from viko.web.app import create_app
 
 pytestmark = pytest.mark.model
 
@@ -36,6 +37,11 @@ def test_search_page_and_api_agree(client: TestClient) -> None:
     assert "default-src 'self'" in html.headers["content-security-policy"]
     api = client.get("/api/search", params={"q": "재생에너지 협약", "limit": 2}).json()
     assert {h["id"] for h in api["hits"]} == {"mou-ko", "mou-vi"}
+    # one handler, one model: the page lists the API's documents, in the API's order
+    for q in ("재생에너지 협약", "hợp tác"):
+        every = client.get("/api/search", params={"q": q}).json()
+        listed = re.findall(r'<li class="hit"[^>]*>\s*<h3><a href="/doc/([^"?#]+)', client.get("/", params={"q": q}).text)
+        assert listed == [h["id"] for h in every["hits"]] and len(listed) >= 2, q
 
 
 def test_document_page_has_counterpart_or_related(client: TestClient) -> None:
@@ -164,8 +170,6 @@ def test_status_shows_index_and_crawls(client: TestClient) -> None:
 
 
 def test_everything_is_served_locally(client: TestClient) -> None:
-    import re
-
     for url in ("/", "/?q=điện", "/doc/mou-vi", "/status", "/docs"):
         html = client.get(url).text
         assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html), url

@@ -5,21 +5,23 @@ request id on every error. The fake encoder keeps it fast (no model)."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.document import make_document
 from viko.corpus.tm import TranslationMemory, Unit
+from viko.settings import Settings
 from viko.web.app import create_app
 from viko.web.limits import ClientLimiter
 from viko.web.shared import admin_token, id_path, safe_url, token_warning
 from viko.workbench.tmx import tmx_chunks
 
 from helpers import FakeEncoder
-from viko.settings import Settings
 
 TOKEN = "a-token-long-enough-1234"
 LONG_TEXT = "\n".join(f"Đoạn {i}: hợp tác năng lượng tái tạo giữa hai tỉnh, lần thứ {i}." for i in range(40))
@@ -55,7 +57,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def make_client(data: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    monkeypatch.setattr("viko.web.workbench_align.cached_encoder", lambda spec: FakeEncoder())
+    monkeypatch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
 
     def make(**overrides: object) -> TestClient:
         values: dict[str, object] = {"data_dir": data, "admin_token": TOKEN, "web_doc_page_chars": 400,
@@ -166,7 +168,7 @@ def test_errors_carry_a_logged_request_id(client: TestClient, monkeypatch: pytes
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in the document page")
 
-    monkeypatch.setattr("viko.web.document_routes.document_page", broken)
+    monkeypatch.setattr("viko.web.document.document_page", broken)
     with caplog.at_level(logging.INFO, logger="viko.web"):
         html = client.get("/doc/long")
         api = client.get("/api/doc/long")
@@ -195,3 +197,62 @@ def test_status_lists_recent_crawls(tmp_path: Path) -> None:
         ("https://a.vn/y", "failed", 404), ("https://a.vn/x", "stored", 200)]
     html = app.get("/status", params={"ui": "en"}).text
     assert "https://a.vn/y" in html and "failed (HTTP 404)" in html and "No crawls yet" not in html
+
+
+# One handler per page serves its HTML path and its /api/ path: the same parameter check,
+# the same defaults and the same data in both formats.
+SAME_ANSWER = [
+    ("/", "/api/search", {"q": "hợp tác", "limit": 1000}, 400),  # over VIKO_MAX_LIMIT
+    ("/", "/api/search", {"q": "hợp tác", "offset": 50_000}, 400),
+    ("/", "/api/search", {"q": "hợp tác", "page": 5000}, 400),  # the offset it means is too far
+    ("/", "/api/search", {"q": "x" * 600}, 400),
+    ("/", "/api/search", {"q": "hợp tác", "lang": "fr"}, 422),
+    ("/", "/api/search", {"q": "hợp tác", "sort": "random"}, 422),
+    ("/", "/api/search", {"q": "hợp tác", "limit": 0}, 422),
+    ("/concordance", "/api/concordance", {"q": "Câu", "limit": 500}, 422),
+    ("/concordance", "/api/concordance", {"q": "Câu", "lang": "fr"}, 422),
+    ("/doc/long", "/api/doc/long", {"page": -1}, 422),
+    ("/doc/nope", "/api/doc/nope", {}, 404),
+    ("/align", "/api/align", {"a": "nope"}, 404),
+    ("/match/x", "/api/match/x", {"limit": 0}, 422),
+]
+
+
+@pytest.mark.parametrize(("html_path", "api_path", "params", "status"), SAME_ANSWER)
+def test_both_formats_refuse_the_same_requests(client: TestClient, html_path: str, api_path: str,
+                                               params: dict[str, object], status: int) -> None:
+    html = client.get(html_path, params=params | {"ui": "en"})  # type: ignore[arg-type]
+    api = client.get(api_path, params=params)  # type: ignore[arg-type]
+    assert (html.status_code, api.status_code) == (status, status), (html.text[-300:], api.text)
+    assert html.headers["content-type"].startswith("text/html") and api.json()["detail"]
+
+
+def test_both_formats_use_the_same_default_page_size(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(page_size=2)
+    api = client.get("/api/search", params={"q": "tài liệu"}).json()
+    assert api["limit"] == 2 and len(api["hits"]) == 2 and api["total"] > 2
+    assert html_hit_ids(client.get("/", params={"q": "tài liệu"}).text) == [h["id"] for h in api["hits"]]
+    second = client.get("/api/search", params={"q": "tài liệu", "page": 2}).json()
+    assert second["offset"] == 2 and second["limit"] == 2
+
+
+@pytest.mark.parametrize("params", [{"q": "tài liệu có mã"}, {"q": "tài liệu", "limit": 1, "page": 2},
+                                    {"q": "tài liệu", "sort": "date", "lang": "vi"}, {"q": "tài liệu", "offset": 1}])
+def test_page_and_api_list_the_same_documents_in_the_same_order(client: TestClient, params: dict[str, object]) -> None:
+    api = client.get("/api/search", params=params).json()  # type: ignore[arg-type]
+    assert api["hits"], api
+    assert html_hit_ids(client.get("/", params=params).text) == [h["id"] for h in api["hits"]]  # type: ignore[arg-type]
+
+
+def test_a_blank_request_is_an_empty_page_but_an_api_error(client: TestClient) -> None:
+    for html_path, api_path in (("/", "/api/search"), ("/concordance", "/api/concordance"), ("/align", "/api/align")):
+        assert client.get(html_path).status_code == 200
+        for params in ({}, {"q": " ", "a": ""}):
+            answer = client.get(api_path, params=params)
+            assert answer.status_code == 400 and answer.json()["detail"], api_path
+
+
+def html_hit_ids(html: str) -> list[str]:
+    from urllib.parse import unquote
+
+    return [unquote(m) for m in re.findall(r'<li class="hit"[^>]*>\s*<h3><a href="/doc/([^"?#]+)', html)]

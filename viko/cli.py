@@ -12,15 +12,18 @@ import click
 
 from viko import cli_counterpart, cli_crawl, cli_match, cli_workbench
 from viko.cli_common import (
+    STORAGE_ERRORS,
     Context,
     QueryTextError,
     engine_or_fail,
     fail,
+    glossary_terms_path,
     pass_ctx,
     query_from_argv,
     query_from_line,
+    remember_glossary_terms,
+    storage_failed,
 )
-from viko.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -34,10 +37,17 @@ def main(ctx: click.Context, data_dir: Path | None, encoder: str | None) -> None
 
     Typical use: viko import docs.jsonl; viko index; viko search "năng lượng tái tạo".
     """
+    from viko.settings import Settings
+
     try:
         ctx.obj = Context(Settings.from_env(data_dir=data_dir, encoder=encoder))
     except ValueError as exc:
         fail(str(exc), 2)
+    if ctx.invoked_subcommand != "settings":  # `viko settings` lists them with the rest
+        from viko.settings import unknown_variables
+
+        for message in unknown_variables():
+            click.echo(f"viko: warning: {message}", err=True)
 
 
 @main.command("import")
@@ -53,15 +63,20 @@ def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
     from viko.corpus.importer import import_jsonl
     from viko.runtime import open_catalogue
 
-    failed = False
-    with open_catalogue(c.settings) as cat:
-        for path in files:
-            report = import_jsonl(cat, path)
-            for line, message in report.errors:
-                where = f"{path}:{line}" if line else str(path)
-                click.echo(f"  skipped {where}: {message}", err=True)
-            click.echo(f"{path}: {report.summary()}")
-            failed = failed or (report.ok == 0 and bool(report.errors))
+    failed, done, path = False, [], None
+    try:
+        with open_catalogue(c.settings) as cat:
+            for path in files:
+                report = import_jsonl(cat, path)  # one transaction per file: stored whole or not at all
+                for line, message in report.errors:
+                    where = f"{path}:{line}" if line else str(path)
+                    click.echo(f"  skipped {where}: {message}", err=True)
+                click.echo(f"{path}: {report.summary()}")
+                done.append(str(path))
+                failed = failed or (report.ok == 0 and bool(report.errors))
+    except STORAGE_ERRORS as exc:  # a full disk, a read-only or failing one: no traceback
+        storage_failed(c.settings, exc, f"{path}: not imported, nothing from it was stored" if path else
+                       "nothing was imported", "stored before it: " + (", ".join(done) or "nothing"))
     if failed:
         sys.exit(1)
 
@@ -74,8 +89,8 @@ def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
 def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
     """Bring the search index up to date with the catalogue (incremental). One run at a time
     per data directory: a second one waits --wait seconds, then refuses."""
+    from viko.align_all import index_and_align
     from viko.locking import LockBusy
-    from viko.runtime import run_index
 
     bar: Any = None
     phase = ""
@@ -93,9 +108,18 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
             bar.__enter__()
         bar.update(done - bar.pos)
 
+    def indexed(stats: Any) -> None:
+        nonlocal bar
+        if bar is not None:
+            bar.__exit__(None, None, None)
+            bar = None
+        click.echo(stats.summary())
+        remember_glossary_terms(c.settings)  # for one-shot searches: no segmenter for the glossary
+
     settings = c.settings if wait is None else c.settings.replace(index_lock_wait=wait)
-    try:
-        stats = run_index(settings, rebuild=rebuild, progress=progress)
+    try:  # the same function as the admin API: index, then counterparts, alignment, mining
+        run = index_and_align(settings, rebuild=rebuild, progress=progress, on_indexed=indexed,
+                              align_progress=cli_workbench.align_progress)
     except LockBusy as exc:
         fail(str(exc), 75)  # EX_TEMPFAIL: try again later
     except Exception as exc:  # every failure gets one clear line
@@ -103,8 +127,7 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(stats.summary())
-    cli_workbench.after_index(c.settings)  # counterparts, alignment, mining
+    cli_workbench.after_index(run)
 
 
 @main.command("search")
@@ -123,7 +146,13 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> 
         text = None if query == "-" else query_from_argv(query)
     except QueryTextError as exc:
         fail(str(exc), 2)
-    engine = engine_or_fail(build_engine, c.settings)
+    if text is None:  # a batch: both analysers load before the first query
+        engine = engine_or_fail(build_engine, c.settings)
+    else:  # one query: only the segmenters it needs load, none for the glossary's terms
+        from viko.indexer.analyze import Analyzer, TermsMemo
+
+        analyzer = Analyzer(memo=TermsMemo(glossary_terms_path(c.settings)))
+        engine = engine_or_fail(lambda s: build_engine(s, analyzer=analyzer, warm_up=False), c.settings)
     if text is None:
         for raw in _stdin_lines():
             if (out := _batch_query(engine, raw, lang, limit)) is not None:
@@ -186,13 +215,17 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
 
     settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
     app = create_app(settings)
-    warm = getattr(cached_encoder(settings.encoder), "warm_up", None)
+    warm = getattr(cached_encoder(settings.encoder_choice), "warm_up", None)
     if warm is not None:  # every query then goes to the fused ONNX Runtime graph (indexer/e5_onnx.py)
         warm()
     # The word segmenters (~3 s) too: the concordance needs them before any search has run.
     threading.Thread(target=default_analyzer().warm_up, name="viko-analyzer-warm-up", daemon=True).start()
     click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # One JSON log line per request comes from the app (web/observe.py): uvicorn's access log is off.
+    # X-Forwarded-For is believed only from the proxies the operator listed (none by default).
+    proxies = [a.strip() for a in settings.trusted_proxies.split(",") if a.strip()]
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or [])
 
 
 @main.command("status")
@@ -200,7 +233,7 @@ def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
 @pass_ctx
 def status_cmd(c: Context, as_json: bool) -> None:
     """Documents per language and type, index freshness and model."""
-    from viko.status import collect_status
+    from viko.status import collect_status, not_indexed_line
 
     status = collect_status(c.settings)
     if as_json:
@@ -216,6 +249,8 @@ def status_cmd(c: Context, as_json: bool) -> None:
                    + ("up to date" if idx["fresh"] else f"{idx['pending']} documents waiting: run `viko index`"))
     else:
         click.echo("index: none yet (run `viko index`)")
+    if line := not_indexed_line(status):
+        click.echo(f"  {line}")
 
 
 def _fmt(counts: dict[str, int]) -> str:
@@ -228,6 +263,10 @@ def settings_cmd(c: Context) -> None:
     """Every setting, its current value and the VIKO_* variable that changes it."""
     for name, value, help_text in c.settings.describe():
         click.echo(f"VIKO_{name.upper():<16} = {value}\n    {help_text}")
+    from viko.settings import unknown_variables
+
+    for message in unknown_variables():
+        click.echo(f"{message}: ignored")
 
 
 cli_crawl.register(main)  # crawl, add, crawl-report, get

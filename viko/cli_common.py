@@ -4,13 +4,16 @@ read one way (viko.cli -> command modules -> this)."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from viko.settings import Settings
+if TYPE_CHECKING:  # a command imports what it runs: `viko --help` loads no stage
+    from viko.settings import Settings
 
 
 class Context:
@@ -26,6 +29,22 @@ pass_ctx: Callable[..., Any] = click.make_pass_decorator(Context)
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"viko: {message}", err=True)
     sys.exit(code)
+
+
+# What writing the catalogue can raise when the disk refuses (full, read-only, failing): the
+# commands that store documents catch these and say what was stored (EX_IOERR).
+STORAGE_ERRORS = (OSError, sqlite3.Error)
+EX_IOERR = 74
+
+
+def storage_failed(settings: Settings, exc: BaseException, lost: str, kept: str) -> None:
+    """One clear message and exit 74 when the catalogue could not be written: what failed,
+    what was not stored, what was. SQLite rolls a failed transaction back whole."""
+    from viko.corpus.catalogue import storage_failure
+
+    reason = storage_failure(exc) or f"cannot write the catalogue {settings.catalogue_path} ({exc})"
+    fail(f"{reason}: {lost}; {kept}. Free some space (or fix the data directory) and run the same "
+         "command again: what was stored is kept.", EX_IOERR)
 
 
 class QueryTextError(ValueError):
@@ -65,3 +84,31 @@ def engine_or_fail(builder: Any, settings: Settings) -> Any:
         return builder(settings)
     except (UnusableIndex, CatalogueError, EncoderError) as exc:
         fail(str(exc))
+
+
+def glossary_terms_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "cache" / "glossary-terms.json"
+
+
+def remember_glossary_terms(settings: Settings) -> None:
+    """The analyses of the glossary's terms, as a query's expansion asks for them
+    (search.expansion: each side analysed as the language it is written in), kept in the data
+    directory (indexer.analyze.TermsMemo). Only missing ones are computed; a cache, so a
+    failure is only reported."""
+    from viko.corpus.textnorm import detect_language
+    from viko.indexer.analyze import TermsMemo, default_analyzer
+    from viko.runtime import open_catalogue
+    from viko.search.expansion import product_glossary
+
+    try:
+        with open_catalogue(settings, readonly=True) as cat:
+            glossary = product_glossary(cat, settings.glossary)
+        memo = TermsMemo(glossary_terms_path(settings))
+        for entry in getattr(glossary, "entries", []):
+            for text in (entry.vi, entry.ko):
+                lang = detect_language(text)
+                memo.add(default_analyzer(), text, lang if lang in ("vi", "ko") else "other")
+        if not memo.save():
+            click.echo(f"viko: cannot write {memo.path} (one-shot searches analyse the glossary terms)", err=True)
+    except Exception as exc:  # the index itself is fine
+        click.echo(f"viko: glossary terms not remembered for one-shot searches: {exc}", err=True)

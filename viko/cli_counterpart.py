@@ -21,8 +21,8 @@ def counterpart_group() -> None:
 @pass_ctx
 def counterpart_show(c: Context, doc_id: str, as_json: bool) -> None:
     """The counterpart of a document (confirmed > rejected > detected) and why."""
+    from viko.corpus.counterparts import get_counterpart
     from viko.runtime import open_catalogue
-    from viko.workbench.counterparts import get_counterpart
 
     with open_catalogue(c.settings) as cat:
         if cat.get(doc_id) is None:
@@ -39,8 +39,8 @@ def counterpart_show(c: Context, doc_id: str, as_json: bool) -> None:
 
 
 def _decide(c: Context, doc_id: str, other_id: str, decision: str | None, note: str = "") -> None:
+    from viko.corpus.counterparts import CounterpartError, decide, forget
     from viko.runtime import open_catalogue
-    from viko.workbench.counterparts import CounterpartError, decide, forget
 
     with open_catalogue(c.settings) as cat:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from viko.cli_common import Context, fail, pass_ctx
+from viko.cli_common import STORAGE_ERRORS, Context, fail, pass_ctx, remember_glossary_terms, storage_failed
 from viko.corpus.document import TYPES
 
 _TYPE = click.Choice(list(TYPES))
@@ -77,12 +77,15 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
 
 
 def _index(c: Context) -> None:
-    from viko.runtime import run_index
+    from viko.align_all import index_and_align
+    from viko.cli_workbench import after_index
 
-    try:
-        click.echo(run_index(c.settings).summary())
+    try:  # what `viko index` does: index, then counterparts, alignment, mining
+        run = index_and_align(c.settings, on_indexed=lambda stats: click.echo(stats.summary()))
     except Exception as exc:  # every failure gets one clear line
         fail(f"indexing failed, the previous index is still live: {exc}")
+    remember_glossary_terms(c.settings)  # as `viko index` does
+    after_index(run)
 
 
 @click.command("add")
@@ -99,13 +102,21 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
     from viko.corpus.ingest import FileOutcome, Overrides, ingest_paths
     from viko.runtime import open_catalogue
 
+    stored: list[str] = []
+
     def show(o: FileOutcome) -> None:
         if o.outcome in ("skipped", "failed") or o.reason:  # a partial text says so too
             click.echo(f"  {o.outcome} {o.path}: {o.reason}", err=True)
+        if o.outcome in ("added", "updated", "unchanged"):
+            stored.append(o.path)
 
-    with open_catalogue(c.settings) as cat:
-        report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source), show,
-                              budget=c.settings.extract_budget)
+    try:
+        with open_catalogue(c.settings) as cat:
+            report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source), show,
+                                  budget=c.settings.extract_budget)
+    except STORAGE_ERRORS as exc:  # a full disk, a read-only or failing one: no traceback
+        storage_failed(c.settings, exc, "the file being stored and the rest were not",
+                       f"{len(stored)} files stored before it")
     click.echo(report.summary())
     if then_index:
         _index(c)

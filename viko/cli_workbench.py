@@ -6,25 +6,27 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from viko.align_all import run_align_all, sentence_embedder
 from viko.cli_common import Context, fail, pass_ctx
-from viko.settings import Settings
-from viko.workbench.concordance import PAGE_SIZE as CONCORDANCE_PAGE
+
+if TYPE_CHECKING:
+    from viko.align_all import IndexRun
 
 
-def after_index(settings: Settings) -> None:
-    """Called by `viko index`: a failure here is reported but the new index stays live."""
-    try:
-        click.echo(run_align_all(settings, progress=_progress).summary())
-    except Exception as exc:  # the index itself succeeded; say so and go on
-        click.echo(f"viko: the index is up to date, but aligning translations failed: {exc} "
+def after_index(run: IndexRun) -> None:
+    """What `viko index` says of align-all (viko.align_all.index_and_align ran it): a failure
+    is reported, and the new index stays live."""
+    if run.align is not None:
+        click.echo(run.align.summary())
+    else:
+        click.echo(f"viko: the index is up to date, but aligning translations failed: {run.align_error} "
                    "(run `viko align-all` to retry)", err=True)
 
 
-def _progress(line: str) -> None:
+def align_progress(line: str) -> None:
     """align-all's progress (each pair's cost and the time left) goes to stderr."""
     click.echo(f"  {line}", err=True)
 
@@ -35,12 +37,13 @@ def _progress(line: str) -> None:
 def align_all_cmd(c: Context, no_mine: bool) -> None:
     """Detect counterparts, align every confirmed or confident pair, mine parallel sentences;
     store everything as translation memory (run by `viko index` too; unchanged pairs are kept)."""
+    from viko.align_all import run_align_all
     from viko.corpus.catalogue import CatalogueError
     from viko.indexer.encoders import EncoderError
     from viko.indexer.store import UnusableIndex
 
     try:
-        stats = run_align_all(c.settings, do_mine=False if no_mine else None, progress=_progress)
+        stats = run_align_all(c.settings, do_mine=False if no_mine else None, progress=align_progress)
     except (UnusableIndex, CatalogueError, EncoderError) as exc:
         fail(str(exc))
     click.echo(stats.summary())
@@ -53,6 +56,7 @@ def align_all_cmd(c: Context, no_mine: bool) -> None:
 @pass_ctx
 def align_cmd(c: Context, doc_a: str, doc_b: str, as_json: bool) -> None:
     """Align the sentences of two documents (1-1, 1-2, 2-1 and unmatched) and print the links."""
+    from viko.align_all import sentence_embedder
     from viko.runtime import open_catalogue
     from viko.workbench.align import align_documents
 
@@ -84,13 +88,16 @@ def _ids(indexes: tuple[int, ...]) -> str:
 @click.argument("query")
 @click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True,
               help="Side the query must match on.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=CONCORDANCE_PAGE, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=None,
+              help="Pairs to show [default: one page, as on the web page (20)].")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def concordance_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
+def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_json: bool) -> None:
     """Aligned sentence pairs containing a word or phrase (either language), match highlighted."""
     from viko.runtime import open_catalogue
-    from viko.workbench.concordance import ConcordanceError, concordance
+    from viko.workbench.concordance import PAGE_SIZE, ConcordanceError, concordance
+
+    limit = PAGE_SIZE if limit is None else limit
 
     with open_catalogue(c.settings) as cat:
         try:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.counterparts import Counterparts
 from viko.indexer.analyze import Analyzer, default_analyzer
-from viko.indexer.build import IndexStats, Progress, update_index
+from viko.indexer.build import IndexOptions, IndexStats, Progress, update_index
 from viko.indexer.encoders import Encoder, load_encoder
 from viko.indexer.store import Index, current_generation
 from viko.locking import data_lock
@@ -18,13 +21,12 @@ from viko.settings import Settings
 
 
 @lru_cache(maxsize=4)
-def cached_encoder(spec: str) -> Encoder:
-    """Models load once per process (they take seconds and hundreds of MB).
-
-    The device and thread count are the process's (VIKO_DEVICE, VIKO_ENCODE_THREADS): every
-    caller shares one model whatever Settings object it holds."""
-    env = Settings.from_env()
-    return load_encoder(spec, device=env.device, threads=env.encode_threads)
+def cached_encoder(choice: tuple[str, str, int]) -> Encoder:
+    """Models load once per process (they take seconds and hundreds of MB), one per
+    (spec, device, threads): the caller's `Settings.encoder_choice`, so a Settings object's
+    device and thread count are the ones its model runs with."""
+    spec, device, threads = choice
+    return load_encoder(spec, device=device, threads=threads)
 
 
 def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
@@ -34,7 +36,7 @@ def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
 def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None) -> IndexStats:
     """The one way to update the index (CLI and admin API): under the data directory's lock,
     so a second run waits `index_lock_wait` seconds, then raises LockBusy."""
-    encoder = cached_encoder(settings.encoder)
+    encoder = cached_encoder(settings.encoder_choice)
     with data_lock(settings.data_dir, wait=settings.index_lock_wait), open_catalogue(settings) as cat:
         # Duplicates of another document (syndicated copies) are stored but not indexed.
         from viko.corpus.dedup import indexable_documents
@@ -44,17 +46,18 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         # VIKO_GLOSSARY file) is merged here, not only by the glossary commands and pages.
         open_glossary(cat, settings.glossary)
         docs = indexable_documents(cat)
-        stats = update_index(docs, settings.index_root, encoder, default_analyzer(),
-                             chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
-                             batch_size=settings.batch_size, rebuild=rebuild, progress=progress,
-                             max_chunks=settings.max_chunks_per_doc, ann_threshold=settings.ann_threshold,
-                             max_segments=settings.max_segments)
+        options = IndexOptions(chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
+                               batch_size=settings.batch_size, max_chunks=settings.max_chunks_per_doc,
+                               ann_threshold=settings.ann_threshold, max_segments=settings.max_segments)
+        stats = update_index(docs, settings.index_root, encoder, default_analyzer(), options,
+                             rebuild=rebuild, progress=progress)
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
             # Counterparts are found here, once per change, never when an index is opened.
-            from viko.workbench.counterparts import detect_all
+            from viko.workbench.pairing import detect_all
 
-            detect_all(Index.load(settings.index_root, expect_model=encoder.name), cat)
+            with Index.load(settings.index_root, expect_model=encoder.name) as index:
+                detect_all(index, cat)
     return stats
 
 
@@ -62,8 +65,10 @@ def load_meta(cat: Catalogue) -> dict[str, DocMeta]:
     return {doc_id: DocMeta(*fields) for doc_id, fields in cat.listing_fields()}
 
 
-def build_engine(settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None) -> SearchEngine:
-    encoder = cached_encoder(settings.encoder)
+def build_engine(settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None,
+                 warm_up: bool = True) -> SearchEngine:
+    """`warm_up=False` (a one-shot `viko search`): each analyser loads when a query needs it."""
+    encoder = cached_encoder(settings.encoder_choice)
     index = index or Index.load(settings.index_root, expect_model=encoder.name, ef_search=settings.ann_ef_search)
     with open_catalogue(settings, readonly=True) as cat:
         meta = load_meta(cat)
@@ -72,24 +77,31 @@ def build_engine(settings: Settings, index: Index | None = None, analyzer: Analy
 
         glossary = product_glossary(cat, settings.glossary)
     analyzer = analyzer or default_analyzer()
-    analyzer.warm_up()
-    return SearchEngine(index, encoder, analyzer, meta,
-                        candidates=settings.candidates, dense_weight=settings.dense_weight,
-                        lexical_weight=settings.lexical_weight, bridge_weight=settings.bridge_weight,
-                        max_query_chars=settings.max_query_chars, glossary=glossary,
-                        min_dense_evidence=settings.min_dense_evidence,
-                        min_lexical_evidence=settings.min_lexical_evidence, counterparts=counterparts)
+    if warm_up:
+        analyzer.warm_up()
+    return SearchEngine(index, encoder, analyzer, meta, params=settings.ranking, glossary=glossary,
+                        counterparts=counterparts, max_query_chars=settings.max_query_chars)
 
 
 class LiveIndex:
     """The one index a process holds, shared by search, the document pages and the alignment
     view: reopened once per new generation that `viko index` publishes (a read of CURRENT per
-    call), so the web process never keeps two copies."""
+    call), so the web process never keeps two copies.
+
+    A replaced generation is closed (Index.close: its memory maps and FAISS files let go) as
+    soon as nothing uses it any more: no lease is open on it and nobody else holds it (a
+    request keeps its engine, and so its index, until it ends; the check counts references,
+    which an index free of reference cycles gives exactly). It is made at every get and at the
+    end of every lease, so a server that sees a new generation every minute keeps one or two
+    open, never hundreds, whether Python's cycle collector runs or not."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._loaded: tuple[str, Index | None] = ("", None)
+        self._generation = ""
+        self._index: Index | None = None
+        self._retired: list[Index] = []  # replaced, still in use by someone
+        self._leases: dict[int, int] = {}  # id(index) -> open leases
 
     def generation(self) -> str:
         pointer = Path(self.settings.index_root) / "CURRENT"
@@ -99,16 +111,66 @@ class LiveIndex:
             return ""
 
     def get(self) -> Index:
-        """The live index; raises UnusableIndex when there is none or it cannot be opened."""
-        gen = self.generation()
+        """The live index; raises UnusableIndex when there is none or it cannot be opened. The
+        caller's reference keeps it open: hold it for the request, not across requests."""
         with self._lock:
-            if self._loaded[1] is None or gen != self._loaded[0]:
-                encoder = cached_encoder(self.settings.encoder)
-                index = Index.load(self.settings.index_root, expect_model=encoder.name,
-                                   ef_search=self.settings.ann_ef_search)
-                self._loaded = (gen, index)
-            assert self._loaded[1] is not None
-            return self._loaded[1]
+            index = self._current()
+        self.close_unused()
+        return index
+
+    @contextmanager
+    def lease(self) -> Iterator[Index]:
+        """The live index, kept open for the block even if a new generation replaces it meanwhile."""
+        with self._lock:
+            index = self._current()
+            self._leases[id(index)] = self._leases.get(id(index), 0) + 1
+        try:
+            yield index
+        finally:
+            with self._lock:
+                left = self._leases.pop(id(index)) - 1
+                if left:
+                    self._leases[id(index)] = left
+            del index
+            self.close_unused()
+
+    def _current(self) -> Index:
+        """Under the lock: the live generation, opened when CURRENT names a new one."""
+        gen = self.generation()
+        if self._index is None or gen != self._generation:
+            encoder = cached_encoder(self.settings.encoder_choice)
+            index = Index.load(self.settings.index_root, expect_model=encoder.name,
+                               ef_search=self.settings.ann_ef_search)
+            if self._index is not None:
+                self._retired.append(self._index)
+            self._generation, self._index = gen, index
+        return self._index
+
+    def close_unused(self) -> int:
+        """Close the replaced generations that nothing uses any more; how many stay open."""
+        with self._lock:
+            for i in range(len(self._retired) - 1, -1, -1):
+                if self._leases.get(id(self._retired[i])) or _references(self._retired, i) > _UNUSED:
+                    continue
+                self._retired.pop(i).close()
+            return len(self._retired)
+
+    def close(self) -> None:
+        """Close every generation this object opened (the process is done with the index)."""
+        with self._lock:
+            for index in [*self._retired, *([self._index] if self._index is not None else [])]:
+                index.close()
+            self._retired.clear()
+            self._index, self._generation = None, ""
+
+
+def _references(items: list[Index], i: int) -> int:
+    return sys.getrefcount(items[i])
+
+
+# What _references counts for an object held by nothing but its list: the interpreter's own
+# count, measured the same way, so the test does not depend on how a call passes arguments.
+_UNUSED = _references([object()], 0)  # type: ignore[list-item]
 
 
 _LIVE: dict[tuple[str, str], LiveIndex] = {}
@@ -132,7 +194,7 @@ class LiveEngine:
         self.settings = settings
         self._lock = threading.Lock()
         self._engine: SearchEngine | None = None
-        self._stamp: tuple[int, str] | None = None
+        self._stamp: str | None = None
 
     def _catalogue_stamp(self) -> str:
         cat = self.settings.catalogue_path
@@ -146,10 +208,16 @@ class LiveEngine:
         return str(max(mtimes, default=0))
 
     def get(self) -> SearchEngine:
-        index = live_index(self.settings).get()
-        stamp = (id(index), self._catalogue_stamp())
+        live = live_index(self.settings)
+        index = live.get()
+        stamp = self._catalogue_stamp()
         with self._lock:
-            if self._engine is None or stamp != self._stamp:
+            replaced = self._engine is not None and self._engine.index is not index
+            if self._engine is None or replaced or stamp != self._stamp:
+                self._engine = None  # the replaced engine (and its index) is let go of first
                 self._engine = build_engine(self.settings, index=index)
                 self._stamp = stamp
-            return self._engine
+            engine = self._engine
+        if replaced:  # the replaced generation is closed now unless a request still uses it
+            live.close_unused()
+        return engine

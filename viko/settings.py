@@ -1,19 +1,34 @@
-"""One Settings object for every stage, with defaults, help text and VIKO_* overrides."""
+"""One Settings object for every stage, with defaults, help text and VIKO_* overrides.
+
+The ranking parameters are one record owned by search/ (search.params.RankingParams), held
+whole in `Settings.ranking`; each of its fields is a VIKO_* variable of its own
+(VIKO_LEXICAL_WEIGHT, VIKO_MIN_DENSE_EVIDENCE, ...), listed by `viko settings` beside the rest."""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from viko.corpus.fetch import FetchConfig
 from viko.corpus.formats.budget import MB, Budget
 from viko.indexer.ann import HNSW_EF_SEARCH
 from viko.indexer.chunking import CHUNK_CHARS
-from viko.search.ranked import DENSE_WEIGHT, LEXICAL_WEIGHT
-from viko.search.relevance import MIN_DENSE_EVIDENCE, MIN_LEXICAL_EVIDENCE
+from viko.search.params import DEFAULTS, RankingParams
+
+if TYPE_CHECKING:
+    from viko.corpus.fetch import FetchConfig
+
+RANKING_FIELDS = frozenset(f.name for f in fields(RankingParams))
+# VIKO_* variables that are not fields: VIKO_DATA (data_dir's short name) and those the
+# benchmarks read. Anything else starting with VIKO_ is reported (unknown_variables).
+OTHER_VARIABLES = frozenset({
+    "VIKO_DATA", "VIKO_SHARED", "VIKO_BENCH_CACHE", "VIKO_BENCH_ENCODER_CACHES", "VIKO_BENCH_ENCODER_PASSAGES",
+    "VIKO_BENCH_ENCODER_E2E", "VIKO_SCALE_CACHE", "VIKO_SCALE_SIZES", "VIKO_SOAK_SECONDS",
+})
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -40,21 +55,14 @@ class Settings:
     )
     ann_ef_search: int = _setting(HNSW_EF_SEARCH, "HNSW search beam: higher is slower and closer to exact (recall in docs/benchmarks.md).")
     max_segments: int = _setting(8, "Index segments kept before the smallest are merged into one.")
-    candidates: int = _setting(200, "Chunk candidates per language from each retriever.")
-    dense_weight: float = _setting(DENSE_WEIGHT, "Weight of the dense (embedding) evidence in fusion.")
-    lexical_weight: float = _setting(LEXICAL_WEIGHT, "Weight of the lexical (BM25) evidence in fusion (chosen on the dev splits).")
-    bridge_weight: float = _setting(
-        1.0, "How much a document inherits from its counterpart's score (0 turns bridging off)."
-    )
+    ranking: RankingParams = _setting(
+        DEFAULTS, "Ranking parameters (search.params.RankingParams); each field is a VIKO_* variable of its own.")
     max_query_chars: int = _setting(500, "Longest accepted query, in characters.")
     max_limit: int = _setting(100, "Largest page size a caller may ask for.")
     host: str = _setting("127.0.0.1", "Address the web server binds to.")
     port: int = _setting(8000, "Port the web server listens on.")
     admin_token: str = _setting("", "Token required by data-changing API calls; empty disables them.")
     glossary: Path | None = _setting(None, "Extra glossary TSV merged into the bundled one.")
-    # Web UI: which ranked candidates count as matches (see search/relevance.py).
-    min_dense_evidence: float = _setting(MIN_DENSE_EVIDENCE, "Centred query-chunk cosine that alone makes a document a match.")
-    min_lexical_evidence: float = _setting(MIN_LEXICAL_EVIDENCE, "BM25 share of the best chunk's that makes a document a lexical match.")
     page_size: int = _setting(10, "Results per search page in the web UI.")
     # Crawler: identify ourselves, be polite, bound every response.
     crawl_user_agent: str = _setting("viko-crawler/0.1 (+https://github.com/viko-search/viko)",
@@ -75,6 +83,12 @@ class Settings:
     web_rate_per_minute: int = _setting(
         120, "Requests per minute one client may make to expensive pages (search, document, align, export); 0 = no limit.")
     web_concurrent_per_client: int = _setting(4, "Expensive requests one client may have running at once; 0 = no limit.")
+    web_max_body_kb: int = _setting(
+        1024, "Largest request body the web server accepts, in KiB (the admin import allows 200 MiB); "
+              "a larger one is answered 413 before it is read.")
+    trusted_proxies: str = _setting(
+        "", "Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto `viko serve` believes; "
+            "empty = none (every client is known by its own address).")
     # Hostile files: what one file may cost to extract (corpus/formats/budget.py).
     extract_max_mb: int = _setting(64, "Megabytes all decompressed parts of one file may add up to; a file beyond is not extracted.")
     extract_max_chars: int = _setting(2_000_000, "Characters of text kept per file; the rest is left out and reported.")
@@ -85,18 +99,25 @@ class Settings:
     align_mine_max_docs: int = _setting(2000, "Documents newly mined per `viko align-all` run (the rest wait for the next run).")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then VIKO_<FIELD> variables, then explicit overrides (CLI flags)."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then VIKO_<FIELD> variables (a ranking parameter's own name: VIKO_LEXICAL_WEIGHT),
+        then explicit overrides (CLI flags; ranking parameters by name too). Variables no setting
+        reads are not errors: `unknown_variables` reports them."""
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
-        for f in fields(cls):
+        ranking: dict[str, Any] = {}
+        for owner, f in _variable_fields():
             raw = env.get(f"VIKO_{f.name.upper()}")
             if f.name == "data_dir" and raw is None:
                 raw = env.get("VIKO_DATA")
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+                (ranking if owner is RankingParams else values)[f.name] = _coerce(f, raw)
+        if overrides.get("ranking") is not None:  # a whole record given: the variables yield to it
+            ranking = {}
+        values.update({k: v for k, v in overrides.items() if v is not None and k not in RANKING_FIELDS})
+        ranking.update({k: v for k, v in overrides.items() if v is not None and k in RANKING_FIELDS})
+        base = values.pop("ranking", DEFAULTS)
+        return cls(**values, ranking=dataclasses.replace(base, **ranking))
 
     @property
     def catalogue_path(self) -> Path:
@@ -109,6 +130,8 @@ class Settings:
     @property
     def fetch_config(self) -> FetchConfig:
         """The crawler's network settings (the stages take plain configs, not Settings)."""
+        from viko.corpus.fetch import FetchConfig  # httpx: only commands that fetch pay for it
+
         return FetchConfig(user_agent=self.crawl_user_agent, timeout=self.crawl_timeout,
                            retries=self.crawl_retries, backoff=self.crawl_backoff,
                            max_bytes=self.crawl_max_bytes, per_host=self.crawl_per_host,
@@ -118,12 +141,55 @@ class Settings:
     def extract_budget(self) -> Budget:
         return Budget(max_bytes=self.extract_max_mb * MB, max_chars=self.extract_max_chars)
 
+    @property
+    def encoder_choice(self) -> tuple[str, str, int]:
+        """What one loaded encoder is: (spec, device, threads), runtime.cached_encoder's key."""
+        return (self.encoder, self.device, self.encode_threads)
+
     def describe(self) -> list[tuple[str, str, str]]:
-        """(name, current value, help) rows, for `viko settings`."""
-        return [(f.name, str(getattr(self, f.name)), f.metadata.get("help", "")) for f in fields(self)]
+        """(name, current value, help) rows, for `viko settings`; the ranking record's fields
+        are rows of their own, each named as its VIKO_* variable."""
+        rows = []
+        for owner, f in _variable_fields():
+            value = getattr(self.ranking if owner is RankingParams else self, f.name)
+            rows.append((f.name, str(value), f.metadata.get("help", "")))
+        return rows
 
     def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed; ranking parameters may be named directly."""
+        ranking = {k: changes.pop(k) for k in list(changes) if k in RANKING_FIELDS}
+        if ranking:
+            changes["ranking"] = dataclasses.replace(changes.get("ranking", self.ranking), **ranking)
         return dataclasses.replace(self, **changes)
+
+
+def _variable_fields() -> list[tuple[type, dataclasses.Field[Any]]]:
+    """Every field a VIKO_* variable sets, in `viko settings` order: the record's fields
+    stand where the `ranking` field does."""
+    out: list[tuple[type, dataclasses.Field[Any]]] = []
+    for f in fields(Settings):
+        if f.name == "ranking":
+            out.extend((RankingParams, r) for r in fields(RankingParams))
+        else:
+            out.append((Settings, f))
+    return out
+
+
+def known_variables() -> frozenset[str]:
+    """Every VIKO_* variable something reads."""
+    return frozenset(f"VIKO_{f.name.upper()}" for _, f in _variable_fields()) | OTHER_VARIABLES
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """One message per VIKO_* variable that nothing reads (a misspelt setting is otherwise
+    silently ignored), with the closest known name: the CLI and `viko serve` print them."""
+    env = os.environ if env is None else env
+    known = known_variables()
+    messages = []
+    for name in sorted(n for n in env if n.startswith("VIKO_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        messages.append(f"unknown setting {name}" + (f" (did you mean {close[0]}?)" if close else ""))
+    return messages
 
 
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
@@ -131,6 +197,8 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
     try:
         if "Path" in kind:
             return Path(raw)
+        if kind == "bool":
+            return _boolean(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":
@@ -138,3 +206,12 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
     except ValueError as exc:
         raise ValueError(f"VIKO_{f.name.upper()}={raw!r} is not a valid {kind}") from exc
     return raw
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

@@ -1,7 +1,9 @@
 """FastAPI app: HTML pages and the same data as JSON under /api/ (OpenAPI at /openapi.json).
 
-The factory only assembles: shared pieces (web/shared.py), middleware (request log and
-security headers, per-client limits), error pages, and one router per group of pages.
+The factory only assembles: shared pieces (web/shared.py, web/services.py), middleware
+(request log and security headers, per-client limits, the body limit), error pages, and one
+router per page family, each from the module named for its page (web/search.py serves `/`
+and `/api/search`), with the error answers each family can give documented.
 """
 
 from __future__ import annotations
@@ -9,20 +11,23 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from viko.web.admin import admin_router
-from viko.web.document_routes import document_router
-from viko.web.limits import ClientLimiter, RateLimit
-from viko.web.matching import matching_router
-from viko.web.observe import RequestLog, configure_logging, install_error_pages
-from viko.web.search_routes import search_router
-from viko.web.services import Services
-from viko.web.shared import Web, token_warning
-from viko.web.status_routes import status_router
-from viko.web.workbench_routes import workbench_router
 
 from viko.settings import Settings
+from viko.web.admin import MAX_IMPORT_BYTES, admin_router
+from viko.web.align import align_router
+from viko.web.concordance import concordance_router
+from viko.web.document import document_router
+from viko.web.glossary import glossary_router
+from viko.web.limits import BodyLimit, ClientLimiter, RateLimit
+from viko.web.matching import matching_router
+from viko.web.observe import RequestLog, configure_logging, install_error_pages
+from viko.web.planner import planner_router
+from viko.web.search import search_router
+from viko.web.services import Services
+from viko.web.shared import Web, error_responses, plain_query, token_warning
+from viko.web.status import status_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger("viko.web")
@@ -32,25 +37,33 @@ def create_app(settings: Settings) -> FastAPI:
     # FastAPI's own /docs loads Swagger UI from a CDN: offline sites (and the CSP) forbid that,
     # so /docs is a server-rendered list of the endpoints and /openapi.json stays as is.
     app = FastAPI(title="viko", description="Bilingual Vietnamese–Korean document search",
-                  version="0.1.0", docs_url=None, redoc_url=None)
+                  version="0.1.0", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(plain_query)])  # no control characters in any query string
     configure_logging()
     if warning := token_warning(settings):
         log.warning(warning)
-    web = Web(settings)
+    app.state.settings = settings  # the pages' parameter parsers read their limits from it
+    limiter = ClientLimiter(settings.web_rate_per_minute, settings.web_concurrent_per_client)
+    web = Web(settings, limiter)  # the limiter also counts failed token attempts
     services = Services(settings)
     app.router.add_event_handler("shutdown", services.close)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    # The routers: one per group of pages, each with its JSON twin under /api/.
-    app.include_router(search_router(web, services))
-    app.include_router(document_router(web, services))
-    app.include_router(status_router(web, app))
-    app.include_router(admin_router(web))
-    app.include_router(workbench_router(web))  # /align, /concordance, /glossary, TMX export
-    app.include_router(matching_router(web, services))  # /match, /matching, /planner, agenda and briefs
+    # The routers: one per page family, each page one handler for its HTML and /api/ paths,
+    # each with the error statuses it can answer (besides 400, 413, 422 and 500).
+    app.include_router(search_router(web, services), responses=error_responses(429, 503))  # /
+    app.include_router(document_router(web, services), responses=error_responses(404, 429, 503))  # /doc/ID, /text/ID
+    app.include_router(status_router(web, app), responses=error_responses())  # /status, /docs
+    app.include_router(admin_router(web), responses=error_responses(401, 403, 404, 409, 429))  # /api/admin/...
+    app.include_router(align_router(web), responses=error_responses(401, 403, 404, 429, 503))  # /align, counterparts
+    app.include_router(concordance_router(web), responses=error_responses(429))  # /concordance, TMX export
+    app.include_router(glossary_router(web), responses=error_responses(401, 403, 404, 429))  # /glossary
+    app.include_router(matching_router(web, services), responses=error_responses(404, 429, 503))  # /match/ID
+    app.include_router(planner_router(web, services), responses=error_responses(401, 403, 404, 429, 503))  # /planner
 
     install_error_pages(app, web)
-    limiter = ClientLimiter(settings.web_rate_per_minute, settings.web_concurrent_per_client)
+    app.add_middleware(BodyLimit, limit=max(1, settings.web_max_body_kb) * 1024,
+                       larger={"/api/admin/import": MAX_IMPORT_BYTES})
     app.add_middleware(RateLimit, limiter=limiter)
     app.add_middleware(RequestLog)  # outermost: its log line also covers refused requests
     return app

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from viko.corpus.catalogue import Catalogue
-
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 

@@ -1,24 +1,51 @@
-"""The read side every search and document route uses: the live engine, the ranking cache
-and the one long-lived catalogue reader."""
+"""The read side the pages share: the live engine, the ranking cache, the one long-lived
+catalogue reader and the matcher that follows the engine.
+
+People refine a query by clicking facets, sorting and paging, which repeats the same query;
+the ranked candidates (after the relevance floor) are cached per engine, so those clicks
+cost a dictionary lookup and a slice, and the document page marks passages with the same
+ranking. A new index generation is a new engine, so its cache starts empty.
+"""
 
 from __future__ import annotations
 
-from fastapi import HTTPException
-from viko.indexer.store import UnusableIndex
-from viko.search.engine import SearchEngine
-from viko.web.reader import CatalogueReader
-from viko.web.searching import Searcher
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 
+import numpy as np
+from fastapi import HTTPException
+
+from viko.corpus.textnorm import query_language
+from viko.indexer.store import LANGS, UnusableIndex
+from viko.matching.match import Matcher
+from viko.matching.service import load_matcher
 from viko.runtime import LiveEngine
+from viko.search.engine import Scored, SearchEngine
 from viko.settings import Settings
+from viko.web.reader import CatalogueReader
+
+
+@dataclass(frozen=True)
+class Ranked:
+    query: str
+    qlang: str
+    terms: list[str]
+    items: list[Scored]
+    vector: np.ndarray  # the encoded query: the document page marks passages with it
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache_size: int = 256) -> None:
         self.settings = settings
         self.live = LiveEngine(settings)
-        self.searcher = Searcher(settings)
         self.reader = CatalogueReader(settings)
+        self._cache_size = cache_size
+        self._caches: weakref.WeakKeyDictionary[SearchEngine, OrderedDict[str, Ranked]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._matcher: tuple[SearchEngine, Matcher] | None = None
+        self._matcher_lock = threading.Lock()
 
     def engine(self) -> SearchEngine:
         """The current engine; 503 when there is no usable index yet. Any other failure is
@@ -30,6 +57,31 @@ class Services:
         with self.reader.read():  # opened with the engine, kept open: see web/reader.py
             pass
         return eng
+
+    def ranked(self, engine: SearchEngine, query: str) -> Ranked:
+        """Every candidate above the relevance floor, best first (query already validated)."""
+        with self._lock:
+            cache = self._caches.setdefault(engine, OrderedDict())
+            if query in cache:
+                cache.move_to_end(query)
+                return cache[query]
+        qlang = query_language(query)
+        items, terms = engine.rank(query, qlang, LANGS)
+        kept = engine.apply_floor(items, terms, query, qlang)
+        ranked = Ranked(query, qlang, terms, kept, engine.query_vector(query))
+        with self._lock:
+            cache[query] = ranked
+            while len(cache) > self._cache_size:
+                cache.popitem(last=False)
+        return ranked
+
+    def matcher(self) -> Matcher:
+        """The matchmaking matcher of the current engine (rebuilt with a new index or catalogue)."""
+        engine = self.engine()  # 503 while there is no usable index
+        with self._matcher_lock:
+            if self._matcher is None or self._matcher[0] is not engine:
+                self._matcher = (engine, load_matcher(self.settings.catalogue_path, engine))
+            return self._matcher[1]
 
     def close(self) -> None:
         self.reader.close()

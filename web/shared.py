@@ -1,25 +1,41 @@
-"""What every page router shares: one renderer (templates, interface language, safe links),
-the security headers, and one admin-token check.
+"""What every page module shares: one renderer (templates, interface language, safe links),
+one way to answer a page in the format its path asks for, the security headers, and one
+admin-token check.
 
-Each router used to carry its own copy of these; the copies drifted (one forgot the
-interface-language cookie), so there is now exactly one of each, built once per app.
+Each page is one handler registered twice (`page_routes`): on its HTML path and on its
+`/api/` path. The handler parses the request into the page's parameter record, builds the
+page's model, and `Web.respond` picks the format by the path, so both formats share the
+same defaults, limits and errors. Each router used to carry its own copy of these pieces;
+the copies drifted (one forgot the interface-language cookie), so there is now one of each.
+
+The admin token is checked before any input: `TokenFirstRoute` puts the check in front of
+every route that depends on `Gate.header_check`, so an anonymous body is refused (401 or
+403) before a byte of it is read. Failed attempts are throttled per client address. Every
+error answer of the API is an `ErrorBody`, and `error_responses` documents them.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import math
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Header, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from viko.web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
-from viko.web.links import with_param
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 
 from viko.settings import Settings
+from viko.web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
+from viko.web.limits import CONTROL, ClientLimiter, client_address
+from viko.web.links import with_param
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -64,27 +80,108 @@ def token_warning(settings: Settings) -> str:
     return ""
 
 
-class Gate:
-    """The admin-token check, run before a request's input is validated."""
+def bearer(authorization: str) -> str:
+    """The token of an `Authorization: Bearer TOKEN` header (the scheme in any case); a header
+    without a scheme is taken whole."""
+    scheme, _, rest = authorization.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else authorization.strip()
 
-    def __init__(self, settings: Settings) -> None:
+
+class Gate:
+    """The admin-token check, run before a request's input is read or validated. An address
+    with too many failed attempts in the last minute gets 429 whatever token it sends."""
+
+    def __init__(self, settings: Settings, limiter: ClientLimiter | None = None) -> None:
         self.token = admin_token(settings)
+        self.limiter = limiter or ClientLimiter(0, 0)
 
     @property
     def open(self) -> bool:
         return bool(self.token)
 
-    def authorize(self, given: str) -> None:
+    def authorize(self, given: str, request: HTTPConnection | None = None) -> None:
         if not self.token:
             raise HTTPException(403, "changes are disabled: the operator has not set a VIKO_ADMIN_TOKEN "
                                      f"of at least {MIN_TOKEN_CHARS} characters")
+        client = client_address(request.scope) if request is not None else "unknown"
+        if wait := self.limiter.token_wait(client):
+            seconds = math.ceil(wait)
+            raise HTTPException(429, f"too many failed token attempts from your address: try again in {seconds} s",
+                                headers={"Retry-After": str(seconds)})
         if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+            self.limiter.token_failed(client)
             raise HTTPException(401, "a valid admin token is required (Authorization: Bearer TOKEN)",
                                 headers={"WWW-Authenticate": "Bearer"})
+        if request is not None:
+            request.scope.setdefault("state", {})["user"] = "admin"  # for the request's log line
 
-    def header_check(self, authorization: str = Header(""), x_viko_token: str = Header("")) -> None:
-        """A route dependency: FastAPI runs it before it parses the request body."""
-        self.authorize(x_viko_token or authorization.removeprefix("Bearer ").strip())
+    def header_check(self, request: Request, authorization: str = Header(""), x_viko_token: str = Header("")) -> None:
+        """A route dependency (it documents the headers); `TokenFirstRoute` runs the same
+        check before FastAPI reads the body."""
+        self.authorize(x_viko_token or bearer(authorization), request)
+
+    def check_headers(self, connection: HTTPConnection) -> None:
+        headers = connection.headers
+        self.authorize(headers.get("x-viko-token", "") or bearer(headers.get("authorization", "")), connection)
+
+
+class TokenFirstRoute(APIRoute):
+    """A route that, when it depends on `Gate.header_check`, checks the token from the
+    headers before anything else: FastAPI reads and validates a body before it runs
+    dependencies, so an anonymous 150 MB body used to be read whole and answered 422. The
+    routers with token routes are built with `route_class=TokenFirstRoute`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        owners = [getattr(d.dependency, "__self__", None) for d in self.dependencies
+                  if getattr(d.dependency, "__name__", "") == "header_check"]
+        gates = [owner for owner in owners if isinstance(owner, Gate)]
+        if not gates:
+            return handler
+        gate = gates[0]
+
+        async def checked(request: Request) -> Response:
+            gate.check_headers(request)  # headers only: the body is not touched
+            return await handler(request)
+
+        return checked
+
+
+async def plain_query(request: Request) -> None:
+    """An app-wide dependency: a query string with a control character (NUL...) is a 400 in
+    both formats, for every route, before any parameter reaches a parser or SQLite."""
+    for name, value in request.query_params.multi_items():
+        if found := CONTROL.search(name + value):
+            raise HTTPException(400, f"the query string holds a control character (U+{ord(found.group()):04X}): "
+                                     "remove it")
+
+
+class ErrorBody(BaseModel):
+    """What the API answers with any error status."""
+
+    detail: str = Field(description="What went wrong, in words")
+    request_id: str = Field(default="", description="The request's id, as in the server's log")
+    errors: list[dict[str, Any]] = Field(default_factory=list, description="422: each invalid parameter")
+
+
+ERROR_TEXT = {
+    400: "Bad request: a parameter out of range, an empty query, a control character in the query string",
+    401: "A valid admin token is required (Authorization: Bearer TOKEN or X-Viko-Token)",
+    403: "Changes are disabled: the operator has not set VIKO_ADMIN_TOKEN",
+    404: "No such document, record or entry",
+    409: "Another run holds the data directory",
+    413: "The request body is larger than the limit",
+    422: "A parameter or the body is not valid",
+    429: "Too many requests (or failed token attempts) from this address: see Retry-After",
+    500: "Unexpected error (logged with the request id)",
+    503: "Search is not available yet: no usable index",
+}
+COMMON_ERRORS = (400, 413, 422, 500)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a router: the errors every route can answer plus `codes`."""
+    return {code: {"model": ErrorBody, "description": ERROR_TEXT[code]} for code in sorted({*COMMON_ERRORS, *codes})}
 
 
 class Pages:
@@ -107,13 +204,40 @@ class Pages:
         return response
 
 
+def wants_json(request: Request) -> bool:
+    """The format is chosen by the path: `/api/...` answers JSON, every other path HTML."""
+    return request.url.path.startswith("/api/")
+
+
+def page_routes(router: APIRouter, html_path: str, api_path: str, endpoint: Callable[..., Any],
+                model: type[BaseModel], summary: str) -> None:
+    """One handler on both paths: the page (kept out of the API description) and its JSON."""
+    router.add_api_route(html_path, endpoint, methods=["GET"], response_class=HTMLResponse, include_in_schema=False)
+    router.add_api_route(api_path, endpoint, methods=["GET"], response_model=model, summary=summary)
+
+
 class Web:
     """The shared pieces, built once in create_app and handed to every router."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limiter: ClientLimiter | None = None) -> None:
         self.settings = settings
         self.pages = Pages()
-        self.gate = Gate(settings)
+        self.limiter = limiter or ClientLimiter(settings.web_rate_per_minute, settings.web_concurrent_per_client)
+        self.gate = Gate(settings, self.limiter)
+        self.writing = threading.Lock()  # glossary edits and counterpart decisions, one at a time
 
     def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
         return self.pages.render(request, name, context, status_code)
+
+    def respond(self, request: Request, template: str, page: BaseModel, context: dict[str, Any] | None = None, *,
+                error: str = "", status: int = 400, blank: str = "") -> Any:
+        """The page's model in the format its path asks for. With an `error` the API answers
+        it with `status` and the page shows it with the same status. `blank` is what the API
+        says when the request left its main parameter empty; the page shows its empty form."""
+        if wants_json(request):
+            if error:
+                raise HTTPException(status, error)
+            if blank:
+                raise HTTPException(400, blank)
+            return page
+        return self.render(request, template, {"page": page, **(context or {})}, status if error else 200)

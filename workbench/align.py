@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from viko.corpus.document import Document
 from viko.indexer.chunking import sentences
 

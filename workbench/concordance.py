@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.textnorm import fold_vi, nfc
+from viko.corpus.textnorm import nfc
 from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.wordbounds import splits, word_spans
@@ -76,7 +76,7 @@ def _matchers(query: str) -> list[_Matcher]:
         return [_Matcher("ko_key", key, re.compile(re.escape(key)), "ko")]
     words = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
     out = [_Matcher("vi_key", key, words, "vi"), _Matcher("ko_key", key, words, "ko")]
-    folded = fold_vi(nfc(query))
+    folded = fold_key(query)
     if folded == nfc(query).lower():  # typed without accents: match the accented forms too
         out.append(_Matcher("vi_fold", folded, re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)"), "vi"))
     return out

@@ -24,6 +24,7 @@ from datetime import date
 
 import faiss
 import numpy as np
+
 from viko.corpus.counterparts import Counterpart
 
 # Exact kNN up to this many base rows (200k x 200k x 384 flops: minutes on two cores, once

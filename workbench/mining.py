@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from viko.indexer import scoring
 from viko.workbench.detect import mutual_margin_pairs
 

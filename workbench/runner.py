@@ -1,7 +1,7 @@
 """`viko align-all` (run by `viko index` after every index update): counterparts, sentence
 alignment and parallel sentence mining, into the translation memory.
 
-1. Detect counterparts for the documents new or changed since the last run (workbench.counterparts).
+1. Detect counterparts for the documents new or changed since the last run (workbench.pairing).
 2. Align every confirmed pair and every detected pair at or above `min_confidence`; a pair
    whose two documents have not changed since its last alignment is kept as it is. Only the
    sentences of these pairs are embedded. Pairs that are no longer counterparts (rejected,
@@ -25,8 +25,8 @@ from viko.corpus.document import Document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.indexer.store import Index
 from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences
-from viko.workbench.counterparts import all_links, detect_all
 from viko.workbench.mining import MineParams, Sentence, mine
+from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.sentvec import SentenceEmbedder
 
 Progress = Callable[[str], None]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from viko.indexer.encoders import Encoder
 
 

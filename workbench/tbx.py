@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from lxml import etree
+
 from viko.corpus.glossary import Entry
 from viko.corpus.textnorm import clean_text
 from viko.workbench.tmx import XML_LANG, lang_of

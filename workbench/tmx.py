@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from lxml import etree
+
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.textnorm import clean_text
 from viko.corpus.tm import TranslationMemory, Unit

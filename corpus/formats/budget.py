@@ -145,6 +145,7 @@ class TextCollector:
         self.lines: list[str] = []
         self.chars = 0
         self.cut = False
+        self.notes: list[str] = []  # other reasons text was left out, for the report line
 
     @property
     def full(self) -> bool:

@@ -13,6 +13,7 @@ import docx
 from docx.document import Document as DocxDocument
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 

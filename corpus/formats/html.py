@@ -9,6 +9,7 @@ import lxml.html
 import trafilatura
 from htmldate import find_date
 from lxml import etree
+
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.urls import canonicalize
 

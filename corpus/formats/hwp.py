@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import olefile
+
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 

@@ -9,6 +9,7 @@ import zipfile
 import zlib
 
 from lxml import etree
+
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, Readable, TextCollector, kept_note
 
@@ -42,6 +43,9 @@ def _section_names(zf: zipfile.ZipFile, meter: Meter) -> tuple[list[str], str]:
     return [n for _, n in numbered], title.strip()
 
 
+DEPTH_NOTE = "text nested deeper than 256 levels left out"
+
+
 def section_text(xml: bytes | Readable, lines: TextCollector | None = None) -> str:
     """One line per paragraph (<hp:p>); text runs (<hp:t>) belong to their nearest paragraph,
     so table cells nested in a paragraph become their own lines. One streaming pass with a
@@ -51,8 +55,9 @@ def section_text(xml: bytes | Readable, lines: TextCollector | None = None) -> s
     source = io.BytesIO(xml) if isinstance(xml, bytes) else xml
     open_paras: list[list[str]] = []
     order: list[list[str]] = []  # paragraphs in document (start) order
-    for event, el in etree.iterparse(source, events=("start", "end"), resolve_entities=False,
-                                     no_network=True, recover=True):
+    parsing = etree.iterparse(source, events=("start", "end"), resolve_entities=False,
+                              no_network=True, recover=True)
+    for event, el in parsing:
         name = _local(el.tag)
         if event == "start":
             if name == "p":
@@ -71,6 +76,10 @@ def section_text(xml: bytes | Readable, lines: TextCollector | None = None) -> s
             while el.getprevious() is not None:
                 del parent[0]
     _flush(order, lines)
+    # libxml2 stops at its nesting limit (kept on: it bounds the parser) and says so only in its
+    # log; recover=True would otherwise drop the rest of the section without a word.
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parsing.error_log) and DEPTH_NOTE not in lines.notes:
+        lines.notes.append(DEPTH_NOTE)
     return lines.text()
 
 
@@ -125,4 +134,5 @@ def extract_hwpx(content: bytes, budget: Budget = DEFAULT_BUDGET) -> Extracted:
     # Manifest titles are often template leftovers ("1111"): trust one only if the body has it.
     if len(title) < 5 or title not in text[:3000]:
         title = ""
-    return Extracted(text=text.strip(), title=title, format="hwpx", note=kept_note(budget) if lines.cut else "")
+    note = "; ".join([kept_note(budget)] * lines.cut + lines.notes)
+    return Extracted(text=text.strip(), title=title, format="hwpx", note=note)

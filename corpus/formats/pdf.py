@@ -12,6 +12,7 @@ import re
 
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError, PdfReadError
+
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget, Meter, TextCollector, kept_note
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from viko.web.localserver import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -24,9 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def base_url(demo_data: Path) -> Iterator[str]:
-    from viko.web.localserver import local_server
-
     from viko.settings import Settings
+    from viko.web.localserver import local_server
 
     # One browser makes every request from 127.0.0.1: the per-client limit would be a test artefact.
     with local_server(Settings.from_env(env={}, data_dir=demo_data, web_rate_per_minute=0,

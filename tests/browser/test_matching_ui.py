@@ -18,9 +18,8 @@ DEMAND = "hp-greenhouse-climate-demand-vi"
 @pytest.fixture(scope="module")
 def planner_url(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server with the operator token on a private copy of the demo data (the planner writes)."""
-    from viko.web.localserver import local_server
-
     from viko.settings import Settings
+    from viko.web.localserver import local_server
 
     folder = tmp_path_factory.mktemp("planner") / "data"
     shutil.copytree(demo_data, folder)

@@ -1,10 +1,11 @@
-"""Counterpart detection over the indexed corpus, at index time, into the catalogue.
+"""Pairing the indexed corpus: the detected counterpart links kept current, and the pairs to align.
 
 `detect_all` is what `viko index` / `viko align-all` run: it matches the documents that are new
 or changed since its last run (and the partners that lost their link because of them) with
 the feature detector of workbench.detect, and stores the links in the catalogue
-(corpus.counterparts), where the translators' decisions also live. Opening an index computes
-nothing: readers get `Counterparts.load(catalogue)`.
+(corpus.counterparts, which also keeps the translators' decisions and answers every reader).
+`all_links` lists the pairs the aligner takes. Opening an index computes nothing: readers get
+`Counterparts.load(catalogue)`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.counterparts import Counterpart, CounterpartError, Counterparts, CounterpartStore
+from viko.corpus.counterparts import Counterpart, Counterparts, CounterpartStore
 from viko.corpus.document import Document
 from viko.indexer.store import Index
 from viko.workbench.detect import DocInfo, FeatureWeights, detect_counterparts, doc_info
 
-__all__ = ["CounterpartError", "DetectStats", "all_links", "decide", "detect_all", "detect_documents",
-           "forget", "get_counterpart"]
+__all__ = ["DetectStats", "all_links", "detect_all", "detect_documents"]
 
 RATIO_KEY = "counterparts_typical_ratio"
 LANG_PAIR = ("vi", "ko")
@@ -34,19 +35,6 @@ class DetectStats:
 
     def summary(self) -> str:
         return f"{self.links} counterpart pairs ({self.rematched} of {self.documents} documents re-matched)"
-
-
-def get_counterpart(cat: Catalogue, doc_id: str) -> Counterpart | None:
-    """The counterpart to show and align for a document (confirmed > rejected > detected)."""
-    return CounterpartStore(cat).get(doc_id)
-
-
-def decide(cat: Catalogue, doc_id: str, other_id: str, decision: str, note: str = "") -> None:
-    CounterpartStore(cat).decide(doc_id, other_id, decision, note)
-
-
-def forget(cat: Catalogue, doc_id: str, other_id: str) -> bool:
-    return CounterpartStore(cat).forget(doc_id, other_id)
 
 
 def all_links(cat: Catalogue, min_confidence: float = 0.0) -> list[tuple[str, str, Counterpart]]:

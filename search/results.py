@@ -1,0 +1,54 @@
+"""What a search returns: hits with their metadata, a page of results, and the error a
+query that cannot be run raises (its message is meant for the user)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    title: str = ""
+    url: str = ""
+    type: str = ""
+    date: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    lang: str
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    passage: tuple[int, int]
+    title: str = ""
+    url: str = ""
+    type: str = ""
+    date: str = ""
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "lang": self.lang, "title": self.title, "score": round(self.score, 4),
+                "snippet": self.snippet, "highlights": [list(h) for h in self.highlights],
+                "url": self.url, "type": self.type, "date": self.date, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    query_lang: str
+    hits: list[Hit]
+    total: int
+    took_ms: float
+    terms: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "query_lang": self.query_lang, "total": self.total,
+                "took_ms": round(self.took_ms, 2), "hits": [h.to_json() for h in self.hits]}

@@ -1,0 +1,234 @@
+"""The side-by-side alignment page, `/align?a=ID[&b=ID]` as HTML and `/api/align` as JSON
+(one handler serves both): which pair, its links, and glossary terms per sentence; and the
+counterpart decisions taken on it (`/align/decide`, `/api/counterpart`), which need the
+operator's token, checked before the request's fields are validated.
+
+Alignment runs on request through the sentence-embedding cache that `viko align-all` fills,
+so a pair aligned before costs only the dynamic programme. A request aligns at most
+`web_align_max_sentences` sentences per side: the cost grows with the product of the two
+lengths (4,000 x 4,000 sentences took about 1 GB), so longer documents show their opening
+and say so; `viko align-all` aligns whole documents offline.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from viko.corpus.counterparts import CounterpartError, decide, forget, get_counterpart
+from viko.corpus.document import Document
+from viko.corpus.glossary import Glossary, open_glossary
+from viko.runtime import cached_encoder, open_catalogue
+from viko.settings import Settings
+from viko.web.shared import TokenFirstRoute, Web, page_routes
+from viko.workbench.align import Alignment, align_sentences, doc_sentences
+from viko.workbench.sentvec import SentenceEmbedder
+
+
+class TermModel(BaseModel):
+    start: int
+    end: int
+    other: str = Field(description="The glossary's equivalent in the other language")
+    note: str = ""
+
+
+class SentenceModel(BaseModel):
+    index: int
+    text: str
+    terms: list[TermModel] = Field(default=[], description="Glossary terms in the sentence")
+
+
+class LinkModel(BaseModel):
+    a: list[int] = Field(description="Sentence indexes on side a (empty: b is unmatched)")
+    b: list[int]
+    score: float = Field(description="Cosine similarity of the two sides' sentence embeddings")
+
+
+class AlignRow(BaseModel):
+    """One row of the side-by-side view."""
+
+    a: list[SentenceModel]
+    b: list[SentenceModel]
+    score: float
+    kind: str = Field(description="1-1, 1-2, 2-1, 1-0 or 0-1")
+
+
+class DocRef(BaseModel):
+    id: str
+    lang: str
+    title: str
+
+
+class AlignmentPage(BaseModel):
+    a: DocRef | None = None
+    b: DocRef | None = None
+    status: str = Field(default="", description="How b was chosen: given, confirmed, detected, index")
+    confidence: float = 0.0
+    links: list[LinkModel] = []
+    a_sentences: list[str] = []
+    b_sentences: list[str] = []
+    rows: list[AlignRow] = []
+    error: str = ""
+    cut: str = Field(default="", description="Set when the documents are longer than the aligned part")
+    a_total: int = Field(default=0, description="Sentences in document a")
+    b_total: int = Field(default=0, description="Sentences in document b")
+
+
+class DecisionInput(BaseModel):
+    doc_id: str
+    other_id: str
+    decision: str = Field(pattern="^(confirmed|rejected|forget)$")
+    note: str = Field(default="", max_length=1000)
+
+
+class CounterpartModel(BaseModel):
+    doc_id: str
+    other_id: str | None = None
+    confidence: float = 0.0
+    status: str = Field(default="", description="confirmed (by a person) or detected (with features)")
+    features: dict[str, float] = {}
+
+
+class AlignmentService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._embedder: SentenceEmbedder | None = None
+
+    def _align(self, sa: list[str], sb: list[str]) -> Alignment:
+        with self._lock:  # the embedder and its cache are not thread-safe
+            if self._embedder is None:
+                self._embedder = SentenceEmbedder(cached_encoder(self.settings.encoder_choice),
+                                                  cache_dir=Path(self.settings.data_dir) / "sentences")
+            return Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
+
+    def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
+        with open_catalogue(self.settings) as cat:
+            a = cat.get(a_id)
+            if a is None:
+                return AlignmentPage(error=f"no document with id {a_id!r}")
+            status, confidence = "given", 1.0
+            if not b_id:
+                link = get_counterpart(cat, a_id)
+                if link is None:
+                    return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
+                b_id, status, confidence = link.other_id, link.status, link.confidence
+            b = cat.get(b_id)
+            if b is None:
+                return AlignmentPage(a=_ref(a), error=f"no document with id {b_id!r}")
+            glossary = Glossary(open_glossary(cat, self.settings.glossary).entries())
+        limit = max(1, self.settings.web_align_max_sentences)
+        all_a, all_b = doc_sentences(a), doc_sentences(b)
+        alignment = self._align(all_a[:limit], all_b[:limit])
+        totals = len(all_a), len(all_b)
+        cut = ""
+        if max(totals) > limit:
+            cut = (f"only the first {self.settings.web_align_max_sentences} sentences of each side are aligned here "
+                   f"({totals[0]} and {totals[1]} in all): `viko align-all` aligns whole documents")
+        return AlignmentPage(a=_ref(a), b=_ref(b), status=status, confidence=confidence, cut=cut,
+                             a_total=totals[0], b_total=totals[1],
+                             links=[LinkModel(**link.to_json()) for link in alignment.links],  # type: ignore[arg-type]
+                             a_sentences=alignment.a_sentences, b_sentences=alignment.b_sentences,
+                             rows=_rows(alignment, glossary, a.lang, b.lang))
+
+
+def _ref(doc: Document) -> DocRef:
+    return DocRef(id=doc.id, lang=doc.lang, title=doc.title)
+
+
+def _sentence(i: int, text: str, lang: str, glossary: Glossary) -> SentenceModel:
+    other = "ko" if lang == "vi" else "vi"
+    terms = [TermModel(start=m.start, end=m.end, other=m.entry.side(other), note=m.entry.note)
+             for m in glossary.lookup(text, lang)]
+    return SentenceModel(index=i, text=text, terms=terms)
+
+
+def _rows(al: Alignment, glossary: Glossary, lang_a: str, lang_b: str) -> list[AlignRow]:
+    rows = []
+    for link in al.links:
+        rows.append(AlignRow(a=[_sentence(i, al.a_sentences[i], lang_a, glossary) for i in link.a],
+                             b=[_sentence(j, al.b_sentences[j], lang_b, glossary) for j in link.b],
+                             score=round(link.score, 4), kind=f"{len(link.a)}-{len(link.b)}"))
+    return rows
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    """Which pair to align: a, and b (default: a's counterpart). Without a the page shows its
+    empty form and the API answers 400."""
+
+    a: str = ""
+    b: str = ""
+
+
+def align_params(a: str = Query("", description="Document id"),
+                 b: str = Query("", description="The other document (default: a's counterpart)")) -> AlignParams:
+    return AlignParams(a, b)
+
+
+AlignQuery = Annotated[AlignParams, Depends(align_params)]
+
+
+def align_router(web: Web) -> APIRouter:
+    router = APIRouter(route_class=TokenFirstRoute, tags=["translation"])
+    aligner = AlignmentService(web.settings)
+
+    def align(request: Request, params: AlignQuery) -> Any:
+        page = aligner.page(params.a, params.b) if params.a else AlignmentPage()
+        return web.respond(request, "align.html", page, error=page.error, status=404,
+                           blank="" if params.a else "choose a document: a=ID")
+
+    page_routes(router, "/align", "/api/align", align, AlignmentPage,
+                "Sentence alignment of a document and its counterpart")
+    _counterpart_routes(router, web)
+    return router
+
+
+def _counterpart_routes(router: APIRouter, web: Web) -> None:
+    settings, gate = web.settings, web.gate
+
+    @router.get("/api/counterpart/{doc_id:path}", response_model=CounterpartModel, summary="A document's counterpart")
+    def api_counterpart(doc_id: str) -> Any:
+        with open_catalogue(settings) as cat:
+            if cat.get(doc_id) is None:
+                raise HTTPException(404, f"no document with id {doc_id!r}")
+            link = get_counterpart(cat, doc_id)
+        if link is None:
+            return CounterpartModel(doc_id=doc_id)
+        return CounterpartModel(doc_id=doc_id, other_id=link.other_id, confidence=link.confidence,
+                                status=link.status, features=dict(link.features))
+
+    def apply(body: DecisionInput) -> dict[str, str]:
+        with web.writing, open_catalogue(settings) as cat:
+            try:
+                if body.decision == "forget":
+                    forget(cat, body.doc_id, body.other_id)
+                else:
+                    decide(cat, body.doc_id, body.other_id, body.decision, body.note)
+            except CounterpartError as exc:
+                raise HTTPException(400, str(exc)) from exc
+        return {"doc_id": body.doc_id, "other_id": body.other_id, "decision": body.decision}
+
+    @router.post("/api/counterpart", summary="Confirm, reject or forget a counterpart link (token)",
+                 dependencies=[Depends(gate.header_check)])
+    def api_decide(body: DecisionInput) -> dict[str, str]:
+        return apply(body)
+
+    @router.post("/align/decide", include_in_schema=False)
+    def decide_form(request: Request, a: str = Form(""), b: str = Form(""), decision: str = Form(""),
+                    token: str = Form("")) -> Response:
+        gate.authorize(token, request)
+        try:
+            body = DecisionInput(doc_id=a, other_id=b, decision=decision)
+        except ValidationError as exc:
+            raise HTTPException(400, f"not a valid decision: {exc.errors()[0]['msg']}") from exc
+        apply(body)
+        target = {"a": a, "b": b} if decision != "rejected" else {"a": a}
+        return RedirectResponse("/align?" + urlencode(target), status_code=303)

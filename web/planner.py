@@ -1,0 +1,218 @@
+"""The session planner, `/planner` as HTML and `/api/planner` as JSON (one handler serves
+both): the proposed schedule by slot and table. Changes (lock, remove, re-plan with other
+settings) need the operator's token: `Authorization: Bearer` for the API, a form field for
+the page, as for the glossary; both parse into one `PlannerAction`. Downloads: the agenda
+(csv, xlsx, html) and the meeting briefs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from viko.matching.match import Matcher
+from viko.matching.plan import PlanError
+from viko.matching.printout import agenda_csv, agenda_html, agenda_xlsx, briefs_html
+from viko.matching.session import Session, SessionConfig, SessionStore, plan_for
+from viko.web.services import Services
+from viko.web.shared import TokenFirstRoute, Web, page_routes
+
+MAX_MESSAGE = 200
+
+
+class MeetingModel(BaseModel):
+    demand: str
+    offer: str
+    slot: int = Field(description="1-based")
+    table: int = Field(description="1-based")
+    score: float
+    locked: bool
+    demand_title: str = ""
+    offer_title: str = ""
+    demand_lang: str = ""
+    offer_lang: str = ""
+
+
+class PlannerPage(BaseModel):
+    tables: int
+    slots: int
+    per_party: int
+    floor: float
+    demands: list[str]
+    offers: list[str]
+    absent: list[str]
+    removed: list[tuple[str, str]]
+    meetings: list[MeetingModel] = []
+    total: float = 0.0
+    optimum: float = 0.0
+    status: str = ""
+    errors: list[str] = []
+    editable: bool = False
+    message: str = Field(default="", description="A notice to show: the page's last form action")
+
+
+class PlannerAction(BaseModel):
+    action: Literal["lock", "unlock", "remove", "replan", "reset"]
+    demand: str = ""
+    offer: str = ""
+    tables: int | None = Field(default=None, ge=1, le=500)
+    slots: int | None = Field(default=None, ge=1, le=100)
+    per_party: int | None = Field(default=None, ge=1, le=100)
+    floor: float | None = None
+    absent: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class PlannerParams:
+    msg: str = ""
+
+
+def planner_params(msg: str = Query("", description="A notice to show (set by the page's form)")) -> PlannerParams:
+    return PlannerParams(msg[:MAX_MESSAGE])
+
+
+PlannerQuery = Annotated[PlannerParams, Depends(planner_params)]
+
+
+def planner_page(session: Session, matcher: Matcher, editable: bool, message: str = "") -> PlannerPage:
+    cfg, plan = session.config, session.plan
+    meetings = []
+    for m in plan.meetings:
+        d, o = matcher.records.get(m.demand), matcher.records.get(m.offer)
+        meetings.append(MeetingModel(demand=m.demand, offer=m.offer, slot=m.slot + 1, table=m.table + 1,
+                                     score=round(m.score, 4), locked=m.locked, demand_title=d.title if d else "",
+                                     offer_title=o.title if o else "", demand_lang=d.lang if d else "",
+                                     offer_lang=o.lang if o else ""))
+    return PlannerPage(tables=cfg.tables, slots=cfg.slots, per_party=cfg.per_party, floor=cfg.floor,
+                       demands=list(cfg.demands) or matcher.ids("demand"), offers=list(cfg.offers) or matcher.ids("offer"),
+                       absent=list(cfg.absent), removed=[(a, b) for a, b in cfg.removed], meetings=meetings,
+                       total=round(plan.total, 4), optimum=round(plan.optimum, 4), status=plan.status,
+                       errors=session.errors, editable=editable, message=message)
+
+
+def apply_action(config: SessionConfig, current: Session, action: PlannerAction) -> SessionConfig:
+    if action.action == "reset":
+        return SessionConfig()
+    if action.action == "replan":
+        changes = {"tables": action.tables, "slots": action.slots, "per_party": action.per_party,
+                   "floor": action.floor, "absent": tuple(action.absent) if action.absent is not None else None}
+        return config.with_(**{k: v for k, v in changes.items() if v is not None})
+    if not action.demand or not action.offer:
+        raise HTTPException(422, f"{action.action} needs a demand and an offer")
+    if action.action == "unlock":
+        return config.unlock(action.demand, action.offer)
+    if action.action == "remove":
+        return config.remove(action.demand, action.offer)
+    placed = next((m for m in current.plan.meetings if (m.demand, m.offer) == (action.demand, action.offer)), None)
+    if placed is None:
+        raise HTTPException(404, f"{action.demand} – {action.offer} is not a meeting of the current plan")
+    return config.lock(action.demand, action.offer, placed.slot, placed.table)
+
+
+def form_action(action: str, demand: str, offer: str, tables: int | None, slots: int | None, per_party: int | None,
+                floor: float | None, absent: str | None) -> PlannerAction:
+    """The page's form as the API's PlannerAction (absent: ids separated by commas or lines)."""
+    absent_ids = [a.strip() for a in absent.replace("\n", ",").split(",") if a.strip()] if absent is not None else None
+    return PlannerAction.model_validate({"action": action, "demand": demand, "offer": offer, "tables": tables,
+                                         "slots": slots, "per_party": per_party, "floor": floor, "absent": absent_ids})
+
+
+class Planner:
+    """The session's decisions on disk (one writer at a time) over the live engine's matcher.
+
+    Solving is the expensive part (an integer program), and every view of the planner, its
+    JSON and its downloads need the plan: it is solved once per state and kept, the state
+    being the session's decisions as the file holds them now (re-read on every request, so
+    `viko plan-session` edits count) and the index generation (the matcher's records and
+    scores come from it; the engine over it is rebuilt whenever the catalogue file changes)."""
+
+    def __init__(self, web: Web, services: Services) -> None:
+        self.services = services
+        self.store = SessionStore(web.settings.data_dir)
+        self.writing = threading.Lock()
+        self._solving = threading.Lock()  # concurrent views of one new state solve it once
+        self._solved: tuple[object, SessionConfig, Session] | None = None
+
+    def session(self) -> Session:
+        index, matcher, config = self.services.engine().index, self.services.matcher(), self.store.load()
+        with self._solving:
+            if self._solved is not None and self._solved[0] is index and self._solved[1] == config:
+                return self._solved[2]
+            try:
+                session = plan_for(matcher, config)
+            except PlanError as exc:
+                session = Session(config, errors=[str(exc)])
+            self._solved = (index, config, session)
+            return session
+
+    def act(self, action: PlannerAction) -> PlannerPage:
+        with self.writing:
+            current = self.session()
+            self.store.save(apply_action(current.config, current, action))
+            return planner_page(self.session(), self.services.matcher(), True)
+
+
+def planner_router(web: Web, services: Services) -> APIRouter:
+    router = APIRouter(route_class=TokenFirstRoute, tags=["matchmaking"])
+    planner, gate = Planner(web, services), web.gate
+
+    def planner_view(request: Request, params: PlannerQuery) -> Any:
+        page = planner_page(planner.session(), services.matcher(), gate.open, params.msg)
+        return web.respond(request, "planner.html", page)
+
+    page_routes(router, "/planner", "/api/planner", planner_view, PlannerPage, "The proposed session schedule")
+
+    @router.post("/api/planner", response_model=PlannerPage, summary="Lock, unlock or remove a meeting, or re-plan (token)",
+                 dependencies=[Depends(gate.header_check)])
+    def api_planner_action(action: PlannerAction) -> Any:
+        return planner.act(action)
+
+    @router.post("/planner", include_in_schema=False)
+    def planner_form(request: Request, token: str = Form(""), action: str = Form(...), demand: str = Form(""),
+                     offer: str = Form(""),
+                     tables: int | None = Form(None), slots: int | None = Form(None),
+                     per_party: int | None = Form(None), floor: float | None = Form(None),
+                     absent: str | None = Form(None)) -> Response:
+        gate.authorize(token, request)  # before the fields are validated
+        try:
+            planner.act(form_action(action, demand, offer, tables, slots, per_party, floor, absent))
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return RedirectResponse(f"/planner?msg={action}", status_code=303)
+
+    _download_routes(router, planner)
+    return router
+
+
+def _download_routes(router: APIRouter, planner: Planner) -> None:
+    @router.get("/api/planner/agenda.{fmt}", summary="The agenda to print: csv, xlsx or html", response_class=Response,
+                responses={200: {"description": "The agenda file", "content": {
+                    "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}}}}})
+    def download_agenda(fmt: str) -> Response:
+        session, records = planner.session(), planner.services.matcher().records
+        if fmt == "csv":
+            return _download(agenda_csv(session.plan, records).encode("utf-8"), "agenda.csv", "text/csv; charset=utf-8")
+        if fmt == "xlsx":
+            return _download(agenda_xlsx(session.plan, records), "agenda.xlsx",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        if fmt == "html":
+            return _download(agenda_html(session.plan, records).encode("utf-8"), "agenda.html", "text/html; charset=utf-8")
+        raise HTTPException(404, "the agenda comes as csv, xlsx or html")
+
+    @router.get("/api/planner/briefs.html", summary="One printable bilingual brief per meeting", response_class=Response,
+                responses={200: {"description": "The briefs", "content": {"text/html": {"schema": {"type": "string"}}}}})
+    def download_briefs() -> Response:
+        matcher = planner.services.matcher()
+        return _download(briefs_html(planner.session().plan, matcher).encode("utf-8"), "briefs.html",
+                         "text/html; charset=utf-8")
+
+
+def _download(data: bytes, name: str, media_type: str) -> Response:
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
