@@ -10,6 +10,7 @@ from bench import eval_tasks as ev
 from bench.report import table
 from viko.search.expansion import NoExpansion
 from viko.workbench.pairing import detect_documents
+from viko.workbench.sentvec import SentenceEmbedder
 
 if TYPE_CHECKING:
     from bench.eval_context import EvalContext
@@ -72,7 +73,7 @@ def _sentences(ctx: EvalContext) -> str:
 def _engine_rows(ctx: EvalContext, index: Any, steps: Sequence[Step],
                  evaluate: Any, queries: Any, docs: Any) -> list[tuple[str, dict[str, float]]]:
     out = []
-    counterparts = detect_documents(index, docs)  # as `viko index` would store them
+    counterparts = detect_documents(index, docs, embed=SentenceEmbedder(ctx.encoder).embed)  # as align-all stores them
     for step in steps:
         params = dataclasses.replace(ctx.settings.ranking, **step.changes)
         engine = ctx.engine(index, params, counterparts=counterparts,

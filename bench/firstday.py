@@ -43,6 +43,7 @@ from viko.search.expansion import file_glossary
 from viko.search.params import RankingParams
 from viko.settings import Settings
 from viko.workbench.pairing import detect_documents
+from viko.workbench.sentvec import SentenceEmbedder
 
 SIZES = (6, 20, 60)
 DRAWS = {6: 8, 20: 3, 60: 1}
@@ -154,7 +155,7 @@ def stripped_tasks(ctx_engine: Callable[..., SearchEngine], encoder: CachedEncod
     rows: list[list[object]] = []
     docs, queries = ev.ntrex_corpus(split)
     index = ev.cached_index("ntrex", docs, encoder, analyzer)
-    engine = ctx_engine(index, counterparts=detect_documents(index, docs))  # as `viko index` stores them
+    engine = ctx_engine(index, counterparts=detect_documents(index, docs, embed=SentenceEmbedder(encoder).embed))  # as align-all stores them
     plain = ev.mixed_documents(engine, queries, ["full"])["full"]
     stripped_q = [(strip_diacritics(q) if lang == "vi" else q, lang, stem) for q, lang, stem in queries]
     stripped = ev.mixed_documents(engine, stripped_q, ["full"])["full"]
@@ -180,7 +181,7 @@ def english_headlines(ctx_engine: Callable[..., SearchEngine], encoder: CachedEn
         first.setdefault(doc_id, line.strip())
     docs, queries = ev.ntrex_corpus(split)
     index = ev.cached_index("ntrex", docs, encoder, analyzer)
-    engine = ctx_engine(index, counterparts=detect_documents(index, docs))
+    engine = ctx_engine(index, counterparts=detect_documents(index, docs, embed=SentenceEmbedder(encoder).embed))
     stems = list(dict.fromkeys(stem for _, _, stem in queries))
     encoder.encode_queries([first[s] for s in stems])
     hits, ndcg = [], []

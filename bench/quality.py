@@ -23,6 +23,7 @@ from viko.indexer.analyze import default_analyzer
 from viko.indexer.encoders import load_encoder
 from viko.settings import Settings
 from viko.workbench.pairing import detect_documents
+from viko.workbench.sentvec import SentenceEmbedder
 
 TASKS = ("sentences", "documents", "questions")
 SPLITS = ("dev", "test")
@@ -74,7 +75,7 @@ def sentences(ctx: EvalContext, split: str, rows: dict[tuple[str, str, str], Row
 def documents(ctx: EvalContext, split: str, rows: dict[tuple[str, str, str], Row]) -> None:
     docs, queries = ev.ntrex_corpus(split)
     index = ev.cached_index("ntrex", docs, ctx.encoder, ctx.analyzer)
-    engine = ctx.engine(index, counterparts=detect_documents(index, docs))
+    engine = ctx.engine(index, counterparts=detect_documents(index, docs, embed=SentenceEmbedder(ctx.encoder).embed))
     scores = ev.mixed_documents(engine, queries, [ENGINE_MODE[m] for m in METHODS])
     _put(rows, "documents", "ntrex", split, f"{len(docs)} docs", _by_method(scores))
 

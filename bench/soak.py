@@ -48,13 +48,27 @@ def viko(data: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedP
     return run
 
 
+@dataclass(frozen=True)
+class Sample:
+    """The server process at one moment, from /proc."""
+
+    rss_kb: int
+    fds: int
+    live_fds: int  # descriptors on files of the live generation's segments
+    stale_fds: int  # on files of any other segment (replaced generations)
+    deleted_maps: int  # deleted files still memory-mapped
+    live_segments: int
+
+
+EMPTY = Sample(0, 0, 0, 0, 0, 0)
+
+
 @dataclass
 class Minute:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     client_errors: int = 0  # 4xx: counted, not errors of the server
-    samples: list[tuple[int, int, int]] = field(default_factory=list)  # (rss kB, fds, deleted maps)
-    live: list[tuple[int, int]] = field(default_factory=list)  # (segments, files) of the live generation
+    samples: list[Sample] = field(default_factory=list)
     index_seconds: float = 0.0
     index_failed: str = ""
 
@@ -117,13 +131,11 @@ class Soak:
     def sampler(self, pid: int) -> None:
         while not self.stop.wait(2.0):
             try:
-                sample = server_files(pid)
-                live = live_index_files(self.data / "index")
+                sample = server_files(pid, self.data / "index")
             except (OSError, ValueError, KeyError):
                 continue
             with self.lock:
                 self.minute().samples.append(sample)
-                self.minute().live.append(live)
 
     # -- changing data -------------------------------------------------------------------
     def feeder(self) -> None:
@@ -178,52 +190,63 @@ class Soak:
                 reported = int(elapsed // self.period)
                 with self.lock:
                     done = self.minutes[reported - 1]
-                    last = done.samples[-1] if done.samples else (0, 0, 0)
+                    last = done.samples[-1] if done.samples else EMPTY
                     print(f"  soak: minute {reported}: {len(done.latencies)} requests, {done.errors} errors, "
-                          f"RSS {last[0] / 1024:.0f} MB, {last[1]} fds, {last[2]} deleted maps", file=sys.stderr, flush=True)
+                          f"RSS {last.rss_kb / 1024:.0f} MB, {last.fds} fds ({last.live_fds} on the live index, "
+                          f"{last.stale_fds} on replaced segments), {last.deleted_maps} deleted maps",
+                          file=sys.stderr, flush=True)
         self.stop.set()
         for t in threads:
             t.join(timeout=600)
 
 
-def server_files(pid: int) -> tuple[int, int, int]:
-    """(resident kB, open descriptors, distinct deleted files still memory-mapped)."""
+def server_files(pid: int, index_root: Path) -> Sample:
+    """Resident memory, open descriptors (each memory map of a file holds one: Python's mmap
+    keeps a descriptor) split by what they point at, and deleted files still mapped."""
     rss = 0
     with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
                 rss = int(line.split()[1])
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    gen = index_root / (index_root / "CURRENT").read_text(encoding="utf-8").strip()
+    live = set(json.loads((gen / "manifest.json").read_text(encoding="utf-8"))["segments"])
+    segments = str(index_root / "segments") + "/"
+    fds = live_fds = stale_fds = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        fds += 1
+        if target.startswith(segments):
+            if target[len(segments):].split("/", 1)[0] in live:
+                live_fds += 1
+            else:
+                stale_fds += 1
     with open(f"/proc/{pid}/maps", encoding="utf-8") as fh:
         deleted = {line.split(maxsplit=5)[5].strip() for line in fh if line.rstrip().endswith("(deleted)")}
-    return rss, fds, len(deleted)
-
-
-def live_index_files(root: Path) -> tuple[int, int]:
-    """(segments, files) of the live generation: each file a server maps holds a descriptor
-    (Python's mmap keeps one), so a server's open files follow the live index's size."""
-    gen = root / (root / "CURRENT").read_text(encoding="utf-8").strip()
-    segments = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))["segments"]
-    return len(segments), sum(1 for s in segments for _ in (root / "segments" / s).iterdir())
+    return Sample(rss, fds, live_fds, stale_fds, len(deleted), len(live))
 
 
 def report(soak: Soak, build_seconds: float) -> str:
     rows: list[list[object]] = []
     for n, m in enumerate(soak.minutes, 1):
-        last = m.samples[-1] if m.samples else (0, 0, 0)
-        live = m.live[-1] if m.live else (0, 0)
-        peak = max((s[0] for s in m.samples), default=0)
+        last = m.samples[-1] if m.samples else EMPTY
+        peak = max((s.rss_kb for s in m.samples), default=0)
         rows.append([n, len(m.latencies), m.errors, m.client_errors,
                      f"{pct(m.latencies, 0.5):.0f}" if m.latencies else "-",
                      f"{pct(m.latencies, 0.95):.0f}" if m.latencies else "-",
-                     f"{last[0] / 1024:.0f}", f"{peak / 1024:.0f}", last[1], f"{live[0]} / {live[1]}",
-                     last[1] - live[1], last[2],
+                     f"{last.rss_kb / 1024:.0f}", f"{peak / 1024:.0f}", last.fds,
+                     f"{last.live_fds} ({last.live_segments})", last.stale_fds, last.fds - last.live_fds - last.stale_fds,
+                     last.deleted_maps,
                      (f"{m.index_seconds:.0f}" if m.index_seconds else "-") + (" (failed)" if m.index_failed else "")])
     total = sum(len(m.latencies) for m in soak.minutes)
     errors = sum(m.errors for m in soak.minutes)
-    rss = [m.samples[-1][0] / 1024 for m in soak.minutes if m.samples]
-    fds = [m.samples[-1][1] for m in soak.minutes if m.samples]
-    beside = [m.samples[-1][1] - m.live[-1][1] for m in soak.minutes if m.samples and m.live]
+    ends = [m.samples[-1] for m in soak.minutes if m.samples]
+    rss = [s.rss_kb / 1024 for s in ends]
+    other = [s.fds - s.live_fds - s.stale_fds for s in ends]
+    stale = max((s.stale_fds for m in soak.minutes for s in m.samples), default=0)
+    maps = max((s.deleted_maps for m in soak.minutes for s in m.samples), default=0)
     failed = [m.index_failed for m in soak.minutes if m.index_failed]
     return "\n".join([
         "## Soak: serving while the data changes",
@@ -236,16 +259,17 @@ def report(soak: Soak, build_seconds: float) -> str:
         "mining). Per minute: requests, errors (5xx or connection errors), 4xx answers, latency, and the server "
         "process's resident memory, open descriptors and deleted files still mapped (replaced index "
         "generations), from /proc. Each file the server maps holds a descriptor (Python's mmap keeps one), "
-        "so open descriptors follow the live generation's files (a new segment a minute, fewer after a merge); "
-        "the descriptors beside them, and the deleted files still mapped, are what must stay flat.",
+        "so descriptors on the live index follow its segments (one more a minute, one after a merge); those on "
+        "replaced segments, the other descriptors and the deleted files still mapped are what must stay flat.",
         "",
         table(["minute", "requests", "errors", "4xx", "p50 ms", "p95 ms", "RSS MB (end)", "RSS MB (peak)",
-               "open fds (end)", "live segments / files", "fds beside the live index", "deleted files mapped",
-               "import + index s"], rows),
+               "open fds (end)", "on the live index (segments)", "on replaced segments", "other fds",
+               "deleted files mapped", "import + index s"], rows),
         "",
         f"{total} requests, {errors} errors; resident memory {min(rss, default=0):.0f}-{max(rss, default=0):.0f} MB, "
-        f"open descriptors {min(fds, default=0)}-{max(fds, default=0)} at the end of each minute, "
-        f"{min(beside, default=0)}-{max(beside, default=0)} of them beside the live index's files"
+        f"descriptors other than the index's {min(other, default=0)}-{max(other, default=0)} at the end of each "
+        f"minute; in any sample (every 2 s) at most {stale} descriptors on replaced segments (the generation "
+        f"just replaced, until the server's next request moves to the new one) and {maps} deleted files mapped"
         + (f"; index runs failed: {failed}" if failed else "") + ".",
     ])
 

@@ -112,7 +112,8 @@ def run() -> None:
           f"joined and 5% removed (seed {SEED}; the perturbed side alternates so both 1-2 and 2-1 "
           "links occur); exact-match links, micro-averaged; parameters tuned on dev:", "",
           table(["split", "precision", "recall", "F1"], rows)]
-    md += ["", _mining_section(embedder), "", _counterpart_section(), "", _concordance_section()]
+    md += ["", _mining_section(embedder), "", _mining_mix_section(embedder), "", _counterpart_section(), "",
+           _claims_section(embedder), "", _concordance_section(), "", _demo_claims_section()]
     write_section("translate", "\n".join(md))
 
 
@@ -292,3 +293,89 @@ def _concordance_section() -> str:
         "the next ones find them remembered), first page of 20:", "",
         table(["median ms", "p95 ms", "max ms", "median units found"],
               [[statistics.median(times), p95, times[-1], statistics.median(found)]])])
+
+
+DEVMIX = CACHE / "devmix"
+
+
+def _claims_section(embedder: object) -> str:
+    """Claimed pairs on the dev mix (bench/translate_mix.py: dev documents only)."""
+    from bench.translate_mix import (
+        big_mix,
+        detect_collection,
+        index_collection,
+        precision_recall,
+        tiny_collections,
+    )
+    from viko.corpus.counterparts import CLAIM_CONFIDENCE
+
+    rows: list[list[object]] = []
+    every = []
+    for name, group in (("dev mix (132 documents)", [big_mix()]), ("tiny collections (10 x 6 documents)", tiny_collections())):
+        results = [detect_collection(index_collection(DEVMIX, c), c, embed=embedder.embed) for c in group]  # type: ignore[attr-defined]
+        every += results
+        p, r, n, wrong = precision_recall(results)
+        possible = sum(1 for res in results for *_, claimed in res.links if not claimed)
+        rows.append([name, sum(len(res.truth) for res in results), n, p, r, possible,
+                     "; ".join(f"{a} ↔ {b} ({c:.2f})" for a, b, c in wrong) or "none"])
+    p, r, n, wrong = precision_recall(every)
+    rows.append(["all", sum(len(res.truth) for res in every), n, p, r, "", "; ".join(f"{a} ↔ {b}" for a, b, _ in wrong) or "none"])
+    embedder.save()  # type: ignore[attr-defined]
+    return "\n".join([
+        f"Claimed counterparts (confidence >= {CLAIM_CONFIDENCE}, sentence evidence) on the dev mix: 30 NTREX "
+        "translation pairs, 12 same-story pairs (first half of an article in one language, second half in the "
+        "other), 14 same-topic pairs (different SIB-200 sentences of one category in each language), 20 "
+        "documents without a translation; and ten collections of six documents (three a side, unrelated "
+        "stories; every other one holds one translation):", "",
+        table(["set", "translations", "claimed", "precision", "recall", "possible links", "wrong claims"], rows)])
+
+
+def _mining_mix_section(embedder: object) -> str:
+    """Mining among same-topic sentences that are not translations (dev data only)."""
+    from bench.translate_mix import mining_mix
+    from viko.workbench.mining import Sentence, mine
+
+    vi, ko = mining_mix()
+    keys_vi = {(doc, i): key for i, (key, doc, _) in enumerate(vi)}
+    keys_ko = {(doc, i): key for i, (key, doc, _) in enumerate(ko)}
+    found = mine([Sentence(doc, i, text) for i, (_, doc, text) in enumerate(vi)],
+                 [Sentence(doc, i, text) for i, (_, doc, text) in enumerate(ko)], embedder.embed)  # type: ignore[attr-defined]
+    right = sum(1 for p in found if keys_vi[(p.vi.doc_id, p.vi.index)] == keys_ko[(p.ko.doc_id, p.ko.index)])
+    pairs = len({k for k, _, _ in vi} & {k for k, _, _ in ko})
+    embedder.save()  # type: ignore[attr-defined]
+    return "\n".join([
+        "Mining among same-topic sentences that are not translations (dev only: SIB-200 train+dev by category, a "
+        "third with both sides, a third Vietnamese only, a third Korean only; plus the halves of NTREX documents "
+        "30-41, the same story in the other language):", "",
+        table(["vi sentences", "ko sentences", "translations present", "mined", "precision", "recall"],
+              [[len(vi), len(ko), pairs, len(found), right / max(len(found), 1), right / max(pairs, 1)]])])
+
+
+def _demo_claims_section() -> str:
+    """The demo corpus's links after `viko index`, each with its titles, and the TMX share."""
+    from viko.corpus.counterparts import Counterparts
+    from viko.corpus.tm import TranslationMemory
+    from viko.runtime import open_catalogue
+
+    with open_catalogue(demo_settings()) as cat:  # type: ignore[arg-type]
+        langs = cat.langs()
+        links = [c for c in Counterparts.load(cat) if langs.get(c.doc_id) == "vi"]
+        titles = cat.titles([d for c in links for d in (c.doc_id, c.other_id)])
+        exported = list(TranslationMemory(cat).units(include_mined=False))
+        mined = TranslationMemory(cat).count().get("mined", 0)
+    # The demo's translations share an id stem (x-vi / x-ko); every pair is also checked by title below.
+    right = {(c.doc_id, c.other_id) for c in links if c.doc_id[:-3] == c.other_id[:-3]}
+    rows: list[list[object]] = [[c.kind, c.confidence, f"{c.doc_id} ↔ {c.other_id}", titles.get(c.doc_id, "")[:60],
+             titles.get(c.other_id, "")[:40], "yes" if (c.doc_id, c.other_id) in right else "NO"]
+            for c in sorted(links, key=lambda c: -c.confidence)]
+    twins = sum(1 for d, lang in langs.items() if lang == "vi" and langs.get(d[:-3] + "-ko") == "ko")
+    claimed = [c for c in links if c.claimed]
+    good = sum(1 for c in claimed if (c.doc_id, c.other_id) in right)
+    share = sum(1 for u in exported if (u.vi_doc, u.ko_doc) in right or u.origin == "tmx") / max(len(exported), 1)
+    return "\n".join([
+        f"Demo corpus after `viko index`: {len(claimed)} pairs claimed, {good} of them translations "
+        f"(precision {good / max(len(claimed), 1):.3f}, recall {good / max(twins, 1):.3f} of its {twins} translations); "
+        "every link:", "",
+        table(["kind", "confidence", "pair", "vi title", "ko title", "translation"], rows), "",
+        f"Default TMX export of the demo memory: {len(exported)} units, share from translation pairs "
+        f"{share:.3f}; {mined} mined look-alike pairs left out (`--include-mined` adds them)."])

@@ -25,6 +25,15 @@ from viko.corpus.catalogue import Catalogue, utcnow
 
 DECISIONS = ("confirmed", "rejected")
 STATUSES = ("detected", "confirmed")
+# A detected link is *claimed* (shown as the counterpart, bridged fully, aligned into the
+# translation memory) only at or above this confidence and only when its sentences were
+# compared (workbench.evidence); below it the link is a "possible translation" that a person
+# may confirm or reject. Chosen on the dev mix for precision >= 0.98 (docs/benchmarks.md).
+CLAIM_CONFIDENCE = 0.85
+# Features whose name starts with this are measurements (share of aligned sentences...), not
+# log-odds contributions; they travel in the same stored JSON.
+EVIDENCE_PREFIX = "evidence:"
+KINDS = ("confirmed", "claimed", "possible")
 
 
 class CounterpartError(ValueError):
@@ -43,9 +52,55 @@ class Counterpart:
     margin: float = 0.0
     features: tuple[tuple[str, float], ...] = ()  # (name, contribution to the log-odds)
 
+    @property
+    def verified(self) -> bool:
+        """The detector compared the two documents sentence by sentence."""
+        return any(name == "sentences" for name, _ in self.features)
+
+    @property
+    def claimed(self) -> bool:
+        """Confirmed by a person, or detected as a translation on sentence-level evidence."""
+        return self.status == "confirmed" or (self.verified and self.confidence >= CLAIM_CONFIDENCE)
+
+    @property
+    def kind(self) -> str:
+        """confirmed, claimed (a translation by the detector) or possible (a guess to check)."""
+        return "confirmed" if self.status == "confirmed" else "claimed" if self.claimed else "possible"
+
+    def contributions(self) -> dict[str, float]:
+        return {k: v for k, v in self.features if not k.startswith(EVIDENCE_PREFIX)}
+
+    def evidence(self) -> dict[str, float]:
+        return {k[len(EVIDENCE_PREFIX):]: v for k, v in self.features if k.startswith(EVIDENCE_PREFIX)}
+
+    def reasons(self) -> list[str]:
+        """Why the detector says what it says, in words (the document page, `counterpart show`)."""
+        return link_reasons(self)
+
     def to_json(self) -> dict[str, object]:
         return {"doc_id": self.doc_id, "other_id": self.other_id, "confidence": round(self.confidence, 4),
-                "status": self.status, "features": dict(self.features)}
+                "status": self.status, "kind": self.kind, "claimed": self.claimed,
+                "features": self.contributions(), "evidence": self.evidence(), "reasons": self.reasons()}
+
+
+def link_reasons(link: Counterpart) -> list[str]:
+    if link.status == "confirmed":
+        return ["confirmed by a person"]
+    ev, feats = link.evidence(), link.contributions()
+    out = []
+    if "sent_share" in ev:
+        out.append(f"{int(ev.get('sent_strong', 0))} of {int(ev.get('sent_total', 0))} sentences align 1-1 "
+                   f"in order with a clear margin ({ev['sent_share']:.0%})")
+    else:
+        out.append("not compared sentence by sentence yet (document similarity only; `viko align-all` compares)")
+    if "order" in ev:
+        out.append(f"numbers and names in the same order: {ev['order']:.0%}")
+    if feats.get("length_far", 0.0) < 0:
+        out.append("lengths differ more than translations usually do")
+    if "cosine" in feats:
+        out.append(f"document similarity adds {feats.get('cosine', 0) + feats.get('margin', 0) + feats.get('lead', 0):+.2f}"
+                   " to the log-odds")
+    return out
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ _VOWELS = set("aăâeêioôơuưy")
 # Vowels carrying a shape mark take the tone whatever the placement style.
 _MARKED = set("ăâêôơư")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_HYPHENATED = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 _VI_ONLY = set("ăâđêôơư" "ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 _VI_LETTERS = _VI_ONLY | set("àáãèéìíòóõùúý")
 
@@ -121,13 +122,14 @@ UNACCENTED_VI_SHARE = 0.8
 def looks_unaccented_vietnamese(text: str) -> bool:
     """Latin text without diacritics whose words are (nearly) all Vietnamese syllables.
     Names and acronyms inside it ("Doi thu Panthers", "AFC") are left out of the count."""
-    raw = _WORD.findall(text.lower() if text.isupper() else text)
+    # a hyphenated word is one word, a syllable only if each part is: "Jeollanam-do" is a name
+    raw = _HYPHENATED.findall(text.lower() if text.isupper() else text)
     if not raw or any(fold_vi(w) != w.lower() for w in raw):
         return False  # some diacritic present: ordinary text
     counted = syllables = english = 0
     for word in raw:
         acronym = any(c.isupper() for c in word[1:])
-        syllable = not acronym and bool(_SYLLABLE.fullmatch(word.lower()))
+        syllable = not acronym and all(_SYLLABLE.fullmatch(part) for part in word.lower().split("-"))
         marker = word.lower() in _ENGLISH_MARKERS
         if not syllable and not marker and (acronym or word[:1].isupper()):
             continue  # a name or an acronym, in any language, first word included ("Tesla chet nam nao")

@@ -17,6 +17,10 @@ from viko.corpus.catalogue import Catalogue, utcnow
 from viko.corpus.textnorm import fold_vi, nfc, normalize_vi
 
 ORIGINS = ("aligned", "mined", "tmx")
+# What each origin means, for the pages, the CLI and the TMX export (x-origin).
+ORIGIN_NOTES = {"aligned": "aligned from a confirmed or claimed translation pair",
+                "mined": "mined: a look-alike sentence pair from two documents that are not translations",
+                "tmx": "imported from a translation memory"}
 SEARCH_COLUMNS = ("vi_key", "ko_key", "vi_fold")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -109,13 +113,17 @@ class TranslationMemory:
             return self.add_many(units)
 
     def units(self, *, origin: str | None = None, pair: tuple[str, str] | None = None,
-              ids: Iterable[int] | None = None) -> Iterator[Unit]:
-        """Stored units, filtered by origin, by document pair (either order), or by id."""
+              ids: Iterable[int] | None = None, include_mined: bool = True) -> Iterator[Unit]:
+        """Stored units, filtered by origin, by document pair (either order), or by id; without
+        `include_mined`, the mined sentence pairs (look-alikes found across documents, not
+        translations by anyone's word) are left out."""
         where: list[str] = []
         args: list[str | int] = []
         if origin:
             where.append("origin=?")
             args.append(origin)
+        if not include_mined:
+            where.append("origin!='mined'")
         if pair:
             where.append("((vi_doc=? AND ko_doc=?) OR (vi_doc=? AND ko_doc=?))")
             args += [pair[0], pair[1], pair[1], pair[0]]

@@ -1,13 +1,14 @@
-"""What is printed for the day: the agenda (per table and per party) as CSV, XLSX and HTML,
-and a one-page bilingual brief per meeting (both texts side by side, the matched terms
-marked in both languages). HTML with print CSS rather than PDF: every browser prints it to
-A4 as is, and no PDF library available offline lays out Vietnamese and Korean text as well.
+"""What is printed for the day: the agenda (per slot and table, per table, per party) as CSV,
+XLSX and HTML, and a one-page bilingual brief per meeting (both records side by side, the
+matched terms marked in both languages). Every printout names parties by organisation, with
+their titles in both languages, and slots by clock time. HTML with print CSS rather than a
+PDF library: every browser prints it to A4 as is (tests print the briefs with headless
+Chromium and count the pages), and no PDF library available offline lays out Vietnamese and
+Korean text as well.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,69 +17,12 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from viko.corpus.glossary import Glossary
+from viko.matching.agenda import Day, agenda_csv, agenda_rows, party_lines, titles
+from viko.matching.agenda_xlsx import agenda_xlsx
 from viko.matching.match import Matcher
-from viko.matching.plan import Meeting, Plan
+from viko.matching.parties import Party
+from viko.matching.plan import Meeting
 from viko.matching.records import MatchRecord
-
-AGENDA_COLUMNS = ("slot", "table", "demand_id", "demand_title", "demand_organisation", "offer_id",
-                  "offer_title", "offer_organisation", "score", "locked")
-
-
-@dataclass(frozen=True)
-class Brief:
-    meeting: Meeting
-    demand: MatchRecord
-    offer: MatchRecord
-    demand_text: list[tuple[str, bool]]
-    offer_text: list[tuple[str, bool]]
-    terms: list[str]
-
-
-def agenda_rows(plan: Plan, records: dict[str, MatchRecord]) -> list[dict[str, object]]:
-    rows = []
-    for m in plan.meetings:
-        d, o = records.get(m.demand), records.get(m.offer)
-        rows.append({"slot": m.slot + 1, "table": m.table + 1, "demand_id": m.demand,
-                     "demand_title": d.title if d else "", "demand_organisation": d.organisation if d else "",
-                     "offer_id": m.offer, "offer_title": o.title if o else "",
-                     "offer_organisation": o.organisation if o else "", "score": round(m.score, 3),
-                     "locked": "yes" if m.locked else ""})
-    return rows
-
-
-def agenda_csv(plan: Plan, records: dict[str, MatchRecord]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=AGENDA_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(agenda_rows(plan, records))
-    return "\ufeff" + out.getvalue()  # the BOM makes spreadsheet programs read UTF-8
-
-
-def agenda_xlsx(plan: Plan, records: dict[str, MatchRecord]) -> bytes:
-    """One sheet by slot and table, one per party (demand or offer) with its meetings."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "agenda"
-    rows = agenda_rows(plan, records)
-    sheet.append(list(AGENDA_COLUMNS))
-    for row in rows:
-        sheet.append([row[c] for c in AGENDA_COLUMNS])
-    parties = book.create_sheet("parties")
-    parties.append(["party", "slot", "table", "meets", "title"])
-    for party, slot, table, other in sorted(_party_lines(plan)):
-        rec = records.get(other)
-        parties.append([party, slot, table, other, rec.title if rec else ""])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _party_lines(plan: Plan) -> Iterable[tuple[str, int, int, str]]:
-    for m in plan.meetings:
-        yield m.demand, m.slot + 1, m.table + 1, m.offer
-        yield m.offer, m.slot + 1, m.table + 1, m.demand
 
 
 def mark_terms(text: str, lang: str, glossary: Glossary, glossary_pairs: Iterable[tuple[str, str]],
@@ -100,15 +44,43 @@ def mark_terms(text: str, lang: str, glossary: Glossary, glossary_pairs: Iterabl
     return [r for r in runs if r[0]]
 
 
-def briefs(plan: Plan, matcher: Matcher) -> list[Brief]:
+@dataclass(frozen=True)
+class Side:
+    party: Party
+    record: MatchRecord  # the version printed in full
+    runs: list[tuple[str, bool]]
+    titles: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Brief:
+    meeting: Meeting
+    time: str
+    demand: Side
+    offer: Side
+    terms: list[str]
+
+
+def shown_versions(demand: Party, offer: Party) -> tuple[MatchRecord, MatchRecord]:
+    """The versions a brief prints: the demand's first (Vietnamese when it has one), and the
+    offer's in the other language where it has one, so both languages are on the page."""
+    first = demand.first
+    other = next((m for m in offer.members if m.lang != first.lang), offer.first)
+    return first, other
+
+
+def briefs(day: Day, matcher: Matcher) -> list[Brief]:
     out = []
-    for m in plan.meetings:
-        demand, offer = matcher.get(m.demand), matcher.get(m.offer)
-        why = matcher.pair(m.demand, m.offer, evidence=0).why
+    for m in day.plan.meetings:
+        demand, offer = matcher.party(m.demand), matcher.party(m.offer)
+        d, o = shown_versions(demand, offer)
+        why = matcher.pair(d.id, o.id, evidence=0).why
         terms = [f"{vi} ↔ {ko}" for vi, ko in why.glossary] + list(why.shared)
-        out.append(Brief(m, demand, offer,
-                         mark_terms(demand.text, demand.lang, matcher.glossary, why.glossary, why.shared),
-                         mark_terms(offer.text, offer.lang, matcher.glossary, why.glossary, why.shared), terms))
+        out.append(Brief(m, day.time(m.slot + 1),
+                         Side(demand, d, mark_terms(d.text, d.lang, matcher.glossary, why.glossary, why.shared),
+                              titles(demand)),
+                         Side(offer, o, mark_terms(o.text, o.lang, matcher.glossary, why.glossary, why.shared),
+                              titles(offer)), terms))
     return out
 
 
@@ -116,27 +88,22 @@ def _environment() -> Environment:
     return Environment(loader=PackageLoader("viko.matching", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def agenda_html(plan: Plan, records: dict[str, MatchRecord], title: str = "") -> str:
-    by_party: dict[str, list[tuple[int, int, str]]] = {}
-    for party, slot, table, other in _party_lines(plan):
-        by_party.setdefault(party, []).append((slot, table, other))
+def agenda_html(day: Day, title: str = "") -> str:
+    slots = [(s, day.time(s), [r for r in agenda_rows(day) if r["slot"] == s]) for s in range(1, day.slot_count + 1)]
     return _environment().get_template("agenda.html").render(
-        title=title or "Technology matchmaking session", rows=agenda_rows(plan, records),
-        parties=sorted(by_party.items()), records=records)
+        title=title or "Technology matchmaking session", slots=slots, clock=day.clock,
+        parties=[(day.party(pid), lines) for pid, lines in party_lines(day)], party=day.party, titles=titles)
 
 
-def briefs_html(plan: Plan, matcher: Matcher, title: str = "") -> str:
-    return _environment().get_template("briefs.html").render(
-        title=title or "Meeting briefs", briefs=briefs(plan, matcher))
+def briefs_html(day: Day, matcher: Matcher, title: str = "") -> str:
+    return _environment().get_template("briefs.html").render(title=title or "Meeting briefs", briefs=briefs(day, matcher))
 
 
-def write_printouts(plan: Plan, matcher: Matcher, folder: Path) -> list[Path]:
+def write_printouts(day: Day, matcher: Matcher, folder: Path) -> list[Path]:
     """agenda.csv, agenda.xlsx, agenda.html and briefs.html in the folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    records = matcher.records
-    files = {"agenda.csv": agenda_csv(plan, records).encode("utf-8"), "agenda.xlsx": agenda_xlsx(plan, records),
-             "agenda.html": agenda_html(plan, records).encode("utf-8"),
-             "briefs.html": briefs_html(plan, matcher).encode("utf-8")}
+    files = {"agenda.csv": agenda_csv(day).encode("utf-8"), "agenda.xlsx": agenda_xlsx(day),
+             "agenda.html": agenda_html(day).encode("utf-8"), "briefs.html": briefs_html(day, matcher).encode("utf-8")}
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return [folder / name for name in files]

@@ -55,6 +55,7 @@ class MatchRecord:
     sectors: tuple[str, ...] = ()
     region: str = ""
     contact: str = ""
+    group: str = ""  # an import's `group` column: records of one organisation in several languages
 
     @property
     def sector(self) -> str:
@@ -63,7 +64,7 @@ class MatchRecord:
     def to_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "lang": self.lang, "title": self.title,
                 "organisation": self.organisation, "sectors": list(self.sectors),
-                "region": self.region, "contact": self.contact}
+                "region": self.region, "contact": self.contact, "group": self.group}
 
 
 def labelled_fields(text: str) -> dict[str, str]:
@@ -124,18 +125,44 @@ def record_from_document(doc: Document) -> MatchRecord:
     sectors = infer_sectors(sector_text) if sector_text else ()
     if not sectors:
         sectors = infer_sectors(f"{doc.title}\n{doc.title}\n{doc.text}")
+    name, place = split_place(field("organisation"))
     return MatchRecord(id=doc.id, kind=doc.type, lang=doc.lang, title=doc.title or labels.get("technology", doc.id),
-                       text=doc.text, organisation=field("organisation"), sectors=sectors,
-                       region=field("region") or _region_of(field("organisation")), contact=field("contact"))
+                       text=doc.text, organisation=name, sectors=sectors, region=field("region") or place,
+                       contact=field("contact"), group=field("group"))
 
 
-def _region_of(organisation: str) -> str:
-    """The place an organisation line ends with: '(thành phố Cần Thơ)', '(전라남도 나주시)'."""
-    inside = re.search(r"\(([^()]+)\)\s*$", organisation)
-    if inside:
-        return inside.group(1).strip()
-    parts = [p.strip() for p in organisation.split(",") if p.strip()]
-    return parts[-1] if len(parts) > 1 else ""
+_VI_PLACE = re.compile(r"^(thành phố|tp\.?|tỉnh|quận|huyện|thị xã|thị trấn|phường|xã|khu công nghiệp|kcn)\s",
+                       re.IGNORECASE)
+_KO_PLACE = re.compile(r"^[가-힣]{1,8}(시|도|군|구|읍|면)$")
+_EN_PLACE = re.compile(r"\b(city|province|district|county)\b", re.IGNORECASE)
+
+
+def is_place(text: str) -> bool:
+    """'thành phố Cần Thơ', 'tỉnh Sóc Trăng', '전라남도 나주시', 'Naju City': an address part,
+    not an organisation's name or a remark about it."""
+    text = text.strip()
+    if not text:
+        return False
+    words = text.split()
+    return bool(_VI_PLACE.match(normalize_vi(text)) or all(_KO_PLACE.match(w) for w in words)
+                or _EN_PLACE.search(text))
+
+
+def split_place(organisation: str) -> tuple[str, str]:
+    """(name, place) of an organisation line: the place is a parenthesised address
+    ('(thành phố Cần Thơ)', '(전라남도 나주시)') or the address parts after the name
+    ('…, quận Đồ Sơn, thành phố Hải Phòng': the last one, the city or province). What follows
+    a parenthesised address ('…, phát triển cùng nhóm nghiên cứu…') is a remark: neither."""
+    organisation = organisation.strip()
+    for inside in re.finditer(r"\(([^()]+)\)", organisation):
+        if is_place(inside.group(1).split(",")[0]):
+            return organisation[:inside.start()].strip().rstrip(","), inside.group(1).strip()
+    parts = [p.strip() for p in organisation.split(",")]
+    first_place = next((i for i, p in enumerate(parts) if i > 0 and is_place(p)), None)
+    if first_place is None:
+        return organisation, ""
+    places = [p for p in parts[first_place:] if is_place(p)]
+    return ", ".join(parts[:first_place]), places[-1]
 
 
 def records_from_documents(docs: Iterable[Document]) -> list[MatchRecord]:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from viko.matching.clock import DEFAULT_SLOT_MINUTES, DEFAULT_START, Clock
 from viko.matching.match import Matcher
 from viko.matching.plan import Lock, Plan, PlanRequest, plan_session
 
@@ -33,6 +34,13 @@ class SessionConfig:
     absent: tuple[str, ...] = ()
     locked: tuple[tuple[str, str, int | None, int | None], ...] = ()
     removed: tuple[tuple[str, str], ...] = ()
+    start: str = DEFAULT_START  # the clock: first slot's start, slot length, breaks after slots
+    slot_minutes: int = DEFAULT_SLOT_MINUTES
+    breaks: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.start, self.slot_minutes, self.breaks)
 
     def with_(self, **changes: Any) -> SessionConfig:
         return replace(self, **changes)
@@ -57,32 +65,41 @@ class Session:
 
 
 def build_request(matcher: Matcher, config: SessionConfig) -> tuple[PlanRequest, list[str]]:
-    """The planner's input; unknown ids are left out and reported."""
+    """The planner's input, by party: an id in the settings may name any version of a party
+    (the CLI's and the page's ids, an older session file's), and counts for the whole party.
+    Unknown ids are left out and reported."""
     errors: list[str] = []
-    demands = _known(matcher, config.demands, "demand", errors) if config.demands else matcher.ids("demand")
-    offers = _known(matcher, config.offers, "offer", errors) if config.offers else matcher.ids("offer")
+    demands = _known(matcher, config.demands, "demand", errors) if config.demands else matcher.party_ids("demand")
+    offers = _known(matcher, config.offers, "offer", errors) if config.offers else matcher.party_ids("offer")
     present = set(demands) | set(offers)
-    locks = []
+    locks: dict[tuple[str, str], Lock] = {}
     for d, o, slot, table in config.locked:
-        if d in present and o in present:
-            locks.append(Lock(d, o, slot, table))
+        pair = (_party_id(matcher, d), _party_id(matcher, o))
+        if pair[0] in present and pair[1] in present:
+            locks[pair] = Lock(pair[0], pair[1], slot, table)
         else:
             errors.append(f"locked meeting {d} – {o} left out: not in this session")
+    absent = frozenset(_party_id(matcher, a) for a in config.absent)
+    removed = frozenset((_party_id(matcher, d), _party_id(matcher, o)) for d, o in config.removed)
     request = PlanRequest(demands, offers, matcher.score_matrix(demands, offers), tables=config.tables,
                           slots=config.slots, per_party=config.per_party, floor=config.floor,
-                          absent=frozenset(config.absent), locked=tuple(locks),
-                          removed=frozenset((d, o) for d, o in config.removed))
+                          absent=absent, locked=tuple(locks.values()), removed=removed)
     return request, errors
 
 
+def _party_id(matcher: Matcher, record_id: str) -> str:
+    party = matcher.parties.of(record_id)
+    return party.id if party is not None else record_id
+
+
 def _known(matcher: Matcher, ids: tuple[str, ...], kind: str, errors: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     for rid in ids:
-        rec = matcher.records.get(rid)
-        if rec is None or rec.kind != kind:
+        party = matcher.parties.of(rid)
+        if party is None or party.kind != kind:
             errors.append(f"{rid!r} is not an indexed {kind}: left out")
-        else:
-            out.append(rid)
+        elif party.id not in out:
+            out.append(party.id)
     return out
 
 
@@ -108,7 +125,9 @@ class SessionStore:
             demands=tuple(raw.get("demands", ())), offers=tuple(raw.get("offers", ())),
             absent=tuple(raw.get("absent", ())),
             locked=tuple((str(a), str(b), _opt(s), _opt(t)) for a, b, s, t in raw.get("locked", ())),
-            removed=tuple((str(a), str(b)) for a, b in raw.get("removed", ())))
+            removed=tuple((str(a), str(b)) for a, b in raw.get("removed", ())),
+            start=str(raw.get("start", DEFAULT_START)), slot_minutes=int(raw.get("slot_minutes", DEFAULT_SLOT_MINUTES)),
+            breaks=tuple((int(a), int(b)) for a, b in raw.get("breaks", ())))
 
     def save(self, config: SessionConfig) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,15 @@
 """Offers and demands from the spreadsheet a session organiser keeps (CSV or XLSX).
 
-The first row names the columns: title, text, organisation, sector, region, contact, lang
-(and optionally id, url, date, source). Other columns are kept in the document's metadata.
-A row that cannot become a record is reported with its row number and skipped; the rest
-of the sheet goes on. JSONL files go through the ordinary importer with the type set.
+A header row names the columns: title, text, organisation, sector, region, contact, lang,
+group (and optionally id, url, date, source), in English or as registration forms write them
+in Vietnamese or Korean ("Tên doanh nghiệp", "Nhu cầu công nghệ", "Lĩnh vực", "기업명",
+"기술명", "분야": COLUMN_ALIASES). The header is the row among the first few that names the
+most known columns, so a title row above it ("DANH SÁCH NHU CẦU CÔNG NGHỆ ...") is skipped;
+merged cells (a sector written once for several rows) count for every row they cover. A sheet
+without a text column gets the title and the other columns as 'Label: value' lines. Other
+columns are kept in the document's metadata. `column_mapping` says how the columns were read
+(the command prints it). A row that cannot become a record is reported with its row number
+and skipped; the rest of the sheet goes on. JSONL files go through the ordinary importer.
 """
 
 from __future__ import annotations
@@ -20,63 +26,127 @@ from viko.corpus.document import Document, DocumentError, make_document
 from viko.corpus.importer import ImportReport
 from viko.matching.records import KINDS
 
-REQUIRED = ("title", "text")
-FIELD_COLUMNS = ("organisation", "sector", "region", "contact")
+REQUIRED = ("title",)
+FIELD_COLUMNS = ("organisation", "sector", "region", "contact", "group")
 DOCUMENT_COLUMNS = ("id", "title", "text", "lang", "url", "date", "source")
+# Document keys a sheet's column cannot set: the import's --type is the type (a column named
+# "type" used to replace it, and the record left the matchmaking).
+IGNORED_COLUMNS = ("type", "segmented")
+# Column names as registration sheets write them (compared lowercased, without ':' or '*').
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("tên công nghệ", "nhu cầu công nghệ", "công nghệ chào bán", "tên nhu cầu", "tên sản phẩm",
+              "기술명", "수요 기술", "공급 기술", "기술 명칭", "과제명", "technology", "name of technology"),
+    "text": ("mô tả", "nội dung", "mô tả công nghệ", "mô tả nhu cầu", "nội dung nhu cầu", "thông tin chi tiết",
+             "기술 개요", "수요 내용", "내용", "설명", "상세 내용", "description", "details"),
+    "organisation": ("tên doanh nghiệp", "doanh nghiệp", "đơn vị", "tên đơn vị", "tổ chức", "기업명", "기관명",
+                     "회사명", "기업", "기관", "company", "organization"),
+    "sector": ("lĩnh vực", "ngành", "분야", "기술 분야", "field"),
+    "region": ("địa phương", "tỉnh/thành phố", "tỉnh", "khu vực", "지역", "소재지", "province", "city"),
+    "contact": ("liên hệ", "người liên hệ", "thông tin liên hệ", "điện thoại", "email", "연락처", "담당자", "전화",
+                "이메일", "phone"),
+    "lang": ("ngôn ngữ", "언어", "language"),
+    "group": ("nhóm", "mã nhóm", "그룹", "묶음"),
+}
+HEADER_SCAN_ROWS = 10
 
 
 class SpreadsheetError(ValueError):
     """A file that cannot be read as a table with a header row."""
 
 
+def column_name(header: str) -> str:
+    """The field a header cell names ('Tên doanh nghiệp' -> organisation), else the header as written."""
+    label = " ".join(header.replace("\n", " ").split()).strip(" :*").lower()
+    if label in DOCUMENT_COLUMNS or label in FIELD_COLUMNS:
+        return label
+    for name, aliases in COLUMN_ALIASES.items():
+        if label in aliases:
+            return name
+    return label
+
+
+def column_mapping(path: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(header row number, [(column as written, field)]) of a sheet: how it will be read."""
+    rows = _raw_rows(path)
+    index = _header_index(rows, path)
+    return index + 1, [(h.strip(), column_name(h)) for h in rows[index] if h.strip()]
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, {column: value}) for every non-empty row after the header."""
+    yield from _with_header(_raw_rows(path), path)
+
+
+def _raw_rows(path: Path) -> list[list[str]]:
     suffix = Path(path).suffix.lower()
     if suffix == ".xlsx":
-        yield from _xlsx_rows(path)
-    elif suffix in (".csv", ".tsv"):
-        yield from _csv_rows(path, "\t" if suffix == ".tsv" else ",")
-    else:
-        raise SpreadsheetError(f"{path}: use a .csv, .tsv, .xlsx or .jsonl file")
+        return _xlsx_rows(path)
+    if suffix in (".csv", ".tsv"):
+        return _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+    raise SpreadsheetError(f"{path}: use a .csv, .tsv, .xlsx or .jsonl file")
 
 
-def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _csv_rows(path: Path, delimiter: str) -> list[list[str]]:
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise SpreadsheetError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise SpreadsheetError(f"{path} is not UTF-8: save the sheet as 'CSV UTF-8'") from exc
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    yield from _with_header(rows, path)
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    """The first sheet's cells as text; a merged range's value fills every cell it covers."""
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
         raise SpreadsheetError(f"cannot read {path} as XLSX: {exc}") from exc
     try:
         sheet = book.worksheets[0]
         rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        for merged in sheet.merged_cells.ranges:
+            value = rows[merged.min_row - 1][merged.min_col - 1]
+            for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+                for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
+                    rows[r][c] = value
     finally:
         book.close()
-    yield from _with_header(rows, path)
+    return rows
+
+
+def _header_index(rows: list[list[str]], path: Path) -> int:
+    """The row among the first few that names the most known columns (a title row above it is skipped)."""
+    if not rows:
+        raise SpreadsheetError(f"{path} is empty: the first row must name the columns")
+    known = set(DOCUMENT_COLUMNS) | set(FIELD_COLUMNS)
+
+    def score(row: list[str]) -> int:
+        names = [column_name(h) for h in row if h.strip()]
+        return len(set(names) & known) if len(set(row)) > 1 else 0  # a merged title row repeats one value
+
+    best = max(range(min(HEADER_SCAN_ROWS, len(rows))), key=lambda i: (score(rows[i]), -i))
+    return best if score(rows[best]) else 0
 
 
 def _with_header(rows: list[list[str]], path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    if not rows:
-        raise SpreadsheetError(f"{path} is empty: the first row must name the columns")
-    header = [h.strip().lower() for h in rows[0]]
+    index = _header_index(rows, path)
+    raw = rows[index]
+    header = [column_name(h) if h.strip() else "" for h in raw]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SpreadsheetError(f"{path}: the header row has no {', '.join(missing)} column")
-    for number, row in enumerate(rows[1:], start=2):
+    labels = {name: h.strip() for h, name in zip(raw, header, strict=True) if name}
+    for number, row in enumerate(rows[index + 1:], start=index + 2):
         if not any(cell.strip() for cell in row):
             continue
-        yield number, {name: (row[i].strip() if i < len(row) else "") for i, name in enumerate(header) if name}
+        values = {name: (row[i].strip() if i < len(row) else "") for i, name in enumerate(header) if name}
+        if not values.get("text"):
+            lines = [f"{labels[k]}: {v}" for k, v in values.items() if v and k not in ("title", "text", "lang", "id")]
+            values["text"] = "\n".join([values.get("title", ""), *lines]).strip()
+        yield number, values
 
 
 def row_document(row: dict[str, str], kind: str, default_source: str) -> Document:
@@ -92,20 +162,30 @@ def row_document(row: dict[str, str], kind: str, default_source: str) -> Documen
     if not str(row.get("title", "")).strip():
         raise DocumentError("the title is empty")
     for name, value in row.items():
-        if name not in DOCUMENT_COLUMNS and value:
+        if name not in DOCUMENT_COLUMNS and name not in IGNORED_COLUMNS and value:
             record[name] = value  # organisation, sector, region, contact and any unknown column
     return make_document(record)
 
 
 def import_records(catalogue: Catalogue, path: Path, kind: str) -> ImportReport:
     """Import a CSV/TSV/XLSX sheet or a JSONL file as offers or demands."""
+    records, report = read_records(path, kind)
+    counts = catalogue.upsert_many(doc for _row, doc in records.values())
+    report.added, report.updated, report.unchanged = counts["added"], counts["updated"], counts["unchanged"]
+    return report
+
+
+def read_records(path: Path, kind: str) -> tuple[dict[str, tuple[int, Document]], ImportReport]:
+    """What a file would import, storing nothing: {id: (row number, record)} (a later row with
+    the same id wins; JSONL records have row 0) and the report of its bad rows. The import
+    stores these; the web import page shows them first."""
     report = ImportReport()
-    docs: dict[str, Document] = {}
+    docs: dict[str, tuple[int, Document]] = {}
     if Path(path).suffix.lower() == ".jsonl":
         from viko.corpus.importer import read_jsonl
 
         for doc in read_jsonl(path, report):
-            docs[doc.id] = doc.with_(type=kind)
+            docs[doc.id] = (0, doc.with_(type=kind))
     else:
         try:
             for number, row in read_rows(path):
@@ -114,9 +194,7 @@ def import_records(catalogue: Catalogue, path: Path, kind: str) -> ImportReport:
                 except DocumentError as exc:
                     report.errors.append((number, str(exc)))
                     continue
-                docs[doc.id] = doc
+                docs[doc.id] = (number, doc)
         except SpreadsheetError as exc:
             report.errors.append((0, str(exc)))
-    counts = catalogue.upsert_many(docs.values())
-    report.added, report.updated, report.unchanged = counts["added"], counts["updated"], counts["unchanged"]
-    return report
+    return docs, report

@@ -15,11 +15,12 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese
+from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese, normalize_vi
 from viko.indexer.lexical import LexicalIndex
 
 MAX_WORD_SYLLABLES = 4  # the analyser's longest multi-syllable word
@@ -48,13 +49,22 @@ class AccentTable:
     lexical: LexicalIndex | None = None
 
     @classmethod
-    def from_lexicon(cls, lexical: LexicalIndex) -> AccentTable:
+    def from_lexicon(cls, lexical: LexicalIndex, extra: Iterable[str] = ()) -> AccentTable:
+        """`extra`: Vietnamese words known beyond the index (the glossary's), after the
+        index's own forms of the same letters: a collection of six documents does not hold
+        "nhà kính thông minh", and "nha kinh thong minh" should not become "nhà kinh thống minh"."""
         found: dict[str, list[tuple[int, str]]] = {}
         for term in lexical.vocab:
             if _is_vietnamese_term(term):
                 df = sum(p.df(term) for p in lexical.parts)
                 found.setdefault(fold_vi(term.replace("_", " ")), []).append((df, term))
         forms = {key: [t.replace("_", " ") for _, t in sorted(v, reverse=True)] for key, v in found.items()}
+        for word in extra:
+            word = " ".join(normalize_vi(word.lower()).split())
+            if word and _is_vietnamese_term(word.replace(" ", "_")) and fold_vi(word) != word:
+                options = forms.setdefault(fold_vi(word), [])
+                if word not in options:
+                    options.append(word)
         for word in reversed(RESTORED_FIRST):  # so the first of two alike ends up in front
             options = forms.setdefault(fold_vi(word), [])
             if word in options:

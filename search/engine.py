@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -27,27 +28,32 @@ from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
 from viko.search.accents import AccentTable
 from viko.search.bridging import bridge
+from viko.search.constraints import allowed_rows, browse, dense_within
 from viko.search.expansion import Expansion, NoExpansion, TermExpander, expand
 from viko.search.fusion import PerDoc, best_per_doc, fuse, with_document_vectors
 from viko.search.params import DEFAULTS, RankingParams
-from viko.search.ranked import Scored
+from viko.search.ranked import Ranking, Scored
 from viko.search.relevance import above_floor
 from viko.search.results import DocMeta, Hit, QueryError, Results
 from viko.search.snippets import make_snippet, match_spans
+from viko.search.spelling import Speller
+from viko.search.syntax import ParsedQuery, parse
 
-__all__ = ["DocMeta", "Hit", "QueryError", "RankingParams", "Results", "Scored", "SearchEngine"]
+__all__ = ["DocMeta", "Hit", "QueryError", "Ranking", "RankingParams", "Results", "Scored", "SearchEngine"]
 
 MODES = ("full", "dense", "plain", "bm25")
 # Query vectors kept for the relevance floor and the document page of a recent search; a
 # results page needs one, a busy server a few dozen.
 QUERY_CACHE = 64
+# Documents a query of filters alone lists (newest first), and the most a ranking keeps.
+BROWSE_LIMIT = 10_000
 
 
 class SearchEngine:
     def __init__(self, index: Index, encoder: Encoder, analyzer: Analyzer,
                  meta: dict[str, DocMeta] | None = None, *, params: RankingParams = DEFAULTS,
                  glossary: TermExpander | None = None, counterparts: Counterparts | None = None,
-                 max_query_chars: int = 500) -> None:
+                 max_query_chars: int = 5000) -> None:
         if index.model != encoder.name:
             raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
         self.index = index
@@ -62,27 +68,85 @@ class SearchEngine:
         self.counterparts = counterparts or Counterparts()
         self._query_vectors: Recent[np.ndarray] = Recent(QUERY_CACHE)
         self._expansions: Recent[Expansion] = Recent(QUERY_CACHE)
+        self._masks: Recent[tuple[np.ndarray | None]] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
         self._accents: AccentTable | None = None
+        self._speller: Speller | None = None
 
     # -- public ----------------------------------------------------------------------
     def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
-               mode: str = "full") -> Results:
-        """A page of results; in mode "full" only the documents above the relevance floor."""
+               mode: str = "full", exact: bool = False) -> Results:
+        """A page of results; in mode "full" only the documents above the relevance floor.
+        The query's operators (search.syntax) apply; `exact`: the words as typed (no
+        diacritics restored, no spelling corrected)."""
         started = time.perf_counter()
-        query = self.validate(query)
         if lang not in ("all", *LANGS):
             raise QueryError(f"unknown language filter {lang!r}: use all, vi or ko")
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        qlang = query_language(query)
-        ranked, terms = self.rank(query, qlang, [lang] if lang != "all" else list(LANGS), mode)
-        if mode == "full":
-            ranked = self.apply_floor(ranked, terms, query, qlang)
-        page = ranked[offset : offset + limit]
-        hits = [self.hit(s, terms) for s in page]
+        ranking = self.ranking(query, langs=[lang] if lang != "all" else LANGS, mode=mode, exact=exact)
+        hits = [self.hit(s, ranking.terms) for s in ranking.items[offset : offset + limit]]
         took = (time.perf_counter() - started) * 1000
-        return Results(query, qlang, hits, len(ranked), took, terms)
+        return Results(ranking.query, ranking.qlang, hits, len(ranking.items), took, ranking.terms,
+                       searched_as=ranking.searched if ranking.rewritten else "", suggestions=ranking.suggestions)
+
+    def ranking(self, query: str, *, langs: Sequence[str] = LANGS, mode: str = "full",
+                exact: bool = False) -> Ranking:
+        """Every document the query matches, best first: its operators parsed (search.syntax),
+        its filters restricting retrieval (search.constraints), the floor applied in mode
+        "full"; words that match nothing as typed are searched as their spelling correction
+        (search.spelling) when that matches something, unless `exact`."""
+        query = self.validate(query)
+        parsed = parse(query)
+        langs = [lang for lang in langs if not parsed.langs or lang in parsed.langs]
+        allowed = self.allowed(parsed, exact)
+        text = parsed.ranked_text
+        if not text:
+            listed = browse(self.index, self.meta, allowed, langs, BROWSE_LIMIT)
+            return Ranking(query, "", "other", [Scored(d, lang, 0.0, r) for d, lang, r in listed], [], parsed)
+        qlang = query_language(text)
+        searched = text if exact else self.as_searched(text)
+        items, terms = self._floored(text, qlang, langs, mode, exact, allowed)
+        if items or mode != "full":
+            return Ranking(query, searched, qlang, items, terms, parsed, rewritten=searched != text)
+        typo = None if exact else self.speller().correct(searched, typos_only=True)
+        if typo is not None and (typo := self.as_searched(typo)) != searched:
+            # searched as corrected when the words were typos and the correction finds something
+            typo_lang = query_language(typo)
+            found, found_terms = self._floored(typo, typo_lang, langs, mode, False, allowed)
+            if found:
+                return Ranking(query, typo, typo_lang, found, found_terms, parsed, rewritten=True)
+        fixed = self.speller().correct(searched)
+        fixed = self.as_searched(fixed) if fixed is not None else None
+        offered = (fixed,) if fixed is not None and fixed != searched else ()
+        return Ranking(query, searched, qlang, items, terms, parsed, searched != text, offered)
+
+    def _floored(self, text: str, qlang: str, langs: Sequence[str], mode: str, exact: bool,
+                 allowed: np.ndarray | None) -> tuple[list[Scored], list[str]]:
+        items, terms = self.rank(text, qlang, langs, mode, exact=exact, allowed=allowed)
+        if mode == "full":
+            items = self.apply_floor(items, terms, text, qlang, exact=exact)
+        return items, terms
+
+    def allowed(self, parsed: ParsedQuery, exact: bool = False) -> np.ndarray | None:
+        """The chunk rows the query's filters, phrases and exclusions allow (None: all),
+        remembered briefly (paging and facets repeat the query)."""
+        key = (parsed.phrases, parsed.excluded, parsed.types, parsed.sources, parsed.titles,
+               parsed.after, parsed.before, exact)
+
+        def terms(phrase: str) -> list[str]:
+            said = phrase if exact else self.as_searched(phrase)
+            lang = query_language(said)
+            return self.analyzer.query_tokens(said, lang if lang in ("vi", "ko") else "other")
+
+        return self._masks.get(key, lambda: (allowed_rows(self.index, self.meta, parsed, terms),))[0]
+
+    def speller(self) -> Speller:
+        if self._speller is None:
+            speller = Speller.from_lexicon(self.index.lexical)
+            with self._vector_lock:
+                self._speller = speller
+        return self._speller
 
     def validate(self, query: str) -> str:
         if not isinstance(query, str):
@@ -94,20 +158,27 @@ class SearchEngine:
             raise QueryError(f"the query is {len(query)} characters long; the limit is {self.max_query_chars}")
         return query
 
-    def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full") -> tuple[list[Scored], list[str]]:
+    def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full", *, exact: bool = False,
+             allowed: np.ndarray | None = None) -> tuple[list[Scored], list[str]]:
         """Every candidate document of the given languages, best first (no relevance floor).
         A query in English (or another language) is compared densely with both languages and
-        lexically on the Latin-script terms they share."""
-        terms = self.query_terms(query, qlang, expand=mode == "full")
-        qvec = self.query_vector(query)
+        lexically on the Latin-script terms they share. `allowed`: the chunk rows retrieval may
+        return (search.constraints), None for all."""
+        terms = self.query_terms(query, qlang, expand=mode == "full", exact=exact)
+        qvec = self.query_vector(query, exact=exact)
         # Counterpart bridging needs the other language's scores even under a language filter.
         scored_langs = LANGS if mode == "full" else langs
-        nearest = (self.index.search_dense_async(self.index.centre(qvec, qlang)[0], scored_langs,
-                                                 self.params.candidates)
-                   if mode in ("full", "dense") else {})
+        centred = self.index.centre(qvec, qlang)[0]
+        k = self.params.candidates
+        nearest = ({} if mode not in ("full", "dense") else
+                   self.index.search_dense_async(centred, scored_langs, k) if allowed is None else
+                   {lang: _done(dense_within(self.index, centred, lang, k, allowed)) for lang in scored_langs})
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
-        # the matching rows of each language, found once for all of them
-        matched = self.index.rows_by_lang(np.flatnonzero(lexical > 0)) if lexical is not None else None
+        # the matching (allowed) rows of each language, found once for all of them
+        matched = None
+        if lexical is not None:
+            hits = lexical > 0 if allowed is None else (lexical > 0) & allowed
+            matched = self.index.rows_by_lang(np.flatnonzero(hits))
         merged: list[Scored] = []
         for lang in scored_langs:
             dense_hits = nearest[lang].result() if lang in nearest else None
@@ -118,40 +189,47 @@ class SearchEngine:
         merged.sort(key=lambda s: (-s.score, s.doc_id))
         return merged, terms
 
-    def apply_floor(self, ranked: list[Scored], terms: list[str], query: str, qlang: str) -> list[Scored]:
+    def apply_floor(self, ranked: list[Scored], terms: list[str], query: str, qlang: str, *,
+                    exact: bool = False) -> list[Scored]:
         """The ranked documents with real evidence of matching (search.relevance): the same
         floor for the CLI, the API and the web pages, so a nonsense query gets no results."""
-        qvec = self.query_vector(query)
+        qvec = self.query_vector(query, exact=exact)
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
-        expansion = self.expansion(query, qlang)
+        expansion = self.expansion(query, qlang, exact=exact)
         return above_floor(self.index, ranked, terms, qvec, qlang, self.counterparts.other, self.params,
                            stats.get, list(expansion.own), expansion.translated)
 
-    def query_vector(self, query: str) -> np.ndarray:
+    def query_vector(self, query: str, *, exact: bool = False) -> np.ndarray:
         """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
-        return self._query_vectors.get(query, lambda: self.encoder.encode_queries([self.as_searched(query)])[0])
+        said = query if exact else self.as_searched(query)
+        return self._query_vectors.get(said, lambda: self.encoder.encode_queries([said])[0])
 
     def as_searched(self, query: str) -> str:
         """The query as it is encoded and analysed: Vietnamese typed without diacritics gets
         them back from the index's own words (search.accents); anything else is unchanged."""
         if self._accents is None:
-            table = AccentTable.from_lexicon(self.index.lexical)
+            table = AccentTable.from_lexicon(self.index.lexical, self._glossary_words())
             with self._vector_lock:
                 self._accents = table
         return self._accents.restore(query)
 
-    def query_terms(self, query: str, lang: str, *, expand: bool = True) -> list[str]:
+    def _glossary_words(self) -> list[str]:
+        """The glossary's Vietnamese forms (accent restoration knows them beyond the index)."""
+        entries = getattr(self.glossary, "entries", [])
+        return [form for e in entries for form in e.forms("vi")] if entries else []
+
+    def query_terms(self, query: str, lang: str, *, expand: bool = True, exact: bool = False) -> list[str]:
         """The query's own terms, plus the other-language side of glossary entries found in
         it, so BM25 can match documents of both languages. A query that is neither Vietnamese
         nor Korean contributes its Latin-script words and numbers (IoT, ESS, Hai Phong)."""
-        expansion = self.expansion(query, lang)
+        expansion = self.expansion(query, lang, exact=exact)
         return list(expansion.terms if expand else expansion.own)
 
-    def expansion(self, query: str, lang: str) -> Expansion:
+    def expansion(self, query: str, lang: str, *, exact: bool = False) -> Expansion:
         """The query's terms and glossary translations (search.expansion), from one lookup
         remembered briefly: ranking and the relevance floor both need them."""
-        return self._expansions.get((query, lang), lambda: expand(self.analyzer, self.glossary,
-                                                                  self.as_searched(query), lang))
+        said = query if exact else self.as_searched(query)
+        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang))
 
     def related(self, doc_id: str, limit: int = 6) -> list[Hit]:
         """Documents of both languages closest in content, counterpart first when there is one.
@@ -229,3 +307,9 @@ class SearchEngine:
             return None
         centred = self.index.centre(qvec, qlang)[0]
         return centring.background(centred, reference, self.index.centroids[lang])
+
+
+def _done(value: tuple[np.ndarray, np.ndarray]) -> Future[tuple[np.ndarray, np.ndarray]]:
+    future: Future[tuple[np.ndarray, np.ndarray]] = Future()
+    future.set_result(value)
+    return future

@@ -22,6 +22,8 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv, with_english
 from viko.corpus.textnorm import detect_language
 from viko.indexer.analyze import Analyzer
+from viko.indexer.wordbounds import HANGUL as _HANGUL
+from viko.indexer.wordbounds import Syllables
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) ->
     syllables). A translation counts as said only where all its terms are: "nhà" or "mặt"
     alone is not "điện mặt trời mái nhà"."""
     mode = lang if lang in ("vi", "ko") else "other"
-    own = analyzer.query_tokens(query, mode)
+    own = _without_acronym_words(query, analyzer.query_tokens(query, mode))
     terms = list(own)
     seen: set[str] = set()
     translated: dict[str, list[frozenset[str]]] = {}
@@ -126,6 +128,18 @@ def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
     """Each own term a glossary term of the query covers -> its translations (Expansion.translated):
     "벼" -> ({"lúa"}, {"cây", "lúa", "cây_lúa"})."""
     return expand(analyzer, glossary, query, lang).translated
+
+
+def _without_acronym_words(query: str, own: list[str]) -> list[str]:
+    """The query's terms without the multi-syllable words underthesea made by joining an
+    acronym to its neighbour ("tôm_iot" of "nuôi tôm IoT"; indexer.wordbounds skips them in
+    passages too): no passage holds them as a word, and a highlight would then miss "tôm"."""
+    joined = [t for t in own if "_" in t and not _HANGUL.search(t)]
+    if not joined:
+        return own
+    found = Syllables(query, joined)
+    kept = {"_".join(found.keys[i : i + n]) for i, n in found.units}
+    return [t for t in own if t not in joined or t in kept]
 
 
 def _own_terms(analyzer: Analyzer, text: str) -> list[str]:

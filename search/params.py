@@ -34,7 +34,7 @@ class RankingParams:
     # Counterpart bridging (search.bridging).
     bridge_weight: float = _param(1.0, "How much a document inherits from its counterpart's score (0 turns bridging off).")
     full_bridge_confidence: float = _param(
-        0.45, "Counterpart link confidence at or above which bridging counts fully (weaker links in proportion).")
+        1.0, "Confidence at which a possible (unclaimed) counterpart link would bridge fully; weaker ones in proportion. Claimed and confirmed links always bridge fully.")
     unlinked_share: float = _param(
         0.5, "Share of its own positive evidence a document without a counterpart counts in place of the missing side's.")
     # The relevance floor (search.relevance).

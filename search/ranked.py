@@ -1,9 +1,11 @@
-"""The ranking record shared by the engine, the relevance floor and the facets: one
-candidate document with its score and the chunk that matched best."""
+"""The ranking records shared by the engine, the relevance floor and the facets: one
+candidate document with its score and the chunk that matched best, and a query's whole ranking."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from viko.search.syntax import ParsedQuery
 
 
 @dataclass
@@ -13,3 +15,20 @@ class Scored:
     score: float
     best_row: int
 
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every document a query matches, best first (SearchEngine.ranking): `query` as typed,
+    `searched` the words as ranked (diacritics restored, or a misspelt query's correction when
+    the words as typed match nothing; '' when only filters were given), `rewritten` when those
+    differ from the typed words, `suggestions` the corrections offered when nothing matched."""
+
+    query: str
+    searched: str
+    qlang: str
+    items: list[Scored]
+    terms: list[str]
+    parsed: ParsedQuery
+    rewritten: bool = False
+    suggestions: tuple[str, ...] = ()

@@ -48,7 +48,11 @@ class Results:
     total: int
     took_ms: float
     terms: list[str] = field(default_factory=list)
+    searched_as: str = ""  # the words as searched, when they differ from the typed ones
+    suggestions: tuple[str, ...] = ()  # spelling corrections offered when nothing matched
 
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "query_lang": self.query_lang, "total": self.total,
+                "searched_as": self.searched_as, "rewritten": bool(self.searched_as),
+                "suggestions": list(self.suggestions),
                 "took_ms": round(self.took_ms, 2), "hits": [h.to_json() for h in self.hits]}

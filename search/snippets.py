@@ -42,6 +42,9 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
         elif parts:
             singles.add(_key(parts[0]))
     syllables = singles | {p for unit in query_units for p in unit}
+    # A syllable of a multi-syllable query word or glossary phrase is marked only inside it:
+    # "Hải Phòng" does not mark "Phòng" in "Phòng Hợp tác", nor "lắp đặt" the "đặt" of "đặt trong".
+    singles -= {p for unit in query_units for p in unit}
     words_in = Syllables(text, words)
     spans: list[tuple[int, int]] = []
     in_query_unit: set[int] = set()  # positions of syllables marked as part of a query unit

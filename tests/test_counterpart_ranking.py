@@ -28,6 +28,7 @@ DOCS = [
     ("rice-vi", "vi", "rice export price harvest"),
 ]
 QUERY = "solar panel rooftop subsidy"
+CLAIMED = (("sentences", 4.0),)  # compared sentence by sentence
 
 
 @pytest.fixture
@@ -35,9 +36,9 @@ def corpus(tmp_path: Path) -> tuple[Catalogue, Index]:
     cat = Catalogue.open(tmp_path / "catalogue.sqlite")
     cat.upsert_many(make_document({"id": d, "lang": lang, "text": text}) for d, lang, text in DOCS)
     update_index(list(cat.iter_documents()), tmp_path / "index", FakeEncoder(), default_analyzer())
-    # What the detector stores at index time: solar-vi <-> solar-ko, fairly sure.
-    link = Counterpart("solar-vi", "solar-ko", 0.9, margin=1.3)
-    back = Counterpart("solar-ko", "solar-vi", 0.9, margin=1.3)
+    # What align-all's detector stores: solar-vi <-> solar-ko, claimed on sentence evidence.
+    link = Counterpart("solar-vi", "solar-ko", 0.9, margin=1.3, features=CLAIMED)
+    back = Counterpart("solar-ko", "solar-vi", 0.9, margin=1.3, features=CLAIMED)
     CounterpartStore(cat).replace_detected([], [link, back], {d: "h" for d, _, _ in DOCS})
     return cat, Index.load(tmp_path / "index")
 
@@ -65,7 +66,7 @@ def test_detected_link_bridges(corpus: tuple[Catalogue, Index]) -> None:
     cat, index = corpus
     plain = scores(engine(cat, index, bridge_weight=0.0))
     bridged = scores(engine(cat, index))
-    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # 0.9: a sure link
+    assert bridged["solar-ko"] == pytest.approx(plain["solar-ko"] + plain["solar-vi"])  # 0.9, claimed: fully
     assert korean_order(engine(cat, index, bridge_weight=0.0))[0] == "wind-ko"
     assert korean_order(engine(cat, index))[0] == "solar-ko"
 

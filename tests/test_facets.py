@@ -55,7 +55,16 @@ def test_links_hold_the_whole_state() -> None:
     assert links.toggle("lang", "vi") == "/?q=n%C4%83ng+l%C6%B0%E1%BB%A3ng&sort=date"
     assert links.page(3).endswith("&page=3") and "lang=" not in links.clear()
     assert with_param("/doc/x", [("q", "a"), ("ui", "vi")], "ui", "ko") == "/doc/x?q=a&ui=ko"
-    assert page_window(5, 20) == [1, 3, 4, 5, 6, 7, 20] and page_window(1, 0) == []
+    # "…" (None) where pages are left out; a gap of one page shows the page: never "1 2 3 5"
+    assert page_window(5, 20) == [1, 2, 3, 4, 5, 6, 7, None, 20] and page_window(1, 0) == []
+    assert page_window(1, 5) == [1, 2, 3, 4, 5]
+    assert page_window(6, 12) == [1, None, 4, 5, 6, 7, 8, None, 12]
+    assert page_window(12, 12) == [1, None, 10, 11, 12]
+    dated = SearchLinks("x", Filters(), after="2024", before="2025-06", exact=True)
+    assert dated.url() == "/?q=x&after=2024&before=2025-06&exact=1"
+    assert dated.as_typed() == dated.url() and "exact=1" in SearchLinks("x", Filters()).as_typed()
+    assert dated.export("csv") == "/api/search.csv?q=x&after=2024&before=2025-06&exact=1"
+    assert "after" not in dated.without_dates() and "after" not in dated.clear()
 
 
 def test_interface_language_negotiation() -> None:

@@ -89,3 +89,19 @@ def test_highlights_mark_whole_words_not_syllables(engine: SearchEngine, client:
     text_marks = [p["text"][s:e].lower() for p in page["paragraphs"] for s, e in p["highlights"]]
     assert {"năng lượng", "tái tạo"} <= set(text_marks)
     assert "tạo" not in text_marks and "lượng" not in text_marks
+
+
+@pytest.mark.parametrize(("query", "wanted"), [
+    ("nha kinh thong minh", "farm-ko"),  # restored from the glossary's words: the index has no "kính"
+    ("dao tao nhan luc ban dan", "chip-ko"),
+    ("đào tạo nhân lực bán dẫn", "chip-ko"),
+    ("salt-tolerant rice variety trial", "rice-vi"),
+])
+def test_small_collection_cross_language_queries_without_shared_words(engine: SearchEngine, query: str,
+                                                                      wanted: str) -> None:
+    assert top_ids(engine, query, 1) == [wanted]
+
+
+def test_glossary_words_restore_diacritics_in_a_small_collection(engine: SearchEngine) -> None:
+    results = engine.search("nha kinh thong minh", limit=3)
+    assert results.searched_as == "nhà kính thông minh" and results.to_json()["rewritten"]

@@ -176,3 +176,61 @@ def test_import_records_command_reports_bad_rows(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "1 added" in result.stdout and f"{sheet}:3" in result.stderr
     bad = CliRunner().invoke(main, ["--data", str(tmp_path / "d"), "import-records", str(tmp_path / "x.pdf"), "--type", "offer"])
     assert bad.exit_code == 1
+
+
+def test_registration_sheet_with_vietnamese_columns_title_row_and_merged_cells(tmp_path: Path) -> None:
+    """The sheet organisers keep: a merged title row above the header, Vietnamese column names,
+    a sector written once in a merged cell for two rows, no text column."""
+    from openpyxl import Workbook
+
+    from viko.matching.spreadsheet import column_mapping
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["DANH SÁCH NHU CẦU CÔNG NGHỆ – PHIÊN KẾT NỐI 2025", None, None, None])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["STT", "Tên doanh nghiệp", "Nhu cầu công nghệ", "Lĩnh vực"])
+    sheet.append([1, "Công ty Thủy sản Vĩnh Châu", "Cảm biến oxy hòa tan cho ao nuôi tôm", "Thủy sản"])
+    sheet.append([2, "HTX Quốc Tuấn", "Điều khiển nhà kính tự động", None])
+    sheet.merge_cells("D3:D4")
+    book.save(tmp_path / "dang-ky.xlsx")
+    row, mapping = column_mapping(tmp_path / "dang-ky.xlsx")
+    assert row == 2 and ("Tên doanh nghiệp", "organisation") in mapping and ("Nhu cầu công nghệ", "title") in mapping
+    with Catalogue.open(tmp_path / "c.sqlite") as cat:
+        report = import_records(cat, tmp_path / "dang-ky.xlsx", "demand")
+        records = {r.organisation: r for r in records_from_documents(cat.iter_documents())}
+    assert report.added == 2 and not report.errors
+    assert records["HTX Quốc Tuấn"].title == "Điều khiển nhà kính tự động"
+    assert records["HTX Quốc Tuấn"].sectors == ("aquaculture",)  # the merged cell counts for both rows
+    ko = tmp_path / "ko.csv"
+    ko.write_text("기업명,기술명,분야,언어\n(주)아쿠아센싱,양식장 수질 모니터링,수산양식,ko\n", encoding="utf-8")
+    assert [name for _, name in column_mapping(ko)[1]] == ["organisation", "title", "sector", "lang"]
+
+
+def test_labelled_lines_keep_to_their_field() -> None:
+    """The region is an address, not a remark after it; the organisation line loses the address."""
+    text = ("Đơn vị chào bán: Công ty TNHH Công nghệ sinh học Mekong Xanh (thành phố Cần Thơ), phát triển cùng "
+            "nhóm nghiên cứu của Trường Đại học Cần Thơ\nMô tả: chế phẩm vi sinh Bacillus cho ao nuôi tôm.")
+    rec = record_from_document(doc({"id": "o-bac", "type": "offer", "lang": "vi", "title": "Vi sinh", "text": text}))
+    assert (rec.organisation, rec.region) == ("Công ty TNHH Công nghệ sinh học Mekong Xanh", "thành phố Cần Thơ")
+    rec = record_from_document(doc({"id": "d-x", "type": "demand", "lang": "vi", "title": "ESS", "text":
+                                    "Đơn vị có nhu cầu: Công ty cổ phần Cơ khí Đông Hải, khu công nghiệp Nam Cầu Kiền, "
+                                    "thành phố Hải Phòng\n"}))
+    assert (rec.organisation, rec.region) == ("Công ty cổ phần Cơ khí Đông Hải", "thành phố Hải Phòng")
+
+
+def test_parties_join_translations_of_one_organisation_only() -> None:
+    from viko.matching.parties import Parties
+
+    vi = record_from_document(doc({**DEMAND_VI}))
+    ko = record_from_document(doc({"id": "d-shrimp-ko", "type": "demand", "lang": "ko", "title": "[기술 수요] 새우 양식장 수질",
+                                   "text": "수요 기업: 빈쩌우수산\n연락처: 전화 +84 299 3555 482"}))
+    other = record_from_document(doc({"id": "d-other", "type": "demand", "lang": "ko", "title": "수질",
+                                      "text": "수요 기업: 다른 회사\n연락처: 전화 +82 61 555 0000"}))
+    parties = Parties.build([vi, ko, other], [("d-shrimp", "d-shrimp-ko", False), ("d-shrimp", "d-other", False)])
+    assert [m.id for m in parties.of("d-shrimp-ko").members] == ["d-shrimp", "d-shrimp-ko"]  # type: ignore[union-attr]
+    assert parties.of("d-other").id == "d-other"  # type: ignore[union-attr]
+    confirmed = Parties.build([vi, other], [("d-shrimp", "d-other", True)])
+    assert len(confirmed) == 1
+    grouped = Parties.build([vi.__class__(**{**vi.__dict__, "group": "g1"}), other.__class__(**{**other.__dict__, "group": "G1"})])
+    assert len(grouped) == 1 and grouped.of("d-other").id == "d-shrimp"  # type: ignore[union-attr]

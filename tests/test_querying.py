@@ -39,6 +39,8 @@ from helpers import SMALL_DOCS, FakeEncoder
     ("HAI PHONG", "vi"), ("điện mặt trời", "vi"), ("rooftop solar", "en"), ("smart farm", "en"),
     ("IoT", "en"), ("ESS EPC MOU", "en"), ("the cat is on the mat", "en"), ("태양광 패널", "ko"),
     ("12345", "other"), ("Привет мир", "other"),
+    ("Jeollanam-do", "en"), ("jeollanam-do", "en"), ("JEOLLANAM-DO", "en"),  # a hyphenated name, any case
+    ("ba-ria vung-tau", "vi"),
 ])
 def test_query_language(text: str, lang: str) -> None:
     assert query_language(text) == lang
@@ -131,6 +133,30 @@ def test_highlights_keep_vietnamese_words_whole() -> None:
     other = "Tăng năng lượng tái tạo và khả năng lượng hóa."
     spans = match_spans(other, ["năng_lượng"], ["năng_lượng", "tái_tạo", "khả_năng", "lượng_hóa"])
     assert spans == [(5, 15)]
+
+
+@pytest.mark.parametrize("text, terms, words, marked", [
+    # 설치 -> lắp đặt, 지붕 -> mái nhà, 패널 -> tấm pin: a translation's syllable is never marked alone
+    ("Thiết bị đặt trong container, lắp trên xe", ["설치", "lắp", "đặt", "lắp_đặt"], [], []),
+    ("Đã lắp đặt hệ thống", ["설치", "lắp", "đặt", "lắp_đặt"], ["lắp_đặt", "hệ_thống"], ["lắp đặt"]),
+    ("Xưởng nhà sơ chế, quản lý pin", ["mái_nhà", "mái", "nhà", "tấm", "pin", "tấm_pin"], ["sơ_chế", "quản_lý"], []),
+    ("Bà Lan, nhà sáng lập", ["smart", "farm", "nhà", "kính", "nhà_kính"], ["sáng_lập"], []),
+    # the query's own multi-syllable word: "Hải Phòng" does not mark "Phòng" of "Phòng Hợp tác"
+    ("Phòng Hợp tác quốc tế, Hải Phòng", ["hải", "phòng", "hải_phòng"], ["hợp_tác", "quốc_tế", "hải_phòng"],
+     ["Hải Phòng"]),
+    ("phòng thí nghiệm", ["phòng", "thí", "nghiệm", "thí_nghiệm"], ["thí_nghiệm"], ["phòng", "thí nghiệm"]),
+])
+def test_highlights_never_split_a_query_word_or_glossary_phrase(text: str, terms: list[str], words: list[str],
+                                                                marked: list[str]) -> None:
+    assert [text[s:e] for s, e in match_spans(text, terms, words)] == marked
+
+
+def test_acronyms_joined_by_the_segmenter_do_not_hide_the_query_words() -> None:
+    from viko.indexer.analyze import default_analyzer
+    from viko.search.expansion import NoExpansion, expand
+
+    own = expand(default_analyzer(), NoExpansion(), "nuôi tôm IoT Cần Thơ", "vi").own
+    assert "tôm" in own and "iot" in own and not any("iot" in t and "_" in t for t in own)
 
 
 def test_reference_centroid_shrinks_toward_the_corpus() -> None:

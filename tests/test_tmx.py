@@ -125,9 +125,16 @@ def test_cli_export_import(tmp_path: Path, cat: Catalogue) -> None:
     runner = CliRunner()
     out = runner.invoke(main, ["--data", data, "export-tmx", str(tmp_path / "pair.tmx"), "--pair", "a-ko", "a-vi"])
     assert out.exit_code == 0 and "2 translation units" in out.output, out.output
+    # The only unit with 스마트 is mined (a look-alike, not a translation): out unless asked for.
     out = runner.invoke(main, ["--data", data, "export-tmx", str(tmp_path / "q.tmx"), "--query", "스마트"])
+    assert out.exit_code == 0 and "0 translation units" in out.output
+    out = runner.invoke(main, ["--data", data, "export-tmx", str(tmp_path / "q.tmx"), "--query", "스마트",
+                               "--include-mined"])
     assert out.exit_code == 0 and "1 translation units" in out.output
     out = runner.invoke(main, ["--data", data, "export-tmx", str(tmp_path / "all.tmx")])
+    assert "2 translation units" in out.output
+    assert "mined" not in (tmp_path / "all.tmx").read_text(encoding="utf-8")
+    out = runner.invoke(main, ["--data", data, "export-tmx", str(tmp_path / "all.tmx"), "--include-mined"])
     assert "3 translation units" in out.output
     fresh = str(tmp_path / "fresh")
     out = runner.invoke(main, ["--data", fresh, "import-tmx", str(tmp_path / "q.tmx"), str(tmp_path / "nope.tmx")])

@@ -64,10 +64,10 @@ def test_user_text_is_escaped(client: TestClient) -> None:
 
 
 def test_bounds_and_errors(client: TestClient) -> None:
-    assert client.get("/api/search", params={"q": "x" * 600}).status_code == 400
+    assert client.get("/api/search", params={"q": "x" * 5001}).status_code == 400
     assert client.get("/api/search", params={"q": "điện", "limit": 1000}).status_code == 400
     assert client.get("/api/search", params={"q": "điện", "lang": "fr"}).status_code == 422
-    assert client.get("/", params={"q": "x" * 600}).status_code == 400
+    assert client.get("/", params={"q": "x" * 5001}).status_code == 400
 
 
 def test_status_and_openapi(client: TestClient) -> None:
@@ -107,8 +107,11 @@ def test_nonsense_query_gets_zero_results_and_help(client: TestClient) -> None:
 
 
 def test_misspelled_word_offers_closest_terms(client: TestClient) -> None:
+    # words that match nothing as typed are searched as the index's closest words, and say so
     page = client.get("/api/search", params={"q": "cảmm biếnn"}).json()
-    assert page["total"] == 0 and "cảm" in page["suggestions"]
+    assert page["total"] >= 1 and page["rewritten"] and page["searched_as"] == "cảm biến"
+    typed = client.get("/api/search", params={"q": "cảmm biếnn", "exact": 1}).json()
+    assert typed["total"] == 0 and not typed["rewritten"] and typed["suggestions"] == ["cảm biến"]
 
 
 def test_interface_language_switch_and_default(client: TestClient) -> None:
@@ -140,8 +143,8 @@ def test_page_bounds_have_clear_messages(client: TestClient) -> None:
     r = client.get("/api/search", params={"q": "điện", "offset": 50_000})
     assert r.status_code == 400 and "offset" in r.json()["detail"]
     assert client.get("/api/search", params={"q": "điện", "sort": "random"}).status_code == 422
-    html = client.get("/", params={"q": "x" * 600, "ui": "en"})
-    assert html.status_code == 400 and "the limit is 500" in html.text
+    html = client.get("/", params={"q": "x" * 5001, "ui": "en"})
+    assert html.status_code == 400 and "the limit is 5000" in html.text
     far = client.get("/", params={"q": "hợp tác", "page": 99, "ui": "en"})
     assert far.status_code == 200 and "There are no results on this page" in far.text
 
@@ -185,3 +188,46 @@ def test_admin_index_while_another_run_holds_the_lock_is_a_conflict(tmp_path: Pa
         busy = app.post("/api/admin/index", headers={"X-Viko-Token": TOKEN})
     assert busy.status_code == 409
     assert "viko index" in busy.json()["detail"]
+
+
+def test_query_syntax_is_the_same_in_the_page_and_the_api(client: TestClient) -> None:
+    api = client.get("/api/search", params={"q": "type:agreement"}).json()
+    assert {h["id"] for h in api["hits"]} == {"mou-vi", "mou-ko"}
+    page = client.get("/", params={"q": "type:agreement", "ui": "en"})
+    assert page.status_code == 200 and "mou-vi" in page.text and "chip-ko" not in page.text
+    bad = client.get("/api/search", params={"q": "after:2024-13"})
+    assert bad.status_code == 400 and "not a date" in bad.json()["detail"]
+    assert 'class="syntax"' in page.text and "<details" in page.text  # the help popover, no script
+
+
+def test_date_range_facet(client: TestClient) -> None:
+    api = client.get("/api/search", params={"q": "type:agreement", "after": "2023-07", "before": "2024"}).json()
+    assert {h["id"] for h in api["hits"]} == {"mou-vi", "mou-ko"} and api["after"] == "2023-07"
+    none = client.get("/api/search", params={"q": "type:agreement", "after": "2024"}).json()
+    assert none["total"] == 0 and none["unfiltered_total"] == 2
+    assert client.get("/api/search", params={"q": "x", "before": "soon"}).status_code == 422
+
+
+def test_export_every_result_as_csv_and_xlsx(client: TestClient) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    found = client.get("/api/search", params={"q": "after:2020", "limit": 1}).json()
+    csv_text = client.get("/api/search.csv", params={"q": "after:2020", "limit": 1})
+    assert csv_text.status_code == 200 and csv_text.headers["x-viko-total"] == str(found["total"])
+    lines = csv_text.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("rank,id,lang,title,type,date") and len(lines) == found["total"] + 1 == 5
+    assert "attachment" in csv_text.headers["content-disposition"]
+    xlsx = client.get("/api/search.xlsx", params={"q": "after:2020", "lang": "ko"})
+    book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    rows = list(book["results"].values)
+    assert rows[0][:3] == ("rank", "id", "lang") and {r[2] for r in rows[1:]} == {"ko"} and len(rows) == 3
+    assert client.get("/api/search.csv", params={"q": ""}).status_code == 400
+
+
+def test_export_cells_are_never_formulas() -> None:
+    from viko.web.search_export import safe_cell, to_csv
+
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("-1") == "'-1" and safe_cell(3) == 3
+    assert "'=cmd" in to_csv([{"id": "x", "title": "=cmd|' /C calc'!A0"}]).decode("utf-8")

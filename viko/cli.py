@@ -135,10 +135,13 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
 @click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@click.option("--exact", is_flag=True, help="Search the words as typed (no diacritics restored, no spelling corrected).")
 @pass_ctx
-def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> None:
+def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exact: bool) -> None:
     """Search documents of both languages. QUERY '-' reads one query per line from stdin
-    and prints one JSON object per line (the model is loaded once)."""
+    and prints one JSON object per line (the model is loaded once). The query syntax is the
+    search box's: "exact phrase", -word, -"phrase", type:, lang:, source:, title:,
+    after:YYYY[-MM[-DD]], before:... (README, "Query syntax")."""
     from viko.runtime import build_engine
     from viko.search.engine import QueryError
 
@@ -155,18 +158,22 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool) -> 
         engine = engine_or_fail(lambda s: build_engine(s, analyzer=analyzer, warm_up=False), c.settings)
     if text is None:
         for raw in _stdin_lines():
-            if (out := _batch_query(engine, raw, lang, limit)) is not None:
+            if (out := _batch_query(engine, raw, lang, limit, exact)) is not None:
                 click.echo(json.dumps(out, ensure_ascii=False), nl=True)
                 sys.stdout.flush()
         return
     try:
-        results = engine.search(text, lang=lang, limit=limit)
+        results = engine.search(text, lang=lang, limit=limit, exact=exact)
     except QueryError as exc:
         fail(str(exc), 2)
     if as_json:
         click.echo(json.dumps(results.to_json(), ensure_ascii=False))
         return
     click.echo(f"{results.total} documents ({results.took_ms:.0f} ms), query language: {results.query_lang}")
+    if results.searched_as:
+        click.echo(f"Searched as: {results.searched_as}  (--exact searches the words as typed)")
+    if results.suggestions:
+        click.echo("Did you mean: " + " · ".join(results.suggestions))
     for rank, hit in enumerate(results.hits, 1):
         click.echo(click.style(f"{rank:>2}. [{hit.lang}] {hit.title or hit.id}", bold=True)
                    + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f})  {hit.id}")
@@ -179,7 +186,7 @@ def _stdin_lines() -> Any:
     return iter(buffer) if buffer is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
 
 
-def _batch_query(engine: Any, raw: bytes, lang: str, limit: int) -> dict[str, Any] | None:
+def _batch_query(engine: Any, raw: bytes, lang: str, limit: int, exact: bool = False) -> dict[str, Any] | None:
     from viko.search.engine import QueryError
 
     shown = raw.decode("utf-8", "replace").strip()
@@ -187,7 +194,7 @@ def _batch_query(engine: Any, raw: bytes, lang: str, limit: int) -> dict[str, An
         line = query_from_line(raw)
         if not line.strip():
             return None
-        return dict(engine.search(line, lang=lang, limit=limit).to_json())
+        return dict(engine.search(line, lang=lang, limit=limit, exact=exact).to_json())
     except (QueryError, QueryTextError) as exc:
         return {"query": shown, "error": str(exc), "hits": []}
     except Exception as exc:  # one query's bug must not lose the rest of the batch

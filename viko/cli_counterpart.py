@@ -33,9 +33,11 @@ def counterpart_show(c: Context, doc_id: str, as_json: bool) -> None:
     elif link is None:
         click.echo(f"{doc_id}: no counterpart")
     else:
-        feats = ", ".join(f"{k} {v:+.2f}" for k, v in link.features)
-        click.echo(f"{doc_id} -> {link.other_id}  ({link.status}, confidence {link.confidence:.2f})"
-                   + (f"\n  {feats}" if feats else ""))
+        what = {"confirmed": "confirmed translation", "claimed": "translation (detected)",
+                "possible": "possible translation: confirm or reject it"}[link.kind]
+        feats = ", ".join(f"{k} {v:+.2f}" for k, v in link.contributions().items())
+        click.echo(f"{doc_id} -> {link.other_id}  ({what}, confidence {link.confidence:.2f})"
+                   + "".join(f"\n  - {r}" for r in link.reasons()) + (f"\n  log-odds: {feats}" if feats else ""))
 
 
 def _decide(c: Context, doc_id: str, other_id: str, decision: str | None, note: str = "") -> None:

@@ -94,6 +94,8 @@ def _ids(indexes: tuple[int, ...]) -> str:
 @pass_ctx
 def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_json: bool) -> None:
     """Aligned sentence pairs containing a word or phrase (either language), match highlighted."""
+    from viko.corpus.glossary import load_glossary
+    from viko.corpus.tm import ORIGIN_NOTES
     from viko.runtime import open_catalogue
     from viko.workbench.concordance import PAGE_SIZE, ConcordanceError, concordance
 
@@ -101,7 +103,7 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_jso
 
     with open_catalogue(c.settings) as cat:
         try:
-            res = concordance(cat, query, lang=lang, limit=limit)
+            res = concordance(cat, query, lang=lang, limit=limit, glossary=load_glossary(cat, c.settings.glossary))
         except ConcordanceError as exc:
             fail(str(exc), 2)
     if as_json:
@@ -116,16 +118,20 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_jso
             shown = "".join(click.style(p, bold=True, underline=True) if m else p
                             for p, m in highlight(text, list(spans)))
             click.echo(f"  {side}: {shown}" + (f"  [{doc}]" if doc else ""))
-        click.echo(f"     {u.origin}{' ' + u.source if u.source else ''}, score {u.score:.3f}\n")
+        click.echo(f"     {ORIGIN_NOTES.get(u.origin, u.origin)}{' ' + u.source if u.source else ''}, score {u.score:.3f}\n")
 
 
 @click.command("export-tmx")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--query", default=None, help="Only the units of this concordance search.")
 @click.option("--pair", nargs=2, default=None, help="Only the units of this document pair (two ids).")
+@click.option("--include-mined", is_flag=True,
+              help="Also the mined sentence pairs (look-alikes across documents that are not translations).")
 @pass_ctx
-def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, str] | None) -> None:
-    """Write translation units as TMX 1.4b (all of them, a document pair, or a search)."""
+def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, str] | None,
+                   include_mined: bool) -> None:
+    """Write translation units as TMX 1.4b (all of them, a document pair, or a search): the
+    aligned translations and imported memories; mined pairs only with --include-mined."""
     from viko.corpus.tm import TranslationMemory
     from viko.runtime import open_catalogue
     from viko.workbench.concordance import ConcordanceError, concordance
@@ -134,11 +140,13 @@ def export_tmx_cmd(c: Context, out: Path, query: str | None, pair: tuple[str, st
     with open_catalogue(c.settings) as cat:
         if query is not None:
             try:
-                units = [h.unit for h in concordance(cat, query, limit=1_000_000).hits]
+                units = [h.unit for h in concordance(cat, query, limit=1_000_000).hits
+                         if include_mined or h.unit.origin != "mined"]
             except ConcordanceError as exc:
                 fail(str(exc), 2)
         else:
-            units = list(TranslationMemory(cat).units(pair=tuple(pair) if pair else None))  # type: ignore[arg-type]
+            units = list(TranslationMemory(cat).units(pair=tuple(pair) if pair else None,  # type: ignore[arg-type]
+                                                      include_mined=include_mined))
         tmp = out.with_name(out.name + ".tmp")
         try:
             n = write_tmx(units, tmp)

@@ -57,7 +57,7 @@ class Settings:
     max_segments: int = _setting(8, "Index segments kept before the smallest are merged into one.")
     ranking: RankingParams = _setting(
         DEFAULTS, "Ranking parameters (search.params.RankingParams); each field is a VIKO_* variable of its own.")
-    max_query_chars: int = _setting(500, "Longest accepted query, in characters.")
+    max_query_chars: int = _setting(5000, "Longest accepted query, in characters (a pasted paragraph or page).")
     max_limit: int = _setting(100, "Largest page size a caller may ask for.")
     host: str = _setting("127.0.0.1", "Address the web server binds to.")
     port: int = _setting(8000, "Port the web server listens on.")

@@ -69,7 +69,8 @@ class DocRef(BaseModel):
 class AlignmentPage(BaseModel):
     a: DocRef | None = None
     b: DocRef | None = None
-    status: str = Field(default="", description="How b was chosen: given, confirmed, detected, index")
+    status: str = Field(default="", description="What the pair is: confirmed, claimed (a detected translation), "
+                                                "possible (a guess to check) or given (any two documents)")
     confidence: float = 0.0
     links: list[LinkModel] = []
     a_sentences: list[str] = []
@@ -93,7 +94,10 @@ class CounterpartModel(BaseModel):
     other_id: str | None = None
     confidence: float = 0.0
     status: str = Field(default="", description="confirmed (by a person) or detected (with features)")
+    kind: str = Field(default="", description="confirmed, claimed (a detected translation) or possible (to check)")
     features: dict[str, float] = {}
+    evidence: dict[str, float] = Field(default={}, description="Sentence-level measurements behind the link")
+    reasons: list[str] = []
 
 
 class AlignmentService:
@@ -115,11 +119,13 @@ class AlignmentService:
             if a is None:
                 return AlignmentPage(error=f"no document with id {a_id!r}")
             status, confidence = "given", 1.0
+            link = get_counterpart(cat, a_id)
             if not b_id:
-                link = get_counterpart(cat, a_id)
                 if link is None:
                     return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
-                b_id, status, confidence = link.other_id, link.status, link.confidence
+                b_id = link.other_id
+            if link is not None and link.other_id == b_id:  # claimed, confirmed or only possible
+                status, confidence = link.kind, link.confidence
             b = cat.get(b_id)
             if b is None:
                 return AlignmentPage(a=_ref(a), error=f"no document with id {b_id!r}")
@@ -203,7 +209,8 @@ def _counterpart_routes(router: APIRouter, web: Web) -> None:
         if link is None:
             return CounterpartModel(doc_id=doc_id)
         return CounterpartModel(doc_id=doc_id, other_id=link.other_id, confidence=link.confidence,
-                                status=link.status, features=dict(link.features))
+                                status=link.status, kind=link.kind, features=link.contributions(),
+                                evidence=link.evidence(), reasons=link.reasons())
 
     def apply(body: DecisionInput) -> dict[str, str]:
         with web.writing, open_catalogue(settings) as cat:

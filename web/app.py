@@ -22,6 +22,7 @@ from viko.web.document import document_router
 from viko.web.glossary import glossary_router
 from viko.web.limits import BodyLimit, ClientLimiter, RateLimit
 from viko.web.matching import matching_router
+from viko.web.matching_import import MAX_UPLOAD_BYTES, matching_import_router
 from viko.web.observe import RequestLog, configure_logging, install_error_pages
 from viko.web.planner import planner_router
 from viko.web.search import search_router
@@ -60,10 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(glossary_router(web), responses=error_responses(401, 403, 404, 429))  # /glossary
     app.include_router(matching_router(web, services), responses=error_responses(404, 429, 503))  # /match/ID
     app.include_router(planner_router(web, services), responses=error_responses(401, 403, 404, 429, 503))  # /planner
+    app.include_router(matching_import_router(web), responses=error_responses(401, 403, 429))  # /matching/import
 
     install_error_pages(app, web)
     app.add_middleware(BodyLimit, limit=max(1, settings.web_max_body_kb) * 1024,
-                       larger={"/api/admin/import": MAX_IMPORT_BYTES})
+                       larger={"/api/admin/import": MAX_IMPORT_BYTES, "/matching/import": MAX_UPLOAD_BYTES,
+                               "/api/matching/import": MAX_UPLOAD_BYTES})
     app.add_middleware(RateLimit, limiter=limiter)
     app.add_middleware(RequestLog)  # outermost: its log line also covers refused requests
     return app

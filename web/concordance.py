@@ -1,6 +1,7 @@
 """The concordance page, `/concordance` as HTML and `/api/concordance` as JSON (one handler
 serves both): aligned sentence pairs containing a word or phrase; and the TMX export
-(`/api/export.tmx`) of everything, a document pair or a concordance query."""
+(`/api/export.tmx`) of everything, a document pair or a concordance query: translations
+(aligned pairs, imported memories), mined look-alikes only with `include_mined=1`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from viko.corpus.tm import TranslationMemory, Unit
+from viko.corpus.glossary import load_glossary
+from viko.corpus.tm import ORIGIN_NOTES, TranslationMemory, Unit
 from viko.runtime import open_catalogue
 from viko.settings import Settings
 from viko.web.shared import Web, page_routes
@@ -33,7 +35,9 @@ class ConcordanceHitModel(BaseModel):
     side: str = Field(description="The side the query matched: vi or ko")
     vi_spans: list[Span]
     ko_spans: list[Span]
-    origin: str = Field(description="aligned (a document and its counterpart), mined, or tmx")
+    origin: str = Field(description="aligned (a confirmed or claimed translation pair), mined (a look-alike "
+                                    "sentence pair across documents that are not translations), or tmx (imported)")
+    origin_note: str = Field(default="", description="What the origin means, in words")
     score: float
     vi_doc: str
     ko_doc: str
@@ -86,13 +90,15 @@ def concordance_page(settings: Settings, params: ConcordanceParams) -> Concordan
         if not params.q.strip():
             return page
         try:
-            res = concordance(cat, params.q, lang=params.lang, limit=params.limit, offset=params.offset)
+            res = concordance(cat, params.q, lang=params.lang, limit=params.limit, offset=params.offset,
+                              glossary=load_glossary(cat, settings.glossary))
         except ConcordanceError as exc:
             page.error = str(exc)
             return page
     page.total, page.took_ms = res.total, round(res.took_ms, 2)
     page.hits = [ConcordanceHitModel.model_validate(
-        {k: v for k, v in h.to_json().items() if k in ConcordanceHitModel.model_fields}) for h in res.hits]
+        {**{k: v for k, v in h.to_json().items() if k in ConcordanceHitModel.model_fields},
+         "origin_note": ORIGIN_NOTES.get(h.unit.origin, h.unit.origin)}) for h in res.hits]
     return page
 
 
@@ -111,12 +117,15 @@ def concordance_router(web: Web) -> APIRouter:
     @router.get("/api/export.tmx", summary="TMX 1.4b of all units, a document pair (a, b) or a concordance query (q)",
                 response_class=Response,  # the errors are JSON; the 200 is TMX
                 responses={200: {"description": "TMX 1.4b", "content": {"application/x-tmx+xml": {"schema": {"type": "string"}}}}})
-    def export_tmx(q: str = "", a: str = "", b: str = "") -> Response:
+    def export_tmx(q: str = "", a: str = "", b: str = "",
+                   include_mined: bool = Query(False, description="Also the mined sentence pairs (look-alikes "
+                                                                  "across documents that are not translations)")) -> Response:
         units: list[Unit] | None = None
         if q.strip():  # errors must be known before the first byte is sent
             with open_catalogue(settings, readonly=True) as cat:
                 try:
-                    units = [h.unit for h in concordance(cat, q, limit=EXPORT_MAX_HITS).hits]
+                    units = [h.unit for h in concordance(cat, q, limit=EXPORT_MAX_HITS).hits
+                             if include_mined or h.unit.origin != "mined"]
                 except ConcordanceError as exc:
                     raise HTTPException(400, str(exc)) from exc
 
@@ -125,7 +134,8 @@ def concordance_router(web: Web) -> APIRouter:
                 yield from tmx_chunks(units)
                 return
             with open_catalogue(settings, readonly=True) as cat:
-                yield from tmx_chunks(TranslationMemory(cat).units(pair=(a, b) if a and b else None))
+                yield from tmx_chunks(TranslationMemory(cat).units(pair=(a, b) if a and b else None,
+                                                                   include_mined=include_mined))
 
         return StreamingResponse(pieces(), media_type="application/x-tmx+xml",
                                  headers={"Content-Disposition": 'attachment; filename="viko.tmx"'})

@@ -47,6 +47,10 @@ class DocumentPage(BaseModel):
     paragraphs: list[ParagraphModel]
     counterpart: HitModel | None = None
     counterpart_confirmed: bool = Field(default=False, description="A person confirmed the counterpart link")
+    counterpart_kind: str = Field(default="", description="confirmed, claimed (a detected translation) or possible "
+                                                          "(a guess to confirm or reject: never 'the same document')")
+    counterpart_confidence: float = Field(default=0.0, description="The link's confidence (1 when confirmed)")
+    counterpart_reasons: list[str] = Field(default=[], description="Why the detector links the two, in words")
     related: list[HitModel] = []
     page: int = Field(default=1, description="This page of the document (1-based)")
     pages: int = Field(default=1, description="Pages of the document; /text/ID has the whole text")
@@ -162,6 +166,8 @@ def document_page(engine: SearchEngine, services: Services, doc: Document, link:
     if link is not None:
         page.counterpart = _link_hit(engine, link)
         page.counterpart_confirmed = link.status == "confirmed"
+        page.counterpart_kind, page.counterpart_reasons = link.kind, link.reasons()
+        page.counterpart_confidence = round(link.confidence, 2)
     shown = {doc.id, link.other_id if link else ""}
     for hit in engine.related(doc.id, limit=related + 1):
         if hit.id not in shown and len(page.related) < related:

@@ -29,11 +29,20 @@ class RecordModel(BaseModel):
     contact: str = ""
 
 
-class MatchModel(BaseModel):
+class VersionModel(BaseModel):
     id: str
     lang: str
     title: str
+
+
+class MatchModel(BaseModel):
+    id: str = Field(description="The version of the other party that matched best")
+    lang: str
+    title: str
     score: float
+    party: str = Field(default="", description="The other party's id (one row per party)")
+    organisation: str = ""
+    versions: list[VersionModel] = Field(default=[], description="Every version of the other party, vi first")
     why: dict[str, Any] = Field(description="passages (own/other text, score), glossary_terms, shared_terms, sectors, region, document")
 
 
@@ -41,6 +50,8 @@ class MatchPage(BaseModel):
     id: str
     kind: str
     record: RecordModel
+    party: str = Field(default="", description="The asking record's party: its versions are matched together")
+    versions: list[VersionModel] = Field(default=[], description="Every version of the asking party")
     matches: list[MatchModel] = []
 
 
@@ -87,7 +98,10 @@ def match_page(matcher: Matcher, record_id: str, limit: int) -> MatchPage:
     except MatchError as exc:
         raise HTTPException(404, f"{exc}: matches exist for offers and demands only") from exc
     out = result.to_json()
+    party = result.party
+    versions = [VersionModel(id=m.id, lang=m.lang, title=m.title) for m in party.members] if party else []
     return MatchPage(id=result.record.id, kind=result.record.kind, record=record_model(result.record),
+                     party=party.id if party else result.record.id, versions=versions,
                      matches=[MatchModel.model_validate(m) for m in out["matches"]])  # type: ignore[attr-defined]
 
 
@@ -107,7 +121,8 @@ def matching_router(web: Web, services: Services) -> APIRouter:
         return web.respond(request, "match.html", match_page(services.matcher(), params.record_id, params.limit))
 
     def records(request: Request, params: RecordsQuery) -> Any:
-        return web.respond(request, "matching.html", records_page(services.matcher(), params.sector, params.kind))
+        return web.respond(request, "matching.html", records_page(services.matcher(), params.sector, params.kind),
+                           {"importable": web.gate.open})  # the import page's link: only where writes are on
 
     page_routes(router, "/match/{record_id:path}", "/api/match/{record_id:path}", match, MatchPage,
                 "A demand's offers (or an offer's demands), best first, with why")

@@ -15,14 +15,24 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from viko.matching.agenda import Day, agenda_csv, day_of
+from viko.matching.agenda_xlsx import agenda_xlsx
+from viko.matching.clock import DEFAULT_SLOT_MINUTES, DEFAULT_START, ClockError, format_breaks, parse_breaks
 from viko.matching.match import Matcher
+from viko.matching.parties import Party
 from viko.matching.plan import PlanError
-from viko.matching.printout import agenda_csv, agenda_html, agenda_xlsx, briefs_html
+from viko.matching.printout import agenda_html, briefs_html
 from viko.matching.session import Session, SessionConfig, SessionStore, plan_for
 from viko.web.services import Services
 from viko.web.shared import TokenFirstRoute, Web, page_routes
 
 MAX_MESSAGE = 200
+
+
+class VersionModel(BaseModel):
+    id: str
+    lang: str
+    title: str
 
 
 class MeetingModel(BaseModel):
@@ -32,10 +42,11 @@ class MeetingModel(BaseModel):
     table: int = Field(description="1-based")
     score: float
     locked: bool
-    demand_title: str = ""
-    offer_title: str = ""
-    demand_lang: str = ""
-    offer_lang: str = ""
+    time: str = Field(default="", description="The slot's clock time, HH:MM–HH:MM")
+    demand_organisation: str = ""
+    offer_organisation: str = ""
+    demand_titles: list[VersionModel] = Field(default=[], description="The demand party's versions, vi first")
+    offer_titles: list[VersionModel] = Field(default=[], description="The offer party's versions, vi first")
 
 
 class PlannerPage(BaseModel):
@@ -47,6 +58,10 @@ class PlannerPage(BaseModel):
     offers: list[str]
     absent: list[str]
     removed: list[tuple[str, str]]
+    start: str = DEFAULT_START
+    slot_minutes: int = DEFAULT_SLOT_MINUTES
+    breaks: str = Field(default="", description="Breaks as SLOT:MINUTES, comma-separated")
+    slot_times: list[str] = Field(default=[], description="Clock time of every slot")
     meetings: list[MeetingModel] = []
     total: float = 0.0
     optimum: float = 0.0
@@ -65,6 +80,9 @@ class PlannerAction(BaseModel):
     per_party: int | None = Field(default=None, ge=1, le=100)
     floor: float | None = None
     absent: list[str] | None = None
+    start: str | None = Field(default=None, pattern=r"^\s*\d{1,2}[:h.]\d{2}\s*$")
+    slot_minutes: int | None = Field(default=None, ge=1, le=600)
+    breaks: str | None = Field(default=None, max_length=400, description="SLOT:MINUTES, comma-separated")
 
 
 @dataclass(frozen=True)
@@ -79,29 +97,46 @@ def planner_params(msg: str = Query("", description="A notice to show (set by th
 PlannerQuery = Annotated[PlannerParams, Depends(planner_params)]
 
 
+def _versions(party: Party | None) -> list[VersionModel]:
+    return [VersionModel(id=m.id, lang=m.lang, title=m.title) for m in party.members] if party else []
+
+
 def planner_page(session: Session, matcher: Matcher, editable: bool, message: str = "") -> PlannerPage:
-    cfg, plan = session.config, session.plan
+    cfg, plan, clock = session.config, session.plan, session.config.clock
+    times = [f"{a}–{b}" for a, b in clock.times(cfg.slots)]
     meetings = []
     for m in plan.meetings:
-        d, o = matcher.records.get(m.demand), matcher.records.get(m.offer)
+        d, o = matcher.parties.get(m.demand), matcher.parties.get(m.offer)
         meetings.append(MeetingModel(demand=m.demand, offer=m.offer, slot=m.slot + 1, table=m.table + 1,
-                                     score=round(m.score, 4), locked=m.locked, demand_title=d.title if d else "",
-                                     offer_title=o.title if o else "", demand_lang=d.lang if d else "",
-                                     offer_lang=o.lang if o else ""))
+                                     score=round(m.score, 4), locked=m.locked, time=times[m.slot],
+                                     demand_organisation=d.organisation if d else "",
+                                     offer_organisation=o.organisation if o else "",
+                                     demand_titles=_versions(d), offer_titles=_versions(o)))
     return PlannerPage(tables=cfg.tables, slots=cfg.slots, per_party=cfg.per_party, floor=cfg.floor,
-                       demands=list(cfg.demands) or matcher.ids("demand"), offers=list(cfg.offers) or matcher.ids("offer"),
-                       absent=list(cfg.absent), removed=[(a, b) for a, b in cfg.removed], meetings=meetings,
-                       total=round(plan.total, 4), optimum=round(plan.optimum, 4), status=plan.status,
-                       errors=session.errors, editable=editable, message=message)
+                       demands=list(cfg.demands) or matcher.party_ids("demand"),
+                       offers=list(cfg.offers) or matcher.party_ids("offer"),
+                       absent=list(cfg.absent), removed=[(a, b) for a, b in cfg.removed], start=cfg.start,
+                       slot_minutes=cfg.slot_minutes, breaks=format_breaks(cfg.breaks), slot_times=times,
+                       meetings=meetings, total=round(plan.total, 4), optimum=round(plan.optimum, 4),
+                       status=plan.status, errors=session.errors, editable=editable, message=message)
 
 
 def apply_action(config: SessionConfig, current: Session, action: PlannerAction) -> SessionConfig:
+    """The session's settings after an action; meetings are named by party id (that of any
+    version of the party is accepted by the caller, see Planner.act)."""
     if action.action == "reset":
         return SessionConfig()
     if action.action == "replan":
-        changes = {"tables": action.tables, "slots": action.slots, "per_party": action.per_party,
-                   "floor": action.floor, "absent": tuple(action.absent) if action.absent is not None else None}
-        return config.with_(**{k: v for k, v in changes.items() if v is not None})
+        changes: dict[str, object] = {"tables": action.tables, "slots": action.slots, "per_party": action.per_party,
+                   "floor": action.floor, "absent": tuple(action.absent) if action.absent is not None else None,
+                   "start": action.start.strip() if action.start else None, "slot_minutes": action.slot_minutes}
+        try:
+            changes["breaks"] = parse_breaks(action.breaks) if action.breaks is not None else None
+            changed = config.with_(**{k: v for k, v in changes.items() if v is not None})
+            changed.clock.check()
+        except ClockError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return changed
     if not action.demand or not action.offer:
         raise HTTPException(422, f"{action.action} needs a demand and an offer")
     if action.action == "unlock":
@@ -115,11 +150,15 @@ def apply_action(config: SessionConfig, current: Session, action: PlannerAction)
 
 
 def form_action(action: str, demand: str, offer: str, tables: int | None, slots: int | None, per_party: int | None,
-                floor: float | None, absent: str | None) -> PlannerAction:
-    """The page's form as the API's PlannerAction (absent: ids separated by commas or lines)."""
+                floor: float | None, absent: str | None, clock: tuple[str | None, int | None, str | None] = (None, None, None),
+                ) -> PlannerAction:
+    """The page's form as the API's PlannerAction (absent: ids separated by commas or lines;
+    clock: start, slot minutes, breaks)."""
     absent_ids = [a.strip() for a in absent.replace("\n", ",").split(",") if a.strip()] if absent is not None else None
+    start, slot_minutes, breaks = clock
     return PlannerAction.model_validate({"action": action, "demand": demand, "offer": offer, "tables": tables,
-                                         "slots": slots, "per_party": per_party, "floor": floor, "absent": absent_ids})
+                                         "slots": slots, "per_party": per_party, "floor": floor, "absent": absent_ids,
+                                         "start": start or None, "slot_minutes": slot_minutes, "breaks": breaks})
 
 
 class Planner:
@@ -151,10 +190,17 @@ class Planner:
             return session
 
     def act(self, action: PlannerAction) -> PlannerPage:
+        parties = self.services.matcher().parties
+        action = action.model_copy(update={name: getattr(parties.of(getattr(action, name)), "id", getattr(action, name))
+                                           for name in ("demand", "offer")})
         with self.writing:
             current = self.session()
             self.store.save(apply_action(current.config, current, action))
             return planner_page(self.session(), self.services.matcher(), True)
+
+    def day(self) -> Day:
+        session = self.session()
+        return day_of(session.plan, self.services.matcher(), session.config.clock, session.config.slots)
 
 
 def planner_router(web: Web, services: Services) -> APIRouter:
@@ -177,10 +223,12 @@ def planner_router(web: Web, services: Services) -> APIRouter:
                      offer: str = Form(""),
                      tables: int | None = Form(None), slots: int | None = Form(None),
                      per_party: int | None = Form(None), floor: float | None = Form(None),
-                     absent: str | None = Form(None)) -> Response:
+                     absent: str | None = Form(None), start: str | None = Form(None),
+                     slot_minutes: int | None = Form(None), breaks: str | None = Form(None)) -> Response:
         gate.authorize(token, request)  # before the fields are validated
         try:
-            planner.act(form_action(action, demand, offer, tables, slots, per_party, floor, absent))
+            planner.act(form_action(action, demand, offer, tables, slots, per_party, floor, absent,
+                                    (start, slot_minutes, breaks)))
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
         return RedirectResponse(f"/planner?msg={action}", status_code=303)
@@ -196,21 +244,20 @@ def _download_routes(router: APIRouter, planner: Planner) -> None:
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                         "schema": {"type": "string", "format": "binary"}}}}})
     def download_agenda(fmt: str) -> Response:
-        session, records = planner.session(), planner.services.matcher().records
+        day = planner.day()
         if fmt == "csv":
-            return _download(agenda_csv(session.plan, records).encode("utf-8"), "agenda.csv", "text/csv; charset=utf-8")
+            return _download(agenda_csv(day).encode("utf-8"), "agenda.csv", "text/csv; charset=utf-8")
         if fmt == "xlsx":
-            return _download(agenda_xlsx(session.plan, records), "agenda.xlsx",
+            return _download(agenda_xlsx(day), "agenda.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         if fmt == "html":
-            return _download(agenda_html(session.plan, records).encode("utf-8"), "agenda.html", "text/html; charset=utf-8")
+            return _download(agenda_html(day).encode("utf-8"), "agenda.html", "text/html; charset=utf-8")
         raise HTTPException(404, "the agenda comes as csv, xlsx or html")
 
     @router.get("/api/planner/briefs.html", summary="One printable bilingual brief per meeting", response_class=Response,
                 responses={200: {"description": "The briefs", "content": {"text/html": {"schema": {"type": "string"}}}}})
     def download_briefs() -> Response:
-        matcher = planner.services.matcher()
-        return _download(briefs_html(planner.session().plan, matcher).encode("utf-8"), "briefs.html",
+        return _download(briefs_html(planner.day(), planner.services.matcher()).encode("utf-8"), "briefs.html",
                          "text/html; charset=utf-8")
 
 

@@ -8,26 +8,28 @@ returns it, by the path.
 
 from __future__ import annotations
 
-import difflib
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from viko.indexer.store import LANGS
 from viko.search.engine import QueryError, Scored, SearchEngine
 from viko.search.facets import FACETS, SORTS, Filters, apply_filters, count_facets, sort_items
+from viko.search.syntax import check_date, in_range
 from viko.settings import Settings
 from viko.web.links import SearchLinks, page_window
+from viko.web.search_export import EXPORT_MAX_ROWS, XLSX_TYPE, export_response
 from viko.web.services import Ranked, Services
 from viko.web.shared import Web, page_routes, wants_json
 
 MAX_OFFSET = 10_000
+
 # Facet filters a search may combine: each one costs a pass over the candidates and a value in
 # every link of the page, so a URL with a thousand of them is refused (400) rather than served.
 MAX_VALUES_PER_FACET = 20
@@ -69,8 +71,17 @@ class SearchPage(BaseModel):
     took_ms: float = 0.0
     hits: list[HitModel] = []
     facets: dict[str, list[FacetValueModel]] = {}
-    suggestions: list[str] = Field(default_factory=list, description="Close indexed terms, offered when nothing matches")
+    suggestions: list[str] = Field(default_factory=list, description="Spelling corrections from the index's own words, "
+                                                                   "offered when nothing matches")
     unfiltered_total: int = Field(default=0, description="Matches without the facet filters (offered when filters hide everything)")
+    searched_as: str = Field(default="", description="The words as searched when they differ from the typed ones "
+                                                     "(diacritics restored, spelling corrected); '' otherwise")
+    rewritten: bool = Field(default=False, description="Whether the query was searched as `searched_as`; "
+                                                       "exact=1 searches it as typed")
+    exact: bool = Field(default=False, description="Searched exactly as typed")
+    after: str = Field(default="", description="Date-range facet: dated on or after (YYYY[-MM[-DD]])")
+    before: str = Field(default="", description="Date-range facet: dated before (YYYY[-MM[-DD]])")
+    max_query_chars: int = 0
     error: str = ""
 
 
@@ -86,15 +97,33 @@ class SearchParams:
     offset: int = 0
     error: str = ""
     status: int = 200
+    after: str = ""
+    before: str = ""
+    exact: bool = False
 
     @property
     def page(self) -> int:
         return self.offset // max(self.limit, 1) + 1
 
+    @property
+    def links(self) -> SearchLinks:
+        return SearchLinks(self.q, self.filters, self.sort, self.after, self.before, self.exact)
+
 
 def parse_search(settings: Settings, q: str, filters: Filters, sort: str, limit: int | None,
-                 offset: int, page: int) -> SearchParams:
+                 offset: int, page: int, after: str = "", before: str = "", exact: bool = False) -> SearchParams:
     """The one check of a search request's parameters, for the page and the API alike."""
+    try:
+        after, before = check_date(after.strip(), "after"), check_date(before.strip(), "before")
+    except QueryError as exc:
+        return SearchParams(q, filters, sort, settings.page_size, 0, str(exc), 422)
+    params = _checked(settings, q, filters, sort, limit, offset, page)
+    return SearchParams(params.q, params.filters, params.sort, params.limit, params.offset, params.error,
+                        params.status, after, before, exact)
+
+
+def _checked(settings: Settings, q: str, filters: Filters, sort: str, limit: int | None,
+             offset: int, page: int) -> SearchParams:
     limit = settings.page_size if limit is None else limit
     if page > 1:
         offset = (page - 1) * limit
@@ -121,10 +150,14 @@ def search_params(request: Request, q: str = Query("", description="Query in Vie
                   limit: int | None = Query(None, ge=1, description="Results per page (default: VIKO_PAGE_SIZE, "
                                                                      "at most VIKO_MAX_LIMIT)"),
                   offset: int = Query(0, ge=0),
-                  page: int = Query(1, ge=1, description="1-based page; overrides offset when above 1")) -> SearchParams:
+                  page: int = Query(1, ge=1, description="1-based page; overrides offset when above 1"),
+                  after: str = Query("", description="Date-range facet: dated on or after YYYY[-MM[-DD]]"),
+                  before: str = Query("", description="Date-range facet: dated before YYYY[-MM[-DD]]"),
+                  exact: bool = Query(False, description="Search the words exactly as typed (no diacritics restored, "
+                                                         "no spelling corrected)")) -> SearchParams:
     """The FastAPI dependency declaring the parameters once, for both paths."""
     filters = Filters.of(lang=lang or [], type=type or [], source=source or [], year=year or [])
-    return parse_search(request.app.state.settings, q, filters, sort, limit, offset, page)
+    return parse_search(request.app.state.settings, q, filters, sort, limit, offset, page, after, before, exact)
 
 
 SearchQuery = Annotated[SearchParams, Depends(search_params)]
@@ -147,45 +180,49 @@ def search_page(services: Services, params: SearchParams) -> SearchPage:
     """The page's model; empty (with the request's problem, if any) when there is nothing to search."""
     page = SearchPage(query=params.q, filters={k: list(v) for k, v in vars(params.filters).items() if v},
                       sort=params.sort, limit=params.limit, offset=params.offset, page=params.page,
-                      error=params.error)
+                      error=params.error, exact=params.exact, after=params.after, before=params.before,
+                      max_query_chars=services.settings.max_query_chars)
     if params.error or not params.q.strip():
         return page
     started = time.perf_counter()
-    engine = services.engine()
-    try:
-        query = engine.validate(params.q)
-    except QueryError as exc:
-        page.error = str(exc)
-        return page
-    fill_results(page, engine, services.ranked(engine, query), params)
+    found = ranked_page(services, params, page)
+    if found is not None:
+        chosen, terms = found
+        page.hits = [hit_model(services.engine(), s, terms) for s in chosen[params.offset : params.offset + params.limit]]
     page.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return page
 
 
-def fill_results(page: SearchPage, engine: SearchEngine, ranked: Ranked, params: SearchParams) -> None:
-    chosen = sort_items(apply_filters(ranked.items, engine.meta, params.filters), engine.meta, params.sort)
+def ranked_page(services: Services, params: SearchParams, page: SearchPage) -> tuple[list[Scored], list[str]] | None:
+    """Every result of the search in its order (facets, dates and sort applied) and the terms
+    to highlight, with the page's counts and messages filled in; None (and page.error) for a
+    query that cannot run."""
+    engine = services.engine()
+    try:
+        ranked = services.ranked(engine, engine.validate(params.q), params.exact)
+    except QueryError as exc:
+        page.error = str(exc)
+        return None
+    return fill_results(page, engine, ranked, params), ranked.terms
+
+
+def fill_results(page: SearchPage, engine: SearchEngine, ranked: Ranked, params: SearchParams) -> list[Scored]:
+    items = ranked.items
+    if params.after or params.before:
+        items = [s for s in items if in_range(engine.meta[s.doc_id].date if s.doc_id in engine.meta else "",
+                                              params.after, params.before)]
+    chosen = sort_items(apply_filters(items, engine.meta, params.filters), engine.meta, params.sort)
     page.query_lang, page.total = ranked.qlang, len(chosen)
     page.pages = math.ceil(len(chosen) / params.limit)
     page.facets = {f: [FacetValueModel(value=v.value, count=v.count, selected=v.selected) for v in values]
-                   for f, values in count_facets(ranked.items, engine.meta, params.filters).items()}
-    page.hits = [hit_model(engine, s, ranked.terms) for s in chosen[params.offset : params.offset + params.limit]]
+                   for f, values in count_facets(items, engine.meta, params.filters).items()}
+    if ranked.ranking is not None:
+        page.rewritten = ranked.ranking.rewritten
+        page.searched_as = ranked.ranking.searched if ranked.ranking.rewritten else ""
+        page.suggestions = list(ranked.ranking.suggestions)
     if not chosen:
-        page.unfiltered_total = len(ranked.items) if params.filters.active else 0
-        page.suggestions = closest_terms(engine, ranked.terms) if not ranked.items else []
-
-
-def closest_terms(engine: SearchEngine, terms: Sequence[str], limit: int = 5) -> list[str]:
-    """Indexed words spelled like the query's words: "nang luong" -> "năng", "lượng"..."""
-    vocab = engine.index.lexical.vocab
-    out: list[str] = []
-    for term in terms:
-        if "_" in term or len(term) < 2:
-            continue
-        pool = [w for w in vocab if "_" not in w and abs(len(w) - len(term)) <= 2 and w != term]
-        for match in difflib.get_close_matches(term, pool, n=2, cutoff=0.7):
-            if match not in out:
-                out.append(match)
-    return out[:limit]
+        page.unfiltered_total = len(ranked.items) if params.filters.active or params.after or params.before else 0
+    return chosen
 
 
 def dropped(params: SearchParams, drop: str) -> str:
@@ -195,7 +232,7 @@ def dropped(params: SearchParams, drop: str) -> str:
     filters = params.filters
     if facet in FACETS and value in filters.get(facet):
         filters = filters.toggled(facet, value)
-    return SearchLinks(params.q, filters, params.sort).url()
+    return replace(params, filters=filters).links.url()
 
 
 def search_router(web: Web, services: Services) -> APIRouter:
@@ -205,11 +242,28 @@ def search_router(web: Web, services: Services) -> APIRouter:
         if (drop := request.query_params.get("drop")) and not wants_json(request):
             return RedirectResponse(dropped(params, drop), status_code=303)
         page = search_page(services, params)
-        links = SearchLinks(page.query, params.filters, params.sort)
-        context = {"links": links, "facet_names": FACETS, "window": page_window(page.page, page.pages)}
+        context = {"links": params.links, "facet_names": FACETS, "window": page_window(page.page, page.pages),
+                   "export_max": EXPORT_MAX_ROWS}
         return web.respond(request, "search.html", page, context, error=page.error,
                            status=params.status if params.error else 400,
                            blank="" if params.q.strip() else "the query is empty")
 
+    def export(request: Request, params: SearchQuery) -> Any:
+        fmt = request.url.path.rsplit(".", 1)[-1]
+        if params.error or not params.q.strip():
+            raise HTTPException(params.status if params.error else 400, params.error or "the query is empty")
+        page = SearchPage(query=params.q)
+        found = ranked_page(services, params, page)
+        if found is None:
+            raise HTTPException(400, page.error)
+        engine, (chosen, terms) = services.engine(), found
+        hits = [hit_model(engine, s, terms) for s in chosen[:EXPORT_MAX_ROWS]]
+        return export_response(fmt, params.q, [h.model_dump() for h in hits], len(chosen))
+
     page_routes(router, "/", "/api/search", search, SearchPage, "Search both languages with facets")
+    for fmt, media in (("csv", "text/csv"), ("xlsx", XLSX_TYPE)):
+        router.add_api_route(f"/api/search.{fmt}", export, methods=["GET"], response_class=Response,
+                             summary=f"Every result of a search (all pages, its filters) as {fmt.upper()}, "
+                                     f"at most {EXPORT_MAX_ROWS:,} rows",
+                             responses={200: {"content": {media: {}}}})
     return router

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from fastapi import HTTPException
 
-from viko.corpus.textnorm import query_language
-from viko.indexer.store import LANGS, UnusableIndex
+from viko.indexer.store import UnusableIndex
 from viko.matching.match import Matcher
 from viko.matching.service import load_matcher
 from viko.runtime import LiveEngine
-from viko.search.engine import Scored, SearchEngine
+from viko.search.engine import Ranking, Scored, SearchEngine
 from viko.settings import Settings
 from viko.web.reader import CatalogueReader
 
@@ -34,6 +33,7 @@ class Ranked:
     terms: list[str]
     items: list[Scored]
     vector: np.ndarray  # the encoded query: the document page marks passages with it
+    ranking: Ranking | None = None  # how the query was parsed and searched (search.engine.Ranking)
 
 
 class Services:
@@ -58,19 +58,20 @@ class Services:
             pass
         return eng
 
-    def ranked(self, engine: SearchEngine, query: str) -> Ranked:
-        """Every candidate above the relevance floor, best first (query already validated)."""
+    def ranked(self, engine: SearchEngine, query: str, exact: bool = False) -> Ranked:
+        """Every candidate above the relevance floor, best first (query already validated;
+        its operators parsed by the engine, search.syntax); `exact`: searched as typed."""
+        key = f"{int(exact)}{query}"
         with self._lock:
             cache = self._caches.setdefault(engine, OrderedDict())
-            if query in cache:
-                cache.move_to_end(query)
-                return cache[query]
-        qlang = query_language(query)
-        items, terms = engine.rank(query, qlang, LANGS)
-        kept = engine.apply_floor(items, terms, query, qlang)
-        ranked = Ranked(query, qlang, terms, kept, engine.query_vector(query))
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        ranking = engine.ranking(query, exact=exact)
+        vector = engine.query_vector(ranking.searched or query, exact=True)
+        ranked = Ranked(query, ranking.qlang, ranking.terms, ranking.items, vector, ranking)
         with self._lock:
-            cache[query] = ranked
+            cache[key] = ranked
             while len(cache) > self._cache_size:
                 cache.popitem(last=False)
         return ranked

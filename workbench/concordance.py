@@ -18,12 +18,15 @@ import time
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
+from viko.corpus.glossary import Glossary
 from viko.corpus.textnorm import nfc
 from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.wordbounds import splits, word_spans
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+# Latin-script terms with a capital or a digit (IoT, MES, 2030): kept as they are in translation.
+_LATIN_OR_NUMBER = re.compile(r"\b(?:[A-Za-z]*[A-Z0-9][A-Za-z0-9]*)\b")
 _ORIGIN_RANK = {"tmx": 0, "aligned": 0, "mined": 1}
 MAX_CANDIDATES = 5000
 PAGE_SIZE = 20  # aligned pairs per page of the concordance (web, CLI default)
@@ -101,10 +104,14 @@ def _spans(text: str, m: _Matcher, analyzer: Analyzer) -> Spans:
 
 
 def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = PAGE_SIZE,
-                offset: int = 0, max_chars: int = 200, analyzer: Analyzer | None = None) -> ConcordanceResults:
+                offset: int = 0, max_chars: int = 200, analyzer: Analyzer | None = None,
+                glossary: Glossary | None = None) -> ConcordanceResults:
     """Units containing the query, best first: human and aligned units before mined ones,
     then the shortest matching segment (a concise example reads best). `analyzer` segments
-    the Vietnamese candidates (the shared default one, which remembers recent sentences)."""
+    the Vietnamese candidates (the shared default one, which remembers recent sentences).
+    The other side of each hit is marked too: the glossary's equivalents of the query (or of
+    the glossary terms in it, or of the terms that contain it), and a Latin-script term or
+    number of the query that the translation keeps as it is."""
     started = time.perf_counter()
     query = nfc(" ".join(str(query).split()))
     if not query:
@@ -128,10 +135,48 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = P
                                          len(getattr(units[i], found[i][0])), -units[i].score, i))
     page = order[offset : offset + limit]
     titles = cat.titles([units[i].vi_doc for i in page] + [units[i].ko_doc for i in page])
+    equivalents = {side: counterpart_patterns(query, side, glossary) for side in ("vi", "ko")}
     hits = []
     for i in page:
         side, spans = found[i]
         u = units[i]
-        hits.append(ConcordanceHit(u, side, spans if side == "vi" else (), spans if side == "ko" else (),
+        other = other_side_spans(u.ko if side == "vi" else u.vi, equivalents[side])
+        hits.append(ConcordanceHit(u, side, spans if side == "vi" else other, spans if side == "ko" else other,
                                    titles.get(u.vi_doc, ""), titles.get(u.ko_doc, "")))
     return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000)
+
+
+def counterpart_patterns(query: str, side: str, glossary: Glossary | None) -> list[re.Pattern[str]]:
+    """What to mark on the other side of a unit whose `side` matched the query: the glossary's
+    equivalents of the query's terms (or of the entries containing the query: 협약 is part of
+    협력 협약 -> thỏa thuận hợp tác), and the query's Latin-script terms and numbers, which a
+    translation usually keeps (IoT, 2030). Longest first; Korean as substrings."""
+    other = "ko" if side == "vi" else "vi"
+    forms: dict[str, None] = {}
+    if glossary is not None:
+        for _, equivalents in glossary.translations(query, side):
+            forms.update(dict.fromkeys(equivalents))
+        key = search_key(query)
+        if not forms and len(key) >= 2:
+            for entry in glossary.entries:
+                if key in search_key(entry.side(side)):
+                    forms[entry.side(other)] = None
+    forms.update(dict.fromkeys(w for w in _LATIN_OR_NUMBER.findall(query) if len(w) >= 2))
+    out = []
+    for form in sorted((search_key(f) for f in forms if f.strip()), key=len, reverse=True):
+        body = re.escape(form)
+        out.append(re.compile(body if other == "ko" else rf"(?<!\w){body}(?!\w)"))
+    return out
+
+
+def other_side_spans(text: str, patterns: list[re.Pattern[str]]) -> Spans:
+    """Non-overlapping [start, end) of the patterns in the text (its search form)."""
+    form = search_key(text)
+    if len(form) != len(text) or not patterns:
+        return ()
+    taken: list[tuple[int, int]] = []
+    for pattern in patterns:
+        for m in pattern.finditer(form):
+            if all(m.end() <= a or m.start() >= b for a, b in taken):
+                taken.append(m.span())
+    return tuple(sorted(taken))

@@ -25,7 +25,7 @@ from datetime import date
 import faiss
 import numpy as np
 
-from viko.corpus.counterparts import Counterpart
+from viko.corpus.counterparts import CLAIM_CONFIDENCE, Counterpart
 
 # Exact kNN up to this many base rows (200k x 200k x 384 flops: minutes on two cores, once
 # per run); above it an HNSW graph, for sentence mining over a very large corpus. Measured
@@ -37,6 +37,9 @@ HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 256
 # A detected link below this confidence is not stored: it is noise, not a counterpart.
 MIN_CONFIDENCE = 0.05
+# A link found by document similarity alone (at index time, before align-all compares the
+# sentences) is at most a possible translation, whatever its score.
+UNVERIFIED_CAP = round(CLAIM_CONFIDENCE - 0.05, 2)
 
 
 def _knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,6 +161,7 @@ class FeatureWeights:
     far_days: int = 31
     intercept: float = -1.32
     max_lead: float = 3.0     # the lead is clipped to +-max_lead (and is max_lead without rivals)
+    rivals_half: float = 20.0  # documents a side at which margin and lead count half (see score_candidates)
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float | None:
@@ -197,20 +201,31 @@ def pair_features(a: DocInfo, b: DocInfo, margin: float, cosine: float, lead: fl
     return out
 
 
-def detect_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str], vecs_b: np.ndarray,
-                        infos: Mapping[str, DocInfo], *, k: int = 8, weights: FeatureWeights | None = None,
-                        dirty: Collection[str] | None = None, taken: Collection[str] = (),
-                        typical_ratio: float | None = None) -> list[Counterpart]:
-    """One-to-one links between two languages' documents, scored by a logistic model over
-    content margin, lead over rivals and document features, assigned greedily best-first;
-    both directions listed, confidence = sigmoid(score).
+@dataclass(frozen=True)
+class Candidate:
+    """A scored candidate pair (rows of a and b) with each feature's log-odds contribution."""
 
-    Incremental use: only documents in `dirty` (default: all) are matched, against every
-    document of the other language except those in `taken` (which keep their current link);
-    `typical_ratio` (vi/ko length) is then the one measured by the last full run."""
+    score: float
+    i: int
+    j: int
+    margin: float
+    features: dict[str, float]
+
+
+def score_candidates(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str], vecs_b: np.ndarray,
+                     infos: Mapping[str, DocInfo], *, k: int = 8, weights: FeatureWeights | None = None,
+                     dirty: Collection[str] | None = None, typical_ratio: float | None = None,
+                     ) -> tuple[list[Candidate], float]:
+    """Every candidate pair of the kNN margin search scored by the document-level logistic
+    model, best first, and the typical vi/ko length ratio used.
+
+    Margin and lead compare a pair with its rivals, which says little when there are few of
+    them: in a collection of three documents a side, an unrelated report is the 'clear best'
+    of three. Both terms are damped by n / (n + `rivals_half`) for n documents on the
+    smaller side, so a tiny collection rests on the cosine and the document features."""
     w = weights or FeatureWeights()
     if not ids_a or not ids_b:
-        return []
+        return [], typical_ratio or 2.0
     rows_a = rows_b = None
     if dirty is not None:
         rows_a = np.asarray([i for i, d in enumerate(ids_a) if d in dirty], np.int64)
@@ -218,28 +233,54 @@ def detect_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str], 
     candidates = _candidate_margins(knn_margins(vecs_a, vecs_b, k, rows_a=rows_a, rows_b=rows_b))
     ratio = typical_ratio or _typical_ratio(ids_a, ids_b, candidates, infos)
     leads = _leads({p: content_score(m, c) for p, (m, c) in candidates.items()}, w.max_lead)
+    n = min(len(ids_a), len(ids_b))
+    damp = n / (n + w.rivals_half)
     scored = []
     for (i, j), (margin, cos) in candidates.items():
         if {infos[ids_a[i]].type, infos[ids_b[j]].type} == NEVER_COUNTERPARTS:
             continue
         feats = pair_features(infos[ids_a[i]], infos[ids_b[j]], margin, cos, leads[(i, j)], ratio, w)
-        scored.append((sum(feats.values()), i, j, margin, feats))
-    scored.sort(key=lambda t: -t[0])
+        feats["margin"] *= damp
+        feats["lead"] *= damp
+        scored.append(Candidate(sum(feats.values()), i, j, margin, feats))
+    scored.sort(key=lambda c: -c.score)
+    return scored, ratio
+
+
+def assign(scored: list[Candidate], ids_a: list[str], ids_b: list[str], taken: Collection[str] = (),
+           ) -> list[Counterpart]:
+    """One-to-one links, best score first (both directions listed), confidence = sigmoid."""
     used_a = {i for i, d in enumerate(ids_a) if d in taken}
     used_b = {j for j, d in enumerate(ids_b) if d in taken}
     out = []
-    for total, i, j, margin, feats in scored:
-        if i in used_a or j in used_b:
+    for c in sorted(scored, key=lambda c: -c.score):
+        if c.i in used_a or c.j in used_b:
             continue
-        used_a.add(i)
-        used_b.add(j)
-        conf = 1.0 / (1.0 + math.exp(-total))
+        used_a.add(c.i)
+        used_b.add(c.j)
+        conf = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, c.score))))
+        if "sentences" not in c.features:  # document similarity alone never makes a claim
+            conf = min(conf, UNVERIFIED_CAP)
         if conf < MIN_CONFIDENCE:
             continue
-        rounded = tuple((name, round(float(v), 4)) for name, v in feats.items())
-        out.append(Counterpart(ids_a[i], ids_b[j], conf, "detected", float(margin), rounded))
-        out.append(Counterpart(ids_b[j], ids_a[i], conf, "detected", float(margin), rounded))
+        rounded = tuple((name, round(float(v), 4)) for name, v in c.features.items())
+        out.append(Counterpart(ids_a[c.i], ids_b[c.j], conf, "detected", float(c.margin), rounded))
+        out.append(Counterpart(ids_b[c.j], ids_a[c.i], conf, "detected", float(c.margin), rounded))
     return out
+
+
+def detect_counterparts(ids_a: list[str], vecs_a: np.ndarray, ids_b: list[str], vecs_b: np.ndarray,
+                        infos: Mapping[str, DocInfo], *, k: int = 8, weights: FeatureWeights | None = None,
+                        dirty: Collection[str] | None = None, taken: Collection[str] = (),
+                        typical_ratio: float | None = None) -> list[Counterpart]:
+    """Document-level links only (no sentence evidence): one-to-one, greedy best-first.
+
+    Incremental use: only documents in `dirty` (default: all) are matched, against every
+    document of the other language except those in `taken` (which keep their current link);
+    `typical_ratio` (vi/ko length) is then the one measured by the last full run."""
+    scored, _ = score_candidates(ids_a, vecs_a, ids_b, vecs_b, infos, k=k, weights=weights, dirty=dirty,
+                                 typical_ratio=typical_ratio)
+    return assign(scored, ids_a, ids_b, taken)
 
 
 def _leads(content: dict[tuple[int, int], float], cap: float) -> dict[tuple[int, int], float]:

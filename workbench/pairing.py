@@ -10,7 +10,7 @@ the feature detector of workbench.detect, and stores the links in the catalogue
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,9 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.counterparts import Counterpart, Counterparts, CounterpartStore
 from viko.corpus.document import Document
 from viko.indexer.store import Index
-from viko.workbench.detect import DocInfo, FeatureWeights, detect_counterparts, doc_info
+from viko.workbench.align import doc_sentences
+from viko.workbench.detect import DocInfo, FeatureWeights, assign, doc_info, score_candidates
+from viko.workbench.evidence import ClaimParams, Embed, verify
 
 __all__ = ["DetectStats", "all_links", "detect_all", "detect_documents"]
 
@@ -38,15 +40,17 @@ class DetectStats:
 
 
 def all_links(cat: Catalogue, min_confidence: float = 0.0) -> list[tuple[str, str, Counterpart]]:
-    """Every (vi_id, ko_id, link) pair to align: confirmed pairs, plus detected pairs at or
-    above min_confidence that no decision rejects or overrides."""
+    """Every (vi_id, ko_id, link) pair to align: confirmed pairs, plus claimed pairs (detected
+    translations, see Counterpart.claimed) at or above min_confidence that no decision
+    rejects or overrides. A possible translation is never aligned: the memory holds
+    translations only."""
     lookup = Counterparts.load(cat)
     langs = cat.langs()
     out = []
     for link in sorted(lookup, key=lambda c: c.doc_id):
         if langs.get(link.doc_id) != "vi" or langs.get(link.other_id) != "ko":
             continue
-        if link.status != "confirmed" and link.confidence < min_confidence:
+        if not link.claimed or (link.status != "confirmed" and link.confidence < min_confidence):
             continue
         back = lookup.get(link.other_id)
         if back is None or back.other_id != link.doc_id:
@@ -88,10 +92,14 @@ def _vectors(index: Index, ids: list[str]) -> np.ndarray:
 
 
 def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = None, *,
-               full: bool = False) -> DetectStats:
+               full: bool = False, embed: Embed | None = None, claim: ClaimParams | None = None) -> DetectStats:
     """Match the documents that are new or changed since the last run (all with `full`), and
     the partners that lose their link because of them; store the links. Documents gone from
-    the index lose theirs."""
+    the index lose theirs.
+
+    With `embed` (align-all) the best candidates are compared sentence by sentence and a link
+    may be claimed; without it (`viko index`, before align-all) links rest on document
+    similarity, stay possible, and their documents are left for the next run with `embed`."""
     store = CounterpartStore(cat)
     ids = {lang: [d for d in index.doc_ids if index.doc_lang.get(d) == lang] for lang in LANG_PAIR}
     hashes = cat.hashes()
@@ -100,21 +108,51 @@ def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = No
     seen = store.matched_hashes()
     removed = set(seen) - set(current)
     changed = set(current) if full else {d for d, h in current.items() if seen.get(d) != h}
-    if not removed and not changed:
-        return DetectStats(len(current), 0, len(store.detected_links()) // 2)
     old = {c.doc_id: c for c in store.detected_links()}
+    if embed is not None:  # links stored without sentence evidence (an older viko, or `viko index`)
+        changed |= {d for d, c in old.items() if not c.verified and d in current}
+    if not removed and not changed:
+        return DetectStats(len(current), 0, len(old) // 2)
     dirty = (changed | {old[d].other_id for d in changed | removed if d in old}) & set(current)
     taken = {d for d, c in old.items() if d not in dirty and c.other_id not in dirty}
     everything = dirty == set(current)
     stored_ratio = float(cat.get_meta(RATIO_KEY) or 0)
     infos = _LazyInfos(cat, ids["vi"] + ids["ko"])
-    found = detect_counterparts(ids["vi"], _vectors(index, ids["vi"]), ids["ko"], _vectors(index, ids["ko"]),
-                                infos, weights=weights, dirty=None if everything else dirty, taken=taken,
-                                typical_ratio=None if everything or not stored_ratio else stored_ratio)
+    found = _detect(ids, index, infos, weights, dirty=None if everything else dirty, taken=taken,
+                    ratio=None if everything or not stored_ratio else stored_ratio,
+                    embed=embed, sentences_of=_SentencesOf(cat), claim=claim)
     if everything or not stored_ratio:
         cat.set_meta(RATIO_KEY, repr(_ratio_of(found, infos)))
-    store.replace_detected(sorted(dirty | removed), found, {d: current[d] for d in dirty})
+    matched = {d: current[d] for d in dirty} if embed is not None else {}
+    store.replace_detected(sorted(dirty | removed), found, matched)
     return DetectStats(len(current), len(dirty), len(store.detected_links()) // 2)
+
+
+class _SentencesOf:
+    """A document's sentences as the aligner splits them, read from the catalogue once."""
+
+    def __init__(self, source: Catalogue | Mapping[str, Document]) -> None:
+        self.source, self._cache = source, dict[str, list[str]]()
+
+    def __call__(self, doc_id: str) -> list[str]:
+        if doc_id not in self._cache:
+            doc = self.source.get(doc_id)
+            self._cache[doc_id] = doc_sentences(doc) if doc is not None else []
+        return self._cache[doc_id]
+
+
+def _detect(ids: dict[str, list[str]], index: Index, infos: Mapping[str, DocInfo], weights: FeatureWeights | None,
+            *, dirty: Collection[str] | None, taken: Collection[str], ratio: float | None, embed: Embed | None,
+            sentences_of: Callable[[str], list[str]], claim: ClaimParams | None) -> list[Counterpart]:
+    """Document-level candidates (cheap, all of them), sentence evidence for the best few when
+    `embed` is given, then one-to-one links."""
+    vi, ko = ids["vi"], ids["ko"]
+    scored, typical = score_candidates(vi, _vectors(index, vi), ko, _vectors(index, ko), infos, weights=weights,
+                                       dirty=dirty, typical_ratio=ratio)
+    if embed is not None:
+        scored = [c for c in scored if vi[c.i] not in taken and ko[c.j] not in taken]
+        scored = verify(scored, vi, ko, infos, sentences_of, embed, typical, claim)
+    return assign(scored, vi, ko, taken)
 
 
 def _ratio_of(found: Iterable[Counterpart], infos: Mapping[str, DocInfo]) -> float:
@@ -125,11 +163,13 @@ def _ratio_of(found: Iterable[Counterpart], infos: Mapping[str, DocInfo]) -> flo
     return float(np.median(ratios)) if ratios else 2.0
 
 
-def detect_documents(index: Index, docs: Iterable[Document], weights: FeatureWeights | None = None) -> Counterparts:
-    """Detection over an index and its documents without a catalogue (the quality benchmark)."""
+def detect_documents(index: Index, docs: Iterable[Document], weights: FeatureWeights | None = None, *,
+                     embed: Embed | None = None, claim: ClaimParams | None = None) -> Counterparts:
+    """Detection over an index and its documents without a catalogue (the benchmarks): with
+    `embed`, as align-all stores them; without, as `viko index` stores them before it."""
     by_id = {d.id: d for d in docs}
     ids = {lang: [d for d in index.doc_ids if index.doc_lang.get(d) == lang and d in by_id] for lang in LANG_PAIR}
     infos = {d: info_of(by_id[d]) for group in ids.values() for d in group}
-    found = detect_counterparts(ids["vi"], _vectors(index, ids["vi"]), ids["ko"], _vectors(index, ids["ko"]),
-                                infos, weights=weights)
+    found = _detect(ids, index, infos, weights, dirty=None, taken=(), ratio=None, embed=embed,
+                    sentences_of=_SentencesOf(by_id), claim=claim)
     return Counterparts.of(found)

@@ -2,7 +2,9 @@
 alignment and parallel sentence mining, into the translation memory.
 
 1. Detect counterparts for the documents new or changed since the last run (workbench.pairing).
-2. Align every confirmed pair and every detected pair at or above `min_confidence`; a pair
+   The sentences of each document's best candidates are compared here (a claim needs it).
+2. Align every confirmed pair and every claimed pair at or above `min_confidence` (a possible
+   translation is not aligned: the memory holds translations); a pair
    whose two documents have not changed since its last alignment is kept as it is. Only the
    sentences of these pairs are embedded. Pairs that are no longer counterparts (rejected,
    re-detected, deleted) lose their units.
@@ -89,7 +91,8 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
               progress: Progress | None = None) -> AlignAllStats:
     started = time.perf_counter()
     say = progress or (lambda _line: None)
-    detected = detect_all(index, cat)
+    # Counterparts compared sentence by sentence (claims need it): the embedder is here.
+    detected = detect_all(index, cat, embed=embedder.embed)
     say(detected.summary())
     pairs = all_links(cat, min_confidence)
     docs = cat.get_many([d for vi, ko, _ in pairs for d in (vi, ko)])

@@ -85,7 +85,7 @@ def test_planner_lock_remove_replan_and_download(tab: Any, tmp_path: Path) -> No
     saved = tmp_path / "agenda.csv"
     info.value.save_as(saved)
     text = saved.read_text(encoding="utf-8-sig")
-    assert text.startswith("slot,table,demand_id") and locked_pair[0] in text
+    assert text.startswith("slot,time,table,demand_organisation") and locked_pair[0] in text
     with tab.expect_download() as info:
         tab.locator('a[href="/api/planner/briefs.html"]').click()
     assert info.value.suggested_filename == "briefs.html"
@@ -100,3 +100,48 @@ def test_wrong_token_changes_nothing(tab: Any) -> None:
     tab.wait_for_load_state()
     tab.goto("/planner?ui=en")
     assert meetings(tab) == before
+
+
+def test_briefs_print_one_a4_page_per_meeting(tab: Any, tmp_path: Path) -> None:
+    """The briefs printed to PDF by headless Chromium: exactly one page per meeting."""
+    import io
+
+    from pypdf import PdfReader
+
+    tab.goto("/api/planner?ui=en")
+    count = len(tab.evaluate("() => JSON.parse(document.body.innerText).meetings"))
+    assert count >= 4
+    with tab.expect_download() as info:  # as staff do: download the briefs, open the file, print it
+        tab.goto("/planner?ui=en")
+        tab.locator('a[href="/api/planner/briefs.html"]').click()
+    saved = tmp_path / "briefs.html"
+    info.value.save_as(saved)
+    tab.goto(saved.as_uri())
+    assert tab.locator("article.brief").count() == count
+    pdf = tab.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == count
+    first = reader.pages[0].extract_text()
+    assert "Table" in first and "09:" in first
+
+
+@pytest.mark.parametrize("path", ["/planner?ui=vi", "/planner?ui=ko", f"/match/{DEMAND}?ui=vi",
+                                  "/match/hp-shrimp-ras-demand-ko?ui=ko"])
+def test_pages_fit_a_390px_phone(browser: Any, planner_url: str, path: str) -> None:
+    context = browser.new_context(base_url=planner_url, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(path)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"{path}: {width}px wide"
+        hidden = page.evaluate("() => [...document.querySelectorAll('.table-wrap')]"
+                               ".filter(w => w.scrollWidth > w.clientWidth + 1).length")
+        assert hidden == 0, f"{path}: {hidden} tables scroll sideways inside the page"
+        if path.startswith("/planner"):
+            score = page.locator("tr.meeting td.score").first
+            box = score.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390  # the score column is not cut
+            text = page.inner_text("main")
+            assert "(optimal)" not in text and ("tối ưu" in text or "최적" in text)
+    finally:
+        context.close()

@@ -125,3 +125,69 @@ def test_keyboard_shortcuts_and_phone_width(browser: Any, base_url: str) -> None
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "q"
     context.close()
+
+
+def test_syntax_help_popover_opens_by_the_box(page: Any) -> None:
+    page.goto("/?ui=en")
+    help_box = page.locator("details.syntax")
+    assert help_box.is_visible() and not page.locator("details.syntax dl").is_visible()
+    page.click("details.syntax summary")
+    assert page.locator("details.syntax dl").is_visible()
+    assert "type:offer" in help_box.inner_text() and "after:2024-06" in help_box.inner_text()
+
+
+def test_operators_typed_in_the_box_filter_the_results(page: Any) -> None:
+    search(page, "nuôi tôm type:demand")
+    types = page.locator(".results .hit .meta").all_inner_texts()
+    assert types and all("demand" in t.lower() for t in types)
+    search(page, "RAS -nuôi")
+    assert total(page) > 0 and all(lang == "KO" for lang in page.locator(".results .hit .badge").all_inner_texts())
+
+
+def test_searched_as_and_search_exactly_as_typed(page: Any) -> None:
+    search(page, "dien mat troi ap mai")
+    notice = page.locator(".searched-as")
+    assert "Searched as:" in notice.inner_text() and "điện mặt trời áp mái" in notice.inner_text()
+    page.click(".searched-as a.as-typed")
+    assert parse_qs(urlparse(page.url).query)["exact"] == ["1"]
+    assert page.input_value("#q") == "dien mat troi ap mai"
+    assert "Searched exactly as typed" in page.inner_text(".searched-as")
+
+
+def test_pager_shows_every_near_page_and_an_ellipsis(page: Any) -> None:
+    page.goto("/?ui=en&q=hợp+tác&limit=2")
+    assert total(page) >= 16, "the demo should give this query many results"
+    page.click('.pager a[aria-label="Page 3"]')
+    labels = [t.strip() for t in page.locator(".pager > *").all_inner_texts()]
+    assert labels[1:7] == ["1", "2", "3", "4", "5", "…"], labels  # no page left out near the current one
+    page.goto("/?ui=en&q=hợp+tác&limit=1&page=8")
+    labels = [t.strip() for t in page.locator(".pager > *").all_inner_texts()]
+    last = labels[-2]
+    assert int(last) >= 16 and labels[1:9] == ["1", "…", "6", "7", "8", "9", "10", "…"], labels
+    page.goto(f"/?ui=en&q=hợp+tác&limit=1&page={int(last) // 2}")
+    labels = [t.strip() for t in page.locator(".pager > *").all_inner_texts()]
+    assert labels.count("…") == 2 and labels[1] == "1" and labels[-2] == last
+
+
+def test_export_link_gives_every_result(page: Any) -> None:
+    search(page, "hợp tác type:agreement")
+    found = total(page)
+    csv_link = page.locator('.export a:has-text("CSV")')
+    response = page.request.get(csv_link.get_attribute("href"))
+    assert response.status == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = response.text().lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("rank,id,lang,title") and len(lines) == found + 1 > 2  # all pages, not one
+    xlsx = page.request.get(page.locator('.export a:has-text("XLSX")').get_attribute("href"))
+    assert xlsx.status == 200 and xlsx.body()[:2] == b"PK" and xlsx.headers["x-viko-total"] == str(found)
+
+
+def test_a_pasted_paragraph_keeps_its_words_apart(page: Any) -> None:
+    page.goto("/?ui=en")
+    page.focus("#q")
+    page.evaluate("""() => {
+        const data = new DataTransfer();
+        data.setData("text/plain", "điện mặt trời\\náp mái\\n\\nnhà máy");
+        document.getElementById("q").dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+    }""")
+    assert page.input_value("#q") == "điện mặt trời áp mái nhà máy"
+    assert page.get_attribute("#q", "maxlength") == "5000"

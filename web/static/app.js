@@ -15,6 +15,18 @@
     links[current].closest(".hit").classList.add("kbd");
     links[current].focus();
   }
+  // A pasted paragraph keeps its line breaks as spaces (a one-line box would join the lines' words).
+  var box = document.getElementById("q");
+  if (box) {
+    box.addEventListener("paste", function (event) {
+      var text = event.clipboardData && event.clipboardData.getData("text");
+      if (!text || text.indexOf("\n") < 0) return;
+      event.preventDefault();
+      var flat = text.replace(/\s+/g, " ");
+      var start = box.selectionStart, end = box.selectionEnd;
+      box.value = (box.value.slice(0, start) + flat + box.value.slice(end)).slice(0, box.maxLength > 0 ? box.maxLength : undefined);
+    });
+  }
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var box = document.getElementById("q");

