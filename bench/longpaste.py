@@ -11,7 +11,8 @@ Wikipedia paragraphs that a Vietnamese paste's many words match lexically. Queri
 * XQuAD-vi paragraph pasted whole: it has no Korean version, so the check is that the paragraph
   itself is first (a long query must not drift to another paragraph).
 
-    python -m bench.longpaste [--split dev|test] [--no-write]
+    python -m bench.longpaste [--split dev|test]      (prints one split)
+    python -m bench.run longpaste                      (writes the section: dev, then test)
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def evaluate(split: str = "dev") -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", default="dev", choices=("dev", "test"))
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="kept for symmetry: this command never writes")
     args = parser.parse_args(argv)
     if shared_dir() is None:
         print("longpaste: skipped (../shared/data is absent)")
@@ -114,7 +115,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     markdown = evaluate(args.split)
     print(markdown)
     if not args.no_write:
-        write_section(f"longpaste-{args.split}", markdown)
+        print("(`python -m bench.run longpaste` writes the section, dev and test)")
+
+
+def run() -> None:
+    if shared_dir() is None:
+        print("longpaste: skipped (../shared/data is absent)")
+        return
+    write_section("longpaste", evaluate("dev") + "\n\nTest split (reported, never tuned on):\n\n"
+                  + evaluate("test").split("\n\n", 2)[2])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Section "syntax": what the query operators cost, against the same words without them.
 
-    python -m bench.syntax_latency --data DIR [--repeat N] [--no-write]
+    python -m bench.syntax_latency [--data DIR] [--repeat N] [--no-write]   (default: the demo corpus)
+    python -m bench.run syntax
 
 Each query is searched once to warm the caches that any repeated query hits (its vector, its
 analysis), then the engine's caches of rankings and filter masks are cleared before every timed
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.demo_data import demo_settings
 from bench.report import table, write_section
 from viko.runtime import build_engine
 from viko.search.engine import SearchEngine
@@ -38,7 +40,7 @@ def timed(engine: SearchEngine, query: str, repeat: int) -> list[float]:
     engine.search(query)
     out = []
     for _ in range(repeat):
-        engine._masks.clear()  # noqa: SLF001 - a new filter each time
+        engine._masks.clear()  # a new filter each time: its mask is computed again
         started = time.perf_counter()
         engine.search(query)
         out.append((time.perf_counter() - started) * 1000)
@@ -52,22 +54,27 @@ def evaluate(data: Path, repeat: int) -> str:
         ms = timed(engine, query, repeat)
         rows.append([name, f"`{query}`", engine.search(query).total, float(np.percentile(ms, 50)),
                      float(np.percentile(ms, 95))])
-    return (f"## Query syntax latency\n\n`python -m bench.syntax_latency --data {data}`: {engine.index.size:,} "
+    return (f"## Query syntax latency\n\n`python -m bench.run syntax` (`{data.name}`): {engine.index.size:,} "
             f"passages of {len(engine.index.doc_ids):,} documents; engine.search, one thread, query vector "
-            f"cached, the filter masks recomputed each run ({repeat} runs).\n\n"
+            f"cached, the filter masks recomputed each run ({repeat} runs). No scale corpus was at hand "
+            f"(data/scale): measured at the demo only.\n\n"
             + table(["query", "text", "results", "p50 ms", "p95 ms"], rows))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=Path("data/demo"))
+    parser.add_argument("--data", type=Path, default=None, help="an indexed data directory (default: the demo)")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    markdown = evaluate(args.data, args.repeat)
+    markdown = evaluate(args.data or Path(demo_settings().data_dir), args.repeat)
     print(markdown)
     if not args.no_write:
         write_section("syntax", markdown)
+
+
+def run() -> None:
+    write_section("syntax", evaluate(Path(demo_settings().data_dir), 30))
 
 
 if __name__ == "__main__":

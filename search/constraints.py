@@ -102,8 +102,10 @@ def _candidate_rows(index: Index, terms: Sequence[str]) -> np.ndarray | None:
     return rows[index.live[rows]]
 
 
-def allowed_rows(index: Index, meta: dict[str, DocMeta], parsed: ParsedQuery, terms: Terms) -> np.ndarray | None:
-    """The mask of chunk rows a query may retrieve (None: every row)."""
+def allowed_rows(index: Index, meta: dict[str, DocMeta], parsed: ParsedQuery, terms: Terms,
+                 counterpart_of: Callable[[str], str | None] = lambda _: None) -> np.ndarray | None:
+    """The mask of chunk rows a query may retrieve (None: every row). A phrase is in one
+    language: a document of the other holds it through its counterpart (the same document)."""
     if not (parsed.metadata_filters or parsed.phrases or parsed.excluded):
         return None
     mask = index.live.copy()
@@ -112,7 +114,9 @@ def allowed_rows(index: Index, meta: dict[str, DocMeta], parsed: ParsedQuery, te
         docs = [d for d in index.doc_ids if doc_passes(meta.get(d, empty), parsed)]
         mask &= _rows_mask(index, docs)
     for phrase in parsed.phrases:
-        mask &= _rows_mask(index, docs_holding(index, phrase, terms(phrase)))
+        holding = docs_holding(index, phrase, terms(phrase))
+        holding |= {other for doc in holding if (other := counterpart_of(doc)) is not None}
+        mask &= _rows_mask(index, holding)
     for word in parsed.excluded:
         # "-gió" leaves out "điện gió" too: a single word is excluded wherever it is a syllable
         single = len(WORD.findall(word)) == 1 and not HANGUL.search(word)

@@ -11,6 +11,7 @@ says Jeollanam-do. What each step is worth: docs/benchmarks.md.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -107,6 +108,11 @@ class SearchEngine:
         qlang = query_language(text)
         searched = text if exact else self.as_searched(text)
         items, terms = self._floored(text, qlang, langs, mode, exact, allowed)
+        if not items and parsed.phrases and mode == "full":  # no document holds the phrase: its words
+            loose = self.allowed(dataclasses.replace(parsed, phrases=()), exact)
+            items, terms = self._floored(text, qlang, langs, mode, exact, loose)
+            if items:
+                return Ranking(query, searched, qlang, items, terms, parsed, rewritten=True)
         if items or mode != "full":
             return Ranking(query, searched, qlang, items, terms, parsed, rewritten=searched != text)
         typo = None if exact else self.speller().correct(searched, typos_only=True)
@@ -123,9 +129,11 @@ class SearchEngine:
 
     def _floored(self, text: str, qlang: str, langs: Sequence[str], mode: str, exact: bool,
                  allowed: np.ndarray | None) -> tuple[list[Scored], list[str]]:
+        """The ranking above the floor, and the terms its highlights mark."""
         items, terms = self.rank(text, qlang, langs, mode, exact=exact, allowed=allowed)
         if mode == "full":
             items = self.apply_floor(items, terms, text, qlang, exact=exact)
+            terms = list(self.expansion(text, qlang, exact=exact).marked)  # what highlights mark
         return items, terms
 
     def allowed(self, parsed: ParsedQuery, exact: bool = False) -> np.ndarray | None:
@@ -139,7 +147,8 @@ class SearchEngine:
             lang = query_language(said)
             return self.analyzer.query_tokens(said, lang if lang in ("vi", "ko") else "other")
 
-        return self._masks.get(key, lambda: (allowed_rows(self.index, self.meta, parsed, terms),))[0]
+        return self._masks.get(key, lambda: (allowed_rows(self.index, self.meta, parsed, terms,
+                                                          self.counterparts.other),))[0]
 
     def speller(self) -> Speller:
         if self._speller is None:

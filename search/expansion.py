@@ -82,11 +82,13 @@ def product_glossary(cat: Catalogue, extra: Path | None = None) -> Glossary:
 class Expansion:
     """A query's lexical side, from one glossary lookup: its own terms; the terms BM25 scores
     (its own, then its glossary terms' other-language equivalents); and, for the relevance
-    floor, each own term's translations as the index terms a passage must all hold."""
+    floor, each own term's translations as the index terms a passage must all hold; and the terms
+    that highlights mark."""
 
     own: tuple[str, ...]
     terms: tuple[str, ...]
     translated: Mapping[str, tuple[frozenset[str], ...]]
+    marked: tuple[str, ...] = ()  # the terms highlights mark (search.snippets), see _without_acronym_words
 
 
 def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> Expansion:
@@ -96,7 +98,7 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) ->
     syllables). A translation counts as said only where all its terms are: "nhà" or "mặt"
     alone is not "điện mặt trời mái nhà"."""
     mode = lang if lang in ("vi", "ko") else "other"
-    own = _without_acronym_words(query, analyzer.query_tokens(query, mode))
+    own = analyzer.query_tokens(query, mode)
     terms = list(own)
     seen: set[str] = set()
     translated: dict[str, list[frozenset[str]]] = {}
@@ -115,7 +117,9 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) ->
         # the query's terms inside the glossary term ("하이퐁시" holds the term "하이퐁")
         for source in (t for t in own if t in tokens or plain in t.replace("_", " ")):
             translated.setdefault(source, []).extend(a for a in alternatives if a)
-    return Expansion(tuple(own), tuple(dict.fromkeys(terms)), {k: tuple(v) for k, v in translated.items()})
+    unique = tuple(dict.fromkeys(terms))
+    return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
+                     tuple(_without_acronym_words(query, list(unique))))
 
 
 def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:
@@ -133,7 +137,8 @@ def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
 def _without_acronym_words(query: str, own: list[str]) -> list[str]:
     """The query's terms without the multi-syllable words underthesea made by joining an
     acronym to its neighbour ("tôm_iot" of "nuôi tôm IoT"; indexer.wordbounds skips them in
-    passages too): no passage holds them as a word, and a highlight would then miss "tôm"."""
+    passages too): a highlight would otherwise mark neither "tôm" nor "IoT" alone. BM25 keeps them
+    (a passage segmented the same way holds them)."""
     joined = [t for t in own if "_" in t and not _HANGUL.search(t)]
     if not joined:
         return own

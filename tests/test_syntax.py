@@ -99,9 +99,21 @@ def test_phrase_matches_whole_words_tone_and_case_folded() -> None:
 
 # -- applied by the engine -----------------------------------------------------------------
 def test_phrase_restricts_the_results(engine: SearchEngine) -> None:
-    assert ids(engine, '"nuôi tôm"') == ["aqua-vi"]
-    assert ids(engine, '"tôm nuôi"') == []
+    assert ids(engine, '"nuôi tôm"') == ["aqua-vi"] and not engine.search('"nuôi tôm"').searched_as
     assert "mou-vi" in ids(engine, "năng lượng") and ids(engine, '"năng lượng" -"điện mặt trời"') == []
+    # a phrase no document holds: its words are searched, and the page says so
+    loose = engine.search('"tôm nuôi"')
+    assert loose.total > 0 and loose.searched_as == "tôm nuôi" and loose.to_json()["rewritten"]
+
+
+def test_a_phrase_reaches_the_other_language_through_the_counterpart(engine: SearchEngine) -> None:
+    from viko.corpus.counterparts import Counterpart
+
+    linked = SearchEngine(engine.index, engine.encoder, engine.analyzer, engine.meta,
+                          counterparts=Counterparts.of([Counterpart("mou-vi", "mou-ko", 0.9),
+                                                        Counterpart("mou-ko", "mou-vi", 0.9)]))
+    assert set(ids(linked, '"năng lượng tái tạo"')) == {"mou-vi", "mou-ko"}
+    assert ids(engine, '"năng lượng tái tạo"') == ["mou-vi"]
 
 
 def test_excluded_word_removes_documents(engine: SearchEngine) -> None:

@@ -190,4 +190,7 @@ def test_a_pasted_paragraph_keeps_its_words_apart(page: Any) -> None:
         document.getElementById("q").dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
     }""")
     assert page.input_value("#q") == "điện mặt trời áp mái nhà máy"
-    assert page.get_attribute("#q", "maxlength") == "5000"
+    # never cut silently: no maxlength; the hint says the limit and a longer query gets its length back
+    assert page.get_attribute("#q", "maxlength") is None and "5,000" in page.inner_text("#hint")
+    search(page, "x" * 5001)
+    assert "5001 characters long; the limit is 5000" in page.inner_text(".error")

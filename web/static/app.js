@@ -24,7 +24,7 @@
       event.preventDefault();
       var flat = text.replace(/\s+/g, " ");
       var start = box.selectionStart, end = box.selectionEnd;
-      box.value = (box.value.slice(0, start) + flat + box.value.slice(end)).slice(0, box.maxLength > 0 ? box.maxLength : undefined);
+      box.value = box.value.slice(0, start) + flat + box.value.slice(end);
     });
   }
   document.addEventListener("keydown", function (event) {
