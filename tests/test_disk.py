@@ -342,6 +342,13 @@ def test_status_says_which_stored_documents_are_not_indexed_and_why(
     assert as_json["not_indexed"] == skipped
     assert status_page(settings).not_indexed == skipped
 
+    from fastapi.testclient import TestClient
+
+    from viko.web.app import create_app
+
+    page = TestClient(create_app(settings)).get("/status?ui=en").text
+    assert "3 stored documents are not indexed" in page and "exact duplicate: 2" in page, page
+
 
 # -- 5. the admin API indexes as `viko index` does: alignment and mining included -----------
 TOKEN = "s3cret-admin-token-0123"
@@ -398,8 +405,3 @@ def test_the_admin_api_indexes_aligns_and_mines_as_the_cli_does(tmp_path: Path, 
     assert "the aligner broke" in done.json()["alignment_error"]
     failed = runner.invoke(main, ["--data", str(by_api), "index"])
     assert failed.exit_code == 0 and "aligning translations failed: the aligner broke" in failed.output
-    from fastapi.testclient import TestClient
-    from viko.web.app import create_app
-
-    page = TestClient(create_app(settings)).get("/status?ui=en").text
-    assert "3 stored documents are not indexed" in page and "exact duplicate: 2" in page, page

@@ -101,14 +101,16 @@ def _free_port() -> int:
 def served(data_copy: Path, outside: Path) -> Iterator[str]:
     port = _free_port()
     env = _environment(outside)
+    # The server logs a line per request: to a file, never to a pipe nobody reads (it would fill and block).
+    log = outside / "serve.log"
     proc = subprocess.Popen([str(VIKO), "--data", str(data_copy), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=outside, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=outside, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"viko serve exited {proc.returncode}: {proc.stderr.read()[-3000:] if proc.stderr else ''}")
+                raise AssertionError(f"viko serve exited {proc.returncode}: {log.read_text()[-3000:]}")
             try:
                 if httpx.get(base + "/api/status", timeout=5).status_code == 200:
                     break
