@@ -46,7 +46,7 @@ def test_search_json_contract(data_dir: Path) -> None:
 
 
 def test_batch_mode_one_json_per_line(data_dir: Path) -> None:
-    code, out = run(data_dir, "search", "-", "--lang", "vi", stdin="điện mặt trời\n\n반도체 인력\n" + "x" * 600 + "\n")
+    code, out = run(data_dir, "search", "-", "--lang", "vi", stdin="điện mặt trời\n\n반도체 인력\n" + "x" * 5_001 + "\n")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(lines) == 3
     assert lines[0]["hits"] and all(h["lang"] == "vi" for h in lines[0]["hits"])
