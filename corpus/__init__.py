@@ -6,8 +6,9 @@ when one of its names is first used, so importing the stage costs nothing."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from viko import lazy_api
 
 if TYPE_CHECKING:
     from viko.corpus.catalogue import Catalogue, CatalogueError
@@ -19,29 +20,16 @@ if TYPE_CHECKING:
     from viko.corpus.ingest import IngestReport, Overrides, ingest_paths
     from viko.corpus.tm import TranslationMemory, Unit
 
-# Public name -> the module of this stage that defines it.
+# The public API, by the module of this stage that defines it (loaded on first use).
 _API = {
-    "Document": "document",
-    "DocumentError": "document",
-    "make_document": "document",
-    "Catalogue": "catalogue",
-    "CatalogueError": "catalogue",
-    "ImportReport": "importer",
-    "import_jsonl": "importer",
-    "IngestReport": "ingest",
-    "Overrides": "ingest",
-    "ingest_paths": "ingest",
-    "CrawlOptions": "crawl",
-    "CrawlStats": "crawl",
-    "Counterpart": "counterparts",
-    "Counterparts": "counterparts",
-    "CounterpartStore": "counterparts",
-    "get_counterpart": "counterparts",
-    "Glossary": "glossary",
-    "GlossaryStore": "glossary",
-    "open_glossary": "glossary",
-    "TranslationMemory": "tm",
-    "Unit": "tm",
+    "document": ("Document", "DocumentError", "make_document"),
+    "catalogue": ("Catalogue", "CatalogueError"),
+    "importer": ("ImportReport", "import_jsonl"),
+    "ingest": ("IngestReport", "Overrides", "ingest_paths"),
+    "crawl": ("CrawlOptions", "CrawlStats"),
+    "counterparts": ("Counterpart", "Counterparts", "CounterpartStore", "get_counterpart"),
+    "glossary": ("Glossary", "GlossaryStore", "open_glossary"),
+    "tm": ("TranslationMemory", "Unit"),
 }
 __all__ = [
     "Catalogue", "CatalogueError", "Counterpart", "CounterpartStore", "Counterparts",
@@ -49,9 +37,4 @@ __all__ = [
     "ImportReport", "IngestReport", "Overrides", "TranslationMemory", "Unit", "get_counterpart",
     "import_jsonl", "ingest_paths", "make_document", "open_glossary"
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _API)

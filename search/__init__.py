@@ -5,29 +5,22 @@ when one of its names is first used, so importing the stage costs nothing."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from viko import lazy_api
 
 if TYPE_CHECKING:
     from viko.search.engine import SearchEngine
     from viko.search.params import RankingParams
     from viko.search.results import DocMeta, Hit, QueryError, Results
 
-# Public name -> the module of this stage that defines it.
+# The public API, by the module of this stage that defines it (loaded on first use).
 _API = {
-    "SearchEngine": "engine",
-    "RankingParams": "params",
-    "DocMeta": "results",
-    "Hit": "results",
-    "QueryError": "results",
-    "Results": "results",
+    "engine": ("SearchEngine",),
+    "params": ("RankingParams",),
+    "results": ("DocMeta", "Hit", "QueryError", "Results"),
 }
 __all__ = [
     "DocMeta", "Hit", "QueryError", "RankingParams", "Results", "SearchEngine"
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _API)

@@ -246,7 +246,8 @@ def test_each_stage_names_its_public_api() -> None:
         assert package.__all__, stage
         for name in package.__all__:
             value = getattr(package, name)
-            module = importlib.import_module(f"viko.{stage}.{package._API[name]}")
+            home = next(m for m, names in package._API.items() if name in names)
+            module = importlib.import_module(f"viko.{stage}.{home}")
             assert value is getattr(module, name), f"viko.{stage}.{name}"
     probe = ("import sys, viko.corpus, viko.indexer, viko.search, viko.workbench, viko.matching, viko.web;"
              "print(sorted(m for m in sys.modules if m.count('.') > 1 and m.startswith('viko.')))")

@@ -60,12 +60,8 @@ class ClientLimiter:
         """0 when the request may run (call release after), else seconds to wait."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            state = self._clients.get(client)
-            if state is None:
-                self._forget_idle(now)
-                state = self._clients[client] = _Client()
-            while state.times and now - state.times[0] >= WINDOW_SECONDS:
-                state.times.popleft()
+            state = self._state(client, now)
+            _forget_older(state.times, now)
             if self.per_minute and len(state.times) >= self.per_minute:
                 return max(1.0, WINDOW_SECONDS - (now - state.times[0]))
             if self.concurrent and state.running >= self.concurrent:
@@ -81,8 +77,7 @@ class ClientLimiter:
             state = self._clients.get(client)
             if state is None:
                 return 0.0
-            while state.failures and now - state.failures[0] >= WINDOW_SECONDS:
-                state.failures.popleft()
+            _forget_older(state.failures, now)
             if len(state.failures) >= FAILED_TOKENS_PER_MINUTE:
                 return max(1.0, WINDOW_SECONDS - (now - state.failures[0]))
             return 0.0
@@ -90,11 +85,15 @@ class ClientLimiter:
     def token_failed(self, client: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
-            state = self._clients.get(client)
-            if state is None:
-                self._forget_idle(now)
-                state = self._clients[client] = _Client()
-            state.failures.append(now)
+            self._state(client, now).failures.append(now)
+
+    def _state(self, client: str, now: float) -> _Client:
+        """The client's entry, made on its first request (under the lock)."""
+        state = self._clients.get(client)
+        if state is None:
+            self._forget_idle(now)
+            state = self._clients[client] = _Client()
+        return state
 
     def release(self, client: str) -> None:
         with self._lock:
@@ -116,6 +115,12 @@ class ClientLimiter:
 def query_items(query_string: bytes) -> list[tuple[str, str]]:
     """The query string decoded as the app decodes it (`%71=x` is `q=x`)."""
     return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+
+
+def _forget_older(times: deque[float], now: float) -> None:
+    """Drops the times that have left the sliding window."""
+    while times and now - times[0] >= WINDOW_SECONDS:
+        times.popleft()
 
 
 def is_expensive(path: str, query_string: bytes) -> bool:

@@ -6,8 +6,9 @@ when one of its names is first used, so importing the stage costs nothing."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from viko import lazy_api
 
 if TYPE_CHECKING:
     from viko.workbench.align import Alignment, align_documents
@@ -17,26 +18,17 @@ if TYPE_CHECKING:
     from viko.workbench.tbx import read_tbx, write_tbx
     from viko.workbench.tmx import import_tmx, write_tmx
 
-# Public name -> the module of this stage that defines it.
+# The public API, by the module of this stage that defines it (loaded on first use).
 _API = {
-    "detect_all": "pairing",
-    "Alignment": "align",
-    "align_documents": "align",
-    "AlignAllStats": "runner",
-    "align_all": "runner",
-    "ConcordanceResults": "concordance",
-    "import_tmx": "tmx",
-    "write_tmx": "tmx",
-    "read_tbx": "tbx",
-    "write_tbx": "tbx",
+    "pairing": ("detect_all",),
+    "align": ("Alignment", "align_documents"),
+    "runner": ("AlignAllStats", "align_all"),
+    "concordance": ("ConcordanceResults",),
+    "tmx": ("import_tmx", "write_tmx"),
+    "tbx": ("read_tbx", "write_tbx"),
 }
 __all__ = [
     "AlignAllStats", "Alignment", "ConcordanceResults", "align_all", "align_documents",
     "detect_all", "import_tmx", "read_tbx", "write_tbx", "write_tmx"
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_api(__name__, _API)
