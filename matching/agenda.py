@@ -8,6 +8,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from viko.corpus.formats.cells import safe_cell
 from viko.matching.clock import Clock
 from viko.matching.match import Matcher
 from viko.matching.parties import Parties, Party
@@ -76,7 +77,7 @@ def agenda_csv(day: Day) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=AGENDA_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(agenda_rows(day))
+    writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in agenda_rows(day))
     return "\ufeff" + out.getvalue()  # the BOM makes spreadsheet programs read UTF-8
 
 

@@ -8,6 +8,7 @@ import io
 import re
 from typing import Any
 
+from viko.corpus.formats.cells import safe_cell
 from viko.matching.agenda import Day, agenda_rows, party_lines, titles
 
 # (key in agenda_rows, header, width in characters)
@@ -79,7 +80,7 @@ def _table(sheet: Any, header: list[str], widths: list[int], body: list[list[obj
     header_row = sheet.max_row + 1 if caption else 1
     sheet.append(header)
     for row in body:
-        sheet.append(row)
+        sheet.append([safe_cell(value) for value in row])
     for col, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(col)].width = width
         cell = sheet.cell(row=header_row, column=col)

@@ -89,7 +89,8 @@ def _environment() -> Environment:
 
 
 def agenda_html(day: Day, title: str = "") -> str:
-    slots = [(s, day.time(s), [r for r in agenda_rows(day) if r["slot"] == s]) for s in range(1, day.slot_count + 1)]
+    rows = agenda_rows(day)
+    slots = [(s, day.time(s), [r for r in rows if r["slot"] == s]) for s in range(1, day.slot_count + 1)]
     return _environment().get_template("agenda.html").render(
         title=title or "Technology matchmaking session", slots=slots, clock=day.clock,
         parties=[(day.party(pid), lines) for pid, lines in party_lines(day)], party=day.party, titles=titles)

@@ -234,3 +234,27 @@ def test_parties_join_translations_of_one_organisation_only() -> None:
     assert len(confirmed) == 1
     grouped = Parties.build([vi.__class__(**{**vi.__dict__, "group": "g1"}), other.__class__(**{**other.__dict__, "group": "G1"})])
     assert len(grouped) == 1 and grouped.of("d-other").id == "d-shrimp"  # type: ignore[union-attr]
+
+
+def test_agenda_cells_from_registration_forms_cannot_be_formulas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Organisation names and titles come from forms strangers fill in: agenda.csv and
+    agenda.xlsx write a would-be formula as text."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from viko.matching import agenda, agenda_xlsx
+
+    row = {key: "" for key in agenda.AGENDA_COLUMNS}
+    row.update(slot=1, time="09:00–09:20", table=1, demand_organisation='=HYPERLINK("http://x","y")',
+               offer_title_vi="+84 1234", score=0.9)
+    monkeypatch.setattr(agenda, "agenda_rows", lambda day: [row])
+    monkeypatch.setattr(agenda_xlsx, "agenda_rows", lambda day: [row])
+    monkeypatch.setattr(agenda_xlsx, "party_lines", lambda day: [])
+    written = next(csv.DictReader(io.StringIO(agenda.agenda_csv(None).lstrip("\ufeff"))))  # type: ignore[arg-type]
+    assert written["demand_organisation"] == "'=HYPERLINK(\"http://x\",\"y\")" and written["offer_title_vi"] == "'+84 1234"
+    sheet = load_workbook(io.BytesIO(agenda_xlsx.agenda_xlsx(None)))["Agenda"]  # type: ignore[arg-type]
+    values = [cell.value for cell in sheet[2]]
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in values and 1 in values and not any(
+        isinstance(v, str) and v.startswith("=") for v in values)

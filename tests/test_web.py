@@ -227,7 +227,8 @@ def test_export_every_result_as_csv_and_xlsx(client: TestClient) -> None:
 
 
 def test_export_cells_are_never_formulas() -> None:
-    from viko.web.search_export import safe_cell, to_csv
+    from viko.corpus.formats.cells import safe_cell
+    from viko.web.search_export import to_csv
 
     assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("-1") == "'-1" and safe_cell(3) == 3
     assert "'=cmd" in to_csv([{"id": "x", "title": "=cmd|' /C calc'!A0"}]).decode("utf-8")

@@ -3,8 +3,7 @@ page's parameters (query, operators, facets, dates, sort) and give every result 
 at most EXPORT_MAX_ROWS, best first. A cut list says so in the `X-Viko-Total` and
 `X-Viko-Truncated` headers and, in the workbook, on its second sheet.
 
-A cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage
-return) is written with a leading apostrophe, so a document's title cannot run code in it.
+Every text cell goes through `safe_cell`: a title cannot be read as a formula.
 """
 
 from __future__ import annotations
@@ -17,22 +16,15 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from viko.corpus.formats.cells import safe_cell
+
 EXPORT_MAX_ROWS = 1000
 COLUMNS = ("rank", "id", "lang", "title", "type", "date", "source", "url", "score", "counterpart_id", "snippet")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would evaluate, made literal; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
 
 
 def rows(hits: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    return [[safe_cell(i) if c == "rank" else safe_cell(hit.get(c, "")) for c in COLUMNS]
-            for i, hit in enumerate(hits, 1)]
+    return [[rank, *(safe_cell(hit.get(c, "")) for c in COLUMNS[1:])] for rank, hit in enumerate(hits, 1)]
 
 
 def to_csv(hits: Sequence[dict[str, Any]]) -> bytes:
