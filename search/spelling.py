@@ -19,6 +19,10 @@ from viko.indexer.analyze import VI_STOPWORDS
 from viko.indexer.lexical import LexicalIndex
 
 MAX_TYPO_EDITS = 1
+# The most frequent words of each length compared with an unknown word: difflib costs a pass
+# per candidate, and a million passages hold hundreds of thousands of words (a nonsense query
+# would otherwise scan them all on the request path).
+PER_LENGTH = 5_000
 CUTOFF = 0.8  # difflib similarity a correction needs (one edit in a word of five or more letters)
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -56,7 +60,7 @@ class Speller:
     def closest(self, word: str) -> str | None:
         """The indexed word closest to an unknown one, or None."""
         key = _key(word)
-        pool = [k for n in range(len(key) - 2, len(key) + 3) for k in self.by_length.get(n, [])]
+        pool = [k for n in range(len(key) - 2, len(key) + 3) for k in self.by_length.get(n, [])[:PER_LENGTH]]
         found = difflib.get_close_matches(key, pool, n=1, cutoff=CUTOFF)
         return self.words[found[0]] if found else None
 

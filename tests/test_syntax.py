@@ -210,3 +210,15 @@ def test_a_pasted_text_keeps_its_quotes_and_dashes_as_text() -> None:
     assert '"hôm nay thì không"' in p.text and "-tạm" in p.text
     short = parse('ông nói "hôm nay thì không" -tạm')
     assert short.phrases == ("hôm nay thì không",) and short.excluded == ("tạm",)
+
+
+def test_did_you_mean_compares_a_bounded_number_of_words() -> None:
+    """An unknown word is compared with the PER_LENGTH most frequent words of each length, not
+    the whole vocabulary of a large index (by_length lists keys most frequent first)."""
+    from viko.search import spelling
+
+    filler = [f"q{i:04d}" for i in range(spelling.PER_LENGTH + 100)]
+    rare = spelling.Speller({k: k for k in [*filler, "solar"]}, {5: [*filler, "solar"]})
+    common = spelling.Speller({k: k for k in ["solar", *filler]}, {5: ["solar", *filler]})
+    assert common.closest("solarr") == "solar"
+    assert rare.closest("solarr") is None
