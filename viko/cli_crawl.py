@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from viko.cli_common import STORAGE_ERRORS, Context, fail, pass_ctx, remember_glossary_terms, storage_failed
+from viko.cli_common import STORAGE_ERRORS, Context, fail, pass_ctx, storage_failed
 from viko.corpus.document import TYPES
 
 _TYPE = click.Choice(list(TYPES))
@@ -84,7 +84,6 @@ def _index(c: Context) -> None:
         run = index_and_align(c.settings, on_indexed=lambda stats: click.echo(stats.summary()))
     except Exception as exc:  # every failure gets one clear line
         fail(f"indexing failed, the previous index is still live: {exc}")
-    remember_glossary_terms(c.settings)  # as `viko index` does
     after_index(run)
 
 

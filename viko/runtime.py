@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from viko.indexer.store import Index, current_generation
 from viko.locking import data_lock
 from viko.search.engine import DocMeta, SearchEngine
 from viko.settings import Settings
+
+log = logging.getLogger("viko")
 
 
 @lru_cache(maxsize=4)
@@ -58,7 +61,36 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
 
             with Index.load(settings.index_root, expect_model=encoder.name) as index:
                 detect_all(index, cat)
+        remember_glossary_terms(settings)
     return stats
+
+
+def glossary_terms_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "cache" / "glossary-terms.json"
+
+
+def remember_glossary_terms(settings: Settings) -> None:
+    """The analyses of the glossary's terms, as a query's expansion asks for them
+    (search.expansion: each side analysed as the language it is written in), kept in the data
+    directory (indexer.analyze.TermsMemo) for one-shot searches, which then load no segmenter
+    for them. Only missing ones are computed; a cache, so a failure is only logged. Run by every
+    index update, whoever asks for it (CLI, admin API)."""
+    from viko.corpus.textnorm import detect_language
+    from viko.indexer.analyze import TermsMemo
+    from viko.search.expansion import product_glossary
+
+    try:
+        with open_catalogue(settings, readonly=True) as cat:
+            glossary = product_glossary(cat, settings.glossary)
+        memo = TermsMemo(glossary_terms_path(settings))
+        for entry in getattr(glossary, "entries", []):
+            for text in (entry.vi, entry.ko):
+                lang = detect_language(text)
+                memo.add(default_analyzer(), text, lang if lang in ("vi", "ko") else "other")
+        if not memo.save():
+            log.warning("cannot write %s (one-shot searches analyse the glossary terms)", memo.path)
+    except Exception as exc:  # the index itself is fine
+        log.warning("glossary terms not remembered for one-shot searches: %s", exc)
 
 
 def load_meta(cat: Catalogue) -> dict[str, DocMeta]:
