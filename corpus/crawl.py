@@ -33,6 +33,7 @@ class CrawlOptions:
     scope: Scope = field(default_factory=Scope)
     recrawl: bool = False
     doc_type: str = ""   # overrides the rule-based type of every stored document
+    visibility: str = ""  # who may see every stored document (viko.corpus.access; "" = public)
     workers: int = 8
     budget: Budget = DEFAULT_BUDGET  # what one fetched file may cost to extract
 
@@ -301,7 +302,8 @@ class Crawler:
     def _record(self, url: str, ex: Extracted) -> dict[str, object]:
         extra = {k: v for k, v in (("format", ex.format), ("encoding", ex.encoding), ("author", ex.author)) if v}
         return {"id": doc_id_for_url(url), "url": url, "title": ex.title, "text": ex.text, "date": ex.date,
-                "source": ex.sitename or host_of(url), "type": self.options.doc_type, **extra}
+                "source": ex.sitename or host_of(url), "type": self.options.doc_type,
+                "visibility": self.options.visibility, **extra}
 
     def _doc_of(self, url: str) -> str:
         row = self.cat.conn.execute("SELECT doc_id FROM crawl_pages WHERE url=?", (url,)).fetchone()

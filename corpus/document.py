@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from viko.corpus.access import PUBLIC, AccessError, parse_visibility
 from viko.corpus.textnorm import clean_text, detect_language
 
 LANGS = ("vi", "ko", "other")
@@ -24,6 +25,7 @@ class Document:
     type: str = ""
     source: str = ""
     segmented: bool = False
+    visibility: str = PUBLIC  # who may see it (viko.corpus.access); not part of the content
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -98,11 +100,16 @@ def make_document(record: dict[str, object]) -> Document:
     if lang not in LANGS:
         raise DocumentError(f"'lang' must be vi, ko or absent, not {lang!r}")
     extra = {k: str(v) for k, v in record.items() if k not in _KNOWN and v is not None}
+    try:
+        visibility = parse_visibility(record.get("visibility"))
+    except AccessError as exc:
+        raise DocumentError(str(exc)) from exc
     return Document(
         id=doc_id.strip(), text=text, lang=lang, title=strings["title"],
         url=strings["url"], date=normalize_date(strings["date"]),
         type=strings["type"].lower() or guess_type(strings["title"], text),
-        source=strings["source"], segmented=_flag(record.get("segmented", False), "segmented"), extra=extra,
+        source=strings["source"], segmented=_flag(record.get("segmented", False), "segmented"),
+        visibility=visibility, extra=extra,
     )
 
 
@@ -122,4 +129,4 @@ def _flag(value: object, key: str) -> bool:
     raise DocumentError(f"'{key}' must be true or false, not {value!r}")
 
 
-_KNOWN = {"id", "text", "title", "lang", "url", "date", "type", "source", "segmented"}
+_KNOWN = {"id", "text", "title", "lang", "url", "date", "type", "source", "segmented", "visibility"}

@@ -48,13 +48,20 @@ def read_jsonl(path: Path, report: ImportReport) -> Iterator[Document]:
             report.errors.append((number, str(exc)))
 
 
-def import_jsonl(catalogue: Catalogue, path: Path) -> ImportReport:
+def import_jsonl(catalogue: Catalogue, path: Path, visibility: str | None = None) -> ImportReport:
+    """`visibility`: who may see the documents whose lines do not say (viko.corpus.access)."""
     report = ImportReport()
     batch: list[Document] = []
     seen: dict[str, Document] = {}
     for doc in read_jsonl(path, report):
+        if visibility is not None and not _states_visibility(doc):
+            doc = doc.with_(visibility=visibility)
         seen[doc.id] = doc  # a later line with the same id wins, as a re-import would
     batch = list(seen.values())
     counts = catalogue.upsert_many(batch)
     report.added, report.updated, report.unchanged = counts["added"], counts["updated"], counts["unchanged"]
     return report
+
+
+def _states_visibility(doc: Document) -> bool:
+    return doc.visibility != "public"  # a line saying "public" and one saying nothing read the same

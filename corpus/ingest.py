@@ -52,6 +52,7 @@ class Overrides:
     doc_type: str = ""
     lang: str = ""
     source: str = ""
+    visibility: str = ""  # who may see the files' documents (viko.corpus.access; "" = public)
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
@@ -105,6 +106,7 @@ def ingest_file(cat: Catalogue, path: Path, overrides: Overrides, budget: Budget
         "id": file_doc_id(path), "url": "", "path": _display_path(path, root),
         "title": ex.title, "text": ex.text,
         "date": ex.date, "type": overrides.doc_type, "lang": overrides.lang, "source": overrides.source,
+        "visibility": overrides.visibility,
         "format": ex.format, **({"encoding": ex.encoding} if ex.encoding else {}),
         **({"author": ex.author} if ex.author else {}), **({"extract_note": ex.note} if ex.note else {}),
     }

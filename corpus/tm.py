@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from viko.corpus.catalogue import Catalogue, utcnow
@@ -113,12 +113,17 @@ class TranslationMemory:
             return self.add_many(units)
 
     def units(self, *, origin: str | None = None, pair: tuple[str, str] | None = None,
-              ids: Iterable[int] | None = None, include_mined: bool = True) -> Iterator[Unit]:
+              ids: Iterable[int] | None = None, include_mined: bool = True,
+              visible: Sequence[str] | None = None) -> Iterator[Unit]:
         """Stored units, filtered by origin, by document pair (either order), or by id; without
         `include_mined`, the mined sentence pairs (look-alikes found across documents, not
-        translations by anyone's word) are left out."""
+        translations by anyone's word) are left out; with `visible` (the visibilities a reader
+        may see, viko.corpus.access), the units of a document they may not see are too."""
         where: list[str] = []
         args: list[str | int] = []
+        if visible is not None:
+            where.append(visible_clause(visible))
+            args += list(visible)
         if origin:
             where.append("origin=?")
             args.append(origin)
@@ -201,5 +206,14 @@ class TranslationMemory:
                                   [(d, h, now) for d, h in docs.items()])
         return n
 
-    def count(self) -> dict[str, int]:
-        return {r[0]: int(r[1]) for r in self.conn.execute("SELECT origin, COUNT(*) FROM tm_units GROUP BY origin")}
+    def count(self, visible: Sequence[str] | None = None) -> dict[str, int]:
+        where = "" if visible is None else " WHERE " + visible_clause(visible)
+        return {r[0]: int(r[1]) for r in self.conn.execute(
+            f"SELECT origin, COUNT(*) FROM tm_units{where} GROUP BY origin", list(visible or ()))}
+
+
+def visible_clause(visible: Sequence[str]) -> str:
+    """SQL: a unit none of whose documents has a visibility outside `visible` (its ? marks)."""
+    marks = ",".join("?" * len(visible))
+    return ("NOT EXISTS (SELECT 1 FROM documents d WHERE d.id IN (tm_units.vi_doc, tm_units.ko_doc)"
+            f" AND d.visibility NOT IN ({marks}))")

@@ -24,6 +24,8 @@ from typing import Any
 
 from viko.corpus import textnorm
 from viko.corpus.textnorm import nfc, normalize_vi
+from viko.indexer.kiwidict import save_index
+from viko.indexer.kiwilean import KiwiHelper, LeanKiwi
 from viko.indexer.memo import Recent
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -57,13 +59,19 @@ _SEGMENTERS = _Segmenters()
 
 class Analyzer:
     """Language-aware tokenizer; thread-safe; loads underthesea/kiwi lazily, each only when a
-    text of its language comes. `memo`: analyses of known texts kept on disk (TermsMemo)."""
+    text of its language comes. `memo` (a one-shot search's analyser): analyses of known texts
+    kept on disk (TermsMemo), and Korean from a Kiwi holding only the dictionary entries the
+    texts need (indexer.kiwilean.LeanKiwi: the same analysis, a third of the load), loaded by
+    `helper` where the command started one for its query (KiwiHelper.start)."""
 
-    def __init__(self, memo: TermsMemo | None = None) -> None:
+    def __init__(self, memo: TermsMemo | None = None, helper: KiwiHelper | None = None) -> None:
         self._lock = _SEGMENTERS.lock
         self._queries: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
         self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
         self.memo = memo
+        self._lean = LeanKiwi(memo.dictionaries, helper) if memo is not None else None
+        if memo is None and helper is not None:
+            helper.end()
 
     def tokens(self, text: str, lang: str) -> list[str]:
         text = nfc(text)
@@ -136,6 +144,8 @@ class Analyzer:
         return terms
 
     def _kiwi_tokens(self, text: str) -> list[tuple[str, str]]:
+        if self._lean is not None and (found := self._lean.tokens(text)) is not None:
+            return found
         if _SEGMENTERS.kiwi is None:
             with self._lock:
                 if _SEGMENTERS.kiwi is None:
@@ -155,10 +165,12 @@ class TermsMemo:
     `viko search` reads them instead of loading a segmenter. The file holds the analyser's
     fingerprint (this module's and corpus.textnorm's source, underthesea's and Kiwi's versions):
     any change and it is ignored, so an answer from it is always the one the analyser gives.
-    A text it does not hold is analysed as usual."""
+    A text it does not hold is analysed as usual. Beside it, `dictionaries`: the index of Kiwi's
+    dictionaries a one-shot search's Korean needs (indexer.kiwidict), written by `save`."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.dictionaries = self.path.with_name("kiwi-dictionaries.idx")
         self._terms: dict[str, list[str]] = {}
         self._changed = False
         try:
@@ -183,7 +195,10 @@ class TermsMemo:
             self._changed = True
 
     def save(self) -> bool:
-        """Write the file (atomically) if something was added; False when it cannot be written."""
+        """Write the file (atomically) if something was added, and the dictionaries' index if
+        missing or stale (a cache: without it, Korean gets the full Kiwi); False when the
+        file cannot be written."""
+        save_index(self.dictionaries)
         if not self._changed:
             return True
         data = {"analyser": analyser_fingerprint(), "terms": self._terms}

@@ -5,22 +5,24 @@ number of segments low. Work is proportional to what changed, except for the rar
 `update_index` takes these steps, one function each:
 1. `plan_update`: which documents are new, changed or gone since the live generation;
 2. `_write_changes`: chunk and embed those (a passage seen before keeps its vector), write
-   them as one new segment, and tombstone the documents they replace: a `_Draft` of the
-   next generation;
+   them as one new segment, and tombstone the documents they replace: a `Draft`
+   (indexer.draft) of the next generation;
 3. `_maintain`: merge segments as the policy says, or re-centre everything when a
    language's size drifted;
 4. `_manifest` and `publish` (indexer.store): the next generation goes live atomically.
 A run starts by removing what an earlier failed or killed run left (`remove_leftovers`), and
 a run that fails removes what it wrote: the index folder holds only what generations list.
 How the index is built (chunking, batches, ANN threshold, merge policy) is one record,
-`IndexOptions`, filled from the settings by viko.runtime.run_index.
+`IndexOptions`, filled from the settings by viko.runtime.run_index. `passages_to_embed` says
+what a run would embed, so that a Ray job (indexer.ray_embed) can embed it beforehand.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +32,12 @@ from viko.corpus.document import Document
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
 from viko.indexer.ann import ANN_THRESHOLD, Progress
-from viko.indexer.centring import corpus_centroids
 from viko.indexer.chunking import CHUNK_CHARS, Chunk, chunk_document
+from viko.indexer.draft import Draft
 from viko.indexer.encoders import Encoder
 from viko.indexer.manifest import Manifest, float_centroids
-from viko.indexer.merge import MAX_SEGMENTS, live_by_lang, merge_segments, plan_merges, recompute_centroids
-from viko.indexer.segments import LANGS, Segment, SegmentWriter, lang_code
+from viko.indexer.merge import MAX_SEGMENTS, merge_segments, plan_merges, recompute_centroids
+from viko.indexer.segments import LANGS, SegmentWriter, lang_code
 from viko.indexer.store import Index, UnusableIndex, index_exists, publish, remove_leftovers
 
 # Centroids are recomputed (and every segment re-centred in one merge) when a language's chunk
@@ -109,23 +111,27 @@ def _digest(text: str) -> bytes:
 
 def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer,
                  options: IndexOptions | None = None, *, rebuild: bool = False,
-                 progress: Progress | None = None) -> IndexStats:
+                 progress: Progress | None = None,
+                 precomputed: Mapping[bytes, np.ndarray] | None = None) -> IndexStats:
     """Bring the index at root up to date with `documents` (everything that should be indexed)
     and publish the result as a new generation; `rebuild` starts afresh. The caller must be the
     index's only writer (viko.runtime.run_index holds the data directory's index lock): the run
-    starts by removing every unpublished leftover, and a failed run removes what it wrote."""
+    starts by removing every unpublished leftover, and a failed run removes what it wrote.
+    `precomputed`: vectors by chunk digest from the same encoder, computed elsewhere (a Ray job,
+    indexer.ray_embed, over `passages_to_embed`); the chunks they key are not embedded here."""
     started = time.perf_counter()
     options = options or IndexOptions()
     root = Path(root)
     remove_leftovers(root)  # what a failed or killed run left: the caller is the one writer
     previous = _previous(root, encoder, options, rebuild)
-    draft: _Draft | None = None
+    draft: Draft | None = None
     try:
         plan = plan_update(documents, previous)
         if previous is not None and plan.unchanged:
             return IndexStats(len(plan.live), int(previous.live.sum()), 0, 0, 0, time.perf_counter() - started, False)
         reference = centring.reference_centroids(encoder)
-        draft, work = _write_changes(root, plan, previous, encoder, analyzer, options, progress, reference)
+        draft, work = _write_changes(root, plan, previous, encoder, analyzer, options, progress, reference,
+                                     precomputed or {})
         _maintain(draft, options, progress, reference)
         manifest = _manifest(draft, plan, encoder, options, reference)
         draft.close()
@@ -142,6 +148,25 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
             previous.close()
     return IndexStats(manifest.documents, manifest.chunks, work.embedded, work.reused, len(plan.gone),
                       time.perf_counter() - started, True, tuple(work.truncated))
+
+
+def passages_to_embed(documents: Iterable[Document], root: Path, encoder: Encoder,
+                      options: IndexOptions | None = None, *, rebuild: bool = False) -> dict[bytes, str]:
+    """What `update_index` with the same arguments would give the encoder, by chunk digest:
+    the passages of new and changed documents that no replaced chunk has a vector for."""
+    options = options or IndexOptions()
+    previous = _previous(Path(root), encoder, options, rebuild)
+    try:
+        plan = plan_update(documents, previous)
+        reuse = _reusable(previous, plan.replaced)
+    finally:
+        if previous is not None:
+            previous.close()
+    out: dict[bytes, str] = {}
+    for doc in plan.changed:
+        _, texts, hashes, _ = _passages(doc, options)
+        out.update((h, t) for t, h in zip(texts, hashes, strict=True) if h not in reuse)
+    return out
 
 
 @dataclass(frozen=True)
@@ -177,85 +202,19 @@ def plan_update(documents: Iterable[Document], previous: Index | None) -> Update
     return UpdatePlan(live, changed, [d for d in live if d not in seen])
 
 
-@dataclass
-class _Draft:
-    """The next generation while it is put together: live segment names in search order, the
-    segments opened so far, tombstones, centroids, and the chunk counts they stand for."""
-
-    folder: Path  # the index's segments folder
-    names: list[str]
-    segments: dict[str, Segment]
-    deleted: dict[str, set[int]]
-    centroids: np.ndarray
-    centroid_counts: np.ndarray
-    inherited: frozenset[str] = frozenset()  # segments of the previous generation, opened by it
-
-    @classmethod
-    def start(cls, folder: Path, previous: Index | None, work: _Work,
-              reference: centring.Centroids) -> _Draft:
-        """The live generation as it stands; without one, centroids from what was embedded."""
-        if previous is None:
-            return cls(folder, [], {}, {}, corpus_centroids(work.sums, work.counts, reference), work.counts.copy())
-        return cls(folder, [s.name for s in previous.segments], {s.name: s for s in previous.segments},
-                   {k: set(v) for k, v in previous.deleted.items()},
-                   np.stack([previous.centroids[k] for k in LANGS]),
-                   np.asarray(previous.manifest.centroid_counts, np.int64),
-                   frozenset(s.name for s in previous.segments))
-
-    def close(self) -> None:
-        """Let go of the segments this run opened (the previous generation's are its own)."""
-        for seg in self.segments.values():
-            if seg.name not in self.inherited:
-                seg.close()
-
-    def segment(self, name: str) -> Segment:
-        if name not in self.segments:
-            self.segments[name] = Segment(self.folder / name)
-        return self.segments[name]
-
-    def add(self, name: str) -> None:
-        self.names.append(name)
-        self.segment(name)
-
-    def tombstone(self, previous: Index, doc_ids: Sequence[str]) -> None:
-        for doc_id in doc_ids:
-            pos = previous.doc_position[doc_id]
-            name = previous.segments[int(previous.doc_segment[pos])].name
-            self.deleted.setdefault(name, set()).add(int(previous.doc_local[pos]))
-
-    def merged(self, group: Sequence[str], new: str) -> None:
-        """`group` became the segment `new`, which takes the place of its first member."""
-        at = self.names.index(group[0])
-        self.names = [n for n in self.names if n not in group]
-        self.names.insert(min(at, len(self.names)), new)
-        self.segment(new)
-        for n in group:
-            self.deleted.pop(n, None)
-
-    def live(self, name: str) -> np.ndarray:
-        """Live chunks of one segment per language (LANGS order)."""
-        return live_by_lang(self.segment(name), self.deleted.get(name, set()))
-
-    def live_counts(self) -> np.ndarray:
-        total = np.zeros(len(LANGS), np.int64)
-        for name in self.names:
-            total += self.live(name)
-        return total
-
-
 def _write_changes(root: Path, plan: UpdatePlan, previous: Index | None, encoder: Encoder, analyzer: Analyzer,
-                   options: IndexOptions, progress: Progress | None,
-                   reference: centring.Centroids) -> tuple[_Draft, _Work]:
+                   options: IndexOptions, progress: Progress | None, reference: centring.Centroids,
+                   precomputed: Mapping[bytes, np.ndarray]) -> tuple[Draft, _Work]:
     """Embed the new and changed documents into one new segment (none when documents were
     only removed) and tombstone the documents they replace."""
     writer = SegmentWriter(root / "segments", encoder.dim)
     try:
         work = _write_documents(writer, plan.changed, encoder, analyzer, _reusable(previous, plan.replaced),
-                                options, progress)
+                                options, progress, precomputed)
     except BaseException:
         writer.abort()
         raise
-    draft = _Draft.start(root / "segments", previous, work, reference)
+    draft = Draft.start(root / "segments", previous, work.sums, work.counts, reference)
     if plan.changed or previous is None:
         draft.add(writer.finish(draft.centroids, options.ann_threshold, progress))
     else:  # only removals: tombstones, no new segment
@@ -265,7 +224,7 @@ def _write_changes(root: Path, plan: UpdatePlan, previous: Index | None, encoder
     return draft, work
 
 
-def _maintain(draft: _Draft, options: IndexOptions, progress: Progress | None,
+def _maintain(draft: Draft, options: IndexOptions, progress: Progress | None,
               reference: centring.Centroids) -> None:
     """Re-centre everything (one merge of all segments) when a language's size drifted by more
     than RECENTRE_DRIFT since the centroids were computed; else merge what the policy says."""
@@ -285,7 +244,7 @@ def _maintain(draft: _Draft, options: IndexOptions, progress: Progress | None,
         draft.centroid_counts = draft.live_counts()
 
 
-def _manifest(draft: _Draft, plan: UpdatePlan, encoder: Encoder, options: IndexOptions,
+def _manifest(draft: Draft, plan: UpdatePlan, encoder: Encoder, options: IndexOptions,
               reference: centring.Centroids) -> Manifest:
     by_lang = draft.live_counts()
     return Manifest(
@@ -303,6 +262,8 @@ class _Work:
     truncated: list[str]
     sums: np.ndarray
     counts: np.ndarray
+    reuse: Mapping[bytes, np.ndarray]  # vectors of the replaced chunks: counted as reused
+    known: Mapping[bytes, np.ndarray]  # those, then the precomputed: not given to the encoder
 
 
 def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.ndarray]:
@@ -319,24 +280,33 @@ def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.
     return out
 
 
+def _passages(doc: Document, options: IndexOptions) -> tuple[list[Chunk], list[str], list[bytes], bool]:
+    """A document's chunks, what the encoder sees of each, their digests, and whether the
+    document was cut at `max_chunks`."""
+    chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=options.chunk_chars,
+                            overlap=options.overlap, segmented=doc.segmented)
+    cut = bool(options.max_chunks) and len(chunks) > options.max_chunks
+    if cut:  # a huge page (a dump, a scraped archive) would otherwise take hours to embed
+        chunks = chunks[: options.max_chunks]
+    texts = [passage_text(doc, c) for c in chunks]
+    return chunks, texts, [_digest(f"{doc.lang}\x1f{t}") for t in texts], cut
+
+
 def _write_documents(writer: SegmentWriter, docs: Sequence[Document], encoder: Encoder, analyzer: Analyzer,
-                     reuse: dict[bytes, np.ndarray], options: IndexOptions, progress: Progress | None) -> _Work:
-    work = _Work(0, 0, [], np.zeros((len(LANGS), encoder.dim), np.float64), np.zeros(len(LANGS), np.int64))
+                     reuse: dict[bytes, np.ndarray], options: IndexOptions, progress: Progress | None,
+                     precomputed: Mapping[bytes, np.ndarray]) -> _Work:
+    work = _Work(0, 0, [], np.zeros((len(LANGS), encoder.dim), np.float64), np.zeros(len(LANGS), np.int64),
+                 reuse, ChainMap(reuse, dict(precomputed)))
     window: list[tuple[Document, list[Chunk], list[str], list[bytes]]] = []
     todo = 0
     for n, doc in enumerate(docs, 1):
-        chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=options.chunk_chars,
-                                overlap=options.overlap, segmented=doc.segmented)
-        if options.max_chunks and len(chunks) > options.max_chunks:
-            # A huge page (a dump, a scraped archive) would otherwise take hours to embed.
+        chunks, texts, hashes, cut = _passages(doc, options)
+        if cut:
             work.truncated.append(doc.id)
-            chunks = chunks[: options.max_chunks]
-        texts = [passage_text(doc, c) for c in chunks]
-        hashes = [_digest(f"{doc.lang}\x1f{t}") for t in texts]
         window.append((doc, chunks, texts, hashes))
-        todo += sum(h not in reuse for h in hashes)
+        todo += sum(h not in work.known for h in hashes)
         if todo >= options.batch_size * EMBED_WINDOW or n == len(docs):
-            _flush(writer, window, encoder, analyzer, reuse, options.batch_size, work)
+            _flush(writer, window, encoder, analyzer, options.batch_size, work)
             window, todo = [], 0
             if progress:
                 progress("embedding", n, len(docs))
@@ -344,16 +314,16 @@ def _write_documents(writer: SegmentWriter, docs: Sequence[Document], encoder: E
 
 
 def _flush(writer: SegmentWriter, window: list[tuple[Document, list[Chunk], list[str], list[bytes]]],
-           encoder: Encoder, analyzer: Analyzer, reuse: dict[bytes, np.ndarray], batch_size: int,
-           work: _Work) -> None:
-    pending = [t for _, _, texts, hashes in window for t, h in zip(texts, hashes, strict=True) if h not in reuse]
+           encoder: Encoder, analyzer: Analyzer, batch_size: int, work: _Work) -> None:
+    reuse, known = work.reuse, work.known
+    pending = [t for _, _, texts, hashes in window for t, h in zip(texts, hashes, strict=True) if h not in known]
     encoded = [encoder.encode_passages(pending[i : i + batch_size]) for i in range(0, len(pending), batch_size)]
     fresh = iter(np.concatenate(encoded) if encoded else np.zeros((0, encoder.dim), np.float32))
     for doc, chunks, texts, hashes in window:
         vectors = np.zeros((len(chunks), encoder.dim), np.float32)
         for i, digest in enumerate(hashes):
-            known = reuse.get(digest)
-            vectors[i] = known if known is not None else next(fresh)
+            vector = known.get(digest)
+            vectors[i] = vector if vector is not None else next(fresh)
         work.reused += sum(h in reuse for h in hashes)
         work.embedded += sum(h not in reuse for h in hashes)
         terms = [analyzer.tokens(t, c.lang) for t, c in zip(texts, chunks, strict=True)]

@@ -21,10 +21,11 @@ simply dropped goes as soon as its last reference does.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property, partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,6 +42,8 @@ from viko.indexer.lexical import LexicalIndex
 from viko.indexer.manifest import MANIFEST_FILE, Manifest, UnusableIndex
 from viko.indexer.segments import LANGS, Segment
 from viko.indexer.views import Chunks, DocRows, Layout, Rows
+
+T = TypeVar("T")
 
 __all__ = ["TMP_PREFIX", "Index", "UnusableIndex", "current_generation", "index_exists", "live_doc_hashes",
            "publish", "remove_leftovers"]
@@ -241,6 +244,11 @@ class Index:
         if not any(ann.is_graph(seg.dense[lang][0]) for seg in self.segments for lang in langs if lang in seg.dense):
             return {lang: _done(self.search_dense(centred_query, lang, k)) for lang in langs}
         return {lang: _DENSE_POOL.submit(self.search_dense, centred_query, lang, k) for lang in langs}
+
+    def submit(self, search: Callable[..., T], *args: Any) -> Future[T]:
+        """A dense search of the caller's (a filtered one: search.constraints) on the same
+        shared pool, so the languages' searches run side by side as search_dense_async's do."""
+        return _DENSE_POOL.submit(search, *args)
 
     def _centred_rows(self, seg: Segment, local_rows: np.ndarray, lang: str, positions: np.ndarray) -> np.ndarray:
         """Float vectors of a dense index's positions, centred as its graph was built."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from viko.corpus.access import OPERATOR, Viewer, mask_contacts
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.counterparts import Counterparts
 from viko.corpus.glossary import Glossary
@@ -12,12 +14,14 @@ from viko.matching.records import records_from_documents
 from viko.search.engine import SearchEngine
 
 
-def load_matcher(catalogue_path: Path, engine: SearchEngine) -> Matcher:
-    """Every indexed offer and demand, scored with the engine's index and glossary; the
-    catalogue's counterpart links (detected or confirmed, rejected ones left out) say which
-    records are one party in two languages."""
+def load_matcher(catalogue_path: Path, engine: SearchEngine, viewer: Viewer = OPERATOR) -> Matcher:
+    """Every indexed offer and demand the viewer may see, scored with the engine's index and
+    glossary; the catalogue's counterpart links (detected or confirmed, rejected ones left
+    out) say which records are one party in two languages. Contacts are for signed-in users."""
     with Catalogue.open(catalogue_path, readonly=True) as cat:
-        records = records_from_documents(cat.iter_documents())
+        records = records_from_documents(d for d in cat.iter_documents() if viewer.sees(d.visibility))
         links = [(c.doc_id, c.other_id, c.status == "confirmed") for c in Counterparts.load(cat)]
+    if not viewer.signed_in:
+        records = [dataclasses.replace(r, contact="", text=mask_contacts(r.text)) for r in records]
     glossary = engine.glossary if isinstance(engine.glossary, Glossary) else None
     return Matcher(engine.index, records, glossary, links)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,10 @@ class AccentTable:
 
     forms: dict[str, list[str]]
     lexical: LexicalIndex | None = None
+    # Who reads the restored query (search.visibility): an index form is offered only when the
+    # reader may see a passage holding it; the glossary's and the built-in forms always are.
+    admits: Callable[[str], bool] | None = None
+    curated: frozenset[str] = frozenset()
 
     @classmethod
     def from_lexicon(cls, lexical: LexicalIndex, extra: Iterable[str] = ()) -> AccentTable:
@@ -59,9 +63,11 @@ class AccentTable:
                 df = sum(p.df(term) for p in lexical.parts)
                 found.setdefault(fold_vi(term.replace("_", " ")), []).append((df, term))
         forms = {key: [t.replace("_", " ") for _, t in sorted(v, reverse=True)] for key, v in found.items()}
+        curated = set(RESTORED_FIRST)
         for word in extra:
             word = " ".join(normalize_vi(word.lower()).split())
             if word and _is_vietnamese_term(word.replace(" ", "_")) and fold_vi(word) != word:
+                curated.add(word)
                 options = forms.setdefault(fold_vi(word), [])
                 if word not in options:
                     options.append(word)
@@ -70,7 +76,14 @@ class AccentTable:
             if word in options:
                 options.remove(word)
             options.insert(0, word)
-        return cls(forms, lexical)
+        return cls(forms, lexical, curated=frozenset(curated))
+
+    def options(self, folded: str) -> list[str]:
+        """The accented forms of a folded word this table may offer its reader."""
+        found = self.forms.get(folded, [])
+        if self.admits is None:
+            return found
+        return [f for f in found if f in self.curated or self.admits(f.replace(" ", "_"))]
 
     def restore(self, query: str) -> str:
         """The query with its syllables' diacritics restored where the index knows them."""
@@ -83,7 +96,7 @@ class AccentTable:
             for n in range(min(MAX_WORD_SYLLABLES, len(words) - i), 0, -1):
                 run = words[i : i + n]
                 joined = all(query[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
-                options = self.forms.get(fold_vi(" ".join(m.group(0) for m in run)), []) if joined else []
+                options = self.options(fold_vi(" ".join(m.group(0) for m in run))) if joined else []
                 if options or n == 1:
                     runs.append((run, options))
                     i += n

@@ -15,10 +15,10 @@ import dataclasses
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 
 import numpy as np
 
+from viko.corpus.access import OPERATOR, Viewer, shown_text
 from viko.corpus.counterparts import Counterparts
 from viko.corpus.textnorm import nfc, query_language
 from viko.indexer import centring
@@ -39,6 +39,7 @@ from viko.search.results import DocMeta, Hit, QueryError, Results
 from viko.search.snippets import make_snippet, match_spans
 from viko.search.spelling import Speller
 from viko.search.syntax import ParsedQuery, parse
+from viko.search.visibility import scope
 
 __all__ = ["DocMeta", "Hit", "QueryError", "Ranking", "RankingParams", "Results", "Scored", "SearchEngine"]
 
@@ -73,6 +74,25 @@ class SearchEngine:
         self._vector_lock = threading.Lock()
         self._accents: AccentTable | None = None
         self._speller: Speller | None = None
+        # What a viewer may not see (search.visibility): none here, set on scoped copies.
+        self.viewer = OPERATOR
+        self.hidden: frozenset[str] = frozenset()
+        self.visible: np.ndarray | None = None
+        self._scopes: dict[str, SearchEngine] = {}
+
+    def scoped(self, viewer: Viewer) -> SearchEngine:
+        """This engine as `viewer` sees it (search.visibility), one per audience."""
+        with self._vector_lock:
+            found = self._scopes.get(viewer.audience)
+        if found is None:
+            found = scope(self, viewer, QUERY_CACHE)
+            with self._vector_lock:
+                found = self._scopes.setdefault(viewer.audience, found)
+        return found
+
+    def sees(self, doc_id: str) -> bool:
+        """Whether this engine's viewer may see the document."""
+        return doc_id not in self.hidden
 
     # -- public ----------------------------------------------------------------------
     def search(self, query: str, *, lang: str = "all", limit: int = 10, offset: int = 0,
@@ -147,8 +167,13 @@ class SearchEngine:
             lang = query_language(said)
             return self.analyzer.query_tokens(said, lang if lang in ("vi", "ko") else "other")
 
-        return self._masks.get(key, lambda: (allowed_rows(self.index, self.meta, parsed, terms,
-                                                          self.counterparts.other),))[0]
+        return self._masks.get(key, lambda: (self._restricted(allowed_rows(
+            self.index, self.meta, parsed, terms, self.counterparts.other)),))[0]
+
+    def _restricted(self, allowed: np.ndarray | None) -> np.ndarray | None:
+        if self.visible is None:
+            return allowed
+        return self.visible if allowed is None else allowed & self.visible
 
     def speller(self) -> Speller:
         if self._speller is None:
@@ -181,7 +206,8 @@ class SearchEngine:
         k = self.params.candidates
         nearest = ({} if mode not in ("full", "dense") else
                    self.index.search_dense_async(centred, scored_langs, k) if allowed is None else
-                   {lang: _done(dense_within(self.index, centred, lang, k, allowed)) for lang in scored_langs})
+                   {lang: self.index.submit(dense_within, self.index, centred, lang, k, allowed)
+                    for lang in scored_langs})
         lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
         # the matching (allowed) rows of each language, found once for all of them
         matched = None
@@ -216,11 +242,14 @@ class SearchEngine:
     def as_searched(self, query: str) -> str:
         """The query as it is encoded and analysed: Vietnamese typed without diacritics gets
         them back from the index's own words (search.accents); anything else is unchanged."""
+        return self.accent_table().restore(query)
+
+    def accent_table(self) -> AccentTable:
         if self._accents is None:
             table = AccentTable.from_lexicon(self.index.lexical, self._glossary_words())
             with self._vector_lock:
                 self._accents = table
-        return self._accents.restore(query)
+        return self._accents
 
     def _glossary_words(self) -> list[str]:
         """The glossary's Vietnamese forms (accent restoration knows them beyond the index)."""
@@ -249,7 +278,7 @@ class SearchEngine:
             return []
         sims = index.doc_matrix @ vec
         link = self.counterparts.get(doc_id)
-        order = [i for i in np.argsort(-sims).tolist() if index.doc_ids[i] != doc_id]
+        order = [i for i in np.argsort(-sims).tolist() if index.doc_ids[i] != doc_id and self.sees(index.doc_ids[i])]
         picked = [index.doc_position[link.other_id]] if link and link.other_id in index.doc_position else []
         picked += [i for i in order if i not in picked][: max(limit - len(picked), 0)]
         hits = []
@@ -267,13 +296,14 @@ class SearchEngine:
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
         chunk = self.index.chunks[scored.best_row]
         words = self.index.chunk_words(scored.best_row)
+        meta = self.meta.get(scored.doc_id, DocMeta())
+        text = shown_text(chunk.text, meta.type, self.viewer)  # lines intact: a contact line is found whole
         if words is not None:  # the passage's words as indexed: marked on whole words at once
-            snippet, spans = make_snippet(chunk.text, terms, words=words)
+            snippet, spans = make_snippet(text, terms, words=words)
         else:
-            snippet, spans = make_snippet(chunk.text, terms)
+            snippet, spans = make_snippet(text, terms)
             if spans and chunk.lang == "vi":  # an older segment: analyse the shown window
                 spans = match_spans(snippet, terms, self.words_of(snippet, chunk.lang))
-        meta = self.meta.get(scored.doc_id, DocMeta())
         return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
                    highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
                    url=meta.url, type=meta.type, date=meta.date, source=meta.source)
@@ -316,9 +346,3 @@ class SearchEngine:
             return None
         centred = self.index.centre(qvec, qlang)[0]
         return centring.background(centred, reference, self.index.centroids[lang])
-
-
-def _done(value: tuple[np.ndarray, np.ndarray]) -> Future[tuple[np.ndarray, np.ndarray]]:
-    future: Future[tuple[np.ndarray, np.ndarray]] = Future()
-    future.set_result(value)
-    return future

@@ -18,6 +18,7 @@ class DocMeta:
     type: str = ""
     date: str = ""
     source: str = ""
+    visibility: str = "public"  # viko.corpus.access
 
 
 @dataclass(frozen=True)

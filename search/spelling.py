@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese, normalize_vi
@@ -38,6 +39,9 @@ class Speller:
 
     words: dict[str, str]
     by_length: dict[int, list[str]]
+    # Who reads the correction (search.visibility): a word is offered only when the reader
+    # may see a passage holding it.
+    admits: Callable[[str], bool] | None = None
 
     @classmethod
     def from_lexicon(cls, lexical: LexicalIndex) -> Speller:
@@ -55,14 +59,15 @@ class Speller:
         return cls({k: t for k, (_, t) in best.items()}, by_length)
 
     def known(self, word: str) -> bool:
-        return _key(word) in self.words
+        key = _key(word)
+        return key in self.words and (self.admits is None or self.admits(self.words[key]))
 
     def closest(self, word: str) -> str | None:
         """The indexed word closest to an unknown one, or None."""
         key = _key(word)
         pool = [k for n in range(len(key) - 2, len(key) + 3) for k in self.by_length.get(n, [])[:PER_LENGTH]]
-        found = difflib.get_close_matches(key, pool, n=1, cutoff=CUTOFF)
-        return self.words[found[0]] if found else None
+        found = difflib.get_close_matches(key, pool, n=1 if self.admits is None else 5, cutoff=CUTOFF)
+        return next((self.words[k] for k in found if self.admits is None or self.admits(self.words[k])), None)
 
     def correct(self, query: str, *, typos_only: bool = False) -> str | None:
         """The query with each unknown word replaced by its closest indexed word (case kept

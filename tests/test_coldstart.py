@@ -2,21 +2,27 @@
 
 Each query runs in a fresh interpreter, in a directory of its own, as a user's shell runs it;
 afterwards the interpreter lists the heavy packages it holds. The answer must be the one an
-in-process engine gives (the web server's and the batch mode's). Timings are measured by
-`python -m bench.run coldstart`, not here.
+in-process engine gives (the web server's and the batch mode's). A Korean query is analysed by
+a lean Kiwi in a helper process (indexer.kiwilean): the lean Kiwi must analyse every Korean
+text at hand as the full one does. Timings are measured by `python -m bench.run coldstart`.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from viko.indexer.kiwidict import DictionaryIndex, text_key
 from viko.runtime import build_engine
 from viko.settings import Settings
+
+from helpers import SHARED
 
 DEMO = Path(__file__).resolve().parent.parent / "corpus" / "demo" / "demo.jsonl"
 DOCS = ("hp-jn-renewable-mou-vi", "hp-jn-renewable-mou-ko", "hp-jn-offshore-wind-report-vi",
@@ -28,8 +34,10 @@ HEAVY = ("torch", "transformers", "sentence_transformers", "onnx", "onnxruntime"
          "underthesea", "underthesea.pipeline.translate")
 QUERIES = [  # (query, segmenter packages it may load)
     ("hợp tác năng lượng tái tạo Jeollanam-do", {"underthesea"}),
-    ("해상풍력 베트남 협력", {"kiwipiepy"}),
+    ("해상풍력 베트남 협력", set()),  # Kiwi loads in the helper process, never in the command's
+    ("태양광 발전 협력", set()),
     ("smart port 5G crane", set()),  # the glossary's vi/ko sides come from the remembered analyses
+    ("신재생에너지 시리즈", {"kiwipiepy"}),  # "시리즈" is an ambiguous form: the full Kiwi, in process
 ]
 SEGMENTERS = ("kiwipiepy", "underthesea.pipeline.word_tokenize")
 
@@ -63,6 +71,7 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert not import_jsonl(cat, folder / "docs.jsonl").errors
     run_index(settings)  # every index update remembers them (CLI and admin API alike)
     assert (data / "cache" / "glossary-terms.json").is_file()
+    assert (data / "cache" / "kiwi-dictionaries.idx").is_file()
     return data
 
 
@@ -102,3 +111,132 @@ def test_help_loads_no_stage(tmp_path: Path) -> None:
     modules = set(json.loads(proc.stdout.rpartition("\nMODULES ")[2]))
     assert "search" in proc.stdout
     assert not [m for m in ("numpy", "faiss", "viko.settings", "viko.runtime", "httpx") if m in modules]
+
+
+# -- the lean Kiwi ------------------------------------------------------------------------
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+GLOSSARY = Path(__file__).resolve().parent.parent / "corpus" / "data" / "glossary.tsv"
+QUERY_TSV = DEMO.with_name("queries.tsv")
+
+
+def korean_texts(with_shared: bool) -> list[str]:
+    """Every Korean title, sentence, query and glossary term of the demo (and, with
+    `with_shared`, NTREX's and SIB-200's sentences), then their 1-3 word windows: the
+    queries a user types are such windows."""
+    texts = []
+    for line in DEMO.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            doc = json.loads(line)
+            texts.append(doc.get("title") or "")
+            texts.extend(s for para in doc["text"].split("\n") for s in re.split(r"(?<=[.?!])\s+", para))
+    with QUERY_TSV.open(encoding="utf-8") as fh:
+        texts.extend(row["query"] for row in csv.DictReader(fh, delimiter="\t"))
+    with GLOSSARY.open(encoding="utf-8") as fh:
+        texts.extend(cell for row in csv.reader(fh, delimiter="\t") for cell in row[:2])
+    if with_shared:
+        texts.extend((SHARED / "ntrex" / "kor.txt").read_text(encoding="utf-8").splitlines())
+        for split in ("train", "dev", "test"):
+            with (SHARED / "sib200" / f"kor_Hang.{split}.tsv").open(encoding="utf-8") as fh:
+                texts.extend(row["text"] for row in csv.DictReader(fh, delimiter="\t"))
+    sentences = [t.strip() for t in texts if HANGUL.search(t)]
+    windows = [" ".join(words[i : i + n]) for words in (s.split() for s in sentences)
+               for n in (1, 2, 3) for i in range(len(words) - n + 1)]
+    return list(dict.fromkeys(t for t in sentences + windows if HANGUL.search(t)))
+
+
+def analyses(kiwi: object, texts: list[str]) -> list[tuple[tuple[str, str, int, int], ...]]:
+    return [tuple((t.form, t.tag, t.start, t.len) for t in kiwi.tokenize(x)) for x in texts]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def dictionary_index(small_data: Path) -> DictionaryIndex:
+    index = DictionaryIndex.load(small_data / "cache" / "kiwi-dictionaries.idx")
+    assert index is not None and index.usable
+    return index
+
+
+@pytest.mark.parametrize("with_shared", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not (SHARED / "ntrex").is_dir() or not (SHARED / "sib200").is_dir(), reason="../shared/data is absent"))])
+def test_lean_kiwi_analyses_every_text_as_the_full_kiwi(dictionary_index: DictionaryIndex, with_shared: bool) -> None:
+    """Lean Kiwis built for batches of texts (the union of the texts' entries: each text meets
+    the entries of the others it cannot use) and for single texts (a query's own) give every
+    token, tag and offset the full Kiwi gives."""
+    from kiwipiepy import Kiwi
+
+    from viko.indexer.kiwilean import lean_kiwi
+
+    texts = korean_texts(with_shared)
+    needs = {t: dictionary_index.entries(t) for t in texts}
+    lean = [t for t in texts if needs[t] is not None]
+    assert len(lean) > 0.99 * len(texts)  # a text with jamo or an ambiguous form is the exception
+    expected = dict(zip(lean, analyses(Kiwi(), lean), strict=True))
+    batch = 20000 if with_shared else 5000
+    checked = 0
+    for start in range(0, len(lean), batch):
+        part = lean[start : start + batch]
+        kiwi = lean_kiwi(dictionary_index.lines(frozenset().union(*(needs[t] for t in part))))  # type: ignore[arg-type]
+        got = dict(zip(part, analyses(kiwi, part), strict=True))
+        assert [t for t in part if got[t] != expected[t]] == []
+        checked += len(part)
+    for text in lean[:: max(1, len(lean) // 4)]:  # a query's own Kiwi
+        assert analyses(lean_kiwi(dictionary_index.lines(needs[text])), [text]) == [expected[text]]  # type: ignore[arg-type]
+    assert checked == len(lean) > (100000 if with_shared else 10000)
+
+
+def test_the_analyser_gives_the_same_terms_with_the_lean_kiwi(small_data: Path) -> None:
+    from viko.indexer.analyze import Analyzer, TermsMemo
+
+    one_shot = Analyzer(memo=TermsMemo(small_data / "cache" / "glossary-terms.json"))
+    full = Analyzer()
+    for text in ("해상풍력 베트남 협력", "전라남도 신안군 해상풍력 단지와 하이퐁시의 협력 양해각서",
+                 "태양광 발전 협력", "리오그란데 도 술", "ㅋㅋ 스마트팜"):
+        assert one_shot.tokens(text, "ko") == full.tokens(text, "ko")
+
+
+def test_a_key_holds_the_syllables_a_form_can_match() -> None:
+    assert text_key("한국 전력") == "하\u11ab구\u11a8저\u11ab려\u11a8"  # finals split off, spaces gone
+    assert text_key("키윈") is not None and text_key("키위") in text_key("키윈")  # type: ignore[operator]
+    assert text_key("IoT 센서, 5G!") == "세\u11ab서"
+    for odd in ("ㅋㅋ", "스마트ㆍ팜", "㉮조", "\u1100\u1161"):  # jamo, or Hangul only after NFKC
+        assert text_key(odd) is None
+
+
+def test_forms_equal_but_for_spaces_send_the_text_to_the_full_kiwi(tmp_path: Path) -> None:
+    """Which of two such forms Kiwi's trie keeps depends on all its other forms."""
+    for name, body in (("default.dict", "리오그란데\tNNP\t-23.0\n하이퐁\tNNP\t-20.0\n"),
+                       ("multi.dict", "리오 그란데\tNNP\t-20.0\t# Q1\n하이퐁 시청\t하이퐁/NNP\t-1.0\t# Q2\n"
+                                      "레드 벨벳\tNNP\t-10.0\t# Q3\n")):
+        (tmp_path / name).write_text(f"# comment\n{body}", encoding="utf-8")
+    index = DictionaryIndex.build(tmp_path, model_forms={"레드벨벳", "도시"})
+    assert index.entries("리오그란데 도 술") is None
+    assert index.entries("레드벨벳 콘서트") is None  # the model's form and the dictionary's
+    assert index.entries("하이퐁 시청 방문") == {1, 3}  # an alias brings the line it names
+    assert index.entries("하이퐁시 방문") == {1}
+    assert index.entries("서울 방문") == set()
+    assert index.lines(frozenset({3, 1})) == "하이퐁\tNNP\t-20.0\n하이퐁 시청\t하이퐁/NNP\t-1.0\t# Q2\n".encode()
+
+
+HELPER_GONE = """
+import os, signal, sys
+from pathlib import Path
+from kiwipiepy import Kiwi
+from viko.indexer.kiwilean import KiwiHelper, LeanKiwi
+query = sys.argv[2]
+helper = KiwiHelper.start(query)
+assert helper is not None
+os.kill(helper.pid, signal.SIGKILL)
+lean = LeanKiwi(Path(sys.argv[1]), helper)
+assert lean.tokens(query) == [(t.form, t.tag) for t in Kiwi().tokenize(query)]
+helper.end()
+try:
+    os.waitpid(helper.pid, os.WNOHANG)
+except ChildProcessError:
+    print("collected")
+"""
+
+
+def test_a_helper_that_dies_leaves_the_analysis_to_the_command(small_data: Path, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", HELPER_GONE, str(small_data / "cache" / "kiwi-dictionaries.idx"),
+                           "전라남도 해상풍력 협력"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "collected"

@@ -167,7 +167,8 @@ def test_match_api_and_page(client: TestClient) -> None:
 
 
 def test_planner_edits_need_the_token_and_are_kept(client: TestClient) -> None:
-    plan = client.get("/api/planner").json()
+    assert client.get("/api/planner").status_code == 401  # the plan names every party: organisers only
+    plan = client.get("/api/planner", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert plan["meetings"] and plan["editable"]
     first, second = plan["meetings"][0], plan["meetings"][1]
     lock = {"action": "lock", "demand": first["demand"], "offer": first["offer"]}
@@ -191,7 +192,10 @@ def test_planner_edits_need_the_token_and_are_kept(client: TestClient) -> None:
 def test_planner_downloads(client: TestClient) -> None:
     from openpyxl import load_workbook
 
-    xlsx = client.get("/api/planner/agenda.xlsx")
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for path in ("/api/planner/agenda.xlsx", "/api/planner/agenda.csv", "/api/planner/briefs.html"):
+        assert client.get(path).status_code == 401, path  # organisers only
+    xlsx = client.get("/api/planner/agenda.xlsx", headers=bearer)
     assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
     book = load_workbook(io.BytesIO(xlsx.content))
     sheet = book.worksheets[0]
@@ -201,12 +205,15 @@ def test_planner_downloads(client: TestClient) -> None:
     names = book.sheetnames
     assert "Table 1" in names and "(주)해랑아쿠아텍" in names  # a sheet per table and per party, by name
     assert not [n for n in names if n.endswith(("-vi", "-ko"))]  # organisations, not record ids
-    assert client.get("/api/planner/agenda.csv").text.lstrip("\ufeff").startswith("slot,time,table,demand_organisation")
-    assert "@media print" in client.get("/api/planner/briefs.html").text
-    assert client.get("/api/planner/agenda.pdf").status_code == 404
+    agenda = client.get("/api/planner/agenda.csv", headers=bearer).text
+    assert agenda.lstrip("\ufeff").startswith("slot,time,table,demand_organisation")
+    assert "@media print" in client.get("/api/planner/briefs.html", headers=bearer).text
+    assert client.get("/api/planner/agenda.pdf", headers=bearer).status_code == 404
 
 
-def test_planner_is_read_only_without_a_token(data: Path) -> None:
+def test_planner_is_closed_without_a_token_or_accounts(data: Path) -> None:
     plain = TestClient(create_app(Settings.from_env(env={}, data_dir=data)))
-    assert plain.get("/api/planner").json()["editable"] is False
+    for path in ("/api/planner", "/planner", "/api/planner/agenda.csv"):
+        answer = plain.get(path)
+        assert answer.status_code == 403 and "VIKO_ADMIN_TOKEN" in answer.text, path
     assert plain.post("/api/planner", json={"action": "reset"}, headers={"Authorization": "Bearer x"}).status_code == 403

@@ -211,11 +211,17 @@ def test_a_type_column_cannot_change_the_kind(client: TestClient, data: Path) ->
 
 def test_pages_link_and_limits(client: TestClient, make_client, data: Path) -> None:  # type: ignore[no-untyped-def]
     anonymous = make_client(admin_token="")
-    form_page = anonymous.get("/matching/import")
-    assert form_page.status_code == 200 and "VIKO_ADMIN_TOKEN" in form_page.text and 'type="file"' not in form_page.text
+    form_page = anonymous.get("/matching/import", params={"ui": "en"})
+    assert form_page.status_code == 200 and 'type="file"' not in form_page.text
+    assert "sign-in" in form_page.text and "viko import-records" in form_page.text
     assert 'href="/matching/import"' not in anonymous.get("/matching").text
-    assert 'href="/matching/import"' in client.get("/matching").text
-    page = client.get("/matching/import?ui=vi")
+    # nothing a visitor may not use is offered: the link is for who may import, not for anyone
+    # on a server with a token
+    assert 'href="/matching/import"' not in client.get("/matching").text
+    assert 'type="file"' not in client.get("/matching/import").text
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert 'href="/matching/import"' in client.get("/matching", headers=bearer).text
+    page = client.get("/matching/import?ui=vi", headers=bearer)
     assert page.status_code == 200 and 'type="file"' in page.text and "Xem trước" in page.text
     # An upload may be larger than the ordinary body limit (1 KiB here), up to its own.
     big = ("Nhu cầu công nghệ,Mô tả\n" + "".join(f"Nhu cầu {i},{'mô tả dài ' * 20}\n" for i in range(40))).encode()

@@ -73,6 +73,8 @@ def test_glossary_api_needs_token(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["ko"] == "스마트팜"
     entry_id = r.json()["id"]
     listed = client.get("/api/glossary", params={"q": "trang trại thông minh"}).json()
+    assert [e["id"] for e in listed["entries"]] == [entry_id] and not listed["editable"]  # anonymous
+    listed = client.get("/api/glossary", params={"q": "trang trại thông minh"}, headers={"X-Viko-Token": TOKEN}).json()
     assert [e["id"] for e in listed["entries"]] == [entry_id] and listed["editable"]
     exp = client.get("/api/glossary/expand", params={"q": "trang trại thông minh ở Hải Phòng", "lang": "vi"}).json()
     assert "스마트팜" in exp["terms"]
@@ -104,4 +106,5 @@ def test_editing_disabled_without_token(tmp_path: Path) -> None:
     client = TestClient(create_app(Settings(data_dir=tmp_path)))
     r = client.post("/api/glossary", json={"vi": "a", "ko": "가"}, headers={"X-Viko-Token": "x"})
     assert r.status_code == 403
-    assert "VIKO_ADMIN_TOKEN" in client.get("/glossary").text
+    page = client.get("/glossary").text
+    assert "sign-in" in page and "viko glossary add" in page and 'method="post"' not in page

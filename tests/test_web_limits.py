@@ -190,12 +190,17 @@ def test_status_lists_recent_crawls(tmp_path: Path) -> None:
         frontier.log(FetchResult(url="https://a.vn/x", final_url="https://a.vn/x", status=200), "stored", "added")
         frontier.log(FetchResult(url="https://a.vn/y", final_url="https://a.vn/y", status=404), "failed", "HTTP 404")
         cat.conn.commit()
-    app = TestClient(create_app(Settings(data_dir=tmp_path)))
-    page = app.get("/api/status").json()
+    app = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN)))
+    # the crawl log names documents and sources of every visibility: admins only
+    anonymous = app.get("/api/status").json()
+    assert anonymous["crawl_outcomes"] == {} and anonymous["recent_crawls"] == []
+    assert "https://a.vn/y" not in app.get("/status", params={"ui": "en"}).text
+    admin = {"X-Viko-Token": TOKEN}
+    page = app.get("/api/status", headers=admin).json()
     assert page["crawl_outcomes"] == {"stored": 1, "failed": 1}
     assert [(c["url"], c["outcome"], c["http_status"]) for c in page["recent_crawls"]] == [
         ("https://a.vn/y", "failed", 404), ("https://a.vn/x", "stored", 200)]
-    html = app.get("/status", params={"ui": "en"}).text
+    html = app.get("/status", params={"ui": "en"}, headers=admin).text
     assert "https://a.vn/y" in html and "failed (HTTP 404)" in html and "No crawls yet" not in html
 
 

@@ -232,13 +232,13 @@ def test_the_plan_is_solved_once_per_session_state(client: TestClient, monkeypat
 
     monkeypatch.setattr(planner, "plan_for", counting)
     for _ in range(4):
-        assert client.get("/api/planner").status_code == 200
-    assert client.get("/planner").status_code == 200
+        assert client.get("/api/planner", headers=BEARER).status_code == 200
+    assert client.get("/planner", headers=BEARER).status_code == 200
     assert len(solved) == 1
     changed = client.post("/api/planner", json={"action": "replan", "tables": 3}, headers=BEARER)
     assert changed.status_code == 200 and changed.json()["tables"] == 3
     count = len(solved)
-    assert client.get("/api/planner").json()["tables"] == 3 and len(solved) == count  # the new state, cached
+    assert client.get("/api/planner", headers=BEARER).json()["tables"] == 3 and len(solved) == count  # the new state, cached
     client.post("/api/planner", json={"action": "reset"}, headers=BEARER)
 
 

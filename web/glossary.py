@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import Viewer
+from viko.corpus.accounts import Accounts
 from viko.corpus.glossary import Glossary, GlossaryError, open_glossary
 from viko.runtime import open_catalogue
 from viko.settings import Settings
-from viko.web.shared import Gate, TokenFirstRoute, Web, page_routes
+from viko.web.shared import TokenFirstRoute, Web, page_routes
 
 MAX_MESSAGE = 200
 
@@ -66,10 +68,10 @@ def glossary_params(q: str = Query("", description="Show the entries containing 
 GlossaryQuery = Annotated[GlossaryParams, Depends(glossary_params)]
 
 
-def glossary_page(settings: Settings, gate: Gate, params: GlossaryParams) -> GlossaryPage:
+def glossary_page(settings: Settings, viewer: Viewer, params: GlossaryParams) -> GlossaryPage:
     with open_catalogue(settings) as cat:
         entries = open_glossary(cat, settings.glossary).entries(params.q)
-    return GlossaryPage(query=params.q, editable=gate.open, message=params.msg,
+    return GlossaryPage(query=params.q, editable=viewer.may("edit"), message=params.msg,
                         entries=[GlossaryEntryModel(**e.to_json()) for e in entries])  # type: ignore[arg-type]
 
 
@@ -77,7 +79,7 @@ def glossary_router(web: Web) -> APIRouter:
     router = APIRouter(route_class=TokenFirstRoute, tags=["translation"])
 
     def glossary(request: Request, params: GlossaryQuery) -> Any:
-        return web.respond(request, "glossary.html", glossary_page(web.settings, web.gate, params))
+        return web.respond(request, "glossary.html", glossary_page(web.settings, web.auth.viewer(request), params))
 
     page_routes(router, "/glossary", "/api/glossary", glossary, GlossaryPage, "Glossary entries (q filters)")
     _change_routes(router, web)
@@ -92,12 +94,13 @@ def glossary_router(web: Web) -> APIRouter:
 
 
 def _change_routes(router: APIRouter, web: Web) -> None:
-    settings, gate = web.settings, web.gate
+    settings, auth = web.settings, web.auth
 
     @router.post("/glossary", include_in_schema=False)
     def glossary_form(request: Request, vi: str = Form(""), ko: str = Form(""), note: str = Form(""),
-                      domain: str = Form(""), remove: str = Form(""), token: str = Form("")) -> Response:
-        gate.authorize(token, request)
+                      domain: str = Form(""), remove: str = Form(""), token: str = Form(""),
+                      csrf_token: str = Form("")) -> Response:
+        viewer = auth.require(request, ("edit",), token=token, csrf=csrf_token)
         if not remove.strip().isdigit() and remove.strip():
             raise HTTPException(400, f"remove must be an entry number, not {remove[:40]!r}")
         remove_id = int(remove.strip() or 0)
@@ -108,22 +111,26 @@ def _change_routes(router: APIRouter, web: Web) -> None:
                     "" if remove_id else f"saved {store.add(vi, ko, note, domain).vi}"
             except GlossaryError as exc:
                 raise HTTPException(400, str(exc)) from exc
+            if done:
+                Accounts(cat).audit(viewer.name, "glossary " + done.split()[0], done.split(maxsplit=1)[1], f"{vi} = {ko}")
         return RedirectResponse("/glossary?" + urlencode({"msg": done}), status_code=303)
 
-    @router.post("/api/glossary", response_model=GlossaryEntryModel, summary="Add or update a term pair (token)",
-                 dependencies=[Depends(gate.header_check)])
-    def api_glossary_add(entry: GlossaryInput) -> Any:
+    @router.post("/api/glossary", response_model=GlossaryEntryModel, summary="Add or update a term pair (editors)",
+                 dependencies=[Depends(web.needs("edit"))])
+    def api_glossary_add(request: Request, entry: GlossaryInput) -> Any:
         with web.writing, open_catalogue(settings) as cat:
             try:
                 saved = open_glossary(cat, settings.glossary).add(entry.vi, entry.ko, entry.note, entry.domain)
             except GlossaryError as exc:
                 raise HTTPException(400, str(exc)) from exc
+            Accounts(cat).audit(auth.viewer(request).name, "glossary saved", saved.vi, f"{saved.vi} = {saved.ko}")
         return GlossaryEntryModel(**saved.to_json())  # type: ignore[arg-type]
 
-    @router.delete("/api/glossary/{entry_id}", summary="Remove a term pair (token)",
-                   dependencies=[Depends(gate.header_check)])
-    def api_glossary_remove(entry_id: int) -> dict[str, Any]:
+    @router.delete("/api/glossary/{entry_id}", summary="Remove a term pair (editors)",
+                   dependencies=[Depends(web.needs("edit"))])
+    def api_glossary_remove(request: Request, entry_id: int) -> dict[str, Any]:
         with web.writing, open_catalogue(settings) as cat:
             if not open_glossary(cat, settings.glossary).remove(entry_id):
                 raise HTTPException(404, f"no glossary entry with id {entry_id}")
+            Accounts(cat).audit(auth.viewer(request).name, "glossary removed", str(entry_id))
         return {"removed": entry_id}

@@ -13,6 +13,10 @@
 
 The state is in process and small (one entry per recent client). The client address is the
 connection's, or the one a trusted proxy gave (`trusted_proxies`, read by `viko serve`).
+Under `viko serve --workers N` each worker process counts on its own, and a client's
+connections land on any of them: a client gets at least the limits as set and at most N times
+them (requests a minute, requests at once, failed tokens). A hard cap across workers belongs
+in the reverse proxy in front, which sees every request (README, "Security and limits").
 """
 
 from __future__ import annotations

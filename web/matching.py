@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import mask_contacts
 from viko.matching.match import Matcher, MatchError
 from viko.matching.records import SECTORS
 from viko.web.services import Services
@@ -105,6 +106,15 @@ def match_page(matcher: Matcher, record_id: str, limit: int) -> MatchPage:
                      matches=[MatchModel.model_validate(m) for m in out["matches"]])  # type: ignore[attr-defined]
 
 
+def without_contacts(page: MatchPage) -> MatchPage:
+    """The page as the anonymous visitor may read it: the passages that explain a match are the
+    index's text, so their contact details are masked here (the records' own are by the matcher)."""
+    for m in page.matches:
+        m.why["passages"] = [{**p, "own": mask_contacts(p["own"]), "other": mask_contacts(p["other"])}
+                             for p in m.why.get("passages", [])]
+    return page
+
+
 def records_page(matcher: Matcher, sector: str, kind: str) -> RecordsPage:
     every = sorted(matcher.records.values(), key=lambda r: (r.kind, r.sector, r.title))
     counts = {s: sum(s in r.sectors for r in every) for s in SECTORS}
@@ -118,11 +128,14 @@ def matching_router(web: Web, services: Services) -> APIRouter:
     router = APIRouter(tags=["matchmaking"])
 
     def match(request: Request, params: MatchQuery) -> Any:
-        return web.respond(request, "match.html", match_page(services.matcher(), params.record_id, params.limit))
+        viewer = web.auth.viewer(request)
+        page = match_page(services.matcher(viewer), params.record_id, params.limit)
+        return web.respond(request, "match.html", page if viewer.signed_in else without_contacts(page))
 
     def records(request: Request, params: RecordsQuery) -> Any:
-        return web.respond(request, "matching.html", records_page(services.matcher(), params.sector, params.kind),
-                           {"importable": web.gate.open})  # the import page's link: only where writes are on
+        viewer = web.auth.viewer(request)
+        return web.respond(request, "matching.html", records_page(services.matcher(viewer), params.sector, params.kind),
+                           {"importable": viewer.may("edit") or viewer.may("organise")})  # who may import
 
     page_routes(router, "/match/{record_id:path}", "/api/match/{record_id:path}", match, MatchPage,
                 "A demand's offers (or an offer's demands), best first, with why")

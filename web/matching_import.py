@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from viko.corpus.accounts import Accounts
 from viko.corpus.document import Document
 from viko.corpus.formats import ExtractionError
 from viko.corpus.formats.budget import Meter
@@ -48,8 +49,9 @@ from viko.matching.spreadsheet import (
 )
 from viko.runtime import open_catalogue
 from viko.settings import Settings
+from viko.web.auth import Auth
 from viko.web.limits import client_address
-from viko.web.shared import Gate, TokenFirstRoute, Web, bearer
+from viko.web.shared import TokenFirstRoute, Web
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 PREVIEW_ROWS = 50
@@ -271,6 +273,11 @@ class Importer:
                 shutil.copyfileobj(upload.file, out)
             return self.run(path, name, kind, dry_run=dry_run)
 
+    def audit(self, actor: str, outcome: Outcome) -> None:
+        if outcome.page.stored:
+            with open_catalogue(self.settings) as cat:
+                Accounts(cat).audit(actor, f"import {outcome.page.kind}s", outcome.page.file, outcome.page.summary)
+
     def staged(self, key: str, kind: str) -> Outcome:
         """The upload kept by a preview, imported; removed once stored."""
         try:
@@ -283,12 +290,18 @@ class Importer:
         return done
 
 
-def token_first(gate: Gate, request: Request) -> str:
-    """Before the page's body is read: 403 without a configured token, 429 for a throttled
-    address (neither counts as a failed attempt). The token of the headers, if any."""
-    if not gate.open or gate.limiter.token_wait(client_address(request.scope)):
-        gate.authorize("", request)
-    return request.headers.get("x-viko-token", "") or bearer(request.headers.get("authorization", ""))
+IMPORTERS = ("edit", "organise")  # editors import documents, organisers their session's records
+
+
+def before_body(auth: Auth, request: Request) -> None:
+    """Before the page's body is read: 403 when nobody can change anything, 429 for a
+    throttled address, and, when the request says who sends it (a token header or a session
+    cookie), 401/403 unless they may import (a form's own token field is checked after)."""
+    if not auth.open or auth.limiter.token_wait(client_address(request.scope)):
+        auth.require(request, IMPORTERS, check_csrf=False)
+    if request.headers.get("x-viko-token") or request.headers.get("authorization") or \
+            auth.viewer(request).signed_in:
+        auth.require(request, IMPORTERS, check_csrf=False)
 
 
 def form_text(form: FormData, name: str) -> str:
@@ -309,10 +322,11 @@ MULTIPART_BODY = {"requestBody": {"required": True, "content": {"multipart/form-
 
 def matching_import_router(web: Web) -> APIRouter:
     router = APIRouter(route_class=TokenFirstRoute, tags=["matchmaking"])
-    importer, gate = Importer(web), web.gate
+    importer, auth = Importer(web), web.auth
 
     def answer(request: Request, outcome: Outcome, status: int = 200) -> Response:
-        context = {"page": outcome.page, "editable": gate.open, "error": outcome.error, "staged": outcome.staged,
+        editable = any(auth.viewer(request).may(a) for a in IMPORTERS)
+        context = {"page": outcome.page, "editable": editable, "error": outcome.error, "staged": outcome.staged,
                    "max_mb": MAX_UPLOAD_BYTES // 2**20, "preview_rows": PREVIEW_ROWS}
         response = web.render(request, TEMPLATE, context, 400 if outcome.error else status)
         response.headers["Cache-Control"] = "no-store"
@@ -324,9 +338,10 @@ def matching_import_router(web: Web) -> APIRouter:
 
     @router.post("/matching/import", response_class=HTMLResponse, include_in_schema=False)
     async def import_page(request: Request) -> Response:
-        header_token = token_first(gate, request)
+        before_body(auth, request)
         form = await request.form(max_files=1, max_fields=10)
-        gate.authorize(header_token or form_text(form, "token"), request)  # before the file is looked at
+        viewer = auth.require(request, IMPORTERS, token=form_text(form, "token"),
+                              csrf=form_text(form, "csrf_token"))  # before the file is looked at
         action, kind, upload = form_text(form, "action") or "preview", form_text(form, "kind"), form_file(form)
         if action not in ("preview", "import"):
             raise HTTPException(400, f"action must be preview or import, not {action[:40]!r}")
@@ -339,11 +354,12 @@ def matching_import_router(web: Web) -> APIRouter:
             outcome = await run_in_threadpool(importer.staged, form_text(form, "staged"), kind)
         else:
             outcome = Outcome(ImportPage(kind=kind), "choose a file to import (.csv, .tsv, .xlsx or .jsonl)")
+        importer.audit(viewer.name, outcome)
         return answer(request, outcome)
 
     @router.post("/api/matching/import", response_model=ImportPage, openapi_extra=MULTIPART_BODY,
-                 dependencies=[Depends(gate.header_check)],
-                 summary="Import offers or demands from a registration sheet (token; dry_run=1 stores nothing)")
+                 dependencies=[Depends(web.needs(*IMPORTERS))],
+                 summary="Import offers or demands from a registration sheet (editors, organisers; dry_run=1 stores nothing)")
     async def api_import(request: Request, kind: Literal["offer", "demand"] = Query(description="What every row is"),
                          dry_run: bool = Query(False, description="Only say what would be imported")) -> Any:
         form = await request.form(max_files=1, max_fields=10)
@@ -353,6 +369,7 @@ def matching_import_router(web: Web) -> APIRouter:
         outcome = await run_in_threadpool(importer.upload, upload, kind, dry_run=dry_run)
         if outcome.error:
             raise HTTPException(400, outcome.error)
+        importer.audit(auth.viewer(request).name, outcome)
         return outcome.page
 
     return router

@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +113,16 @@ class RequestLog:
                       "user": state.get("user", "")}
             log.info("%s %s %s %d %.1fms", request_id, scope["method"], fields["path"], status[0], ms,
                      extra={"request": fields})
+            for observer in getattr(getattr(scope.get("app"), "state", None), "request_observers", ()):
+                observer(scope, status[0], time.perf_counter() - started)  # /metrics (web/operations.py)
+
+
+def observe_requests(app: FastAPI, observer: Callable[[Scope, int, float], None]) -> None:
+    """observer(scope, status, seconds) is called after each request RequestLog logs; the list
+    is the app's, so each app in a process counts its own."""
+    if not hasattr(app.state, "request_observers"):
+        app.state.request_observers = []
+    app.state.request_observers.append(observer)
 
 
 def is_api(path: str) -> bool:
@@ -129,8 +140,10 @@ def install_error_pages(app: FastAPI, web: Web) -> None:
         if is_api(request.url.path):
             return JSONResponse({"detail": exc.detail, "request_id": request_id}, status_code=exc.status_code,
                                 headers=exc.headers)
-        return web.render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
+        page = web.render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
                           exc.status_code)
+        page.headers.update(exc.headers or {})  # a page's 429 keeps its Retry-After, a 401 its WWW-Authenticate
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import OPERATOR, Viewer
+from viko.corpus.accounts import Accounts
 from viko.matching.agenda import Day, agenda_csv, day_of
 from viko.matching.agenda_xlsx import agenda_xlsx
 from viko.matching.clock import DEFAULT_SLOT_MINUTES, DEFAULT_START, ClockError, format_breaks, parse_breaks
@@ -23,6 +25,8 @@ from viko.matching.parties import Party
 from viko.matching.plan import PlanError
 from viko.matching.printout import agenda_html, briefs_html
 from viko.matching.session import Session, SessionConfig, SessionStore, plan_for
+from viko.runtime import open_catalogue
+from viko.web.auth import Needs
 from viko.web.services import Services
 from viko.web.shared import TokenFirstRoute, Web, page_routes
 
@@ -178,7 +182,7 @@ class Planner:
         self._solved: tuple[object, SessionConfig, Session] | None = None
 
     def session(self) -> Session:
-        index, matcher, config = self.services.engine().index, self.services.matcher(), self.store.load()
+        index, matcher, config = self.services.engine(OPERATOR).index, self.services.matcher(OPERATOR), self.store.load()
         with self._solving:
             if self._solved is not None and self._solved[0] is index and self._solved[1] == config:
                 return self._solved[2]
@@ -189,60 +193,66 @@ class Planner:
             self._solved = (index, config, session)
             return session
 
-    def act(self, action: PlannerAction) -> PlannerPage:
-        parties = self.services.matcher().parties
+    def act(self, action: PlannerAction, viewer: Viewer) -> PlannerPage:
+        parties = self.services.matcher(OPERATOR).parties
         action = action.model_copy(update={name: getattr(parties.of(getattr(action, name)), "id", getattr(action, name))
                                            for name in ("demand", "offer")})
         with self.writing:
             current = self.session()
             self.store.save(apply_action(current.config, current, action))
-            return planner_page(self.session(), self.services.matcher(), True)
+            with open_catalogue(self.services.settings) as cat:
+                Accounts(cat).audit(viewer.name, "planner " + action.action,
+                                    " / ".join(x for x in (action.demand, action.offer) if x))
+            return planner_page(self.session(), self.services.matcher(OPERATOR), True)
 
     def day(self) -> Day:
         session = self.session()
-        return day_of(session.plan, self.services.matcher(), session.config.clock, session.config.slots)
+        return day_of(session.plan, self.services.matcher(OPERATOR), session.config.clock, session.config.slots)
 
 
 def planner_router(web: Web, services: Services) -> APIRouter:
     router = APIRouter(route_class=TokenFirstRoute, tags=["matchmaking"])
-    planner, gate = Planner(web, services), web.gate
+    planner, auth = Planner(web, services), web.auth
+    organisers = web.needs("organise")
 
     def planner_view(request: Request, params: PlannerQuery) -> Any:
-        page = planner_page(planner.session(), services.matcher(), gate.open, params.msg)
+        auth.require(request, ("organise",))  # the plan names every party, whoever may see them
+        page = planner_page(planner.session(), services.matcher(OPERATOR), True, params.msg)
         return web.respond(request, "planner.html", page)
 
     page_routes(router, "/planner", "/api/planner", planner_view, PlannerPage, "The proposed session schedule")
 
-    @router.post("/api/planner", response_model=PlannerPage, summary="Lock, unlock or remove a meeting, or re-plan (token)",
-                 dependencies=[Depends(gate.header_check)])
-    def api_planner_action(action: PlannerAction) -> Any:
-        return planner.act(action)
+    @router.post("/api/planner", response_model=PlannerPage, summary="Lock, unlock or remove a meeting, or re-plan (organisers)",
+                 dependencies=[Depends(organisers)])
+    def api_planner_action(request: Request, action: PlannerAction) -> Any:
+        return planner.act(action, auth.viewer(request))
 
     @router.post("/planner", include_in_schema=False)
-    def planner_form(request: Request, token: str = Form(""), action: str = Form(...), demand: str = Form(""),
+    def planner_form(request: Request, token: str = Form(""), csrf_token: str = Form(""), action: str = Form(...),
+                     demand: str = Form(""),
                      offer: str = Form(""),
                      tables: int | None = Form(None), slots: int | None = Form(None),
                      per_party: int | None = Form(None), floor: float | None = Form(None),
                      absent: str | None = Form(None), start: str | None = Form(None),
                      slot_minutes: int | None = Form(None), breaks: str | None = Form(None)) -> Response:
-        gate.authorize(token, request)  # before the fields are validated
+        viewer = auth.require(request, ("organise",), token=token, csrf=csrf_token)  # before the fields are validated
         try:
             planner.act(form_action(action, demand, offer, tables, slots, per_party, floor, absent,
-                                    (start, slot_minutes, breaks)))
+                                    (start, slot_minutes, breaks)), viewer)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
         return RedirectResponse(f"/planner?msg={action}", status_code=303)
 
-    _download_routes(router, planner)
+    _download_routes(router, planner, organisers)
     return router
 
 
-def _download_routes(router: APIRouter, planner: Planner) -> None:
+def _download_routes(router: APIRouter, planner: Planner, organisers: Needs) -> None:
     @router.get("/api/planner/agenda.{fmt}", summary="The agenda to print: csv, xlsx or html", response_class=Response,
                 responses={200: {"description": "The agenda file", "content": {
                     "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                        "schema": {"type": "string", "format": "binary"}}}}})
+                        "schema": {"type": "string", "format": "binary"}}}}}, dependencies=[Depends(organisers)])
     def download_agenda(fmt: str) -> Response:
         day = planner.day()
         if fmt == "csv":
@@ -255,9 +265,10 @@ def _download_routes(router: APIRouter, planner: Planner) -> None:
         raise HTTPException(404, "the agenda comes as csv, xlsx or html")
 
     @router.get("/api/planner/briefs.html", summary="One printable bilingual brief per meeting", response_class=Response,
-                responses={200: {"description": "The briefs", "content": {"text/html": {"schema": {"type": "string"}}}}})
+                responses={200: {"description": "The briefs", "content": {"text/html": {"schema": {"type": "string"}}}}},
+                dependencies=[Depends(organisers)])
     def download_briefs() -> Response:
-        return _download(briefs_html(planner.day(), planner.services.matcher()).encode("utf-8"), "briefs.html",
+        return _download(briefs_html(planner.day(), planner.services.matcher(OPERATOR)).encode("utf-8"), "briefs.html",
                          "text/html; charset=utf-8")
 
 

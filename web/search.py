@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from viko.corpus.access import Viewer
 from viko.indexer.store import LANGS
 from viko.search.engine import QueryError, Scored, SearchEngine
 from viko.search.facets import FACETS, SORTS, Filters, apply_filters, count_facets, sort_items
@@ -176,7 +177,7 @@ def hit_model(engine: SearchEngine, item: Scored, terms: Sequence[str]) -> HitMo
                     source=hit.source, counterpart_id=counterpart_id(engine, hit.id))
 
 
-def search_page(services: Services, params: SearchParams) -> SearchPage:
+def search_page(services: Services, params: SearchParams, viewer: Viewer) -> SearchPage:
     """The page's model; empty (with the request's problem, if any) when there is nothing to search."""
     page = SearchPage(query=params.q, filters={k: list(v) for k, v in vars(params.filters).items() if v},
                       sort=params.sort, limit=params.limit, offset=params.offset, page=params.page,
@@ -185,19 +186,21 @@ def search_page(services: Services, params: SearchParams) -> SearchPage:
     if params.error or not params.q.strip():
         return page
     started = time.perf_counter()
-    found = ranked_page(services, params, page)
+    found = ranked_page(services, params, page, viewer)
     if found is not None:
         chosen, terms = found
-        page.hits = [hit_model(services.engine(), s, terms) for s in chosen[params.offset : params.offset + params.limit]]
+        engine = services.engine(viewer)
+        page.hits = [hit_model(engine, s, terms) for s in chosen[params.offset : params.offset + params.limit]]
     page.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return page
 
 
-def ranked_page(services: Services, params: SearchParams, page: SearchPage) -> tuple[list[Scored], list[str]] | None:
+def ranked_page(services: Services, params: SearchParams, page: SearchPage,
+                viewer: Viewer) -> tuple[list[Scored], list[str]] | None:
     """Every result of the search in its order (facets, dates and sort applied) and the terms
     to highlight, with the page's counts and messages filled in; None (and page.error) for a
-    query that cannot run."""
-    engine = services.engine()
+    query that cannot run. Only what the viewer may see is searched (search.visibility)."""
+    engine = services.engine(viewer)
     try:
         ranked = services.ranked(engine, engine.validate(params.q), params.exact)
     except QueryError as exc:
@@ -241,7 +244,7 @@ def search_router(web: Web, services: Services) -> APIRouter:
     def search(request: Request, params: SearchQuery) -> Any:
         if (drop := request.query_params.get("drop")) and not wants_json(request):
             return RedirectResponse(dropped(params, drop), status_code=303)
-        page = search_page(services, params)
+        page = search_page(services, params, web.auth.viewer(request))
         context = {"links": params.links, "facet_names": FACETS, "window": page_window(page.page, page.pages),
                    "export_max": EXPORT_MAX_ROWS}
         return web.respond(request, "search.html", page, context, error=page.error,
@@ -253,10 +256,11 @@ def search_router(web: Web, services: Services) -> APIRouter:
         if params.error or not params.q.strip():
             raise HTTPException(params.status if params.error else 400, params.error or "the query is empty")
         page = SearchPage(query=params.q)
-        found = ranked_page(services, params, page)
+        viewer = web.auth.viewer(request)
+        found = ranked_page(services, params, page, viewer)
         if found is None:
             raise HTTPException(400, page.error)
-        engine, (chosen, terms) = services.engine(), found
+        engine, (chosen, terms) = services.engine(viewer), found
         hits = [hit_model(engine, s, terms) for s in chosen[:EXPORT_MAX_ROWS]]
         return export_response(fmt, params.q, [h.model_dump() for h in hits], len(chosen))
 

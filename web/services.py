@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from fastapi import HTTPException
 
+from viko.corpus.access import Viewer
 from viko.indexer.store import UnusableIndex
 from viko.matching.match import Matcher
 from viko.matching.service import load_matcher
@@ -44,19 +45,20 @@ class Services:
         self._cache_size = cache_size
         self._caches: weakref.WeakKeyDictionary[SearchEngine, OrderedDict[str, Ranked]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        self._matcher: tuple[SearchEngine, Matcher] | None = None
+        self._matchers: dict[str, tuple[SearchEngine, Matcher]] = {}
         self._matcher_lock = threading.Lock()
 
-    def engine(self) -> SearchEngine:
-        """The current engine; 503 when there is no usable index yet. Any other failure is
-        a bug: it reaches the error handler, which logs it with its traceback."""
+    def engine(self, viewer: Viewer) -> SearchEngine:
+        """The current engine as the viewer sees it (search.visibility); 503 when there is no
+        usable index yet. Any other failure is a bug: it reaches the error handler, which logs
+        it with its traceback."""
         try:
             eng = self.live.get()
         except UnusableIndex as exc:
             raise HTTPException(503, f"search is not available: {exc}") from exc
         with self.reader.read():  # opened with the engine, kept open: see web/reader.py
             pass
-        return eng
+        return eng.scoped(viewer)
 
     def ranked(self, engine: SearchEngine, query: str, exact: bool = False) -> Ranked:
         """Every candidate above the relevance floor, best first (query already validated;
@@ -76,13 +78,16 @@ class Services:
                 cache.popitem(last=False)
         return ranked
 
-    def matcher(self) -> Matcher:
-        """The matchmaking matcher of the current engine (rebuilt with a new index or catalogue)."""
-        engine = self.engine()  # 503 while there is no usable index
+    def matcher(self, viewer: Viewer) -> Matcher:
+        """The matchmaking matcher of the current engine, over the records the viewer may see
+        (rebuilt with a new index or catalogue; one per audience)."""
+        engine = self.engine(viewer)  # 503 while there is no usable index
         with self._matcher_lock:
-            if self._matcher is None or self._matcher[0] is not engine:
-                self._matcher = (engine, load_matcher(self.settings.catalogue_path, engine))
-            return self._matcher[1]
+            held = self._matchers.get(viewer.audience)
+            if held is None or held[0] is not engine:
+                held = self._matchers[viewer.audience] = (engine, load_matcher(self.settings.catalogue_path,
+                                                                               engine, viewer))
+            return held[1]
 
     def close(self) -> None:
         self.reader.close()

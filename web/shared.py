@@ -1,6 +1,6 @@
 """What every page module shares: one renderer (templates, interface language, safe links),
-one way to answer a page in the format its path asks for, the security headers, and one
-admin-token check.
+one way to answer a page in the format its path asks for, the security headers, and the
+check of who sends a data-changing request before its body is read (web/auth.py).
 
 Each page is one handler registered twice (`page_routes`): on its HTML path and on its
 `/api/` path. The handler parses the request into the page's parameter record, builds the
@@ -8,33 +8,32 @@ page's model, and `Web.respond` picks the format by the path, so both formats sh
 same defaults, limits and errors. Each router used to carry its own copy of these pieces;
 the copies drifted (one forgot the interface-language cookie), so there is now one of each.
 
-The admin token is checked before any input: `TokenFirstRoute` puts the check in front of
-every route that depends on `Gate.header_check`, so an anonymous body is refused (401 or
-403) before a byte of it is read. Failed attempts are throttled per client address. Every
-error answer of the API is an `ErrorBody`, and `error_responses` documents them.
+Who sends a change is checked before any input: `TokenFirstRoute` puts the check in front
+of every route that depends on `Needs` (web/auth.py), so an anonymous body is refused (401
+or 403) before a byte of it is read. Failed attempts are throttled per client address.
+Every error answer of the API is an `ErrorBody`, and `error_responses` documents them.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-import math
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from starlette.requests import HTTPConnection
 
+from viko.corpus.access import ANONYMOUS
 from viko.settings import Settings
+from viko.web.auth import MIN_TOKEN_CHARS, PRE_SESSION_COOKIE, Auth, Needs, admin_token
 from viko.web.i18n import COOKIE, UI_LANGS, UI_NAMES, negotiate, translator
-from viko.web.limits import CONTROL, ClientLimiter, client_address
+from viko.web.limits import CONTROL, ClientLimiter
 from viko.web.links import with_param
 
 HERE = Path(__file__).parent
@@ -42,8 +41,6 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "same-origin"}
-# A token short enough to guess (or only whitespace) is no protection: admin writes stay off.
-MIN_TOKEN_CHARS = 16
 UI_COOKIE_DAYS = 365
 log = logging.getLogger("viko.web")
 
@@ -66,82 +63,29 @@ def doc_href(doc_id: str) -> str:
     return "/doc/" + id_path(doc_id)
 
 
-def admin_token(settings: Settings) -> str:
-    """The configured token when it is long enough to protect anything, else ''."""
-    token = settings.admin_token.strip()
-    return token if len("".join(token.split())) >= MIN_TOKEN_CHARS else ""
-
-
 def token_warning(settings: Settings) -> str:
     """What to tell the operator at startup about the token ('' when all is well)."""
     if settings.admin_token and not admin_token(settings):
         return (f"VIKO_ADMIN_TOKEN has fewer than {MIN_TOKEN_CHARS} non-space characters: "
-                "data-changing actions are disabled until a longer token is set")
+                "it is ignored (accounts still work: `viko user add`)")
     return ""
 
 
-def bearer(authorization: str) -> str:
-    """The token of an `Authorization: Bearer TOKEN` header (the scheme in any case); a header
-    without a scheme is taken whole."""
-    scheme, _, rest = authorization.strip().partition(" ")
-    return rest.strip() if scheme.lower() == "bearer" else authorization.strip()
-
-
-class Gate:
-    """The admin-token check, run before a request's input is read or validated. An address
-    with too many failed attempts in the last minute gets 429 whatever token it sends."""
-
-    def __init__(self, settings: Settings, limiter: ClientLimiter | None = None) -> None:
-        self.token = admin_token(settings)
-        self.limiter = limiter or ClientLimiter(0, 0)
-
-    @property
-    def open(self) -> bool:
-        return bool(self.token)
-
-    def authorize(self, given: str, request: HTTPConnection | None = None) -> None:
-        if not self.token:
-            raise HTTPException(403, "changes are disabled: the operator has not set a VIKO_ADMIN_TOKEN "
-                                     f"of at least {MIN_TOKEN_CHARS} characters")
-        client = client_address(request.scope) if request is not None else "unknown"
-        if wait := self.limiter.token_wait(client):
-            seconds = math.ceil(wait)
-            raise HTTPException(429, f"too many failed token attempts from your address: try again in {seconds} s",
-                                headers={"Retry-After": str(seconds)})
-        if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
-            self.limiter.token_failed(client)
-            raise HTTPException(401, "a valid admin token is required (Authorization: Bearer TOKEN)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if request is not None:
-            request.scope.setdefault("state", {})["user"] = "admin"  # for the request's log line
-
-    def header_check(self, request: Request, authorization: str = Header(""), x_viko_token: str = Header("")) -> None:
-        """A route dependency (it documents the headers); `TokenFirstRoute` runs the same
-        check before FastAPI reads the body."""
-        self.authorize(x_viko_token or bearer(authorization), request)
-
-    def check_headers(self, connection: HTTPConnection) -> None:
-        headers = connection.headers
-        self.authorize(headers.get("x-viko-token", "") or bearer(headers.get("authorization", "")), connection)
-
-
 class TokenFirstRoute(APIRoute):
-    """A route that, when it depends on `Gate.header_check`, checks the token from the
+    """A route that, when it depends on `Needs` (web/auth.py), checks who sends it from the
     headers before anything else: FastAPI reads and validates a body before it runs
     dependencies, so an anonymous 150 MB body used to be read whole and answered 422. The
-    routers with token routes are built with `route_class=TokenFirstRoute`."""
+    routers with such routes are built with `route_class=TokenFirstRoute`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        owners = [getattr(d.dependency, "__self__", None) for d in self.dependencies
-                  if getattr(d.dependency, "__name__", "") == "header_check"]
-        gates = [owner for owner in owners if isinstance(owner, Gate)]
-        if not gates:
+        needs = [d.dependency for d in self.dependencies if isinstance(d.dependency, Needs)]
+        if not needs:
             return handler
-        gate = gates[0]
+        need = needs[0]
 
         async def checked(request: Request) -> Response:
-            gate.check_headers(request)  # headers only: the body is not touched
+            need.before_body(request)  # headers and cookies only: the body is not touched
             return await handler(request)
 
         return checked
@@ -166,8 +110,8 @@ class ErrorBody(BaseModel):
 
 ERROR_TEXT = {
     400: "Bad request: a parameter out of range, an empty query, a control character in the query string",
-    401: "A valid admin token is required (Authorization: Bearer TOKEN or X-Viko-Token)",
-    403: "Changes are disabled: the operator has not set VIKO_ADMIN_TOKEN",
+    401: "Sign in, or send a valid token (Authorization: Bearer TOKEN or X-Viko-Token)",
+    403: "Your role may not do this, the form's CSRF token is missing, or changes are disabled (no accounts)",
     404: "No such document, record or entry",
     409: "Another run holds the data directory",
     413: "The request body is larger than the limit",
@@ -185,9 +129,11 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class Pages:
-    """Renders a template in the visitor's interface language, with the shared filters."""
+    """Renders a template in the visitor's interface language, with the shared filters, who
+    is signed in and what they may do, and the CSRF token its forms carry."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["safe_url"] = safe_url
         self.templates.env.filters["id_path"] = id_path
@@ -196,11 +142,21 @@ class Pages:
         ui = negotiate(request.query_params, request.cookies, request.headers.get("accept-language", ""))
         params = list(request.query_params.multi_items())
         switch = [(code, UI_NAMES[code], with_param(request.url.path, params, "ui", code)) for code in UI_LANGS]
+        try:
+            viewer, csrf = self.auth.viewer(request), self.auth.csrf_token(request)
+        except HTTPException:  # the error page of a refused token: shown as to the anonymous
+            viewer, csrf = ANONYMOUS, ""
         context = {**context, "t": translator(ui), "ui": ui, "ui_switch": switch,
-                   "request_id": getattr(request.state, "request_id", "")}
+                   "request_id": getattr(request.state, "request_id", ""), "viewer": viewer,
+                   "csrf_token": csrf}
         response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        secure = request.url.scheme == "https"
         if request.query_params.get("ui") in UI_LANGS:
-            response.set_cookie(COOKIE, ui, max_age=UI_COOKIE_DAYS * 86400, samesite="lax", httponly=True)
+            response.set_cookie(COOKIE, ui, max_age=UI_COOKIE_DAYS * 86400, samesite="lax", httponly=True,
+                                secure=secure)
+        if request.cookies.get(PRE_SESSION_COOKIE) != self.auth.pre_session(request):
+            response.set_cookie(PRE_SESSION_COOKIE, self.auth.pre_session(request), samesite="lax",
+                                httponly=True, secure=secure)
         return response
 
 
@@ -221,13 +177,17 @@ class Web:
 
     def __init__(self, settings: Settings, limiter: ClientLimiter | None = None) -> None:
         self.settings = settings
-        self.pages = Pages()
         self.limiter = limiter or ClientLimiter(settings.web_rate_per_minute, settings.web_concurrent_per_client)
-        self.gate = Gate(settings, self.limiter)
+        self.auth = Auth(settings, self.limiter)
+        self.pages = Pages(self.auth)
         self.writing = threading.Lock()  # glossary edits and counterpart decisions, one at a time
 
     def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
         return self.pages.render(request, name, context, status_code)
+
+    def needs(self, *actions: str) -> Needs:
+        """A route dependency: who sends the request may do one of `actions`."""
+        return Needs(self.auth, *actions)
 
     def respond(self, request: Request, template: str, page: BaseModel, context: dict[str, Any] | None = None, *,
                 error: str = "", status: int = 400, blank: str = "") -> Any:

@@ -85,10 +85,14 @@ def align_sentences(a: Sequence[str], b: Sequence[str], embed: Embed,
     return _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos)
 
 
+def unit_texts(sents: Sequence[str]) -> list[str]:
+    """What the aligner embeds for one side: the sentences, then each joined with the next."""
+    return [*sents, *(f"{x} {y}" for x, y in itertools.pairwise(sents))]
+
+
 def _embed_units(sents: list[str], embed: Embed) -> tuple[np.ndarray, np.ndarray]:
     """Singles, and concatenations of each sentence with the next."""
-    doubles = [f"{x} {y}" for x, y in itertools.pairwise(sents)]
-    vecs = embed(sents + doubles)
+    vecs = embed(unit_texts(sents))
     return vecs[: len(sents)], vecs[len(sents) :]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
@@ -105,13 +106,14 @@ def _spans(text: str, m: _Matcher, analyzer: Analyzer) -> Spans:
 
 def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = PAGE_SIZE,
                 offset: int = 0, max_chars: int = 200, analyzer: Analyzer | None = None,
-                glossary: Glossary | None = None) -> ConcordanceResults:
+                glossary: Glossary | None = None, visible: Sequence[str] | None = None) -> ConcordanceResults:
     """Units containing the query, best first: human and aligned units before mined ones,
     then the shortest matching segment (a concise example reads best). `analyzer` segments
     the Vietnamese candidates (the shared default one, which remembers recent sentences).
     The other side of each hit is marked too: the glossary's equivalents of the query (or of
     the glossary terms in it, or of the terms that contain it), and a Latin-script term or
-    number of the query that the translation keeps as it is."""
+    number of the query that the translation keeps as it is. `visible`: the visibilities the
+    reader may see (viko.corpus.access.Viewer.visibilities; None: all)."""
     started = time.perf_counter()
     query = nfc(" ".join(str(query).split()))
     if not query:
@@ -127,7 +129,7 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = P
     analyzer = analyzer or default_analyzer()
     for m in matchers:
         ids = [i for i in _candidates(tm, m) if i not in found]
-        for unit in (u for start in range(0, len(ids), 900) for u in tm.units(ids=ids[start : start + 900])):
+        for unit in (u for start in range(0, len(ids), 900) for u in tm.units(ids=ids[start : start + 900], visible=visible)):
             spans = _spans(unit.vi if m.side == "vi" else unit.ko, m, analyzer)
             if spans:
                 found[unit.id], units[unit.id] = (m.side, spans), unit

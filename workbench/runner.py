@@ -12,22 +12,31 @@ alignment and parallel sentence mining, into the translation memory.
    at most `mine_max_docs` documents not mined yet (new or changed) with every document mined
    before, so a large corpus is mined over several runs and an interrupted run resumes.
 
-Long runs report each pair's cost (sentences, how many had to be embedded, seconds) and an
-estimate of the time left through `progress`.
+Embedding the sentences is nearly all of the cost, so before step 1 the sentences the run
+will need (those of the documents detection re-matches, with the concatenations the aligner
+compares, and those of the documents to mine) are embedded at once, in long batches of
+similar lengths (SentenceEmbedder.prefetch); the steps then find them in the cache. The
+results are those of embedding pair by pair.
+
+Long runs report the embedding's progress, each pair's cost (sentences, how many had to be
+embedded, seconds) and an estimate of the time left through `progress`.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import CounterpartStore
 from viko.corpus.document import Document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.indexer.store import Index
-from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences
-from viko.workbench.mining import MineParams, Sentence, mine
+from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences, unit_texts
+from viko.workbench.evidence import sentence_evidence
+from viko.workbench.mining import MinedPair, MineParams, Sentence, mine
 from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.sentvec import SentenceEmbedder
 
@@ -35,6 +44,11 @@ Progress = Callable[[str], None]
 # Default for VIKO_ALIGN_MINE_MAX_DOCS (the settings row): ~20 sentences a document, so about
 # 40k sentence vectors (60 MB) per run; the rest waits for the next run.
 MINE_MAX_DOCS = 2000
+# Sentences a side that detection aligns for its evidence (sentence_evidence's own default):
+# the concatenations past them are not prefetched.
+EVIDENCE_SENTENCES: int = inspect.signature(sentence_evidence).parameters["max_sentences"].default
+# Documents whose sentences are gathered for one prefetch (bounds the texts held at once).
+PREFETCH_DOCS = 2000
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,9 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
               progress: Progress | None = None) -> AlignAllStats:
     started = time.perf_counter()
     say = progress or (lambda _line: None)
+    plan = _MinePlan.of(cat, mine_max_docs) if do_mine else None
+    min_chars = (mining or MineParams()).min_chars
+    prefetch_documents(cat, embedder, _rematched(cat, index), plan.batch if plan else (), min_chars, say)
     # Counterparts compared sentence by sentence (claims need it): the embedder is here.
     detected = detect_all(index, cat, embed=embedder.embed)
     say(detected.summary())
@@ -101,6 +118,7 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     todo = [(docs[vi], docs[ko]) for vi, ko, _ in pairs if vi in docs and ko in docs
             and done.get((vi, ko)) != (docs[vi].content_hash, docs[ko].content_hash)]
     kept = sum(1 for vi, ko, _ in pairs if vi in docs and ko in docs) - len(todo)
+    embedder.prefetch([t for pair in todo for doc in pair for t in unit_texts(doc_sentences(doc))])
     units = 0
     eta = _Eta(len(todo))
     for vi, ko in todo:
@@ -113,39 +131,116 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     stale = [p for p in done if p not in wanted]
     tm.drop_pairs(stale)
     mined = mined_docs = pending = 0
-    if do_mine:
-        mined, mined_docs, pending = mine_corpus(cat, embedder, wanted, mining, max_docs=mine_max_docs, progress=say)
+    if plan is not None:
+        mined, mined_docs, pending = mine_corpus(cat, embedder, wanted, mining, max_docs=mine_max_docs,
+                                                 progress=say, plan=plan)
     embedder.save()
     return AlignAllStats(detected.links, detected.rematched, len(pairs), len(todo), kept, len(stale), units,
                          mined, mined_docs, pending, time.perf_counter() - started)
 
 
+def _rematched(cat: Catalogue, index: Index) -> list[str]:
+    """The documents whose sentences counterpart detection compares in this run, picked as
+    detect_all picks them: new or changed since its last run, or linked without sentence
+    evidence (their best candidates were read before, so are cached). A document missed
+    here is embedded when detection asks; one too many costs its embedding, nothing else."""
+    langs = {d: index.doc_lang.get(d) for d in index.doc_ids}
+    ids = [d for d, lang in langs.items() if lang in ("vi", "ko")]
+    if len({langs[d] for d in ids}) < 2:  # one language: no candidates, nothing compared
+        return []
+    store = CounterpartStore(cat)
+    hashes, seen = cat.hashes(), store.matched_hashes()
+    unverified = {c.doc_id for c in store.detected_links() if not c.verified}
+    return [d for d in ids if d in hashes and (seen.get(d) != hashes[d] or d in unverified)]
+
+
+def prefetch_documents(cat: Catalogue, embedder: SentenceEmbedder, compared: Collection[str],
+                       mined: Collection[str], min_chars: int, progress: Progress | None = None) -> int:
+    """Embed ahead, in long batches, what this run's steps will ask for: the sentences of the
+    `compared` documents and their concatenations (as far as detection aligns them), and the
+    sentences of the `mined` documents that mining takes. Returns how many were embedded."""
+    say = progress or (lambda _line: None)
+    ids = sorted(set(compared) | set(mined))
+    compared = set(compared)
+    total, started = 0, time.perf_counter()
+    for start in range(0, len(ids), PREFETCH_DOCS):
+        texts: list[str] = []
+        for doc in cat.get_many(ids[start : start + PREFETCH_DOCS]).values():
+            sents = doc_sentences(doc)
+            if doc.id in compared:  # the sentences, and the concatenations detection compares
+                head = sents[:EVIDENCE_SENTENCES]
+                texts += sents + unit_texts(head)[len(head):]
+            else:
+                texts += [t for t in sents if len(t) >= min_chars]
+        group = f"documents {start + 1}-{min(start + PREFETCH_DOCS, len(ids))} of {len(ids)}"
+        total += embedder.prefetch(texts, _prefetch_progress(say, group))
+    if total:
+        say(f"embedded {total} sentences of {len(ids)} documents ahead in {time.perf_counter() - started:.1f}s")
+    return total
+
+
+def _prefetch_progress(say: Progress, group: str) -> Callable[[int, int, float], None]:
+    started = time.perf_counter()
+
+    def heard(done: int, todo: int, share: float) -> None:
+        spent = time.perf_counter() - started
+        say(f"embedding sentences ahead ({group}): {done}/{todo}, {spent:.0f}s "
+            f"[ETA {spent * (1 - share) / max(share, 1e-9):.0f}s]")
+    return heard
+
+
+@dataclass(frozen=True)
+class _MinePlan:
+    """Which documents a mining run takes: `batch` (not mined yet, at most max_docs) against
+    every document mined before whose text has not changed since."""
+
+    hashes: dict[str, str]
+    before: dict[str, str]
+    waiting: list[str]
+    batch: frozenset[str]
+
+    @classmethod
+    def of(cls, cat: Catalogue, max_docs: int) -> _MinePlan:
+        before = TranslationMemory(cat).mined_docs()
+        langs = cat.langs()
+        hashes = {d: h for d, h in cat.hashes().items() if langs.get(d) in ("vi", "ko")}
+        waiting = sorted(d for d, h in hashes.items() if before.get(d) != h)
+        return cls(hashes, before, waiting, frozenset(waiting[:max_docs]))
+
+    def gone(self) -> list[str]:
+        return [d for d in self.before if d not in self.hashes]
+
+    def compared(self) -> list[str]:
+        return [d for d in self.hashes if d in self.batch or self.before.get(d) == self.hashes[d]]
+
+
 def mine_corpus(cat: Catalogue, embedder: SentenceEmbedder, exclude: set[tuple[str, str]],
                 params: MineParams | None = None, *, max_docs: int = MINE_MAX_DOCS,
-                progress: Progress | None = None) -> tuple[int, int, int]:
+                progress: Progress | None = None, plan: _MinePlan | None = None) -> tuple[int, int, int]:
     """Mine the documents not mined yet (at most max_docs) against all mined before them.
     Returns (units found, documents mined, documents left for the next run)."""
     tm = TranslationMemory(cat)
-    before = tm.mined_docs()
-    langs = cat.langs()
-    hashes = {d: h for d, h in cat.hashes().items() if langs.get(d) in ("vi", "ko")}
-    gone = [d for d in before if d not in hashes]
-    waiting = sorted(d for d, h in hashes.items() if before.get(d) != h)
-    batch = set(waiting[:max_docs])
+    plan = plan or _MinePlan.of(cat, max_docs)
+    batch, gone, waiting = plan.batch, plan.gone(), plan.waiting
     if not batch and not gone:
         return 0, 0, 0
     t0, embedded = time.perf_counter(), embedder.embedded
-    compared = [d for d in hashes if d in batch or (d in before and before[d] == hashes[d])]
-    sents: dict[str, list[Sentence]] = {"vi": [], "ko": []}
-    for doc in cat.get_many(compared).values():
-        if doc.lang in sents:
-            sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
-    found = mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch) if batch else []
+    compared = plan.compared()
+    found = _mine_docs(cat, compared, embedder, params, exclude, batch) if batch else []
     units = [Unit(vi=p.vi.text, ko=p.ko.text, origin="mined", score=p.margin, vi_doc=p.vi.doc_id,
                   ko_doc=p.ko.doc_id, vi_sents=(p.vi.index,), ko_sents=(p.ko.index,)) for p in found]
-    n = tm.store_mined({d: hashes[d] for d in batch}, units, forget=gone)
+    n = tm.store_mined({d: plan.hashes[d] for d in batch}, units, forget=gone)
     if progress is not None:
         progress(f"mined {len(batch)} documents against {len(compared) - len(batch)} mined before: {n} sentence "
                  f"pairs, {embedder.embedded - embedded} sentences embedded, {time.perf_counter() - t0:.1f}s"
                  + (f"; {len(waiting) - len(batch)} documents left for the next run" if len(waiting) > len(batch) else ""))
     return n, len(batch), len(waiting) - len(batch)
+
+
+def _mine_docs(cat: Catalogue, compared: Iterable[str], embedder: SentenceEmbedder, params: MineParams | None,
+               exclude: set[tuple[str, str]], batch: Collection[str]) -> list[MinedPair]:
+    sents: dict[str, list[Sentence]] = {"vi": [], "ko": []}
+    for doc in cat.get_many(list(compared)).values():
+        if doc.lang in sents:
+            sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
+    return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch)

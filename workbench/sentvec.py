@@ -2,6 +2,9 @@
 
 The cache is two plain files in a folder (no pickle): keys.json (sha1 of model + text, one per
 row) and vectors.npy. Re-running `viko align-all` then embeds only sentences it has not seen.
+`prefetch` embeds a run's sentences ahead of the per-pair calls, in long batches of similar
+lengths: the encoder runs large matmuls with almost no padding instead of one small batch per
+document pair.
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from viko.indexer.encoders import Encoder
+
+# Texts per encoder call in `prefetch`: each call is cut into token-bounded batches by the
+# encoder; this only bounds a call's memory and how often progress is heard.
+PREFETCH_CALL = 1024
 
 
 class SentenceEmbedder:
@@ -44,16 +51,37 @@ class SentenceEmbedder:
         todo = list(dict.fromkeys(k for k in keys if k not in self._rows))
         text_of = dict(zip(keys, texts, strict=True))
         for start in range(0, len(todo), self.batch_size):
-            batch = todo[start : start + self.batch_size]
-            vecs = self.encoder.encode_passages([text_of[k] for k in batch])
-            self.embedded += len(batch)
-            for key, vec in zip(batch, np.asarray(vecs, np.float32), strict=True):
-                self._rows[key] = len(self._vectors)
-                self._vectors.append(vec)
-            self._dirty = True
+            self._add([(k, text_of[k]) for k in todo[start : start + self.batch_size]])
         if not keys:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([self._vectors[self._rows[k]] for k in keys]).astype(np.float32)
+
+    def prefetch(self, texts: Sequence[str], progress: Callable[[int, int, float], None] | None = None) -> int:
+        """Embed the texts not cached yet, shortest first, in calls of PREFETCH_CALL texts, so
+        that later `embed` calls find them; returns how many were embedded. `progress` hears
+        (texts done, texts to do, share of their characters done) after each call."""
+        keys: dict[str, str] = {}
+        for text in texts:
+            key = self._key(text)
+            if key not in self._rows:
+                keys.setdefault(key, text)
+        todo = sorted(keys.items(), key=lambda kv: len(kv[1]))
+        chars, done = max(sum(len(t) for t in keys.values()), 1), 0
+        for start in range(0, len(todo), PREFETCH_CALL):
+            batch = todo[start : start + PREFETCH_CALL]
+            self._add(batch)
+            done += sum(len(t) for _, t in batch)
+            if progress is not None:
+                progress(start + len(batch), len(todo), done / chars)
+        return len(todo)
+
+    def _add(self, batch: Sequence[tuple[str, str]]) -> None:
+        vecs = self.encoder.encode_passages([text for _, text in batch])
+        self.embedded += len(batch)
+        for (key, _), vec in zip(batch, np.asarray(vecs, np.float32), strict=True):
+            self._rows[key] = len(self._vectors)
+            self._vectors.append(vec)
+        self._dirty = True
 
     # -- cache -------------------------------------------------------------------------
     def _load(self) -> None:

@@ -27,6 +27,19 @@
       box.value = box.value.slice(0, start) + flat + box.value.slice(end);
     });
   }
+  // The upload page: files dropped anywhere on the drop zone go into its file input.
+  var drop = document.getElementById("drop"), chosen = document.getElementById("files");
+  if (drop && chosen) {
+    ["dragenter", "dragover"].forEach(function (name) {
+      drop.addEventListener(name, function (event) { event.preventDefault(); drop.classList.add("over"); });
+    });
+    drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+    drop.addEventListener("drop", function (event) {
+      event.preventDefault();
+      drop.classList.remove("over");
+      if (event.dataTransfer && event.dataTransfer.files.length) chosen.files = event.dataTransfer.files;
+    });
+  }
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var box = document.getElementById("q");
