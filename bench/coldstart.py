@@ -9,6 +9,12 @@ run. With a baseline (`--baseline REV` or COLDSTART_BASELINE=REV), the same comm
 from that commit's source (`git archive`, imported through the installed package's finder
 with its folders pointed at the copy), side by side: the "before" of a change.
 
+Kiwi's share: the full Kiwi alone, without each of its dictionaries, its model alone, and the
+lean Kiwi a one-shot Korean search builds (indexer.kiwidict). The Korean and the English search
+also run again right after themselves with one cache of the data directory hidden (WITHOUT):
+the dictionaries' index (the full Kiwi then loads in the command's own process, as before the
+lean Kiwi) and the remembered glossary terms.
+
 Where the time goes: one run of each search under cProfile (phases: cumulative seconds of the
 functions named in PHASES; the profiler adds ~30-50 %) and one under `-X importtime` (the
 packages whose imports cost most).

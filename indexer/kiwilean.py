@@ -15,12 +15,11 @@ import contextlib
 import json
 import os
 import signal
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from viko.indexer.kiwidict import DictionaryIndex, base_kiwi, text_key
+from viko.indexer.kiwidict import DictionaryIndex, base_kiwi, plain_syllables
 
 
 def lean_kiwi(lines: bytes, base: Any = None) -> Any:
@@ -35,6 +34,8 @@ def lean_kiwi(lines: bytes, base: Any = None) -> Any:
         finally:
             os.close(fd)
     else:
+        import tempfile
+
         with tempfile.NamedTemporaryFile(suffix=".dict") as fh:
             fh.write(lines)
             fh.flush()
@@ -104,7 +105,7 @@ class KiwiHelper:
     def start(cls, query: str) -> KiwiHelper | None:
         """A helper for a query with Hangul, forked from a single-threaded process on a POSIX
         system; None otherwise (the analyser then builds its Kiwi itself)."""
-        if not (hasattr(os, "fork") and threading.active_count() == 1 and text_key(query)):
+        if not (hasattr(os, "fork") and threading.active_count() == 1 and plain_syllables(query)):
             return None
         try:
             helper = cls(query)

@@ -112,8 +112,8 @@ def embed_on_ray(passages: Mapping[bytes, str], job: RayJob, workdir: Path, *, m
     workdir.mkdir(parents=True)
     try:
         local = job.address.strip().lower() == "local"
-        _connect(ray, job, workdir, local)
-        try:
+        try:  # a runtime half started by a failed start is stopped too
+            _connect(ray, job, workdir, local)
             workers = plan_workers(ray.nodes(), job, local=local)
             export = write_passages(passages, workdir / "passages", workers.actors, job.batch_size)
             _embed(ray, export, job, workers, workdir / "vectors.parquet", len(passages), progress)

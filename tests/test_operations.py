@@ -69,15 +69,19 @@ def make_client(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def
     monkeypatch.setattr("viko.runtime.cached_encoder", lambda _choice: FakeEncoder())
 
     def make(folder: Path) -> TestClient:
-        settings = Settings.from_env(env={}, data_dir=folder, web_rate_per_minute=0)
+        settings = Settings.from_env(env={}, data_dir=folder, web_rate_per_minute=0, admin_token=METRICS_TOKEN)
         return TestClient(create_app(settings), raise_server_exceptions=False)
 
     return make
 
 
+METRICS_TOKEN = "scrape-token-0123456789"  # Prometheus scrapes as an admin (index sizes count hidden documents)
+
+
 def scrape(client: TestClient) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """/metrics parsed: sample name -> {sorted labels: value}."""
-    answer = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401  # not for anyone who can reach the server
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
     out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(answer.text):

@@ -41,6 +41,10 @@ START = ["/", "/?q=n%C4%83ng+l%C6%B0%E1%BB%A3ng+t%C3%A1i+t%E1%BA%A1o", "/?q=%ED%
          "/glossary", "/align", "/docs", "/openapi.json"]
 # Links that leave the page family or change state when followed are not walked.
 SKIP_PREFIXES = ("/static/", "/logout")
+# The walk goes as an admin (the operator's token), who is offered every page and download;
+# what an anonymous visitor may reach is walked by tests/test_leaks.py.
+TOKEN = "a-walking-admin-token-0123"
+ADMIN = {"X-Viko-Token": TOKEN}
 
 
 def _environment(tmp: Path) -> dict[str, str]:
@@ -100,7 +104,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(data_copy: Path, outside: Path) -> Iterator[str]:
     port = _free_port()
-    env = _environment(outside)
+    env = {**_environment(outside), "VIKO_ADMIN_TOKEN": TOKEN}
     # The server logs a line per request: to a file, never to a pipe nobody reads (it would fill and block).
     log = outside / "serve.log"
     proc = subprocess.Popen([str(VIKO), "--data", str(data_copy), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -213,7 +217,7 @@ def test_every_reachable_page_answers(served: str) -> None:
     failures: list[str] = []
     kinds: dict[str, int] = {}
     visited = 0
-    with httpx.Client(base_url=served, timeout=60, follow_redirects=True) as client:
+    with httpx.Client(base_url=served, timeout=60, follow_redirects=True, headers=ADMIN) as client:
         while queue and visited < MAX_URLS:
             path = queue.popleft()
             visited += 1
@@ -241,11 +245,15 @@ def test_every_reachable_page_answers(served: str) -> None:
     downloads = {p for p in seen if p.startswith("/api/planner/") or p.startswith("/api/export")}
     assert any(p.endswith("briefs.html") for p in downloads), sorted(downloads)
     assert any(p.endswith("agenda.xlsx") for p in downloads), sorted(downloads)
+    with httpx.Client(base_url=served, timeout=60) as anonymous:  # the entry points answer the anonymous too
+        for path in START:
+            answer = anonymous.get(path)
+            assert answer.status_code == (401 if path == "/planner" else 200), (path, answer.status_code)
 
 
 def test_json_twins_of_the_main_pages(served: str) -> None:
     """The JSON API answers for what the pages show."""
-    with httpx.Client(base_url=served, timeout=60) as client:
+    with httpx.Client(base_url=served, timeout=60, headers=ADMIN) as client:
         results = client.get("/api/search", params={"q": "năng lượng tái tạo"}).json()
         assert results["hits"], results
         first = results["hits"][0]["id"]

@@ -16,6 +16,15 @@ from viko.corpus.document import TYPES
 _TYPE = click.Choice(list(TYPES))
 
 
+def _visibility(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from viko.corpus.access import AccessError, parse_visibility
+
+    try:
+        return parse_visibility(value)
+    except AccessError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @click.command("crawl")
 @click.argument("seeds", nargs=-1, required=True)
 @click.option("--max-pages", type=click.IntRange(1), default=1000, show_default=True,
@@ -28,12 +37,14 @@ _TYPE = click.Choice(list(TYPES))
 @click.option("--type", "doc_type", type=_TYPE, default=None, help="Document type for every stored page.")
 @click.option("--delay", type=float, default=None, help="Seconds between requests to one host ($VIKO_CRAWL_DELAY).")
 @click.option("--index", "then_index", is_flag=True, help="Run `viko index` when the crawl ends.")
+@click.option("--visibility", callback=_visibility, default="public", show_default=True, metavar="VIS",
+              help="Who may see the stored documents: public, internal or group:NAME.")
 @click.option("--allow-private", is_flag=True, default=None,
               help="Reach loopback, private and link-local addresses: an intranet crawl ($VIKO_CRAWL_ALLOW_PRIVATE).")
 @pass_ctx
 def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int, same_host: bool,
               include: str, exclude: str, recrawl: bool, doc_type: str | None, delay: float | None,
-              then_index: bool, allow_private: bool | None) -> None:
+              then_index: bool, visibility: str, allow_private: bool | None) -> None:
     """Crawl from SEED URLs, extract and store documents. Resumable: run it again after an
     interruption and it continues from its frontier. See `viko crawl-report` for details."""
     import re
@@ -53,6 +64,7 @@ def crawl_cmd(c: Context, seeds: tuple[str, ...], max_pages: int, max_depth: int
     scope = Scope(max_depth=max_depth, same_host=same_host, include=include, exclude=exclude,
                   max_per_pattern=settings.crawl_max_per_pattern)
     options = CrawlOptions(max_pages=max_pages, scope=scope, recrawl=recrawl, doc_type=doc_type or "",
+                           visibility=visibility,
                            workers=settings.crawl_workers, budget=settings.extract_budget)
     tty = sys.stderr.isatty()
 
@@ -93,9 +105,11 @@ def _index(c: Context) -> None:
 @click.option("--lang", type=click.Choice(["vi", "ko", "other"]), default=None, help="Language (else detected).")
 @click.option("--source", default="", help="Publisher or origin to record for every file.")
 @click.option("--index", "then_index", is_flag=True, help="Run `viko index` afterwards.")
+@click.option("--visibility", callback=_visibility, default="public", show_default=True, metavar="VIS",
+              help="Who may see the stored documents: public, internal or group:NAME.")
 @pass_ctx
 def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str | None, source: str,
-            then_index: bool) -> None:
+            then_index: bool, visibility: str) -> None:
     """Add local files and folders (recursively): HTML, text, PDF, DOCX, HWP, HWPX.
     Each file that cannot be read is reported with its reason; the rest go on."""
     from viko.corpus.ingest import FileOutcome, Overrides, ingest_paths
@@ -111,7 +125,7 @@ def add_cmd(c: Context, paths: tuple[Path, ...], doc_type: str | None, lang: str
 
     try:
         with open_catalogue(c.settings) as cat:
-            report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source), show,
+            report = ingest_paths(cat, paths, Overrides(doc_type or "", lang or "", source, visibility), show,
                                   budget=c.settings.extract_budget)
     except STORAGE_ERRORS as exc:  # a full disk, a read-only or failing one: no traceback
         storage_failed(c.settings, exc, "the file being stored and the rest were not",

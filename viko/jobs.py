@@ -190,6 +190,7 @@ class JobRunner:
         self._stop, self._wake, self._cancel = threading.Event(), threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._held: ExitStack | None = None
+        self._unwritable = False
 
     @property
     def holds_lock(self) -> bool:
@@ -246,6 +247,11 @@ class JobRunner:
             stack.enter_context(data_lock(self.settings.data_dir, name=RUNNER_LOCK, what="job runner"))
         except LockBusy:
             return False
+        except OSError as exc:  # a read-only data directory: nothing can be stored, so no job can run
+            if not self._unwritable:
+                log.warning("the job runner cannot take %s: %s; no job runs", RUNNER_LOCK, exc.strerror or exc)
+            self._unwritable = True
+            return False
         self._held = stack
         recover(self.settings)
         return True
@@ -294,3 +300,12 @@ def run_due(settings: Settings, actor: str = "cron") -> DueRun:
             return DueRun(ran=tuple(ran))
     except LockBusy as exc:
         return DueRun(queued=tuple(queued), busy=str(exc))
+
+
+def state_counts(settings: Settings) -> dict[str, int]:
+    """{state: jobs} of the data directory (all zero before anything is stored): for /metrics
+    (web/operations.py's `jobs`) and the admin page."""
+    if not Path(settings.catalogue_path).exists():
+        return dict.fromkeys(jobs.STATES, 0)
+    with open_catalogue(settings, readonly=True) as cat:
+        return jobs.counts(cat)

@@ -37,7 +37,7 @@ from viko.runtime import open_catalogue
 from viko.search.engine import Scored, SearchEngine
 from viko.search.facets import FACETS, Filters
 from viko.settings import Settings
-from viko.web.atom import ATOM_TYPE, FeedEntry, atom_feed, doc_tag, etag_of
+from viko.web.atom import ATOM_TYPE, EPOCH, FeedEntry, atom_feed, doc_tag, etag_of
 from viko.web.search import (
     HitModel,
     SearchPage,
@@ -197,13 +197,16 @@ class SavedDesk:
 
     def add(self, request: Request, viewer: Viewer, name: str, params: SearchParams) -> SavedModel:
         search = canonical(checked(params))
+        if len(params.q) > self.settings.max_query_chars:
+            raise HTTPException(400, f"the query is {len(params.q)} characters long; the limit is "
+                                     f"{self.settings.max_query_chars}")
         try:
             seen = seen_now(self.services.engine(viewer))
         except HTTPException:  # no index yet: nothing has been seen
-            seen = "1970-01-01T00:00:00+00:00"
+            seen = EPOCH
         with open_catalogue(self.settings) as cat:
             try:
-                item, token = saved.add(cat, viewer.name, name.strip() or params.q, search, seen)
+                item, token = saved.add(cat, viewer.name, name.strip() or params.q[:saved.MAX_NAME_CHARS], search, seen)
             except SavedError as exc:
                 raise HTTPException(400, str(exc)) from exc
         return saved_model(item, 0, feed_url=feed_path(request, item.id, token))

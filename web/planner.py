@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from viko.corpus.access import OPERATOR, Viewer
+from viko.corpus.access import Viewer
 from viko.corpus.accounts import Accounts
 from viko.matching.agenda import Day, agenda_csv, day_of
 from viko.matching.agenda_xlsx import agenda_xlsx
@@ -26,7 +26,7 @@ from viko.matching.plan import PlanError
 from viko.matching.printout import agenda_html, briefs_html
 from viko.matching.session import Session, SessionConfig, SessionStore, plan_for
 from viko.runtime import open_catalogue
-from viko.web.auth import Needs
+from viko.web.auth import Auth, Needs
 from viko.web.services import Services
 from viko.web.shared import TokenFirstRoute, Web, page_routes
 
@@ -179,35 +179,37 @@ class Planner:
         self.store = SessionStore(web.settings.data_dir)
         self.writing = threading.Lock()
         self._solving = threading.Lock()  # concurrent views of one new state solve it once
-        self._solved: tuple[object, SessionConfig, Session] | None = None
+        # per audience: an organiser plans over the offers and demands they may see
+        self._solved: dict[str, tuple[object, SessionConfig, Session]] = {}
 
-    def session(self) -> Session:
-        index, matcher, config = self.services.engine(OPERATOR).index, self.services.matcher(OPERATOR), self.store.load()
+    def session(self, viewer: Viewer) -> Session:
+        index, matcher, config = self.services.engine(viewer).index, self.services.matcher(viewer), self.store.load()
         with self._solving:
-            if self._solved is not None and self._solved[0] is index and self._solved[1] == config:
-                return self._solved[2]
+            solved = self._solved.get(viewer.audience)
+            if solved is not None and solved[0] is index and solved[1] == config:
+                return solved[2]
             try:
                 session = plan_for(matcher, config)
             except PlanError as exc:
                 session = Session(config, errors=[str(exc)])
-            self._solved = (index, config, session)
+            self._solved[viewer.audience] = (index, config, session)
             return session
 
     def act(self, action: PlannerAction, viewer: Viewer) -> PlannerPage:
-        parties = self.services.matcher(OPERATOR).parties
+        parties = self.services.matcher(viewer).parties
         action = action.model_copy(update={name: getattr(parties.of(getattr(action, name)), "id", getattr(action, name))
                                            for name in ("demand", "offer")})
         with self.writing:
-            current = self.session()
+            current = self.session(viewer)
             self.store.save(apply_action(current.config, current, action))
             with open_catalogue(self.services.settings) as cat:
                 Accounts(cat).audit(viewer.name, "planner " + action.action,
                                     " / ".join(x for x in (action.demand, action.offer) if x))
-            return planner_page(self.session(), self.services.matcher(OPERATOR), True)
+            return planner_page(self.session(viewer), self.services.matcher(viewer), True)
 
-    def day(self) -> Day:
-        session = self.session()
-        return day_of(session.plan, self.services.matcher(OPERATOR), session.config.clock, session.config.slots)
+    def day(self, viewer: Viewer) -> Day:
+        session = self.session(viewer)
+        return day_of(session.plan, self.services.matcher(viewer), session.config.clock, session.config.slots)
 
 
 def planner_router(web: Web, services: Services) -> APIRouter:
@@ -216,8 +218,8 @@ def planner_router(web: Web, services: Services) -> APIRouter:
     organisers = web.needs("organise")
 
     def planner_view(request: Request, params: PlannerQuery) -> Any:
-        auth.require(request, ("organise",))  # the plan names every party, whoever may see them
-        page = planner_page(planner.session(), services.matcher(OPERATOR), True, params.msg)
+        viewer = auth.require(request, ("organise",))  # organisers plan the session
+        page = planner_page(planner.session(viewer), services.matcher(viewer), True, params.msg)
         return web.respond(request, "planner.html", page)
 
     page_routes(router, "/planner", "/api/planner", planner_view, PlannerPage, "The proposed session schedule")
@@ -243,18 +245,18 @@ def planner_router(web: Web, services: Services) -> APIRouter:
             raise HTTPException(422, str(exc)) from exc
         return RedirectResponse(f"/planner?msg={action}", status_code=303)
 
-    _download_routes(router, planner, organisers)
+    _download_routes(router, planner, organisers, auth)
     return router
 
 
-def _download_routes(router: APIRouter, planner: Planner, organisers: Needs) -> None:
+def _download_routes(router: APIRouter, planner: Planner, organisers: Needs, auth: Auth) -> None:
     @router.get("/api/planner/agenda.{fmt}", summary="The agenda to print: csv, xlsx or html", response_class=Response,
                 responses={200: {"description": "The agenda file", "content": {
                     "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                         "schema": {"type": "string", "format": "binary"}}}}}, dependencies=[Depends(organisers)])
-    def download_agenda(fmt: str) -> Response:
-        day = planner.day()
+    def download_agenda(request: Request, fmt: str) -> Response:
+        day = planner.day(auth.viewer(request))
         if fmt == "csv":
             return _download(agenda_csv(day).encode("utf-8"), "agenda.csv", "text/csv; charset=utf-8")
         if fmt == "xlsx":
@@ -267,8 +269,9 @@ def _download_routes(router: APIRouter, planner: Planner, organisers: Needs) -> 
     @router.get("/api/planner/briefs.html", summary="One printable bilingual brief per meeting", response_class=Response,
                 responses={200: {"description": "The briefs", "content": {"text/html": {"schema": {"type": "string"}}}}},
                 dependencies=[Depends(organisers)])
-    def download_briefs() -> Response:
-        return _download(briefs_html(planner.day(), planner.services.matcher(OPERATOR)).encode("utf-8"), "briefs.html",
+    def download_briefs(request: Request) -> Response:
+        viewer = auth.viewer(request)
+        return _download(briefs_html(planner.day(viewer), planner.services.matcher(viewer)).encode("utf-8"), "briefs.html",
                          "text/html; charset=utf-8")
 
 

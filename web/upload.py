@@ -15,7 +15,7 @@ header: no script needed).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -138,8 +138,9 @@ def upload_router(web: Web, app: FastAPI) -> APIRouter:
         auth.require(request, ("edit",), check_csrf=False)  # headers and cookies only: the body is not read yet
         form = await request.form(max_files=MAX_FILES + 1, max_fields=20)
         viewer = auth.require(request, ("edit",), csrf=form_text(form, "csrf_token"))
-        files = [(f.filename or "", f.file) for name in ("files", "file") for f in form.getlist(name)
-                 if isinstance(f, UploadFile) and (f.filename or f.size)]
+        files: list[tuple[str, IO[bytes]]] = [(f.filename or "", f.file) for name in ("files", "file")
+                                              for f in form.getlist(name)
+                                              if isinstance(f, UploadFile) and (f.filename or f.size)]
         visibility = form_text(form, "visibility")
         if visibility == "group":
             visibility = "group:" + form_text(form, "group")

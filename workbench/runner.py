@@ -157,21 +157,20 @@ def _rematched(cat: Catalogue, index: Index) -> list[str]:
 def prefetch_documents(cat: Catalogue, embedder: SentenceEmbedder, compared: Collection[str],
                        mined: Collection[str], min_chars: int, progress: Progress | None = None) -> int:
     """Embed ahead, in long batches, what this run's steps will ask for: the sentences of the
-    `compared` documents and their concatenations (as far as detection aligns them), and the
-    sentences of the `mined` documents that mining takes. Returns how many were embedded."""
+    `compared` documents and their concatenations, as far as detection aligns them, and the
+    sentences mining takes (at least `min_chars` long) of the `mined` documents, past that
+    point for those compared too. Returns how many were embedded."""
     say = progress or (lambda _line: None)
-    ids = sorted(set(compared) | set(mined))
-    compared = set(compared)
+    compared, mined = set(compared), set(mined)
+    ids = sorted(compared | mined)
     total, started = 0, time.perf_counter()
     for start in range(0, len(ids), PREFETCH_DOCS):
         texts: list[str] = []
         for doc in cat.get_many(ids[start : start + PREFETCH_DOCS]).values():
             sents = doc_sentences(doc)
-            if doc.id in compared:  # the sentences, and the concatenations detection compares
-                head = sents[:EVIDENCE_SENTENCES]
-                texts += sents + unit_texts(head)[len(head):]
-            else:
-                texts += [t for t in sents if len(t) >= min_chars]
+            head = sents[:EVIDENCE_SENTENCES] if doc.id in compared else []
+            rest = sents[len(head):] if doc.id in mined else []
+            texts += unit_texts(head) + [t for t in rest if len(t) >= min_chars]
         group = f"documents {start + 1}-{min(start + PREFETCH_DOCS, len(ids))} of {len(ids)}"
         total += embedder.prefetch(texts, _prefetch_progress(say, group))
     if total:
