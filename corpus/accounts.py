@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -156,9 +157,8 @@ class Accounts:
         return [AuditEntry(*r) for r in rows]
 
 
-def _user(row: object) -> User:
-    name, role, groups, epoch, created = row  # type: ignore[misc]
-    return User(name, role, tuple(json.loads(groups or "[]")), int(epoch), created)
+def _user(row: sqlite3.Row) -> User:
+    return User(str(row[0]), str(row[1]), tuple(json.loads(row[2] or "[]")), int(row[3]), str(row[4]))
 
 
 def _digest(token: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from viko.corpus.catalogue import Catalogue, utcnow
 
-KINDS = ("upload", "index", "crawl")
+KINDS = ("upload", "index", "crawl", "backup")  # backup: migration 0015
 STATES = ("queued", "running", "done", "failed")
 ACTIVE = ("queued", "running")
 _COLUMNS = ("id, kind, state, actor, created_at, started_at, finished_at, stage, done, total, seconds_left, "

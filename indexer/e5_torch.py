@@ -34,8 +34,8 @@ BATCH_TOKENS = 8192
 
 
 # CPU flags (x86 `flags`, Arm `Features` in /proc/cpuinfo) under which PyTorch multiplies bf16
-# natively. Without them, on this machine's cores capped to AVX512-VNNI, PyTorch's bf16 ran 4x
-# slower than with them and 3x slower than ONNX Runtime's fp32 (bench `encoder`).
+# natively. Without them oneDNN emulates bf16, and ONNX Runtime's fp32 graph runs batches
+# several times faster (docs/benchmarks.md, "Encoder: batch engines on this CPU").
 NATIVE_BF16 = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 BATCH_ENGINES = ("torch", "onnx")
 

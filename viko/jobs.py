@@ -1,5 +1,5 @@
 """The job runner: one background thread per data directory runs the queued jobs (uploads,
-index runs, crawls of watched sources) one at a time, and queues the crawls that fall due.
+index runs, crawls of watched sources, backups) one at a time, and queues the crawls that fall due.
 
 `viko serve` starts it (web/upload.py hooks it to the app's startup and shutdown). With several
 worker processes each starts one, and only the one holding the data directory's job lock
@@ -146,7 +146,35 @@ def _upload(settings: Settings, cat: Catalogue, tracker: Tracker) -> tuple[str, 
     return "done", summary
 
 
-RUNNERS = {"upload": _upload, "index": run_index_job, "crawl": run_crawl}
+def run_backup(settings: Settings, cat: Catalogue, tracker: Tracker) -> tuple[str, str]:
+    """What `viko backup` does, into a new folder of backup_dir named by the UTC time (the job's
+    id added when two start in one second); a refused backup is the job's failure, with why."""
+    from viko.backup import BackupError, backup
+
+    folder = settings.backup_root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    if folder.exists():
+        folder = folder.with_name(f"{folder.name}-job{tracker.job_id}")
+    tracker.detail["folder"] = str(folder)
+    tracker.save()
+    copied = [0]
+
+    def progress(_rel: str) -> None:  # files copied so far; the total is not known in advance
+        copied[0] += 1
+        tracker("backing up", copied[0], copied[0] + 1)
+
+    try:
+        manifest = backup(settings.data_dir, folder, progress)
+    except BackupError as exc:
+        return "failed", str(exc)
+    except OSError as exc:  # a full or failing backup disk: the folder stays marked incomplete
+        return "failed", f"backup failed, {folder} is incomplete (no backup.json): {exc}"
+    tracker.detail["backup"] = {"files": len(manifest.files), "bytes": manifest.total_bytes,
+                                "generation": manifest.generation, "seconds": round(manifest.seconds, 3)}
+    return "done", (f"backed up {len(manifest.files)} files ({manifest.total_bytes} bytes, "
+                    f"index {manifest.generation or 'none yet'}) to {folder}")
+
+
+RUNNERS = {"upload": _upload, "index": run_index_job, "crawl": run_crawl, "backup": run_backup}
 
 
 def execute(settings: Settings, job: Job, cancel: threading.Event | None = None) -> Job:

@@ -108,6 +108,8 @@ class Settings:
     jobs_poll_seconds: float = _setting(5.0, "How often the job runner looks for queued jobs and due sources, in seconds.")
     jobs_stop_seconds: float = _setting(60.0, "Seconds a stopping server lets a running job finish before cancelling it "
                                               "(a cancelled job is marked failed).")
+    backup_dir: str = _setting("", "Folder the admin page's backups go into, one folder per backup named by its UTC time; "
+                                   "it must be outside the data directory. Empty = a `backups` folder beside the data directory.")
     upload_max_mb: int = _setting(100, "Largest upload to /upload and /api/upload (all files of one request), in MiB.")
     # Translators' workbench.
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
@@ -138,6 +140,11 @@ class Settings:
     @property
     def catalogue_path(self) -> Path:
         return Path(self.data_dir) / "catalogue.sqlite"
+
+    @property
+    def backup_root(self) -> Path:
+        """Where backup jobs write (backup_dir, or `backups` beside the data directory)."""
+        return Path(self.backup_dir) if self.backup_dir else Path(self.data_dir).absolute().parent / "backups"
 
     @property
     def index_root(self) -> Path:

@@ -4,6 +4,8 @@ running and queued, the watched sources due and failing, the users (names, roles
 never a password hash, which the accounts' records do not even carry) and the newest entries
 of the audit log. Everything is read when asked, from the app's catalogue reader and the
 index's manifest: nothing here is kept up to date in between.
+Its "Take a backup" form (`POST /admin/backup`) and `POST /api/backup` queue a backup job
+(viko/jobs.py's run_backup, into backup_dir), audited.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ import time
 from calendar import timegm
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from viko.corpus import jobs, sources
+from viko.corpus.access import Viewer
 from viko.corpus.accounts import Accounts
 from viko.corpus.catalogue import Catalogue
+from viko.runtime import open_catalogue
 from viko.status import collect_status
 from viko.web.account import AuditEntryModel
 from viko.web.services import Services
 from viko.web.shared import Web, page_routes
 from viko.web.sources import RunModel, run_model
-from viko.web.upload import JobModel, job_model
+from viko.web.upload import JobModel, UploadAnswer, job_model
 
 AUDIT_SHOWN = 20
 
@@ -124,4 +129,25 @@ def admin_page_router(web: Web, services: Services) -> APIRouter:
 
     page_routes(router, "/admin", "/api/admin/overview", admin, AdminOverview,
                 "Index, documents, jobs, sources, users and the audit log at a glance (admins)")
+
+    def queue_backup(request: Request, viewer: Viewer) -> int:
+        """A backup job (viko/jobs.py's run_backup: into backup_dir), audited; the runner woken."""
+        with open_catalogue(web.settings) as cat:
+            job_id = jobs.enqueue(cat, "backup", viewer.name, {})
+            Accounts(cat).audit(viewer.name, "backup", f"job {job_id}", "queued")
+        runner = getattr(request.app.state, "job_runner", None)
+        if runner is not None:
+            runner.wake()
+        return job_id
+
+    @router.post("/api/backup", status_code=202, response_model=UploadAnswer,
+                 summary="Take a backup of the data directory in the background, into backup_dir (admins)")
+    def api_backup(request: Request) -> Any:
+        job_id = queue_backup(request, web.auth.require(request, ("admin",)))
+        return UploadAnswer(job=job_id, url=f"/jobs/{job_id}")
+
+    @router.post("/admin/backup", include_in_schema=False)
+    def backup_form(request: Request, csrf_token: str = Form("")) -> Response:
+        job_id = queue_backup(request, web.auth.require(request, ("admin",), csrf=csrf_token))
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
     return router

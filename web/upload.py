@@ -53,7 +53,7 @@ class FileModel(BaseModel):
 
 class JobModel(BaseModel):
     id: int
-    kind: str = Field(description="upload, index or crawl")
+    kind: str = Field(description="upload, index, crawl or backup")
     state: str = Field(description="queued, running, done or failed")
     actor: str = ""
     created_at: str = ""

@@ -15,8 +15,9 @@ alignment and parallel sentence mining, into the translation memory.
 Embedding the sentences is nearly all of the cost, so before step 1 the sentences the run
 will need (those of the documents detection re-matches, with the concatenations the aligner
 compares, and those of the documents to mine) are embedded at once, in long batches of
-similar lengths (SentenceEmbedder.prefetch); the steps then find them in the cache. The
-results are those of embedding pair by pair.
+similar lengths (SentenceEmbedder.prefetch), and the cache is saved; the steps then find them
+there. The texts embedded are those the steps would embed pair by pair, so are the results,
+up to the rounding by which a bf16 vector depends on the batch it ran in (bench `endtoend`).
 
 Long runs report the embedding's progress, each pair's cost (sentences, how many had to be
 embedded, seconds) and an estimate of the time left through `progress`.
@@ -107,7 +108,8 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     say = progress or (lambda _line: None)
     plan = _MinePlan.of(cat, mine_max_docs) if do_mine else None
     min_chars = (mining or MineParams()).min_chars
-    prefetch_documents(cat, embedder, _rematched(cat, index), plan.batch if plan else (), min_chars, say)
+    if prefetch_documents(cat, embedder, _rematched(cat, index), plan.batch if plan else (), min_chars, say):
+        embedder.save()  # an interrupted run keeps what cost most
     # Counterparts compared sentence by sentence (claims need it): the embedder is here.
     detected = detect_all(index, cat, embed=embedder.embed)
     say(detected.summary())
