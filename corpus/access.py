@@ -130,10 +130,15 @@ def mask_contacts(text: str) -> str:
         if match.group(1).strip().lower() not in CONTACT_LABELS:
             return match.group(0)
         cut = match.start(2) - match.start()
-        return match.group(0)[:cut] + "•" * len(match.group(2)) + match.group(0)[cut + len(match.group(2)):]
+        return match.group(0)[:cut] + _bullets(match.group(2)) + match.group(0)[cut + len(match.group(2)):]
 
     text = _LABEL_LINE.sub(line, text)
-    return _PHONE.sub(lambda m: "•" * len(m.group(0)), _EMAIL.sub(lambda m: "•" * len(m.group(0)), text))
+    return _PHONE.sub(lambda m: _bullets(m.group(0)), _EMAIL.sub(lambda m: _bullets(m.group(0)), text))
+
+
+def _bullets(value: str) -> str:
+    """A bullet for each character but spaces: same length, and a long line still wraps."""
+    return re.sub(r"\S", "•", value)
 
 
 def shown_text(text: str, doc_type: str, viewer: Viewer) -> str:

@@ -12,17 +12,23 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 TOKEN = "planner-token-0123456789"
+ORGANISER, READER, PASSWORD = "olga", "rob", "organiser-pass-0123"
 DEMAND = "hp-greenhouse-climate-demand-vi"
 
 
 @pytest.fixture(scope="module")
 def planner_url(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server with the operator token on a private copy of the demo data (the planner writes)."""
+    from viko.corpus.accounts import Accounts
+    from viko.corpus.catalogue import Catalogue
     from viko.settings import Settings
     from viko.web.localserver import local_server
 
     folder = tmp_path_factory.mktemp("planner") / "data"
     shutil.copytree(demo_data, folder)
+    with Catalogue.open(folder / "catalogue.sqlite") as cat:  # the planner is the organisers'
+        Accounts(cat).add(ORGANISER, "organiser", PASSWORD)
+        Accounts(cat).add(READER, "reader", PASSWORD)
     with local_server(Settings.from_env(env={}, data_dir=folder, admin_token=TOKEN,
                                           web_rate_per_minute=0, web_concurrent_per_client=0)) as url:
         yield url
@@ -34,8 +40,17 @@ def tab(browser: Any, planner_url: str) -> Iterator[Any]:
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
+    sign_in(page, ORGANISER)
     yield page
     context.close()
+
+
+def sign_in(page: Any, name: str) -> None:
+    page.goto("/login?ui=en")
+    page.locator("input[name=username]").fill(name)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("#login-submit").click()
+    page.wait_for_load_state()
 
 
 def meetings(tab: Any) -> list[tuple[str, str]]:
@@ -63,18 +78,15 @@ def test_planner_lock_remove_replan_and_download(tab: Any, tmp_path: Path) -> No
     assert len(before) >= 4
     locked_pair, removed_pair = before[0], before[1]
     row = tab.locator(f'tr.meeting[data-demand="{locked_pair[0]}"][data-offer="{locked_pair[1]}"]')
-    row.locator("input[name=token]").fill(TOKEN)
     row.locator("button[value=lock]").click()
     tab.wait_for_load_state()
     assert tab.locator("tr.meeting.locked").count() == 1
     row = tab.locator(f'tr.meeting[data-demand="{removed_pair[0]}"][data-offer="{removed_pair[1]}"]')
-    row.locator("input[name=token]").fill(TOKEN)
     row.locator("button[value=remove]").click()
     tab.wait_for_load_state()
     assert removed_pair not in meetings(tab)
     form = tab.locator("form.replan")
     form.locator("input[name=slots]").fill("2")
-    form.locator("input[name=token]").fill(TOKEN)
     form.locator("button[value=replan]").click()
     tab.wait_for_load_state()
     after = meetings(tab)
@@ -91,15 +103,30 @@ def test_planner_lock_remove_replan_and_download(tab: Any, tmp_path: Path) -> No
     assert info.value.suggested_filename == "briefs.html"
 
 
-def test_wrong_token_changes_nothing(tab: Any) -> None:
+def test_a_stale_form_changes_nothing(tab: Any) -> None:
+    """A form whose CSRF token is not this session's (a page from an earlier sign-in, or another
+    site's forged form) is refused with a clear page, and the plan stays as it was."""
     tab.goto("/planner?ui=en")
     before = meetings(tab)
     row = tab.locator("tr.meeting").first
-    row.locator("input[name=token]").fill("wrong")
+    row.locator("input[name=csrf_token]").evaluate("e => e.value = 'stale'")
     row.locator("button[value=remove]").click()
     tab.wait_for_load_state()
+    assert "CSRF" in tab.inner_text("main")
     tab.goto("/planner?ui=en")
     assert meetings(tab) == before
+
+
+def test_a_reader_is_offered_no_planner(browser: Any, planner_url: str) -> None:
+    context = browser.new_context(base_url=planner_url, locale="en-US")
+    page = context.new_page()
+    try:
+        sign_in(page, READER)
+        assert page.locator('nav a[href="/planner"]').count() == 0
+        answer = page.goto("/planner?ui=en")
+        assert answer is not None and answer.status == 403 and "organiser" in page.inner_text("main")
+    finally:
+        context.close()
 
 
 def test_briefs_print_one_a4_page_per_meeting(tab: Any, tmp_path: Path) -> None:
@@ -131,6 +158,8 @@ def test_pages_fit_a_390px_phone(browser: Any, planner_url: str, path: str) -> N
     context = browser.new_context(base_url=planner_url, viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     try:
+        if path.startswith("/planner"):
+            sign_in(page, ORGANISER)
         page.goto(path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path}: {width}px wide"
