@@ -29,6 +29,7 @@ SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "corpus" / "demo" / "demo.jsonl"
 _INDEXED = re.compile(r"indexed (\d+) documents as (\d+) chunks: (\d+) embedded.*? in ([\d.]+)s")
 _ALIGNED = re.compile(r"translation memory: .* in ([\d.]+)s")
+_AHEAD = re.compile(r"embedded \d+ sentences of \d+ documents ahead in ([\d.]+)s")  # align-all's progress
 # The commit before align-all embedded its sentences ahead in long batches, and the files that
 # change carries: "before" runs these files from that commit, everything else from the tree.
 BASELINE_REV = "acbe363"
@@ -47,6 +48,7 @@ class IndexRun:
     embedded: int
     index_s: float  # as `viko index` reports it (chunking, embedding, writing)
     align_s: float  # align-all, as it reports itself
+    ahead_s: float | None  # of which embedding its sentences ahead (None: a variant that does not)
     total_s: float  # the whole command, align-all and process start included
 
     @property
@@ -67,11 +69,12 @@ def _env() -> dict[str, str]:
 
 
 def _viko(data: Path, *args: str, entry: tuple[str, ...] = ()) -> str:
+    """The command's output: stdout, then stderr (where align-all's progress goes)."""
     command = list(entry) or [str(Path(sys.executable).with_name("viko"))]
     done = subprocess.run([*command, "--data", str(data), *args], env=_env(), capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"viko {' '.join(args)} failed: {done.stderr[-500:]}")
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 def baseline_tree(rev: str, into: Path) -> tuple[str, ...]:
@@ -163,12 +166,12 @@ def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
     started = time.perf_counter()
     out = _viko(data, "--encoder", variant.encoder, "index", entry=variant.entry)
     total = time.perf_counter() - started
-    found, aligned = _INDEXED.search(out), _ALIGNED.search(out)
+    found, aligned, ahead = _INDEXED.search(out), _ALIGNED.search(out), _AHEAD.search(out)
     if not found or not aligned:
         raise RuntimeError(f"unexpected `viko index` output: {out[:500]}")
     docs, chunks, embedded, seconds = found.groups()
     return IndexRun(variant.label, variant.encoder, int(docs), int(chunks), int(embedded), float(seconds),
-                    float(aligned.group(1)), total)
+                    float(aligned.group(1)), float(ahead.group(1)) if ahead else None, total)
 
 
 def outputs(data: Path) -> dict[str, dict[tuple[object, ...], float]]:
@@ -226,7 +229,8 @@ def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool =
     add_s, count, runs, same, (passages, passage_tokens, texts, text_tokens) = end_to_end(
         rulings, ntrex_docs, runs_of, demo)
     rows = [f"| {r.label} | {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.embedded / r.index_s:.2f} | "
-            f"{r.align_s:.0f} | {r.total_s:.0f} | {100 * r.align_share:.0f}% |" for r in runs]
+            f"{r.align_s:.0f} | {'-' if r.ahead_s is None else f'{r.ahead_s:.0f}'} | {r.total_s:.0f} | "
+            f"{100 * r.align_share:.0f}% |" for r in runs]
     what = f"{rulings} HWP rulings (`viko add`) and {ntrex_docs} NTREX documents in vi and ko (`viko import`)"
     if demo:
         what = "the demo corpus, " + what
@@ -236,12 +240,13 @@ def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool =
     checks = "".join(f"\n- {line}" for line in same)
     return f"""{what}: {count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue,
 one variant after the other. {before}"index" is the time `viko index` reports for chunking,
-embedding and writing; "align-all" the time align-all reports (counterparts, alignment, mining);
+embedding and writing; "align-all" the time align-all reports (counterparts, alignment, mining),
+"ahead" the part of it spent embedding its sentences in long batches before the steps run;
 "command" the whole command, process start included. Load average {load:.1f} at the start and
 {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs.
 
-| variant | encoder | documents | passages | index s | passages/s | align-all s | command s | align-all share |
-|---|---|---|---|---|---|---|---|---|
+| variant | encoder | documents | passages | index s | passages/s | align-all s | of which ahead s | command s | align-all share |
+|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 What each half embeds: `viko index` {passages:,} passages ({passage_tokens:,} tokens); align-all up to
