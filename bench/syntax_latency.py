@@ -56,8 +56,8 @@ def evaluate(data: Path, repeat: int) -> str:
                      float(np.percentile(ms, 95))])
     return (f"## Query syntax latency\n\n`python -m bench.run syntax` (`{data.name}`): {engine.index.size:,} "
             f"passages of {len(engine.index.doc_ids):,} documents; engine.search, one thread, query vector "
-            f"cached, the filter masks recomputed each run ({repeat} runs). No scale corpus was at hand "
-            f"(data/scale): measured at the demo only.\n\n"
+            f"cached, the filter masks recomputed each run ({repeat} runs). At a million passages: "
+            f"section syntax-scale (`python -m bench.run syntax-scale`).\n\n"
             + table(["query", "text", "results", "p50 ms", "p95 ms"], rows))
 
 

@@ -113,7 +113,7 @@ def run() -> None:
           "links occur); exact-match links, micro-averaged; parameters tuned on dev:", "",
           table(["split", "precision", "recall", "F1"], rows)]
     md += ["", _mining_section(embedder), "", _mining_mix_section(embedder), "", _counterpart_section(), "",
-           _claims_section(embedder), "", _concordance_section(), "", _demo_claims_section()]
+           _claims_section(embedder), "", _concordance_section(), "", _marks_section(), "", _demo_claims_section()]
     write_section("translate", "\n".join(md))
 
 
@@ -293,6 +293,14 @@ def _concordance_section() -> str:
         "the next ones find them remembered), first page of 20:", "",
         table(["median ms", "p95 ms", "max ms", "median units found"],
               [[statistics.median(times), p95, times[-1], statistics.median(found)]])])
+
+
+def _marks_section() -> str:
+    """The concordance's word-alignment marks (bench/translate_marks.py); after the concordance
+    section, which leaves the demo memory indexed and aligned."""
+    from bench.translate_marks import section
+
+    return section(CACHE / "demo" / "catalogue.sqlite", FIXED_QUERIES)
 
 
 DEVMIX = CACHE / "devmix"

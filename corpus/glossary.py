@@ -190,7 +190,10 @@ class Glossary:
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
-        self._patterns: dict[str, list[tuple[re.Pattern[str], Entry]]] = {}
+        # Per language, (term key, entry), longest first. A term's pattern is compiled the first
+        # time a text holds its key: a one-shot search meets a few of a thousand terms.
+        self._terms: dict[str, list[tuple[str, Entry]]] = {}
+        self._compiled: dict[tuple[str, str], re.Pattern[str]] = {}
         # Entries sharing a form (반도체: chất bán dẫn and bán dẫn; rooftop solar: áp mái and mái
         # nhà): lookup marks the form once, expansion gives every entry's other side.
         self._sharing: dict[tuple[str, str], list[Entry]] = {}
@@ -198,27 +201,31 @@ class Glossary:
             forms = [(form, e) for e in self.entries for form in e.forms(lang)]
             for form, e in forms:
                 self._sharing.setdefault((lang, term_key(form)), []).append(e)
-            pats = []
-            for form, e in sorted(forms, key=lambda x: -len(x[0])):
-                key = term_key(form)
-                if not key:
-                    continue
-                # Korean terms match as substrings (particles attach: 하이퐁시와), others on word edges.
-                body = re.escape(key)
-                pats.append((re.compile(body if lang == "ko" else rf"(?<!\w){body}(?!\w)"), e))
-            self._patterns[lang] = pats
+            keyed = ((term_key(form), e) for form, e in sorted(forms, key=lambda x: -len(x[0])))
+            self._terms[lang] = [(key, e) for key, e in keyed if key]
+
+    def _pattern(self, lang: str, key: str) -> re.Pattern[str]:
+        pattern = self._compiled.get((lang, key))
+        if pattern is None:
+            # Korean terms match as substrings (particles attach: 하이퐁시와), others on word edges.
+            body = re.escape(key)
+            pattern = re.compile(body if lang == "ko" else rf"(?<!\w){body}(?!\w)")
+            self._compiled[(lang, key)] = pattern
+        return pattern
 
     def lookup(self, text: str, lang: str) -> list[TermMatch]:
         """Glossary terms in a text of the given language, longest first, no overlaps;
         offsets are into the given text."""
-        if lang not in self._patterns:
+        if lang not in self._terms:
             return []
         form = search_key(text)
         if len(form) != len(text):
             return []
         taken: list[TermMatch] = []
-        for pattern, entry in self._patterns[lang]:
-            for m in pattern.finditer(form):
+        for key, entry in self._terms[lang]:
+            if key not in form:  # most terms: no pattern to run
+                continue
+            for m in self._pattern(lang, key).finditer(form):
                 if all(m.end() <= t.start or m.start() >= t.end for t in taken):
                     taken.append(TermMatch(m.start(), m.end(), entry, lang))
         return sorted(taken, key=lambda t: t.start)

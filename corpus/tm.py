@@ -159,6 +159,18 @@ class TranslationMemory:
         sql = f"SELECT id FROM tm_units WHERE {column} LIKE ? ESCAPE '\\' LIMIT {int(limit)}"
         return [r[0] for r in self.conn.execute(sql, (f"%{like}%",))]
 
+    def search_keys(self, column: str, ids: Sequence[int], batch: int = 900) -> dict[int, str]:
+        """The stored search key `column` (vi_key, ko_key, vi_fold) of the units `ids`."""
+        if column not in SEARCH_COLUMNS:
+            raise ValueError(f"unknown search column {column!r}")
+        out: dict[int, str] = {}
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), batch):
+            chunk = wanted[start : start + batch]
+            out.update((int(r[0]), r[1]) for r in self.conn.execute(
+                f"SELECT id, {column} FROM tm_units WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
     # -- which document pairs are aligned, and which documents mined ---------------------
     def aligned_pairs(self) -> dict[tuple[str, str], tuple[str, str]]:
         """(vi doc, ko doc) -> (vi content hash, ko content hash) each pair was aligned against."""

@@ -11,22 +11,21 @@ the lexical side's only bridge across the two languages.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
-import sys
 import threading
-import types
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from viko.corpus import textnorm
 from viko.corpus.textnorm import nfc, normalize_vi
+from viko.indexer import visegment
 from viko.indexer.kiwidict import save_index
 from viko.indexer.kiwilean import KiwiHelper, LeanKiwi
 from viko.indexer.memo import Recent
+from viko.indexer.visegment import vi_segmenter
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
@@ -126,7 +125,7 @@ class Analyzer:
         if _SEGMENTERS.vi_tokenize is None:
             with self._lock:
                 if _SEGMENTERS.vi_tokenize is None:
-                    _SEGMENTERS.vi_tokenize = vi_word_tokenizer()
+                    _SEGMENTERS.vi_tokenize = vi_segmenter()
         words: list[str] = []
         for line in text.split("\n"):
             if line.strip():
@@ -216,12 +215,12 @@ class TermsMemo:
 
 @lru_cache(maxsize=1)
 def analyser_fingerprint() -> str:
-    """What the analyses depend on: this module's and corpus.textnorm's source and the
-    segmenters' package versions."""
+    """What the analyses depend on: this module's, the Vietnamese segmenter's and
+    corpus.textnorm's source and the segmenters' package versions."""
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256()
-    for source in (__file__, textnorm.__file__):
+    for source in (__file__, visegment.__file__, textnorm.__file__):
         digest.update(Path(source).read_bytes())
     for package in ("underthesea", "kiwipiepy", "kiwipiepy_model"):
         try:
@@ -229,39 +228,6 @@ def analyser_fingerprint() -> str:
         except PackageNotFoundError:
             digest.update(f"{package} -;".encode())
     return digest.hexdigest()
-
-
-def vi_word_tokenizer() -> Any:
-    """underthesea's `word_tokenize`, imported without the package's __init__.
-
-    `import underthesea` runs every pipeline's import, its translation pipeline's included:
-    transformers and torch, about 1.7 s and 300 MB that a word segmenter never uses. The
-    segmenter's own modules (the regex tokenizer, the text normaliser, the CRF tagger) need none of it, so they are imported under a bare stand-in for the
-    package, which is removed again: a later `import underthesea` runs the real __init__,
-    and it reuses these very modules. Should underthesea's layout change, the package is
-    imported the ordinary way."""
-    loaded = sys.modules.get("underthesea")
-    if loaded is None:
-        spec = importlib.util.find_spec("underthesea")
-        if spec is not None and spec.submodule_search_locations:
-            stand_in = types.ModuleType("underthesea")
-            stand_in.__path__ = list(spec.submodule_search_locations)
-            sys.modules["underthesea"] = stand_in
-            try:
-                # the order underthesea's __init__ imports them in (a cycle otherwise)
-                importlib.import_module("underthesea.pipeline.text_normalize")
-                module = importlib.import_module("underthesea.pipeline.word_tokenize")
-                # imported by word_tokenize's first call: now, while the stand-in is there
-                importlib.import_module("underthesea.models.fast_crf_sequence_tagger")
-                return module.word_tokenize
-            except (ImportError, AttributeError):
-                pass
-            finally:
-                if sys.modules.get("underthesea") is stand_in:
-                    del sys.modules["underthesea"]
-    from underthesea import word_tokenize
-
-    return word_tokenize
 
 
 def shared_terms(text: str) -> list[str]:

@@ -13,8 +13,8 @@ number of segments low. Work is proportional to what changed, except for the rar
 A run starts by removing what an earlier failed or killed run left (`remove_leftovers`), and
 a run that fails removes what it wrote: the index folder holds only what generations list.
 How the index is built (chunking, batches, ANN threshold, merge policy) is one record,
-`IndexOptions`, filled from the settings by viko.runtime.run_index. `passages_to_embed` says
-what a run would embed, so that a Ray job (indexer.ray_embed) can embed it beforehand.
+`IndexOptions`, filled from the settings by viko.runtime.run_index. `pending_work` says what
+a run would embed and analyse, so that a Ray job (indexer.ray_embed) can do both beforehand.
 """
 
 from __future__ import annotations
@@ -94,16 +94,25 @@ def passage_text(doc: Document, chunk: Chunk) -> str:
     return chunk.text
 
 
-def chunk_words(analyzer: Analyzer, chunk: Chunk, passage: str, terms: Sequence[str]) -> tuple[str, ...]:
-    """The chunk's multi-syllable Vietnamese words in text order, kept in the segment so that
-    highlighting a result never segments its passage again (~10 ms a results page). They are
-    the passage's own terms when the encoder saw the chunk alone; with a title in front, the
-    chunk is analysed apart, so the title's words do not stand first."""
-    if chunk.lang != "vi":
-        return ()
-    if passage == chunk.text:
-        return tuple(t for t in terms if "_" in t)
-    return analyzer.words(chunk.text)
+Analysed = tuple[Sequence[str], Sequence[str]]  # a chunk's index terms and its multi-syllable words
+
+
+def analyse_chunk(analyzer: Analyzer, lang: str, passage: str, chunk: str) -> Analysed:
+    """A chunk's index terms (its passage's, as the encoder saw it) and its multi-syllable
+    Vietnamese words in text order, kept in the segment so that highlighting a result never
+    segments its passage again (~10 ms a results page). The words are the passage's own terms
+    when the encoder saw the chunk alone; with a title in front, the chunk (`chunk`, its own
+    text) is analysed apart, so the title's words do not stand first."""
+    terms = analyzer.tokens(passage, lang)
+    if lang != "vi":
+        return terms, ()
+    return terms, tuple(t for t in terms if "_" in t) if passage == chunk else analyzer.words(chunk)
+
+
+def analysis_key(digest: bytes, passage: str, chunk: str) -> bytes:
+    """What a chunk's analysis depends on: its passage's digest (language and text) and, where
+    it differs from the passage, the chunk's own text (analyse_chunk)."""
+    return digest if passage == chunk else hashlib.sha1(digest + chunk.encode("utf-8")).digest()
 
 
 def _digest(text: str) -> bytes:
@@ -113,13 +122,15 @@ def _digest(text: str) -> bytes:
 def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, analyzer: Analyzer,
                  options: IndexOptions | None = None, *, rebuild: bool = False,
                  progress: Progress | None = None,
-                 precomputed: Mapping[bytes, np.ndarray] | None = None) -> IndexStats:
+                 precomputed: Mapping[bytes, np.ndarray] | None = None,
+                 preanalysed: Mapping[bytes, Analysed] | None = None) -> IndexStats:
     """Bring the index at root up to date with `documents` (everything that should be indexed)
     and publish the result as a new generation; `rebuild` starts afresh. The caller must be the
     index's only writer (viko.runtime.run_index holds the data directory's index lock): the run
     starts by removing every unpublished leftover, and a failed run removes what it wrote.
     `precomputed`: vectors by chunk digest from the same encoder, computed elsewhere (a Ray job,
-    indexer.ray_embed, over `passages_to_embed`); the chunks they key are not embedded here."""
+    indexer.ray_embed, over `pending_work`); the chunks they key are not embedded here.
+    `preanalysed`: chunks' analyses by `analysis_key` from the same analyser, likewise."""
     started = time.perf_counter()
     options = options or IndexOptions()
     root = Path(root)
@@ -132,7 +143,7 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
             return IndexStats(len(plan.live), int(previous.live.sum()), 0, 0, 0, time.perf_counter() - started, False)
         reference = centring.reference_centroids(encoder)
         draft, work = _write_changes(root, plan, previous, encoder, analyzer, options, progress, reference,
-                                     precomputed or {})
+                                     precomputed or {}, preanalysed or {})
         _maintain(draft, options, progress, reference)
         manifest = _manifest(draft, plan, encoder, options, reference)
         draft.close()
@@ -153,8 +164,24 @@ def update_index(documents: Iterable[Document], root: Path, encoder: Encoder, an
 
 def passages_to_embed(documents: Iterable[Document], root: Path, encoder: Encoder,
                       options: IndexOptions | None = None, *, rebuild: bool = False) -> dict[bytes, str]:
-    """What `update_index` with the same arguments would give the encoder, by chunk digest:
-    the passages of new and changed documents that no replaced chunk has a vector for."""
+    """What `update_index` with the same arguments would give the encoder (`pending_work`)."""
+    return pending_work(documents, root, encoder, options, rebuild=rebuild).passages
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    """What `update_index` would give the encoder: the passages of new and changed documents that
+    no replaced chunk has a vector for, by chunk digest; and the analyser: every chunk of those
+    documents, by `analysis_key`, as (passage digest, language, passage, the chunk's own text or
+    None where it is the passage)."""
+
+    passages: dict[bytes, str]
+    chunks: dict[bytes, tuple[bytes, str, str, str | None]]
+
+
+def pending_work(documents: Iterable[Document], root: Path, encoder: Encoder,
+                 options: IndexOptions | None = None, *, rebuild: bool = False) -> PendingWork:
+    """What `update_index` with the same arguments would embed and analyse."""
     options = options or IndexOptions()
     previous = _previous(Path(root), encoder, options, rebuild)
     try:
@@ -163,11 +190,15 @@ def passages_to_embed(documents: Iterable[Document], root: Path, encoder: Encode
     finally:
         if previous is not None:
             previous.close()
-    out: dict[bytes, str] = {}
+    work = PendingWork({}, {})
     for doc in plan.changed:
-        _, texts, hashes, _ = _passages(doc, options)
-        out.update((h, t) for t, h in zip(texts, hashes, strict=True) if h not in reuse)
-    return out
+        chunks, texts, hashes, _ = _passages(doc, options)
+        for chunk, text, digest in zip(chunks, texts, hashes, strict=True):
+            if digest not in reuse:
+                work.passages[digest] = text
+            own = None if chunk.text == text else chunk.text
+            work.chunks[analysis_key(digest, text, chunk.text)] = (digest, doc.lang, text, own)
+    return work
 
 
 @dataclass(frozen=True)
@@ -205,13 +236,14 @@ def plan_update(documents: Iterable[Document], previous: Index | None) -> Update
 
 def _write_changes(root: Path, plan: UpdatePlan, previous: Index | None, encoder: Encoder, analyzer: Analyzer,
                    options: IndexOptions, progress: Progress | None, reference: centring.Centroids,
-                   precomputed: Mapping[bytes, np.ndarray]) -> tuple[Draft, _Work]:
+                   precomputed: Mapping[bytes, np.ndarray],
+                   preanalysed: Mapping[bytes, Analysed]) -> tuple[Draft, _Work]:
     """Embed the new and changed documents into one new segment (none when documents were
     only removed) and tombstone the documents they replace."""
     writer = SegmentWriter(root / "segments", encoder.dim)
     try:
         work = _write_documents(writer, plan.changed, encoder, analyzer, _reusable(previous, plan.replaced),
-                                options, progress, precomputed)
+                                options, progress, precomputed, preanalysed)
     except BaseException:
         writer.abort()
         raise
@@ -265,6 +297,7 @@ class _Work:
     counts: np.ndarray
     reuse: Mapping[bytes, np.ndarray]  # vectors of the replaced chunks: counted as reused
     known: Mapping[bytes, np.ndarray]  # those, then the precomputed: not given to the encoder
+    analysed: Mapping[bytes, Analysed]  # the preanalysed: not given to the analyser
 
 
 def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.ndarray]:
@@ -298,9 +331,10 @@ def _passages(doc: Document, options: IndexOptions) -> tuple[list[Chunk], list[s
 
 def _write_documents(writer: SegmentWriter, docs: Sequence[Document], encoder: Encoder, analyzer: Analyzer,
                      reuse: dict[bytes, np.ndarray], options: IndexOptions, progress: Progress | None,
-                     precomputed: Mapping[bytes, np.ndarray]) -> _Work:
+                     precomputed: Mapping[bytes, np.ndarray],
+                     preanalysed: Mapping[bytes, Analysed]) -> _Work:
     work = _Work(0, 0, [], np.zeros((len(LANGS), encoder.dim), np.float64), np.zeros(len(LANGS), np.int64),
-                 reuse, ChainMap(reuse, dict(precomputed)))
+                 reuse, ChainMap(reuse, dict(precomputed)), preanalysed)
     window: list[tuple[Document, list[Chunk], list[str], list[bytes]]] = []
     todo = 0
     for n, doc in enumerate(docs, 1):
@@ -330,8 +364,9 @@ def _flush(writer: SegmentWriter, window: list[tuple[Document, list[Chunk], list
             vectors[i] = vector if vector is not None else next(fresh)
         work.reused += sum(h in reuse for h in hashes)
         work.embedded += sum(h not in reuse for h in hashes)
-        terms = [analyzer.tokens(t, c.lang) for t, c in zip(texts, chunks, strict=True)]
-        words = [chunk_words(analyzer, c, t, tokens) for c, t, tokens in zip(chunks, texts, terms, strict=True)]
+        analysed = [work.analysed.get(analysis_key(h, t, c.text)) or analyse_chunk(analyzer, c.lang, t, c.text)
+                    for c, t, h in zip(chunks, texts, hashes, strict=True)]
+        terms, words = [a[0] for a in analysed], [a[1] for a in analysed]
         writer.add_document(doc.id, doc.lang, doc.content_hash, chunks, hashes, vectors, terms, words)
         work.sums[lang_code(doc.lang)] += vectors.sum(axis=0)
         work.counts[lang_code(doc.lang)] += len(chunks)

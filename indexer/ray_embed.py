@@ -1,12 +1,14 @@
-"""Embedding on a Ray cluster (`viko index --ray local|ADDRESS`, VIKO_RAY_ADDRESS).
+"""Embedding and analysing on a Ray cluster (`viko index --ray local|ADDRESS`, VIKO_RAY_ADDRESS).
 
-The passages an index update would embed (`build.passages_to_embed`: same text, same digest)
-are written to Parquet, then embedded by a Ray Data job whose actors load the encoder once each
-(one per GPU where the cluster has GPUs and VIKO_DEVICE allows them, else CPU actors), and
-come back to this process, which writes them to Parquet with the model that made them, reads
-them back and checks them: every passage, one model (the index's), the index's dimension,
-finite values. `update_index` then takes them as `precomputed`, so the index is the one a
-local run builds. Ray is an optional extra (`viko[cluster]`), imported only here.
+What an index update would do to the new and changed documents (`build.pending_work`: the
+passages to embed, and every chunk's analysis: BM25 terms and the Vietnamese words kept in the
+segment) is written to Parquet, then done by a Ray Data job whose actors load the encoder and
+the analyser once each (one per GPU where the cluster has GPUs and VIKO_DEVICE allows them,
+else CPU actors), and comes back to this process, which writes it to Parquet, reads it back and
+checks it (indexer.ray_export): every passage and chunk, one model (the index's), one analyser
+(this process's), the index's dimension, finite values. `update_index` then takes the vectors
+as `precomputed` and the analyses as `preanalysed`, so the index is the one a local run builds.
+Ray is an optional extra (`viko[cluster]`), imported only here and in indexer.ray_export.
 
 Joining a cluster needs this machine to be one of its nodes (`ray start --head` here, or
 `ray start --address=HEAD:6379`): the export is read on this node and the vectors come back to
@@ -17,10 +19,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import math
 import os
 import shutil
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,19 +29,15 @@ from typing import Any
 import numpy as np
 
 from viko.corpus.document import Document
+from viko.indexer.analyze import analyser_fingerprint
 from viko.indexer.ann import Progress
-from viko.indexer.build import IndexOptions, passages_to_embed
+from viko.indexer.build import Analysed, IndexOptions, PendingWork, pending_work
 from viko.indexer.encoders import Encoder
+from viko.indexer.ray_export import EncoderActor, RayEmbedError, read_results, write_export
 
-MAX_ROWS_PER_FILE = 20_000  # a file is one block of the job, which an actor holds whole
-FILES_PER_ACTOR = 4       # blocks per actor, so that actors that finish early take more
 # viko's packages as they are installed (the stage folders live under one namespace):
 # shipped to the workers of a joined cluster so that they run this process's code.
 PACKAGES = ("viko", "viko.corpus", "viko.indexer", "viko.search", "viko.workbench", "viko.matching", "viko.web")
-
-
-class RayEmbedError(RuntimeError):
-    """The Ray job could not embed the passages, or returned vectors the index cannot take."""
 
 
 @dataclass(frozen=True)
@@ -94,18 +91,21 @@ def plan_workers(nodes: list[dict[str, Any]], job: RayJob, *, local: bool) -> Wo
 
 
 def embed_update(documents: Sequence[Document], root: Path, encoder: Encoder, options: IndexOptions, job: RayJob,
-                 workdir: Path, *, rebuild: bool = False, progress: Progress | None = None) -> dict[bytes, np.ndarray]:
-    """The vectors `update_index` with these arguments needs (its `precomputed`), embedded on Ray."""
-    passages = passages_to_embed(documents, root, encoder, options, rebuild=rebuild)
-    return embed_on_ray(passages, job, workdir, model=encoder.name, dim=encoder.dim, progress=progress)
+                 workdir: Path, *, rebuild: bool = False,
+                 progress: Progress | None = None) -> tuple[dict[bytes, np.ndarray], dict[bytes, Analysed]]:
+    """The vectors and analyses `update_index` with these arguments needs (its `precomputed`
+    and `preanalysed`), computed on Ray."""
+    work = pending_work(documents, root, encoder, options, rebuild=rebuild)
+    return run_on_ray(work, job, workdir, model=encoder.name, dim=encoder.dim, progress=progress)
 
 
-def embed_on_ray(passages: Mapping[bytes, str], job: RayJob, workdir: Path, *, model: str, dim: int,
-                 progress: Progress | None = None) -> dict[bytes, np.ndarray]:
-    """Vectors of `passages` (digest -> text) embedded on Ray, checked against the index's
-    `model` and `dim`. `workdir` is emptied and holds the Parquet files of this run only."""
-    if not passages:
-        return {}
+def run_on_ray(work: PendingWork, job: RayJob, workdir: Path, *, model: str, dim: int,
+               progress: Progress | None = None) -> tuple[dict[bytes, np.ndarray], dict[bytes, Analysed]]:
+    """`work`'s passages embedded and its chunks analysed on Ray, checked against the index's
+    `model` and `dim` and this process's analyser. `workdir` is emptied and holds the Parquet
+    files of this run only."""
+    if not work.chunks:
+        return {}, {}
     ray = _import_ray(job.address)
     workdir = Path(workdir)
     shutil.rmtree(workdir, ignore_errors=True)  # what a killed run left: the caller holds the index lock
@@ -115,11 +115,11 @@ def embed_on_ray(passages: Mapping[bytes, str], job: RayJob, workdir: Path, *, m
         try:  # a runtime half started by a failed start is stopped too
             _connect(ray, job, workdir, local)
             workers = plan_workers(ray.nodes(), job, local=local)
-            export = write_passages(passages, workdir / "passages", workers.actors, job.batch_size)
-            _embed(ray, export, job, workers, workdir / "vectors.parquet", len(passages), progress)
+            export = write_export(work, workdir / "export", workers.actors, job.batch_size)
+            _embed(ray, export, job, workers, workdir / "results.parquet", len(work.passages), progress)
         finally:
             ray.shutdown()
-        return read_vectors(workdir / "vectors.parquet", passages.keys(), model=model, dim=dim)
+        return read_results(workdir / "results.parquet", work, model=model, dim=dim, analyser=analyser_fingerprint())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -187,64 +187,27 @@ def _ship_code(folder: Path) -> Path:
     return root
 
 
-def write_passages(passages: Mapping[bytes, str], folder: Path, actors: int, batch_size: int) -> Path:
-    """The export: (digest, text) in files of about equal size, a few per actor (each file is
-    one block of the job, the unit an actor takes), of one encoder batch at least."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    items = list(passages.items())
-    per_file = max(batch_size, min(MAX_ROWS_PER_FILE, math.ceil(len(items) / (actors * FILES_PER_ACTOR))))
-    for n, start in enumerate(range(0, len(items), per_file)):
-        part = items[start : start + per_file]
-        table = pa.table({"digest": pa.array([d for d, _ in part], pa.binary()),
-                          "text": pa.array([t for _, t in part], pa.string())})
-        pq.write_table(table, folder / f"part-{n:05d}.parquet")
-    return folder
-
-
-class EncoderActor:
-    """One Ray actor: loads the encoder once, then embeds batch after batch of the export."""
-
-    def __init__(self, spec: str, device: str, threads: int) -> None:
-        from viko.indexer.encoders import load_encoder
-
-        self.encoder = load_encoder(spec, device=device, threads=threads)
-
-    def __call__(self, batch: Any) -> Any:
-        import pyarrow as pa
-
-        texts = batch.column("text").to_pylist()
-        vectors = np.ascontiguousarray(self.encoder.encode_passages(texts), dtype=np.float32)
-        return pa.table({
-            "digest": batch.column("digest"),
-            "model": pa.array([self.encoder.name] * len(texts), pa.string()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1]),
-        })
-
-
 def _embed(ray: Any, export: Path, job: RayJob, workers: Workers, out: Path, total: int,
            progress: Progress | None) -> None:
-    """The job: the export's files read here, one block each, embedded by the actor pool, the
-    vectors streamed back and written to `out` (atomically). Not `ray.data.read_parquet`: its
+    """The job: the export's files read here, one block each, analysed and embedded by the actor
+    pool, the results streamed back and written to `out` (atomically). Not `ray.data.read_parquet`: its
     read tasks run on any node (the export is on this one only, unless the nodes share a
     filesystem), and it packs small files into one block, which one actor would take alone."""
     import pyarrow.parquet as pq
 
     data = ray.data.from_arrow([pq.read_table(part) for part in sorted(export.glob("*.parquet"))])
-    vectors = data.map_batches(
+    results = data.map_batches(
         EncoderActor, fn_constructor_kwargs={"spec": job.encoder, "device": workers.device, "threads": workers.threads},
         batch_size=job.batch_size, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers.actors),
         num_cpus=workers.num_cpus, num_gpus=workers.num_gpus)
     partial, done, writer = out.with_suffix(".partial"), 0, None
     try:
-        for batch in vectors.iter_batches(batch_size=None, batch_format="pyarrow"):
+        for batch in results.iter_batches(batch_size=None, batch_format="pyarrow"):
             if writer is None:
                 writer = pq.ParquetWriter(partial, batch.schema)
             writer.write_table(batch)
-            done += batch.num_rows
-            if progress:
+            done += batch.num_rows - batch.column("vector").null_count
+            if progress and total:
                 progress("embedding on Ray", done, total)
     except Exception as exc:
         raise RayEmbedError(f"the Ray job failed: {exc}") from exc
@@ -252,30 +215,5 @@ def _embed(ray: Any, export: Path, job: RayJob, workers: Workers, out: Path, tot
         if writer is not None:
             writer.close()
     if writer is None:
-        raise RayEmbedError("the Ray job returned no vectors")
+        raise RayEmbedError("the Ray job returned nothing")
     os.replace(partial, out)
-
-
-def read_vectors(path: Path, expected: Collection[bytes], *, model: str, dim: int) -> dict[bytes, np.ndarray]:
-    """The job's vectors by digest, refused unless they are exactly the expected passages'
-    (no more, no fewer), made by `model`, of `dim` finite values each."""
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    models = set(table.column("model").unique().to_pylist())
-    if models != {model}:
-        raise RayEmbedError(f"the Ray workers embedded with {', '.join(sorted(map(str, models)))}, but this index "
-                            f"is built with {model}: give every node the same encoder (VIKO_ENCODER); "
-                            "the index was not changed")
-    column = table.column("vector").combine_chunks()
-    width = getattr(column.type, "list_size", None)
-    if width != dim:
-        raise RayEmbedError(f"the Ray workers returned vectors of {width} dimensions, the index has {dim}")
-    matrix = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim)
-    digests = table.column("digest").to_pylist()
-    if len(set(digests)) != len(digests) or set(digests) != set(expected):
-        raise RayEmbedError(f"the Ray job returned {len(set(digests))} distinct vectors for {len(expected)} "
-                            "passages: not the passages it was given; the index was not changed")
-    if not np.isfinite(matrix).all():
-        raise RayEmbedError("the Ray workers returned vectors with non-finite values; the index was not changed")
-    return dict(zip(digests, matrix, strict=True))

@@ -210,20 +210,23 @@ class Index:
         present = [k for k in ("vi", "ko") if self.manifest.chunks_by_lang.get(k)]
         return centring.query_centroid(lang, self.centroids, self.reference, present, self.manifest.dim)
 
-    def search_dense(self, centred_query: np.ndarray, lang: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search_dense(self, centred_query: np.ndarray, lang: str, k: int,
+                     allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(chunk rows, cosine scores) of the k nearest live chunks of one language, over all
-        segments (each searched exactly or by its HNSW graph)."""
+        segments (each searched exactly or by its HNSW graph); `allowed`: a mask over the
+        rows (live ones only) that the search itself keeps to (ann.search)."""
         query = np.ascontiguousarray(centred_query.reshape(1, -1), dtype=np.float32)
         rows_all, scores_all = [], []
         for s, seg in enumerate(self.segments):
             if lang not in seg.dense:
                 continue
             index, local_rows = seg.dense[lang]
-            dead = self.deleted.get(seg.name)
-            want = min(k + (_dead_rows(seg, dead) if dead else 0), index.ntotal)
+            dead = self.deleted.get(seg.name) if allowed is None else None
+            keep = None if allowed is None else allowed[np.asarray(local_rows) + self.bases[s]]
+            want = min(k + (_dead_rows(seg, dead) if dead else 0), index.ntotal if keep is None else int(keep.sum()))
             if want <= 0:
                 continue
-            scores, pos = ann.search(index, query, want, partial(self._centred_rows, seg, local_rows, lang))
+            scores, pos = ann.search(index, query, want, partial(self._centred_rows, seg, local_rows, lang), keep)
             rows = np.asarray(local_rows)[pos] + self.bases[s]
             if dead:
                 alive = self.live[rows]

@@ -2,7 +2,8 @@
 retrieval within it, so filters restrict retrieval itself rather than a page after it.
 
 * Metadata (type:, source:, title:, after:, before:) is a predicate on each live document's
-  catalogue record; its documents' rows make the mask.
+  catalogue record, tested over the engine's columns (search.doctable: once per distinct
+  value, dates compared as arrays); its documents' rows make the mask.
 * A phrase's candidate chunks are those whose postings hold all the phrase's index terms; each is
   then read and kept only where the phrase stands on the analyser's word boundaries
   (`phrase_in`): "năng lượng" is not in "khả năng lượng hóa". A document holding it in any chunk
@@ -10,27 +11,41 @@ retrieval within it, so filters restrict retrieval itself rather than a page aft
   whose postings hold the word (a syllable of a longer word too: `-gió` leaves out "điện gió").
 * BM25 scores are computed as always and only the allowed rows are kept (exact). Dense retrieval
   (`dense_within`) scans the allowed rows of a language exactly when they are few (at most
-  BRUTE_FORCE_ROWS: a few ms) and otherwise asks the index for more neighbours, k x the share of
-  rows left out, until k allowed ones are found (the over-fetch grows fourfold a round).
+  BRUTE_FORCE_ROWS: a few ms) and otherwise walks the index's graph with the mask as its
+  selector (indexer.ann.search): only allowed rows are returned and only k are rescored, where
+  asking for 2k / the share allowed unfiltered neighbours rescored them all and lost recall.
+  Where most rows are allowed, it asks for a few more neighbours and keeps the allowed ones.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from viko.corpus.textnorm import fold_vi, normalize_vi
+from viko.corpus.counterparts import Counterparts
+from viko.corpus.textnorm import fold_vi, nfc, normalize_vi
 from viko.indexer.lexical import top_k
 from viko.indexer.store import LANGS, Index
 from viko.indexer.wordbounds import HANGUL, WORD, Syllables, keys
+from viko.search.doctable import DocTable
 from viko.search.results import DocMeta
-from viko.search.syntax import ParsedQuery, in_range
+from viko.search.syntax import ParsedQuery
 
 BRUTE_FORCE_ROWS = 20_000
 # Chunks read to check a phrase; a phrase of common words whose terms a million chunks hold is
 # then taken as present wherever its terms are (the postings' answer, without the word order).
 MAX_VERIFIED_ROWS = 5_000
+# Where at least half the rows are allowed, asking for 2 x k / share neighbours (at most this
+# many times k) and filtering them costs less than a graph walk with a selector (which checks
+# every node it meets); below, the selector keeps the beam from growing with the share left out.
+OVER_FETCH = 4
+# Latin letters and combining marks: what normalize_vi may rewrite (a phrase without them is
+# matched without normalising the text, which costs most of the check)
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
 Terms = Callable[[str], Sequence[str]]  # a phrase -> its index terms (the analyser's)
 
 
@@ -40,7 +55,10 @@ def phrase_in(text: str, phrase: str, words: Iterable[str] = ()) -> bool:
     the text's multi-syllable words (`words`: the analyser's, "sáng_tạo"); Hangul as a
     substring (particles attach to Korean words: "협약" is in "협약을")."""
     if HANGUL.search(phrase):
-        return _key(phrase) in _key(text)
+        key = _key(phrase)
+        if not _LATIN.search(key):  # tone placement moves marks within Latin words only
+            return key in " ".join(nfc(text).lower().split())
+        return key in _key(text)
     unit = [keys(w)[0] for w in WORD.findall(phrase)]
     if not unit:
         return False
@@ -56,79 +74,126 @@ def phrase_in(text: str, phrase: str, words: Iterable[str] = ()) -> bool:
     return any(not found.splits(*found.span(i, len(unit))) for i in found.unit_starts(unit))
 
 
+@functools.cache
+def _fold_table() -> dict[int, int | str | None]:
+    """str.translate's table for fold_vi: each character of the BMP to what fold_vi makes of
+    it alone (a precomposed letter to its base, đ to d, a combining mark to nothing); built
+    once (a few ms)."""
+    table: dict[int, int | str | None] = {ord("đ"): "d", ord("Đ"): "d"}
+    for code in range(0x80, 0x10000):
+        char = chr(code)
+        if unicodedata.category(char) == "Mn":
+            table[code] = None
+        decomposed = unicodedata.decomposition(char)
+        if not decomposed or decomposed.startswith("<") or code in table:
+            continue  # NFD leaves it as it is
+        folded = "".join(c for c in unicodedata.normalize("NFD", chr(code)) if unicodedata.category(c) != "Mn")
+        folded = unicodedata.normalize("NFC", folded)
+        if folded != chr(code):
+            table[code] = folded or None
+    return table
+
+
+def _letters(text: str) -> str:
+    """fold_vi of an NFC text with its spaces collapsed, at the speed of str.translate (fold_vi
+    goes a character at a time in Python)."""
+    return " ".join(unicodedata.normalize("NFC", text).lower().translate(_fold_table()).split())
+
+
+def could_hold(text: str, phrase: str) -> bool:
+    """A quick necessary condition for phrase_in: the phrase's letters, diacritics aside, are
+    in the text in order. Most of a long candidate list of rows fails here, without the
+    cost of matching words (a tenth of a millisecond a row)."""
+    if HANGUL.search(phrase):
+        return _letters(_key(phrase)) in _letters(text)
+    unit = [keys(w)[1] for w in WORD.findall(phrase)]
+    return bool(unit) and _letters(" ".join(unit)) in _letters(text)
+
+
 def _key(text: str) -> str:
     return " ".join(normalize_vi(text.lower()).split())
 
 
-def doc_passes(meta: DocMeta, parsed: ParsedQuery) -> bool:
-    """The catalogue filters of a query (type, source, title, dates) on one document."""
-    if parsed.types and meta.type.lower() not in parsed.types:
-        return False
-    if parsed.sources and not any(phrase_in(meta.source, s) or meta.source.lower() == s.lower()
-                                  for s in parsed.sources):
-        return False
-    if parsed.titles and not any(phrase_in(meta.title, t) for t in parsed.titles):
-        return False
-    return in_range(meta.date, parsed.after, parsed.before)
+def source_passes(source: str, parsed: ParsedQuery) -> bool:
+    return any(phrase_in(source, s) or source.lower() == s.lower() for s in parsed.sources)
 
 
-def docs_holding(index: Index, phrase: str, terms: Sequence[str], *, verify: bool = True) -> set[str]:
-    """Documents with a chunk holding the phrase (`terms`: its index terms); without
-    `verify`, wherever the postings hold all its terms (a single word: the word itself)."""
+def title_passes(title: str, parsed: ParsedQuery) -> bool:
+    return any(phrase_in(title, t) for t in parsed.titles)
+
+
+def metadata_docs(table: DocTable, parsed: ParsedQuery) -> np.ndarray:
+    """The documents passing the catalogue filters of a query (type, source, title, dates),
+    each filter tested once per distinct value of its column."""
+    docs = np.ones(table.size, bool)
+    if parsed.types:
+        docs &= table.typed(parsed.types)
+    if parsed.sources:
+        docs &= table.where(table.source_code, table.sources, lambda v: source_passes(v, parsed))
+    if parsed.titles:
+        docs &= table.where(table.title_code, table.titles, lambda v: title_passes(v, parsed))
+    if parsed.after or parsed.before:
+        docs &= table.dated(parsed.after, parsed.before)
+    return docs
+
+
+def docs_holding(index: Index, table: DocTable, phrase: str, terms: Sequence[str], *, verify: bool = True,
+                 within: np.ndarray | None = None) -> np.ndarray:
+    """The mask of documents with a chunk holding the phrase (`terms`: its index terms);
+    without `verify`, wherever the postings hold all its terms (a single word: the word
+    itself). `within`: only these documents are looked at (the others are left out anyway)."""
     rows = _candidate_rows(index, terms)
-    if rows is None:
-        return set()
+    if rows is not None and within is not None:
+        rows = table.rows_in(rows, within)
+    if rows is None or not len(rows):
+        return table.none()
     if len(rows) > MAX_VERIFIED_ROWS or not verify:
-        return index.docs_of(rows)
-    held = [r for r in rows.tolist() if phrase_in(index.chunks[r].text, phrase, index.chunk_words(r) or ())]
-    return index.docs_of(np.asarray(held, np.int64)) if held else set()
+        return table.docs_at(rows)
+    held: list[int] = []
+    for row in rows.tolist():
+        if held and table.row_doc[row] == table.row_doc[held[-1]]:
+            continue  # the document already holds it (its rows are consecutive)
+        text = index.chunks[row].text
+        if could_hold(text, phrase) and phrase_in(text, phrase, index.chunk_words(row) or ()):
+            held.append(row)
+    return table.docs_at(np.asarray(held, np.int64))
 
 
 def _candidate_rows(index: Index, terms: Sequence[str]) -> np.ndarray | None:
     """Live rows holding every term (syllables and shared terms; the analyser's joined words
     depend on the context, so they are not required); all live rows of a small index when the
-    phrase has no index term (stopwords), None when there is nothing to look at."""
+    phrase has no index term (stopwords), None when there is nothing to look at. The rarest
+    term's postings are read; the others are only looked up for those rows (lexical.holds)."""
     plain = [t for t in dict.fromkeys(terms) if "_" not in t]
     if not plain:
         return np.flatnonzero(index.live) if index.size <= MAX_VERIFIED_ROWS else None
-    rows: np.ndarray | None = None
-    for term in sorted(plain, key=lambda t: index.lexical.idf_of(t), reverse=True):
-        posted = [p for p, _, _ in index.lexical.postings(term)]
-        mine = np.unique(np.concatenate(posted)) if posted else np.zeros(0, np.int64)
-        rows = mine if rows is None else np.intersect1d(rows, mine, assume_unique=True)
+    rarest, *others = sorted(plain, key=lambda t: index.lexical.idf_of(t), reverse=True)
+    # each segment's postings are sorted and the segments' rows disjoint: no sort needed
+    posted = [p for p, _, _ in index.lexical.postings(rarest)]
+    rows = np.concatenate(posted) if posted else np.zeros(0, np.int64)
+    for term in others:
         if not len(rows):
             return None
-    assert rows is not None
-    return rows[index.live[rows]]
+        rows = rows[index.lexical.holds(term, rows)]
+    return rows[index.live[rows]] if len(rows) else None
 
 
-def allowed_rows(index: Index, meta: dict[str, DocMeta], parsed: ParsedQuery, terms: Terms,
-                 counterpart_of: Callable[[str], str | None] = lambda _: None) -> np.ndarray | None:
+def allowed_rows(index: Index, table: DocTable, parsed: ParsedQuery, terms: Terms,
+                 counterparts: Counterparts | None = None) -> np.ndarray | None:
     """The mask of chunk rows a query may retrieve (None: every row). A phrase is in one
     language: a document of the other holds it through its counterpart (the same document)."""
     if not (parsed.metadata_filters or parsed.phrases or parsed.excluded):
         return None
-    mask = index.live.copy()
-    if parsed.metadata_filters:
-        empty = DocMeta()
-        docs = [d for d in index.doc_ids if doc_passes(meta.get(d, empty), parsed)]
-        mask &= _rows_mask(index, docs)
+    docs = metadata_docs(table, parsed) if parsed.metadata_filters else np.ones(table.size, bool)
     for phrase in parsed.phrases:
-        holding = docs_holding(index, phrase, terms(phrase))
-        holding |= {other for doc in holding if (other := counterpart_of(doc)) is not None}
-        mask &= _rows_mask(index, holding)
+        holding = docs_holding(index, table, phrase, terms(phrase),
+                               within=docs if not counterparts else None)
+        docs &= table.with_counterparts(holding, counterparts) if counterparts else holding
     for word in parsed.excluded:
         # "-gió" leaves out "điện gió" too: a single word is excluded wherever it is a syllable
         single = len(WORD.findall(word)) == 1 and not HANGUL.search(word)
-        mask &= ~_rows_mask(index, docs_holding(index, word, terms(word), verify=not single))
-    return mask
-
-
-def _rows_mask(index: Index, docs: Iterable[str]) -> np.ndarray:
-    mask = np.zeros(index.size, bool)
-    _, _, rows = index.rows_of_docs(list(docs))
-    mask[rows] = True
-    return mask
+        docs &= ~docs_holding(index, table, word, terms(word), verify=not single, within=docs)
+    return table.rows_mask(docs)
 
 
 def dense_within(index: Index, centred_query: np.ndarray, lang: str, k: int,
@@ -142,13 +207,13 @@ def dense_within(index: Index, centred_query: np.ndarray, lang: str, k: int,
         top = top_k(sims, k, positive_only=False)
         return rows[top], sims[top]
     total = len(index.rows_of_lang(lang))
-    fetch = min(total, max(k, k * total // len(rows) * 2))
-    while True:
+    fetch = k * total // len(rows) * 2
+    if fetch <= OVER_FETCH * k:  # most rows allowed: a few more neighbours, filtered after
         found, sims = index.search_dense(centred_query, lang, fetch)
         keep = allowed[found]
-        if int(keep.sum()) >= k or fetch >= total:
+        if int(keep.sum()) >= k:
             return found[keep][:k], sims[keep][:k]
-        fetch = min(total, fetch * 4)
+    return index.search_dense(centred_query, lang, k, allowed)
 
 
 def browse(index: Index, meta: dict[str, DocMeta], allowed: np.ndarray | None, langs: Sequence[str],

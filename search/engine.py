@@ -7,6 +7,10 @@ an engine built directly ranks exactly as one built from the settings, and an ab
 `dataclasses.replace()` of the record. The lexical query also carries the other-language side
 of glossary terms found in the query (search.expansion), so BM25 sees 전라남도 in a query that
 says Jeollanam-do. What each step is worth: docs/benchmarks.md.
+
+The engine reads the index only through its retriever (search.retriever: candidates, the
+floor's figures, document vectors, passages), so another index could answer in its place
+(docs/scale-out.md, "The Retriever seam").
 """
 
 from __future__ import annotations
@@ -24,18 +28,17 @@ from viko.corpus.textnorm import nfc, query_language
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
 from viko.indexer.encoders import Encoder
-from viko.indexer.lexical import top_k
 from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
-from viko.search.accents import AccentTable
+from viko.search.accents import AccentTable, looks_unaccented_vietnamese
 from viko.search.bridging import bridge
-from viko.search.constraints import allowed_rows, browse, dense_within
-from viko.search.expansion import Expansion, NoExpansion, TermExpander, expand
+from viko.search.expansion import Expansion, NoExpansion, TermExpander, TranslationWeights, expand
 from viko.search.fusion import PerDoc, best_per_doc, fuse, with_document_vectors
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Ranking, Scored
 from viko.search.relevance import above_floor
 from viko.search.results import DocMeta, Hit, QueryError, Results
+from viko.search.retriever import Allowed, Hits, LocalRetriever, Retriever
 from viko.search.snippets import make_snippet, match_spans
 from viko.search.spelling import Speller
 from viko.search.syntax import ParsedQuery, parse
@@ -56,12 +59,15 @@ class SearchEngine:
                  meta: dict[str, DocMeta] | None = None, *, params: RankingParams = DEFAULTS,
                  glossary: TermExpander | None = None, counterparts: Counterparts | None = None,
                  max_query_chars: int = 5000) -> None:
-        if index.model != encoder.name:
-            raise ValueError(f"index built with {index.model!r}, encoder is {encoder.name!r}")
+        self.meta = meta or {}
+        # The ranking asks the index only through the retriever (search.retriever); `index`
+        # stays for the pages that read the local index itself (web/document.py, matching).
         self.index = index
+        self.retriever: Retriever = LocalRetriever(index, self.meta)
+        if self.retriever.model != encoder.name:
+            raise ValueError(f"index built with {self.retriever.model!r}, encoder is {encoder.name!r}")
         self.encoder = encoder
         self.analyzer = analyzer
-        self.meta = meta or {}
         self.params = params
         self.max_query_chars = max_query_chars
         self.glossary: TermExpander = glossary or NoExpansion()
@@ -70,14 +76,14 @@ class SearchEngine:
         self.counterparts = counterparts or Counterparts()
         self._query_vectors: Recent[np.ndarray] = Recent(QUERY_CACHE)
         self._expansions: Recent[Expansion] = Recent(QUERY_CACHE)
-        self._masks: Recent[tuple[np.ndarray | None]] = Recent(QUERY_CACHE)
+        self._masks: Recent[tuple[Allowed | None]] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
         self._accents: AccentTable | None = None
         self._speller: Speller | None = None
         # What a viewer may not see (search.visibility): none here, set on scoped copies.
         self.viewer = OPERATOR
         self.hidden: frozenset[str] = frozenset()
-        self.visible: np.ndarray | None = None
+        self.visible: Allowed | None = None
         self._scopes: dict[str, SearchEngine] = {}
 
     def scoped(self, viewer: Viewer) -> SearchEngine:
@@ -123,7 +129,7 @@ class SearchEngine:
         allowed = self.allowed(parsed, exact)
         text = parsed.ranked_text
         if not text:
-            listed = browse(self.index, self.meta, allowed, langs, BROWSE_LIMIT)
+            listed = self.retriever.browse(allowed, langs, BROWSE_LIMIT)
             return Ranking(query, "", "other", [Scored(d, lang, 0.0, r) for d, lang, r in listed], [], parsed)
         qlang = query_language(text)
         searched = text if exact else self.as_searched(text)
@@ -148,7 +154,7 @@ class SearchEngine:
         return Ranking(query, searched, qlang, items, terms, parsed, searched != text, offered)
 
     def _floored(self, text: str, qlang: str, langs: Sequence[str], mode: str, exact: bool,
-                 allowed: np.ndarray | None) -> tuple[list[Scored], list[str]]:
+                 allowed: Allowed | None) -> tuple[list[Scored], list[str]]:
         """The ranking above the floor, and the terms its highlights mark."""
         items, terms = self.rank(text, qlang, langs, mode, exact=exact, allowed=allowed)
         if mode == "full":
@@ -156,8 +162,8 @@ class SearchEngine:
             terms = list(self.expansion(text, qlang, exact=exact).marked)  # what highlights mark
         return items, terms
 
-    def allowed(self, parsed: ParsedQuery, exact: bool = False) -> np.ndarray | None:
-        """The chunk rows the query's filters, phrases and exclusions allow (None: all),
+    def allowed(self, parsed: ParsedQuery, exact: bool = False) -> Allowed | None:
+        """The chunks the query's filters, phrases and exclusions allow (None: all),
         remembered briefly (paging and facets repeat the query)."""
         key = (parsed.phrases, parsed.excluded, parsed.types, parsed.sources, parsed.titles,
                parsed.after, parsed.before, exact)
@@ -167,17 +173,12 @@ class SearchEngine:
             lang = query_language(said)
             return self.analyzer.query_tokens(said, lang if lang in ("vi", "ko") else "other")
 
-        return self._masks.get(key, lambda: (self._restricted(allowed_rows(
-            self.index, self.meta, parsed, terms, self.counterparts.other)),))[0]
-
-    def _restricted(self, allowed: np.ndarray | None) -> np.ndarray | None:
-        if self.visible is None:
-            return allowed
-        return self.visible if allowed is None else allowed & self.visible
+        return self._masks.get(key, lambda: (self.retriever.allowed(parsed, terms, self.counterparts,
+                                                                    self.visible),))[0]
 
     def speller(self) -> Speller:
         if self._speller is None:
-            speller = Speller.from_lexicon(self.index.lexical)
+            speller = Speller.from_lexicon(self.retriever.lexicon)
             with self._vector_lock:
                 self._speller = speller
         return self._speller
@@ -193,31 +194,25 @@ class SearchEngine:
         return query
 
     def rank(self, query: str, qlang: str, langs: Sequence[str], mode: str = "full", *, exact: bool = False,
-             allowed: np.ndarray | None = None) -> tuple[list[Scored], list[str]]:
+             allowed: Allowed | None = None) -> tuple[list[Scored], list[str]]:
         """Every candidate document of the given languages, best first (no relevance floor).
         A query in English (or another language) is compared densely with both languages and
-        lexically on the Latin-script terms they share. `allowed`: the chunk rows retrieval may
+        lexically on the Latin-script terms they share. `allowed`: the chunks retrieval may
         return (search.constraints), None for all."""
         terms = self.query_terms(query, qlang, expand=mode == "full", exact=exact)
         qvec = self.query_vector(query, exact=exact)
         # Counterpart bridging needs the other language's scores even under a language filter.
         scored_langs = LANGS if mode == "full" else langs
-        centred = self.index.centre(qvec, qlang)[0]
-        k = self.params.candidates
-        nearest = ({} if mode not in ("full", "dense") else
-                   self.index.search_dense_async(centred, scored_langs, k) if allowed is None else
-                   {lang: self.index.submit(dense_within, self.index, centred, lang, k, allowed)
-                    for lang in scored_langs})
-        lexical = self.index.lexical.scores(terms) if mode in ("full", "bm25") else None
-        # the matching (allowed) rows of each language, found once for all of them
-        matched = None
-        if lexical is not None:
-            hits = lexical > 0 if allowed is None else (lexical > 0) & allowed
-            matched = self.index.rows_by_lang(np.flatnonzero(hits))
+        retriever, k = self.retriever, self.params.candidates
+        # the languages' dense searches run while the lexical ones are scored
+        nearest = (retriever.dense(retriever.centre(qvec, qlang), scored_langs, k, allowed)
+                   if mode in ("full", "dense") else {})
+        weights = self.translation_weights(query, qlang, exact) if mode == "full" else None
+        lexical = retriever.lexical(terms, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
         merged: list[Scored] = []
         for lang in scored_langs:
-            dense_hits = nearest[lang].result() if lang in nearest else None
-            merged.extend(self._rank_language(qvec, qlang, lexical, matched, lang, mode, dense_hits))
+            dense_hits = nearest[lang]() if lang in nearest else None
+            merged.extend(self._rank_language(qvec, qlang, lexical.get(lang), lang, mode, dense_hits))
         if mode == "full":
             merged = bridge(merged, self.counterparts, self.params)
         merged = [s for s in merged if s.lang in langs]
@@ -231,8 +226,13 @@ class SearchEngine:
         qvec = self.query_vector(query, exact=exact)
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
         expansion = self.expansion(query, qlang, exact=exact)
-        return above_floor(self.index, ranked, terms, qvec, qlang, self.counterparts.other, self.params,
+        return above_floor(self.retriever, ranked, terms, qvec, qlang, self.counterparts.other, self.params,
                            stats.get, list(expansion.own), expansion.translated)
+
+    def translation_weights(self, query: str, qlang: str, exact: bool = False) -> TranslationWeights | None:
+        """How the query's glossary translations count in BM25 (search.expansion)."""
+        expansion = self.expansion(query, qlang, exact=exact)
+        return TranslationWeights.of(expansion.own, expansion.translated, self.params.translation_coverage)
 
     def query_vector(self, query: str, *, exact: bool = False) -> np.ndarray:
         """The encoded query, remembered briefly: ranking and the relevance floor both need it."""
@@ -241,12 +241,13 @@ class SearchEngine:
 
     def as_searched(self, query: str) -> str:
         """The query as it is encoded and analysed: Vietnamese typed without diacritics gets
-        them back from the index's own words (search.accents); anything else is unchanged."""
-        return self.accent_table().restore(query)
+        them back from the index's own words (search.accents); anything else is unchanged,
+        without building the table (a one-shot search of an accented query never needs it)."""
+        return self.accent_table().restore(query) if looks_unaccented_vietnamese(query) else query
 
     def accent_table(self) -> AccentTable:
         if self._accents is None:
-            table = AccentTable.from_lexicon(self.index.lexical, self._glossary_words())
+            table = AccentTable.from_lexicon(self.retriever.lexicon, self._glossary_words())
             with self._vector_lock:
                 self._accents = table
         return self._accents
@@ -272,21 +273,13 @@ class SearchEngine:
     def related(self, doc_id: str, limit: int = 6) -> list[Hit]:
         """Documents of both languages closest in content, counterpart first when there is one.
         Compared on centred document vectors, so the other language is not at a disadvantage."""
-        index = self.index
-        vec = index.doc_vector(doc_id)
-        if vec is None:
+        like = self.retriever.documents_like(doc_id)
+        if like is None:
             return []
-        sims = index.doc_matrix @ vec
         link = self.counterparts.get(doc_id)
-        order = [i for i in np.argsort(-sims).tolist() if index.doc_ids[i] != doc_id and self.sees(index.doc_ids[i])]
-        picked = [index.doc_position[link.other_id]] if link and link.other_id in index.doc_position else []
-        picked += [i for i in order if i not in picked][: max(limit - len(picked), 0)]
-        hits = []
-        for i in picked:
-            other = index.doc_ids[i]
-            row = index.doc_rows[other][0]
-            hits.append(self.hit(Scored(other, index.doc_lang[other], float(sims[i]), row), []))
-        return hits
+        picked = [s for s in like if link and s.doc_id == link.other_id][:1]
+        picked += [s for s in like if self.sees(s.doc_id) and s not in picked][: max(limit - len(picked), 0)]
+        return [self.hit(s, []) for s in picked]
 
     def words_of(self, text: str, lang: str) -> tuple[str, ...]:
         """The multi-syllable Vietnamese words of a text, so highlights never cut one
@@ -294,8 +287,7 @@ class SearchEngine:
         return self.analyzer.words(text) if lang == "vi" else ()
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
-        chunk = self.index.chunks[scored.best_row]
-        words = self.index.chunk_words(scored.best_row)
+        chunk, words = self.retriever.passage(scored.best_row)
         meta = self.meta.get(scored.doc_id, DocMeta())
         text = shown_text(chunk.text, meta.type, self.viewer)  # lines intact: a contact line is found whole
         if words is not None:  # the passage's words as indexed: marked on whole words at once
@@ -309,28 +301,19 @@ class SearchEngine:
                    url=meta.url, type=meta.type, date=meta.date, source=meta.source)
 
     # -- internals -----------------------------------------------------------------------
-    def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: np.ndarray | None,
-                       matched: dict[str, np.ndarray] | None, lang: str, mode: str,
-                       dense_hits: tuple[np.ndarray, np.ndarray] | None = None) -> list[Scored]:
-        """One language's candidates, fused; `dense_hits`: its nearest chunks (rows, centred
-        cosines) as Index.search_dense_async found them (modes full and dense)."""
-        index, params = self.index, self.params
+    def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: Hits | None, lang: str, mode: str,
+                       dense_hits: Hits | None = None) -> list[Scored]:
+        """One language's candidates, fused; `lexical` and `dense_hits`: its best chunks by
+        BM25 (modes full and bm25) and by centred cosine (modes full and dense)."""
+        retriever, params = self.retriever, self.params
         dense: PerDoc = {}
         if mode == "plain":
-            rows = index.rows_of_lang(lang)
-            sims = index.vectors[rows] @ qvec
-            order = top_k(sims, params.candidates, positive_only=False)
-            dense = best_per_doc(index, rows[order], sims[order])
+            dense = best_per_doc(retriever.plain(qvec, lang, params.candidates))
         elif dense_hits is not None:
-            dense = best_per_doc(index, *dense_hits)
+            dense = best_per_doc(dense_hits)
             if mode == "full" and params.document_weight > 0:
-                dense = with_document_vectors(index, dense, index.centre(qvec, qlang)[0], params.document_weight)
-        lex: PerDoc = {}
-        if lexical is not None and matched is not None:
-            rows = matched[lang]
-            scores = lexical[rows]
-            top = top_k(scores, params.candidates)
-            lex = best_per_doc(index, rows[top], scores[top])
+                dense = with_document_vectors(retriever, dense, retriever.centre(qvec, qlang), params.document_weight)
+        lex = best_per_doc(lexical) if lexical is not None else {}
         if mode in ("plain", "dense"):
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
         if mode == "bm25":
@@ -339,10 +322,10 @@ class SearchEngine:
 
     def _background(self, qvec: np.ndarray, qlang: str, lang: str, *, floor: bool = False) -> tuple[float, float] | None:
         """The query's similarity to everyday text of `lang` (indexer.centring.background)."""
-        if (not floor and self.params.calibration_weight <= 0) or lang not in self.index.centroids:
+        centroid = self.retriever.centroid(lang)
+        if (not floor and self.params.calibration_weight <= 0) or centroid is None:
             return None
         reference = centring.reference_vectors(self.encoder).get(lang if lang in ("vi", "ko") else "en")
         if reference is None:
             return None
-        centred = self.index.centre(qvec, qlang)[0]
-        return centring.background(centred, reference, self.index.centroids[lang])
+        return centring.background(self.retriever.centre(qvec, qlang), reference, centroid)

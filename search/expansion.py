@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from viko.corpus.catalogue import Catalogue
 from viko.corpus.glossary import Entry, Glossary, GlossaryStore, bundled_path, parse_tsv, with_english
 from viko.corpus.textnorm import detect_language
 from viko.indexer.analyze import Analyzer
+from viko.indexer.lexical import LexicalIndex
 from viko.indexer.wordbounds import HANGUL as _HANGUL
 from viko.indexer.wordbounds import Syllables
 
@@ -120,6 +123,49 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) ->
     unique = tuple(dict.fromkeys(terms))
     return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
                      tuple(_without_acronym_words(query, list(unique))))
+
+
+@dataclass(frozen=True)
+class TranslationWeights:
+    """How a glossary translation's terms count in BM25: in each passage, by the share of the
+    translation's IDF weight the passage holds, to the power `exponent`. Its syllables are
+    common Vietnamese words: "nhà" of "mái nhà" (roof) counts fully beside "mái", and little
+    in "nhà máy" (factory), where the flat term list counted it the same."""
+
+    own: frozenset[str]  # the query's own terms: always counted fully
+    groups: tuple[frozenset[str], ...]  # each translation's index terms
+    exponent: float
+
+    @classmethod
+    def of(cls, own: Sequence[str], translated: Mapping[str, Sequence[Collection[str]]],
+           exponent: float) -> TranslationWeights | None:
+        groups = tuple(dict.fromkeys(frozenset(g) for alternatives in translated.values() for g in alternatives if g))
+        return cls(frozenset(own), groups, exponent) if groups and exponent > 0 else None
+
+
+def weighted_scores(lexicon: LexicalIndex, terms: Sequence[str], weights: TranslationWeights | None) -> np.ndarray:
+    """BM25 of every chunk for the terms, each translation term weighted per chunk
+    (TranslationWeights); a term of several translations takes the best weight."""
+    if weights is None:
+        return lexicon.scores(terms)
+    translation = {t for g in weights.groups for t in g} - weights.own
+    terms = list(dict.fromkeys(terms))
+    out = np.array(lexicon.scores([t for t in terms if t not in translation]), dtype=np.float32)
+    columns = {t: lexicon.scores([t]) for t in terms if t in translation}
+    share: dict[str, np.ndarray] = {}
+    for group in weights.groups:
+        idf = {t: lexicon.idf_of(t) for t in group}
+        total = sum(idf.values())
+        if total <= 0:
+            continue
+        held = sum(((columns[t] if t in columns else lexicon.scores([t])) > 0) * np.float32(w)
+                   for t, w in idf.items())
+        part = (np.asarray(held, np.float32) / np.float32(total)) ** np.float32(weights.exponent)
+        for t in group & columns.keys():
+            share[t] = part if t not in share else np.maximum(share[t], part)
+    for t, column in columns.items():
+        out += column * share[t] if t in share else column
+    return out
 
 
 def expanded_terms(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> list[str]:

@@ -15,30 +15,30 @@ from __future__ import annotations
 import numpy as np
 
 from viko.indexer import centring, scoring
-from viko.indexer.store import Index
 from viko.search.params import RankingParams
 from viko.search.ranked import Scored
+from viko.search.retriever import Hits, Retriever
 
-# Candidates per document: (best score, the chunk row that scored it).
+# Candidates per document: (best score, the key of the chunk that scored it: search.retriever).
 PerDoc = dict[str, tuple[float, int]]
 # The scale fused scores are shrunk toward when re-standardised: the dense z-scores' N(0, 1).
 FUSED_PRIOR = (0.0, 1.0)
 
 
-def best_per_doc(index: Index, rows: np.ndarray, scores: np.ndarray) -> PerDoc:
+def best_per_doc(hits: Hits) -> PerDoc:
     best: PerDoc = {}
-    for row, score, doc in zip(rows.tolist(), scores.tolist(), index.doc_ids_of(rows), strict=True):
+    for row, score, doc in zip(hits.keys.tolist(), hits.scores.tolist(), hits.doc_ids, strict=True):
         if doc not in best or score > best[doc][0]:
             best[doc] = (float(score), int(row))
     return best
 
 
-def with_document_vectors(index: Index, dense: PerDoc, centred_query: np.ndarray, weight: float) -> PerDoc:
+def with_document_vectors(retriever: Retriever, dense: PerDoc, centred_query: np.ndarray, weight: float) -> PerDoc:
     """Blend each document's best-passage score with its whole-document similarity (the mean
     of its centred chunk vectors): a query that sums up a document, like a headline, matches
     the whole better than any one passage."""
     docs = list(dense)
-    wholes = (index.doc_vectors_of(docs) @ centred_query).tolist() if docs else []
+    wholes = (retriever.doc_vectors(docs) @ centred_query).tolist() if docs else []
     return {doc: ((1 - weight) * dense[doc][0] + weight * whole, dense[doc][1])
             for doc, whole in zip(docs, wholes, strict=True)}
 

@@ -35,6 +35,9 @@ class RankingParams:
     bridge_weight: float = _param(1.0, "How much a document inherits from its counterpart's score (0 turns bridging off).")
     full_bridge_confidence: float = _param(
         1.0, "Confidence at which a possible (unclaimed) counterpart link would bridge fully; weaker ones in proportion. Claimed and confirmed links always bridge fully.")
+    # Glossary translations in BM25 (search.expansion.TranslationWeights).
+    translation_coverage: float = _param(
+        0.5, "A glossary translation's terms count in a passage by the share of the translation it holds, to this power (0 = fully wherever they occur).")
     unlinked_share: float = _param(
         0.5, "Share of its own positive evidence a document without a counterpart counts in place of the missing side's.")
     # The relevance floor (search.relevance).

@@ -33,10 +33,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from viko.indexer.lexical import LexicalIndex
-from viko.indexer.store import Index
+from viko.search.expansion import TranslationWeights
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Scored
+from viko.search.retriever import Retriever
 
 CounterpartOf = Callable[[str], str | None]
 # a query's own term -> its glossary translations, each as the index terms a passage must all hold
@@ -44,81 +44,64 @@ Translations = Mapping[str, Sequence[Collection[str]]]
 Background = Callable[[str], "tuple[float, float] | None"]
 
 
-def lexical_docs(index: Index, terms: Sequence[str], min_ratio: float = 0.0,
+def lexical_docs(retriever: Retriever, terms: Sequence[str], min_ratio: float = 0.0,
                  own: Sequence[str] = (), min_coverage: float = 0.0,
-                 among: Collection[str] | None = None, translated: Translations | None = None) -> set[str]:
+                 among: Collection[str] | None = None, translated: Translations | None = None,
+                 weights: TranslationWeights | None = None) -> set[str]:
     """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best,
     and which holds at least min_coverage of the weight of the query's own terms (or their
     glossary translations, `translated`; see term_coverage). With `among`, only those
     documents are looked at: the floor asks about a few hundred candidates, while a common
     term's chunks can be a third of a million-passage index."""
-    if not terms or not index.chunks:
-        return set()
-    scores = index.lexical.scores(list(terms))
-    top = float(scores.max()) if len(scores) else 0.0
+    top = retriever.lexical_top(terms, weights)
     if top <= 0:
         return set()
     threshold = max(min_ratio * top, 1e-9)
-    if among is None:
-        keep = scores >= threshold
-        if own and min_coverage > 0:
-            keep &= term_coverage(index.lexical, own, translated=translated) >= min_coverage
-        return index.docs_of(np.flatnonzero(keep))
-    docs, owner, rows = index.rows_of_docs(among)
-    ok = scores[rows] >= threshold
+    hits = retriever.lexical_of(terms, among, weights)
+    ok = hits.scores >= threshold
     if own and min_coverage > 0:
-        ok &= term_coverage(index.lexical, own, rows, translated) >= min_coverage
-    return {docs[i] for i in np.unique(owner[ok]).tolist()}
+        ok &= term_coverage(retriever, own, hits.keys, translated) >= min_coverage
+    return {hits.doc_ids[i] for i in np.flatnonzero(ok).tolist()}
 
 
-def any_lexical(index: Index, terms: Sequence[str]) -> bool:
+def any_lexical(retriever: Retriever, terms: Sequence[str]) -> bool:
     """Whether any chunk holds a query term (the best chunk always passes any ratio floor)."""
-    return bool(terms) and index.size > 0 and float(index.lexical.scores(list(terms)).max()) > 0
+    return retriever.lexical_top(terms) > 0
 
 
-def term_coverage(lexical: LexicalIndex, own: Sequence[str], rows: np.ndarray | None = None,
+def term_coverage(retriever: Retriever, own: Sequence[str], keys: np.ndarray | None = None,
                   translated: Translations | None = None) -> np.ndarray:
-    """Per chunk (or per given row): the IDF of the query's own terms it holds over the IDF of
-    all of them, a term the index never saw counted at the highest IDF (it is the most
+    """Per chunk (or per given chunk key): the IDF of the query's own terms it holds over the
+    IDF of all of them, a term the index never saw counted at the highest IDF (it is the most
     specific of all). So "mua" alone does not stand for "mua vé máy bay giá rẻ" however few
     documents the collection has; and a term missing from a small collection still counts as
     missing. A term the glossary translates is held where one of its translations is, all its
     index terms (`translated`: search.expansion.translated_terms), and counts once however
     many terms the translation has: "벼" is held by a passage that says "lúa"."""
-    rarest = math.log(1.0 + (lexical.size + 0.5) / 0.5)
-    size = lexical.size if rows is None else len(rows)
-    held = np.zeros(size, np.float32)
+    rarest = math.log(1.0 + (retriever.size + 0.5) / 0.5)
+    if keys is None:
+        keys = np.arange(retriever.size, dtype=np.int64)
+    held = np.zeros(len(keys), np.float32)
     mass = 0.0
     for term in dict.fromkeys(own):
-        weight = lexical.idf_of(term) or rarest
+        weight = retriever.idf_of(term) or rarest
         mass += weight
-        has = _holding(lexical, term, rows, size)
+        has = retriever.holding(term, keys)
         for alternative in (translated or {}).get(term, ()):
-            has |= np.logical_and.reduce([_holding(lexical, t, rows, size) for t in sorted(alternative)])
+            has |= np.logical_and.reduce([retriever.holding(t, keys) for t in sorted(alternative)])
         held[has] += weight
     return held / max(mass, 1e-9)
 
 
-def _holding(lexical: LexicalIndex, term: str, rows: np.ndarray | None, size: int) -> np.ndarray:
-    """Which chunks (or given rows) hold the term."""
-    if rows is not None:
-        return lexical.holds(term, rows)
-    has = np.zeros(size, bool)
-    for posted, _, _ in lexical.postings(term):
-        has[posted] = True
-    return has
-
-
-def dense_similarity(index: Index, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
+def dense_similarity(retriever: Retriever, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
     """Centred cosine between the query and each item's best chunk."""
     if not items:
         return np.zeros(0, np.float32)
-    centred = index.centre(query_vector, qlang)[0]
-    rows = np.fromiter((s.best_row for s in items), dtype=np.int64, count=len(items))
-    return np.asarray(index.centred[rows] @ centred, dtype=np.float32)
+    keys = np.fromiter((s.best_row for s in items), dtype=np.int64, count=len(items))
+    return retriever.cosines(retriever.centre(query_vector, qlang), keys)
 
 
-def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
+def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, params: RankingParams = DEFAULTS,
                 background: Background | None = None, own: Sequence[str] = (),
                 translated: Translations | None = None) -> list[Scored]:
@@ -127,9 +110,10 @@ def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], que
     glossary translations (the lexical coverage)."""
     others = [counterpart_of(item.doc_id) for item in items]
     candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
-    lexical = lexical_docs(index, terms, params.min_lexical_evidence, own, params.min_term_coverage,
-                           among=candidates, translated=translated)
-    dense = dense_similarity(index, query_vector, qlang, items)
+    weights = TranslationWeights.of(own, translated or {}, params.translation_coverage)
+    lexical = lexical_docs(retriever, terms, params.min_lexical_evidence, own, params.min_term_coverage,
+                           among=candidates, translated=translated, weights=weights)
+    dense = dense_similarity(retriever, query_vector, qlang, items)
     strong, zs = [], []
     for item, sim, other in zip(items, dense.tolist(), others, strict=True):
         stats = background(item.lang) if background else None
@@ -141,7 +125,7 @@ def above_floor(index: Index, items: Sequence[Scored], terms: Sequence[str], que
     # the collection at all (any lexical match, however weak). Nonsense has neither. Then the
     # best-ranked document of each language may pass on supporting evidence: the one match a
     # language without words in common with the query can offer.
-    if not (any(strong) or any_lexical(index, terms)):
+    if not (any(strong) or any_lexical(retriever, terms)):
         return [item for item, keep in zip(items, strong, strict=True) if keep]
     best: dict[str, int] = {}
     for i, item in enumerate(items):

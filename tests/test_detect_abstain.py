@@ -140,6 +140,31 @@ def test_halves_of_one_article_are_not_claimed_but_a_translation_is(tmp_path: Pa
     assert out.exit_code == 0 and "translation (detected)" in out.output and "sentences align" in out.output
 
 
+# One article about a new library, told in two halves: the first four sentences in Vietnamese,
+# the last four in Korean. No numbers and no shared names, so the document-level features
+# (numbers, names, cosine, margin) cannot tell it from a translation; only the sentences can.
+LIBRARY_VI = ["Thành phố Đà Nẵng khánh thành thư viện công cộng mới bên bờ sông Hàn.",
+              "Thư viện có phòng đọc cho trẻ em, khu sách nói và không gian làm việc chung.",
+              "Người dân có thể mượn sách miễn phí bằng thẻ căn cước.",
+              "Kiến trúc sư thiết kế tòa nhà với mái xanh và nhiều cửa sổ lớn để đón ánh sáng tự nhiên."]
+LIBRARY_KO = ["도서관은 주말에도 밤늦게까지 문을 연다.",
+              "시는 인근 학교 학생들을 위한 독서 수업을 매주 운영할 계획이다.",
+              "자원봉사자들이 노인들에게 전자책 이용법을 가르친다.",
+              "시 관계자는 도서관이 시민들의 새로운 만남의 장소가 되기를 기대한다고 말했다."]
+
+
+@pytest.mark.model
+def test_same_story_halves_without_numbers_are_not_claimed(tmp_path: Path) -> None:
+    """The sentence-level evidence is what refuses this pair: with every aligned sentence
+    counted as a strong link (no cosine or rival test), it is claimed at about 0.96."""
+    records = [("library-vi", "vi", "\n".join(LIBRARY_VI)), ("library-ko", "ko", "\n".join(LIBRARY_KO)), *SIX]
+    links = _links(_index(tmp_path, records))
+    story = [c for c in links if {c.doc_id, c.other_id} == {"library-vi", "library-ko"}]
+    assert not [c for c in story if c.claimed], story
+    assert all(c.evidence().get("sent_share", 0.0) < 0.5 for c in story)
+    assert not [c for c in links if c.claimed]
+
+
 def test_a_possible_link_is_shown_as_such(tmp_path: Path) -> None:
     cat = Catalogue.open(tmp_path / "c.sqlite")
     cat.upsert_many(make_document({"id": d, "lang": lang, "text": text}) for d, lang, text in SIX[:1] + SIX[3:4])

@@ -16,6 +16,7 @@ from viko.search.engine import SearchEngine
 from viko.search.expansion import NoExpansion, expanded_terms, file_glossary, product_glossary
 from viko.search.fusion import fuse, with_document_vectors
 from viko.search.params import RankingParams
+from viko.search.retriever import LocalRetriever
 from viko.settings import Settings
 from viko.workbench.pairing import detect_documents
 
@@ -251,7 +252,7 @@ def test_document_vector_blend_stays_on_the_cosine_scale(tmp_path: Path) -> None
         best.setdefault(index.chunks[r].doc_id, (float(s), int(r)))  # each document's best passage
     whole = dict(zip(best, (index.doc_vectors_of(list(best)) @ qvec).tolist(), strict=True))
     assert abs(best["report-vi"][0] - whole["report-vi"]) > 0.05  # its best passage is not its whole
-    blended = with_document_vectors(index, best, qvec, 0.5)
+    blended = with_document_vectors(LocalRetriever(index, {}), best, qvec, 0.5)
     for doc, (score, row) in blended.items():  # between the passage's cosine and the whole's
         assert min(best[doc][0], whole[doc]) - 1e-6 <= score <= max(best[doc][0], whole[doc]) + 1e-6, doc
         assert -1.0 <= score <= 1.0 and row == best[doc][1]

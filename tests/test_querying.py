@@ -29,6 +29,7 @@ from viko.search.relevance import (
     near_best,
     term_coverage,
 )
+from viko.search.retriever import LocalRetriever
 from viko.search.snippets import match_spans
 
 from helpers import SMALL_DOCS, FakeEncoder
@@ -194,46 +195,51 @@ def small_index(tmp_path: Path) -> Index:
     return Index.load(tmp_path / "index")
 
 
+@pytest.fixture
+def retriever(small_index: Index) -> LocalRetriever:
+    return LocalRetriever(small_index, {})
+
+
 def _items(index: Index) -> list[Scored]:
     return [Scored(d, index.doc_lang[d], 1.0, index.doc_rows[d][0]) for d in index.doc_ids]
 
 
-def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index) -> None:
+def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index, retriever: LocalRetriever) -> None:
     items = _items(small_index)
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
-    assert lexical_docs(small_index, terms, 0.2) == {"aqua-vi"}
+    assert lexical_docs(retriever, terms, 0.2) == {"aqua-vi"}
     # Asked about some documents only (the floor's candidates): the same answer for those.
-    assert lexical_docs(small_index, terms, 0.2, among={"aqua-vi", "chip-ko", "gone"}) == {"aqua-vi"}
-    assert lexical_docs(small_index, terms, 0.2, among={"chip-ko"}) == set()
+    assert lexical_docs(retriever, terms, 0.2, among={"aqua-vi", "chip-ko", "gone"}) == {"aqua-vi"}
+    assert lexical_docs(retriever, terms, 0.2, among={"chip-ko"}) == set()
     far = np.zeros(small_index.manifest.dim, np.float32)
     far[0] = 1.0
     nobody: dict[str, str] = {}
-    kept = above_floor(small_index, items, terms, far, "vi", nobody.get, params=UNREACHABLE)
+    kept = above_floor(retriever, items, terms, far, "vi", nobody.get, params=UNREACHABLE)
     assert [k.doc_id for k in kept] == ["aqua-vi"]
-    bridged = above_floor(small_index, items, terms, far, "vi", {"chip-ko": "aqua-vi"}.get, params=UNREACHABLE)
+    bridged = above_floor(retriever, items, terms, far, "vi", {"chip-ko": "aqua-vi"}.get, params=UNREACHABLE)
     assert [k.doc_id for k in bridged] == ["aqua-vi", "chip-ko"]
     # Dense evidence: the query is a document's own chunk, so its centred cosine is 1.
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
-    sims = dense_similarity(small_index, own, "ko", items)
+    sims = dense_similarity(retriever, own, "ko", items)
     assert sims[[i.doc_id for i in items].index("mou-ko")] == pytest.approx(1.0, abs=1e-5)
-    dense = above_floor(small_index, items, [], own, "ko", nobody.get, params=RankingParams(min_dense_evidence=0.99))
+    dense = above_floor(retriever, items, [], own, "ko", nobody.get, params=RankingParams(min_dense_evidence=0.99))
     assert [k.doc_id for k in dense] == ["mou-ko"]
 
 
-def test_floor_background_rule(small_index: Index) -> None:
+def test_floor_background_rule(small_index: Index, retriever: LocalRetriever) -> None:
     items = _items(small_index)
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
     nobody: dict[str, str] = {}
     # Far above everyday text of every language: kept even under an unreachable cosine floor.
-    kept = above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE,
+    kept = above_floor(retriever, items, [], own, "ko", nobody.get, params=UNREACHABLE,
                        background=lambda lang: (0.0, 0.1))
     assert [k.doc_id for k in kept] == ["mou-ko"]
-    none = above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE,
+    none = above_floor(retriever, items, [], own, "ko", nobody.get, params=UNREACHABLE,
                        background=lambda lang: (0.9, 1.0))
     assert none == []
 
 
-def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_match(small_index: Index) -> None:
+def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_match(small_index: Index, retriever: LocalRetriever) -> None:
     """Between the supporting and the strong background deviations (here 3), only the best
     ranked document of a language passes, and only when the query has evidence somewhere: a
     real cross-language match in a small collection is kept, nonsense still gets nothing."""
@@ -242,14 +248,14 @@ def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_mat
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
     three = lambda lang: (0.7, 0.1)  # noqa: E731 - the best chunk's cosine 1.0 is 3 deviations up
     items = sorted(_items(small_index), key=lambda s: s.doc_id != "mou-ko")  # mou-ko ranked first
-    kept = above_floor(small_index, items, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
+    kept = above_floor(retriever, items, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
     assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
     # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
-    assert above_floor(small_index, items, [], own, "ko", nobody.get, params=UNREACHABLE, background=three) == []
+    assert above_floor(retriever, items, [], own, "ko", nobody.get, params=UNREACHABLE, background=three) == []
     # Second among the Korean documents: not kept on supporting evidence.
     chip = next(i for i in items if i.doc_id == "chip-ko")
     late = [chip] + [i for i in items if i is not chip]
-    kept = above_floor(small_index, late, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
+    kept = above_floor(retriever, late, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
     assert {k.doc_id for k in kept} == {"aqua-vi"}
 
 
@@ -268,29 +274,29 @@ def test_floor_keeps_supported_documents_near_their_languages_best() -> None:
     assert [item.doc_id for item, ok in zip(items, near, strict=True) if ok] == ["best-vi", "close-vi"]
 
 
-def test_lexical_evidence_must_cover_the_query(small_index: Index) -> None:
+def test_lexical_evidence_must_cover_the_query(small_index: Index, retriever: LocalRetriever) -> None:
     """A chunk holding the query's words carries all their weight; words the collection has
     never seen count as the most specific, so a match on a few words of a long query is not
     evidence, however small the collection."""
     analyzer = default_analyzer()
     terms = analyzer.query_tokens("nuôi tôm Cần Thơ", "vi")
-    cover = term_coverage(small_index.lexical, terms)
+    cover = term_coverage(retriever, terms)
     assert cover.max() == pytest.approx(1.0, abs=1e-5)
-    assert lexical_docs(small_index, terms, 0.2, terms, 0.3) == {"aqua-vi"}
+    assert lexical_docs(retriever, terms, 0.2, terms, 0.3) == {"aqua-vi"}
     longer = analyzer.query_tokens("nuôi tôm mua vé xem bóng đá giá rẻ ở sân vận động", "vi")
-    assert lexical_docs(small_index, longer, 0.2) == {"aqua-vi"}  # the ratio alone lets it in
-    assert lexical_docs(small_index, longer, 0.2, longer, 0.3) == set()
+    assert lexical_docs(retriever, longer, 0.2) == {"aqua-vi"}  # the ratio alone lets it in
+    assert lexical_docs(retriever, longer, 0.2, longer, 0.3) == set()
     # Asked for some rows or documents only (the floor's candidates at scale): the same answers.
     rows = np.asarray([3, 0, small_index.size - 1])
-    assert np.allclose(term_coverage(small_index.lexical, longer, rows),
-                       term_coverage(small_index.lexical, longer)[rows])
+    assert np.allclose(term_coverage(retriever, longer, rows),
+                       term_coverage(retriever, longer)[rows])
     everyone = set(small_index.doc_ids)
     for query in (terms, longer):
-        assert lexical_docs(small_index, query, 0.2, query, 0.3, among=everyone) == \
-            lexical_docs(small_index, query, 0.2, query, 0.3)
+        assert lexical_docs(retriever, query, 0.2, query, 0.3, among=everyone) == \
+            lexical_docs(retriever, query, 0.2, query, 0.3)
 
 
-def test_a_query_word_is_held_where_its_glossary_translation_is(small_index: Index) -> None:
+def test_a_query_word_is_held_where_its_glossary_translation_is(small_index: Index, retriever: LocalRetriever) -> None:
     """태양광 발전 asked of a Vietnamese text saying "điện mặt trời": both Korean words are held
     through their translation (all of its words, not any one syllable), each counted once."""
     analyzer = default_analyzer()
@@ -300,8 +306,8 @@ def test_a_query_word_is_held_where_its_glossary_translation_is(small_index: Ind
         own = analyzer.query_tokens(query, "ko")
         translated = translated_terms(analyzer, glossary, query, "ko")
         assert frozenset({"điện", "mặt", "trời", "mặt_trời"}) in translated["태양광"]  # all held, not any
-        plain = term_coverage(small_index.lexical, own)
-        cover = term_coverage(small_index.lexical, own, translated=translated)
+        plain = term_coverage(retriever, own)
+        cover = term_coverage(retriever, own, translated=translated)
         assert plain[rows["mou-vi"]] == 0.0  # no Korean word in a Vietnamese text
         assert cover[rows["mou-vi"]] == pytest.approx(share, abs=0.15) if share < 1 else cover[rows["mou-vi"]] > 0.99
         assert cover[rows["aqua-vi"]] == 0.0  # "điện" or "mặt" alone would not do

@@ -1,5 +1,5 @@
-"""`viko index --ray local|ADDRESS`: the passages embedded by a Ray Data job give the index a
-local run gives. Ray runs for real, on loopback only: a runtime started for the run, and a
+"""`viko index --ray local|ADDRESS`: the passages embedded and the chunks analysed by a Ray Data
+job give the index a local run gives (vectors, BM25 postings, the Vietnamese words kept). Ray runs for real, on loopback only: a runtime started for the run, and a
 simulated two-node cluster (ray.cluster_utils.Cluster) joined by its address. Every test that
 starts Ray has a hard timeout: a Ray job short of resources waits silently for ever."""
 
@@ -13,11 +13,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from viko.indexer.ray_embed import RayEmbedError, RayJob, Workers, plan_workers, read_vectors
+from viko.indexer.ray_embed import RayEmbedError, RayJob, Workers, plan_workers
+from viko.indexer.ray_export import read_analyses, read_vectors
 from viko.indexer.store import Index
 
 from helpers import ROOT, SMALL_DOCS, FakeEncoder
@@ -56,17 +58,33 @@ def contents(data: Path) -> tuple[list[str], np.ndarray, np.ndarray, str]:
         return docs, hashes, vectors, index.manifest.model
 
 
+def lexical(root: Path) -> tuple[list[tuple[object, ...]], list[tuple[str, ...] | None]]:
+    """Every segment's BM25 postings (vocabulary with its term ids, posting lists, frequencies,
+    chunk lengths) and every row's kept words."""
+    with Index.load(root) as index:
+        postings = [(s.postings.vocab, *(np.asarray(a).tolist() for a in (s.postings.indptr, s.postings.rows,
+                                                                         s.postings.tf, s.postings.lengths)))
+                    for s in index.segments]
+        return postings, [index.chunk_words(r) for r in range(index.size)]
+
+
 def assert_same_index(plain: Path, on_ray: Path) -> None:
     docs, hashes, vectors, model = contents(plain)
     ray_docs, ray_hashes, ray_vectors, ray_model = contents(on_ray)
     assert ray_docs == docs and np.array_equal(ray_hashes, hashes) and ray_model == model
     assert np.allclose(ray_vectors, vectors, atol=ATOL), float(np.abs(ray_vectors - vectors).max())
+    (postings, words), (ray_postings, ray_words) = lexical(plain / "index"), lexical(on_ray / "index")
+    assert ray_postings == postings and ray_words == words and any(words)
 
 
 def hits(data: Path, cwd: Path) -> list[list[tuple[str, float]]]:
     """The top hits of each of QUERIES (one `viko search -` run: a query a line)."""
     lines = viko("--data", str(data), "search", "--limit", "5", "-", stdin="\n".join(QUERIES) + "\n", cwd=cwd)
     return [[(h["id"], h["score"]) for h in json.loads(line)["hits"]] for line in lines.splitlines()]
+
+
+def _no_analysis(*args: object) -> object:
+    raise AssertionError("a chunk was analysed in the driver")
 
 
 @pytest.fixture
@@ -118,11 +136,13 @@ def two_nodes() -> Iterator[str]:
 
 @pytest.mark.model
 @pytest.mark.timeout(480)
-def test_update_on_a_two_node_cluster(tmp_path: Path, small_corpus: Path, two_nodes: str) -> None:
-    """An incremental update whose new passages are embedded by actors spread over two nodes
-    (two actors of one CPU: 3 CPUs, one kept free) equals the same update run here;
-    the passages of the previous generation are reused, not sent to the cluster."""
+def test_update_on_a_two_node_cluster(tmp_path: Path, small_corpus: Path, two_nodes: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incremental update whose new passages are embedded and whose chunks are analysed by
+    actors spread over two nodes (two actors of one CPU: 3 CPUs, one kept free) equals the same
+    update run here; the passages of the previous generation are reused, not sent to the cluster."""
     from viko.corpus.importer import import_jsonl
+    from viko.indexer import build
     from viko.runtime import open_catalogue, run_index
     from viko.settings import Settings
 
@@ -135,6 +155,8 @@ def test_update_on_a_two_node_cluster(tmp_path: Path, small_corpus: Path, two_no
         first = run_index(settings)
         with open_catalogue(settings) as cat:
             import_jsonl(cat, FIRSTDAY)
+        if address:  # the chunks' analyses come from the job: this process analyses none
+            monkeypatch.setattr(build, "analyse_chunk", _no_analysis)
         runs[name] = run_index(settings.replace(ray_address=address), progress=lambda *r: reports.append(r))
     assert first.embedded > 0
     plain, on_ray = runs["plain"], runs["ray"]
@@ -223,29 +245,124 @@ def test_vectors_that_do_not_fit_are_refused(tmp_path: Path) -> None:
             read_vectors(path, [b"a", b"b"], model="m", dim=4)
 
 
-def test_precomputed_vectors_are_taken(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
-    """update_index takes the vectors it is given for the passages `passages_to_embed` lists
-    (counted as embedded), reuses what the previous generation has, and embeds nothing else."""
+def test_analyses_of_another_analyser_or_of_other_chunks_are_refused() -> None:
+    import pyarrow as pa
+
+    def table(keys: list[bytes], fingerprint: str = "f1") -> pa.Table:
+        return pa.table({"key": pa.array(keys, pa.binary()), "analyser": [fingerprint] * len(keys),
+                         "terms": pa.array([["hợp_tác", "hợp"]] * len(keys), pa.list_(pa.string())),
+                         "words": pa.array([["hợp_tác"]] * len(keys), pa.list_(pa.string()))})
+
+    got = read_analyses(table([b"a", b"b"]), [b"a", b"b"], analyser="f1")
+    assert got == {b"a": (["hợp_tác", "hợp"], ("hợp_tác",)), b"b": (["hợp_tác", "hợp"], ("hợp_tác",))}
+    mixed = pa.concat_tables([table([b"a"]), table([b"b"], "f2")])
+    for given, message in ((table([b"a", b"b"]).slice(0, 1), "1 distinct analyses for 2 chunks"),
+                           (table([b"a", b"a"]), "1 distinct analyses for 2 chunks"),
+                           (table([b"a", b"b"], "f2"), r"another analyser \(fingerprint f2\) than this process's \(f1\)"),
+                           (mixed, r"another analyser \(fingerprint f1, f2\)")):
+        with pytest.raises(RayEmbedError, match=message):
+            read_analyses(given, [b"a", b"b"], analyser="f1")
+
+
+# Documents of three chunks (one then edited: its other two keep their vectors) and of a text
+# that starts with its title (the encoder sees the chunk alone: its words are the passage's).
+LONG = SMALL_DOCS[0]["text"] + "\n\n" + " ".join(
+    f"Điều {n}. Hai bên phối hợp xây dựng trạm điện mặt trời số {n} và đào tạo kỹ sư vận hành tại Hải Phòng."
+    for n in range(2, 12))
+DOCS = [{**SMALL_DOCS[0], "text": LONG}, *SMALL_DOCS[1:],
+        {"id": "titled-vi", "lang": "vi", "title": "Hợp tác năng lượng",
+         "text": "Hợp tác năng lượng\n\nHai bên hợp tác phát triển điện mặt trời ở Hải Phòng."}]
+EDIT = "Hai bên ký thêm một phụ lục về điện gió ngoài khơi."
+
+
+def edited(docs: list[Any]) -> None:
     from viko.corpus.document import make_document
+
+    docs[0] = make_document({**DOCS[0], "text": LONG + "\n\n" + EDIT})
+
+
+def test_precomputed_vectors_and_analyses_are_taken(tmp_path: Path, fake_encoder: FakeEncoder,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """update_index takes the vectors it is given for the passages `pending_work` lists
+    (counted as embedded), reuses what the previous generation has, and embeds nothing else;
+    and it takes the analyses given for every chunk of the changed documents (also those whose
+    vectors are reused), analysing none."""
+    from viko.corpus.document import make_document
+    from viko.indexer import build
     from viko.indexer.analyze import default_analyzer
-    from viko.indexer.build import passages_to_embed, update_index
     from viko.indexer.centring import reference_centroids
 
-    root, docs = tmp_path / "index", [make_document(d) for d in SMALL_DOCS]
+    root, docs, analyzer = tmp_path / "index", [make_document(d) for d in DOCS], default_analyzer()
     reference_centroids(fake_encoder)  # embedded once per process: not what is counted here
-    for edit in (None, "Hai bên ký thêm một phụ lục về điện gió ngoài khơi."):
-        if edit:  # one document edited: only its new passage is listed
-            docs[0] = make_document({**SMALL_DOCS[0], "text": SMALL_DOCS[0]["text"] + "\n\n" + edit})
-        passages = passages_to_embed(docs, root, fake_encoder)
-        # Distinguishable from what the encoder would give: the index must hold these.
-        given = {d: -v for d, v in zip(passages, FakeEncoder().encode_passages(list(passages.values())), strict=True)}
+    for edit in (None, EDIT):
+        if edit:  # one document edited: only its new passage is listed for embedding
+            edited(docs)
+        work = build.pending_work(docs, root, fake_encoder)
+        # Distinguishable from what the encoder and the analyser would give: the index must hold these.
+        given = {d: -v for d, v in zip(work.passages, FakeEncoder().encode_passages(list(work.passages.values())),
+                                       strict=True)}
+        marked = {}
+        for n, (key, (_, lang, text, chunk)) in enumerate(work.chunks.items()):
+            terms, words = build.analyse_chunk(analyzer, lang, text, chunk or text)
+            marked[key] = ([*terms, f"mark{n}"], (*words, f"mark_{n}"))
         encoded = fake_encoder.passages_encoded
-        stats = update_index(docs, root, fake_encoder, default_analyzer(), precomputed=given)
+        with monkeypatch.context() as patch:
+            patch.setattr(build, "analyse_chunk", _no_analysis)
+            stats = build.update_index(docs, root, fake_encoder, analyzer, precomputed=given, preanalysed=marked)
         assert fake_encoder.passages_encoded == encoded and stats.embedded == len(given) > 0
+        changed = {d.id for d in docs} if edit is None else {docs[0].id}
         with Index.load(root) as index:
+            rows = [r for r in range(index.size) if index.live[r] and index.doc_of(r) in changed]
+            assert len(marked) == len(rows) > len(given) if edit else len(marked) == len(rows)
+            terms = row_terms(index)
+            for row in rows:
+                mark = index.chunk_words(row)[-1]
+                assert mark.startswith("mark_") and mark.replace("_", "") in terms[row], row
             seg = index.segments[-1]
             for row in range(seg.size):
                 digest = bytes(seg.chunk_hash[row])
                 if digest in given:
                     assert np.array_equal(np.asarray(seg.vectors[row]), given[digest])
-        assert not passages_to_embed(docs, root, fake_encoder)
+        assert not build.pending_work(docs, root, fake_encoder).chunks
+
+
+def row_terms(index: Index) -> list[set[str]]:
+    """Every row's terms, read from its segment's postings."""
+    out: list[set[str]] = [set() for _ in range(index.size)]
+    for seg, base in zip(index.segments, index.bases, strict=False):
+        vocab = {col: term for term, col in seg.postings.vocab.items()}
+        for row, col in zip(*seg.postings.coo()[:2], strict=True):
+            out[int(base) + int(row)].add(vocab[int(col)])
+    return out
+
+
+def test_the_jobs_files_give_the_local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export, an actor's work on each of its files and the read-back, run here without Ray
+    (the actor's encoder a fake): `update_index` given what they return writes the index a local
+    run writes, analysing nothing itself, also for an edit whose other passages keep their vectors."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from viko.corpus.document import make_document
+    from viko.indexer import build, encoders
+    from viko.indexer.analyze import analyser_fingerprint, default_analyzer
+    from viko.indexer.ray_export import EncoderActor, read_results, write_export
+
+    monkeypatch.setattr(encoders, "load_encoder", lambda spec, device, threads: FakeEncoder())
+    actor, docs = EncoderActor("fake", "cpu", 0), [make_document(d) for d in DOCS]
+    for edit in (None, EDIT):
+        if edit:
+            edited(docs)
+        build.update_index(docs, tmp_path / "plain" / "index", FakeEncoder(), default_analyzer())
+        work = build.pending_work(docs, tmp_path / "ray" / "index", FakeEncoder())
+        export = write_export(work, tmp_path / f"export-{bool(edit)}", actors=2, batch_size=2)
+        results = pa.concat_tables([actor(pq.read_table(part)) for part in sorted(export.glob("*.parquet"))])
+        pq.write_table(results, tmp_path / f"results-{bool(edit)}.parquet")
+        vectors, analysed = read_results(tmp_path / f"results-{bool(edit)}.parquet", work, model=FakeEncoder.name,
+                                         dim=FakeEncoder.dim, analyser=analyser_fingerprint())
+        assert len(analysed) == len(work.chunks) > len(vectors) if edit else len(vectors) == len(work.passages) > 0
+        with monkeypatch.context() as patch:
+            patch.setattr(build, "analyse_chunk", _no_analysis)
+            build.update_index(docs, tmp_path / "ray" / "index", FakeEncoder(), default_analyzer(),
+                               precomputed=vectors, preanalysed=analysed)
+        assert_same_index(tmp_path / "plain", tmp_path / "ray")

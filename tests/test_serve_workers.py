@@ -4,6 +4,7 @@ directory, on a free loopback port.
 - two worker processes answer (two pids in /api/status), from the directory given by `--data`;
 - after `viko index` publishes a new generation, both serve it (each rereads CURRENT);
 - each worker counts the per-client limits on its own (README, "Security and limits");
+- /metrics, whichever worker answers, counts the requests of both, each once (web/operations.py);
 - SIGTERM lets a running request finish (an upload still arriving is stored), then every
   process exits cleanly;
 - a worker closes its index when it shuts down, and the settings reach the workers whole.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from viko.settings import Settings
 from viko.web.localserver import free_port
@@ -136,6 +138,58 @@ def served(data: tuple[Path, Path]) -> Iterator[tuple[subprocess.Popen[str], str
                 os.kill(pid, signal.SIGKILL)
 
 
+STATUS_200 = {"route": "/api/status", "method": "GET", "status": "200"}
+
+
+def _requests_counted(base: str) -> tuple[dict[str, float], dict[str, float]]:
+    """/metrics as one worker answers it: (GET /api/status requests answered 200 and the latency
+    histogram's count for the route, summed over the workers; viko_worker_up by pid)."""
+    answer = httpx.get(base + "/metrics", headers={"X-Viko-Token": TOKEN}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    counted, up = {"requests": 0.0, "timed": 0.0}, {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == "viko_http_requests_total" and sample.labels == STATUS_200:
+                counted["requests"] += sample.value
+            elif sample.name == "viko_http_request_duration_seconds_count" and sample.labels["route"] == "/api/status":
+                counted["timed"] += sample.value
+            elif sample.name == "viko_worker_up":
+                up[sample.labels["pid"]] = sample.value
+    return counted, up
+
+
+@pytest.mark.model
+@pytest.mark.timeout(300)
+def test_metrics_count_the_requests_of_every_worker(served: tuple[subprocess.Popen[str], str, Path],
+                                                     data: tuple[Path, Path]) -> None:
+    """Requests spread over both workers (a new connection each) are all in /metrics, whichever
+    worker answers the scrape, each counted once; the counts file goes when the server stops."""
+    _, base, _ = served
+    time.sleep(1)  # the readiness checks' counts are written (a worker writes a moment after a request)
+    before, _ = _requests_counted(base)
+    made: dict[int, int] = {}
+    deadline = time.monotonic() + 90
+    while len(made) < 2 or sum(made.values()) < 20:
+        assert time.monotonic() < deadline, f"only workers {sorted(made)} answered in 90 s"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            pid = client.get("/api/status").json()["pid"]
+            made[pid] = made.get(pid, 0) + 1
+    total, scrapes, deadline = sum(made.values()), 0, time.monotonic() + 30
+    while scrapes < 6:  # scraped until every request shows, then a few more times (new connections)
+        after, up = _requests_counted(base)
+        counted = {k: after[k] - before[k] for k in after}
+        assert counted["requests"] <= total and counted["timed"] <= total, (counted, made)
+        if counted["requests"] == total:
+            assert counted["timed"] == total and {p for p, v in up.items() if v == 1} >= {str(p) for p in made}, up
+            scrapes += 1
+        else:
+            assert scrapes == 0, (counted, made)  # once all counted, always all counted
+            assert time.monotonic() < deadline, f"/metrics counted {counted} of {total} requests {made}"
+        time.sleep(0.2)
+    folder, _ = data
+    assert len(list((folder / "run" / "metrics").glob("*/*.json"))) >= 2
+
+
 @pytest.mark.model
 @pytest.mark.timeout(900)
 def test_two_workers_serve_each_new_generation_and_stop_gracefully(
@@ -175,6 +229,7 @@ def test_two_workers_serve_each_new_generation_and_stop_gracefully(
     assert not any(_alive(pid) for pid in workers)
     written = log.read_text()
     assert "Traceback" not in written and '"level": "ERROR"' not in written, written[-3000:]
+    assert not list((folder / "run" / "metrics").glob("*"))  # the workers' counts go with the server
     stored = _viko("--data", str(folder), "get", "--json", LATE["id"], cwd=cwd)
     assert json.loads(stored.stdout)["id"] == LATE["id"]
 

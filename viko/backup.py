@@ -40,6 +40,7 @@ import viko
 from viko.indexer.files import fsync_dir, write_atomic
 from viko.indexer.manifest import MANIFEST_FILE
 from viko.locking import LockBusy, data_lock
+from viko.settings import RUN_FOLDER
 
 BACKUP_MANIFEST = "backup.json"
 PARTIAL = "backup.partial"
@@ -285,6 +286,8 @@ def _other_files(data_dir: Path) -> tuple[list[str], list[str]]:
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir).as_posix()
         if rel == CATALOGUE or rel == "index" or rel.startswith("index/") or path.is_dir():
+            continue
+        if rel.startswith(RUN_FOLDER + "/"):  # a running server's state (its workers' request counts)
             continue
         if path.name.endswith(SKIPPED_SUFFIXES) or ".tmp" in path.name or path.name.startswith("tmp-"):
             continue

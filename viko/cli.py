@@ -34,10 +34,14 @@ def main(ctx: click.Context, data_dir: Path | None, encoder: str | None) -> None
 
     Typical use: viko import docs.jsonl; viko index; viko search "năng lượng tái tạo".
     """
+    helper = ctx.obj  # run()'s Kiwi helper for a one-shot Korean search, else None
+    if helper is not None and ctx.invoked_subcommand != "search":
+        helper.end()
+        helper = None
     from viko.settings import Settings
 
     try:
-        ctx.obj = Context(Settings.from_env(data_dir=data_dir, encoder=encoder))
+        ctx.obj = Context(Settings.from_env(data_dir=data_dir, encoder=encoder), kiwi_helper=helper)
     except ValueError as exc:
         fail(str(exc), 2)
     if ctx.invoked_subcommand != "settings":  # `viko settings` lists them with the rest
@@ -45,6 +49,30 @@ def main(ctx: click.Context, data_dir: Path | None, encoder: str | None) -> None
 
         for message in unknown_variables():
             click.echo(f"viko: warning: {message}", err=True)
+
+
+def run() -> None:
+    """The `viko` command: main(), with a one-shot Korean search's Kiwi helper forked first."""
+    main(obj=_fork_kiwi_helper(sys.argv[1:]))
+
+
+def _fork_kiwi_helper(args: list[str]) -> Any:
+    """For `viko search QUERY` with Hangul, fork the helper that loads Kiwi (indexer.kiwilean)
+    before anything else: its load is the command's longest step, and it runs on the other
+    core while this process imports, reads the settings and opens the index. The search
+    command uses it only for the query it was forked for."""
+    if "search" not in args:
+        return None
+    try:
+        sub = search_cmd.make_context("search", args[args.index("search") + 1:], resilient_parsing=True)
+        query = query_from_argv(sub.params.get("query") or "-")
+    except (click.ClickException, QueryTextError):
+        return None  # the search command reports it
+    if query == "-":
+        return None
+    from viko.indexer.kiwilean import KiwiHelper
+
+    return KiwiHelper.start(query)
 
 
 @main.command("import")
@@ -157,7 +185,12 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exa
         text = None if query == "-" else query_from_argv(query)
     except QueryTextError as exc:
         fail(str(exc), 2)
-    helper = KiwiHelper.start(text) if text else None  # Korean: Kiwi loads meanwhile, in a child
+    helper, c.kiwi_helper = c.kiwi_helper, None  # forked by run()
+    if helper is not None and helper.query != text:
+        helper.end()
+        helper = None
+    if helper is None and text:
+        helper = KiwiHelper.start(text)  # Korean: Kiwi loads meanwhile, in a child
     from viko.runtime import build_engine, glossary_terms_path
     from viko.search.engine import QueryError
 

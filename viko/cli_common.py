@@ -16,10 +16,12 @@ if TYPE_CHECKING:  # a command imports what it runs: `viko --help` loads no stag
 
 
 class Context:
-    """The click context object: the settings every command runs with."""
+    """The click context object: the settings every command runs with (and a one-shot Korean
+    search's Kiwi helper, forked by cli.run before the settings load)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kiwi_helper: Any = None) -> None:
         self.settings = settings
+        self.kiwi_helper = kiwi_helper
 
 
 pass_ctx: Callable[..., Any] = click.make_pass_decorator(Context)

@@ -112,10 +112,15 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_jso
     click.echo(f"{res.total} translation units ({res.took_ms:.1f} ms)")
     from viko.search.snippets import highlight
 
+    if res.linked:
+        click.echo("Word alignment (not in the glossary; marked in italics): " + "; ".join(
+            f"{t.form} (in {t.together} of {t.units} units with the query, Dice {t.dice:.2f})" for t in res.linked))
     for hit in res.hits:
         u = hit.unit
         for side, text, spans, doc in (("vi", u.vi, hit.vi_spans, u.vi_doc), ("ko", u.ko, hit.ko_spans, u.ko_doc)):
-            shown = "".join(click.style(p, bold=True, underline=True) if m else p
+            origins = iter(hit.origins(side))
+            shown = "".join((click.style(p, italic=True, underline=True) if next(origins) == "alignment" else
+                             click.style(p, bold=True, underline=True)) if m else p
                             for p, m in highlight(text, list(spans)))
             click.echo(f"  {side}: {shown}" + (f"  [{doc}]" if doc else ""))
         click.echo(f"     {ORIGIN_NOTES.get(u.origin, u.origin)}{' ' + u.source if u.source else ''}, score {u.score:.3f}\n")

@@ -54,17 +54,17 @@ def run_index(settings: Settings, *, rebuild: bool = False, progress: Progress |
         options = IndexOptions(chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap,
                                batch_size=settings.batch_size, max_chunks=settings.max_chunks_per_doc,
                                ann_threshold=settings.ann_threshold, max_segments=settings.max_segments)
-        precomputed, on_ray = None, 0.0
-        if settings.ray_address:  # `viko index --ray`: what this update embeds is embedded on Ray first
+        precomputed, preanalysed, on_ray = None, None, 0.0
+        if settings.ray_address:  # `viko index --ray`: what this update embeds and analyses is done on Ray first
             from viko.indexer.ray_embed import RayJob, embed_update
 
             on_ray = time.perf_counter()
             job = RayJob(settings.ray_address, *settings.encoder_choice, batch_size=settings.batch_size)
-            precomputed = embed_update(docs, settings.index_root, encoder, options, job, Path(settings.data_dir) / "ray",
-                                       rebuild=rebuild, progress=progress)
+            precomputed, preanalysed = embed_update(docs, settings.index_root, encoder, options, job,
+                                                    Path(settings.data_dir) / "ray", rebuild=rebuild, progress=progress)
             on_ray = time.perf_counter() - on_ray
         stats = update_index(docs, settings.index_root, encoder, default_analyzer(), options,
-                             rebuild=rebuild, progress=progress, precomputed=precomputed)
+                             rebuild=rebuild, progress=progress, precomputed=precomputed, preanalysed=preanalysed)
         stats = dataclasses.replace(stats, seconds=stats.seconds + on_ray)  # the summary tells the whole time
         if stats.changed:
             cat.set_meta("indexed_at", current_generation(settings.index_root).name)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from viko.corpus.fetch import FetchConfig
 
 RANKING_FIELDS = frozenset(f.name for f in fields(RankingParams))
+RUN_FOLDER = "run"  # in the data directory: Settings.run_root
 # VIKO_* variables that are not fields: VIKO_DATA (data_dir's short name) and those the
 # benchmarks read. Anything else starting with VIKO_ is reported (unknown_variables).
 OTHER_VARIABLES = frozenset({
@@ -149,6 +150,11 @@ class Settings:
     @property
     def index_root(self) -> Path:
         return Path(self.data_dir) / "index"
+
+    @property
+    def run_root(self) -> Path:
+        """What a running `viko serve` keeps (its workers' request counts); never backed up."""
+        return Path(self.data_dir) / RUN_FOLDER
 
     @property
     def fetch_config(self) -> FetchConfig:

@@ -39,6 +39,10 @@ class ConcordanceHitModel(BaseModel):
     side: str = Field(description="The side the query matched: vi or ko")
     vi_spans: list[Span]
     ko_spans: list[Span]
+    vi_span_origins: list[str] = Field(default=[], description="Where each of vi_spans comes from: query (the "
+                                       "match), glossary (an equivalent in the glossary, or a term kept as it is) "
+                                       "or alignment (linked to the query by the memory's word alignment)")
+    ko_span_origins: list[str] = Field(default=[], description="Where each of ko_spans comes from (as vi_span_origins)")
     origin: str = Field(description="aligned (a confirmed or claimed translation pair), mined (a look-alike "
                                     "sentence pair across documents that are not translations), or tmx (imported)")
     origin_note: str = Field(default="", description="What the origin means, in words")
@@ -50,6 +54,15 @@ class ConcordanceHitModel(BaseModel):
     source: str
 
 
+class LinkedTermModel(BaseModel):
+    form: str = Field(description="The form marked on the other side (search form: lowercase)")
+    lang: str
+    dice: float = Field(description="Dice association with the query over the memory's translations")
+    together: int = Field(description="Translation units holding the query and the form")
+    units: int = Field(description="Translation units holding the query")
+    count: int = Field(description="Units of the whole memory holding the form")
+
+
 class ConcordancePage(BaseModel):
     query: str = ""
     lang: str = "all"
@@ -58,6 +71,7 @@ class ConcordancePage(BaseModel):
     offset: int = 0
     took_ms: float = 0.0
     hits: list[ConcordanceHitModel] = []
+    alignment: list[LinkedTermModel] = Field(default=[], description="What the word alignment marked on this page")
     memory: dict[str, int] = Field(default={}, description="Translation units by origin")
     error: str = ""
 
@@ -119,6 +133,7 @@ def concordance_page(settings: Settings, params: ConcordanceParams, viewer: View
             return page
         shown = list(readable_units(cat, [h.unit for h in res.hits], viewer))
     page.total, page.took_ms = res.total, round(res.took_ms, 2)
+    page.alignment = [LinkedTermModel.model_validate(t.to_json()) for t in res.linked]
     page.hits = [ConcordanceHitModel.model_validate(
         {**{k: v for k, v in h.to_json().items() if k in ConcordanceHitModel.model_fields},
          "vi": unit.vi, "ko": unit.ko, "origin_note": ORIGIN_NOTES.get(h.unit.origin, h.unit.origin)})

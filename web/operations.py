@@ -15,14 +15,24 @@ the Prometheus text format.
 
 The requests are counted by web/observe.py's RequestLog, which calls the observers the app
 lists (`observe_requests`): refused and failed requests count too. With `viko serve --workers N`
-each worker process counts the requests it answered.
+a scrape lands on one worker, so each worker also keeps its request counts in a file,
+`run/metrics/<serve pid>/<worker pid>.json` in the data directory (replaced atomically within
+FLUSH_SECONDS of a request, and when the worker stops), and /metrics answers with the sum over
+every worker this `viko serve` has run: its own counts as they are, the others' as last
+written. A worker that exited keeps its share of the totals, so they only grow while the server
+runs; `viko_worker_up{pid}` says which workers are running (1) or gone (0). The folder goes
+when `viko serve` stops (and a stale one of a killed server when the next one starts).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import shutil
 import sqlite3
+import threading
 import time
 from calendar import timegm
 from collections.abc import Iterator
@@ -32,7 +42,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from pydantic import BaseModel
 from starlette.types import Scope
 
@@ -50,6 +60,9 @@ log = logging.getLogger("viko.web")
 PROBE_TIMEOUT = 1.0  # seconds the write probe waits for another writer before calling it busy
 # Request latency buckets, seconds: pages answer in milliseconds, a cold index or an export in seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Seconds a worker's counts may lag in the others' /metrics: a burst of requests is one write.
+FLUSH_SECONDS = 0.2
+COUNTS_FORMAT = 1  # the version of a worker's counts file
 
 
 class Health(BaseModel):
@@ -118,23 +131,144 @@ def route_of(scope: Scope) -> str:
 
 
 class Metrics:
-    """One app's metrics: request counters kept here, data figures read at each scrape."""
+    """One app's metrics: request counters kept here (and, in a worker of `viko serve
+    --workers N`, summed with the other workers'), data figures read at each scrape."""
 
     def __init__(self, settings: Settings, services: Services) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("viko_http_requests", "HTTP requests answered, by route template, method and status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("viko_http_request_duration_seconds", "Time to answer a request, by route template",
-                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        shared = settings.web_workers > 1
+        self.requests = Counter("viko_http_requests", "HTTP requests answered, by route template, method and status"
+                                + (", summed over the worker processes" if shared else ""),
+                                ["route", "method", "status"], registry=None)
+        self.latency = Histogram("viko_http_request_duration_seconds", "Time to answer a request, by route template"
+                                 + (", over every worker process" if shared else ""),
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=None)
+        # a worker's parent is the `viko serve` process (web/serving.py)
+        self.counts = WorkerCounts(counts_folder(settings, os.getppid()), [self.requests, self.latency]) \
+            if shared else None
+        for collector in [self.counts] if self.counts else [self.requests, self.latency]:
+            self.registry.register(collector)
         self.registry.register(DataCollector(settings, services))
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_of(scope)
         self.requests.labels(route, str(scope.get("method", "")), str(status)).inc()
         self.latency.labels(route).observe(seconds)
+        if self.counts is not None:
+            self.counts.changed()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+Samples = list[tuple[str, dict[str, str], float]]
+
+
+def counts_folder(settings: Settings, serve_pid: int) -> Path:
+    """Where the workers of one `viko serve` keep their request counts."""
+    return settings.run_root / "metrics" / str(serve_pid)
+
+
+def clear_counts(settings: Settings, serve_pid: int) -> None:
+    """Remove the counts of `viko serve` processes that are gone, and any left under this
+    one's pid by an earlier process (a pid is reused): called as a server starts and stops."""
+    for folder in counts_folder(settings, serve_pid).parent.glob("*"):
+        if folder.name == str(serve_pid) or not (folder.name.isdigit() and _running(int(folder.name))):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process under a reused pid: not ours, but running
+        return True
+    return True
+
+
+def _samples(metrics: list[Any]) -> dict[str, Samples]:
+    """The samples of prometheus-client metrics by family, without their creation times."""
+    return {family.name: [(s.name, dict(s.labels), float(s.value)) for s in family.samples
+                          if not s.name.endswith("_created")]
+            for metric in metrics for family in metric.collect()}
+
+
+class WorkerCounts:
+    """A worker's request counts written for the other workers, and /metrics' families summed
+    over the workers (prometheus-client's custom collector protocol)."""
+
+    def __init__(self, folder: Path, metrics: list[Any]) -> None:
+        self.folder, self.metrics = folder, metrics
+        self.path = folder / f"{os.getpid()}.json"
+        self._dirty = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def changed(self) -> None:
+        """A request was counted: written within FLUSH_SECONDS, by one thread of the worker."""
+        self._dirty.set()
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="viko-metrics", daemon=True)
+                    self._writer.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            self._dirty.wait()
+            time.sleep(FLUSH_SECONDS)
+            self._dirty.clear()
+            self.write()
+
+    def write(self) -> None:
+        """This worker's counts, replacing its file at once (readers never see half a file)."""
+        text = json.dumps({"format": COUNTS_FORMAT, "pid": os.getpid(), "families": _samples(self.metrics)})
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:  # the others' totals lack this worker's latest counts; serving goes on
+            log.warning("metrics: cannot write this worker's counts: %s", exc)
+
+    def _others(self) -> Iterator[tuple[int, dict[str, Samples]]]:
+        for path in sorted(self.folder.glob("*.json")):
+            if path == self.path or not path.stem.isdigit():
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # removed meanwhile
+            if data.get("format") == COUNTS_FORMAT:
+                yield int(path.stem), data["families"]
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        families = [family for metric in self.metrics for family in metric.collect()]
+        totals: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {f.name: {} for f in families}
+        workers = {os.getpid(): 1}
+        for pid, counts in [(os.getpid(), _samples(self.metrics)), *self._others()]:
+            workers.setdefault(pid, int(_running(pid)))
+            for name, samples in counts.items():
+                summed = totals.get(name)
+                if summed is None:
+                    continue  # a family this worker's version does not have
+                for sample, labels, value in samples:
+                    key = (sample, tuple(labels.items()))
+                    summed[key] = summed.get(key, 0.0) + value
+        for family in families:
+            out = Metric(family.name, family.documentation, family.type)
+            for (sample, pairs), value in totals[family.name].items():
+                out.add_sample(sample, dict(pairs), value)
+            yield out
+        up = GaugeMetricFamily("viko_worker_up", "Worker processes of this server whose request counts the "
+                               "totals hold: 1 running, 0 exited", labels=["pid"])
+        for pid, running in sorted(workers.items()):
+            up.add_metric([str(pid)], running)
+        yield up
 
 
 class DataCollector:
@@ -197,6 +331,9 @@ def operations_router(web: Web, services: Services, app: FastAPI) -> APIRouter:
     metrics = Metrics(web.settings, services)
     observe_requests(app, metrics.observe)
     app.state.metrics = metrics
+    if metrics.counts is not None:  # a worker is listed from its start, and leaves its last counts
+        app.router.add_event_handler("startup", metrics.counts.write)
+        app.router.add_event_handler("shutdown", metrics.counts.write)
 
     @router.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     def healthz() -> Response:

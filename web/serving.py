@@ -12,7 +12,9 @@ are memory-mapped, so the page cache holds them once), reads CURRENT on every re
 generation from `viko index` reaches every worker on its next request, runtime.LiveIndex), and
 closes its index when it shuts down. SIGTERM (or Ctrl-C) to the parent stops accepting, lets
 every worker finish the requests it is running, then exits. The per-client limits are counted
-by each worker on its own (web/limits.py).
+by each worker on its own (web/limits.py); /metrics sums the request counts of every worker,
+which each keeps in a file under the data directory's `run/metrics/<serve pid>/`
+(web/operations.py), removed when the server stops.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from viko.indexer.analyze import default_analyzer
 from viko.runtime import cached_encoder, live_index
 from viko.settings import RANKING_FIELDS, Settings
 from viko.web.app import create_app
+from viko.web.operations import clear_counts
 
 # Seconds a worker may take to answer the parent's health check before it is killed and
 # replaced; loading the models holds the interpreter for a few seconds on a busy machine.
@@ -78,5 +81,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
         uvicorn.run(prepare(settings), **common)  # type: ignore[arg-type]
         return
     os.environ.update(settings_environment(settings))  # inherited by the workers uvicorn spawns
-    uvicorn.run(f"{__name__}:app", factory=True, workers=workers,
-                timeout_worker_healthcheck=HEALTHCHECK_SECONDS, **common)  # type: ignore[arg-type]
+    clear_counts(settings, os.getpid())
+    try:
+        uvicorn.run(f"{__name__}:app", factory=True, workers=workers,
+                    timeout_worker_healthcheck=HEALTHCHECK_SECONDS, **common)  # type: ignore[arg-type]
+    finally:
+        clear_counts(settings, os.getpid())

@@ -33,6 +33,9 @@ class AlignParams:
     multi_penalty: float = -0.005  # cost of a 1-2 / 2-1 link over a 1-1 (negative: concatenations embed a little blurred)
     k: int = 5                 # neighbours in the margin
     band: int = 30             # for long documents: cells this far from the diagonal
+    # Embed each sentence joined with the next, for 1-2 / 2-1 links (most of the tokens
+    # embedded); without, only 1-1 links and unmatched sentences.
+    joined: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,16 +93,16 @@ def unit_texts(sents: Sequence[str]) -> list[str]:
     return [*sents, *(f"{x} {y}" for x, y in itertools.pairwise(sents))]
 
 
-def _embed_units(sents: list[str], embed: Embed) -> tuple[np.ndarray, np.ndarray]:
-    """Singles, and concatenations of each sentence with the next."""
-    vecs = embed(unit_texts(sents))
+def _embed_units(sents: list[str], embed: Embed, joined: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Singles, and concatenations of each sentence with the next (none unless `joined`)."""
+    vecs = embed(unit_texts(sents) if joined else sents)
     return vecs[: len(sents)], vecs[len(sents) :]
 
 
 def _gains(a: list[str], b: list[str], embed: Embed, params: AlignParams) -> tuple[Table, Table]:
     """gain[(da, db)][i, j]: value of linking a[i:i+da] with b[j:j+db]; and the raw cosine."""
-    a1, a2 = _embed_units(a, embed)
-    b1, b2 = _embed_units(b, embed)
+    a1, a2 = _embed_units(a, embed, params.joined)
+    b1, b2 = _embed_units(b, embed, params.joined)
     # Neighbourhood of each unit: mean of its k best single-sentence matches on the other side.
     def nn(x: np.ndarray, base: np.ndarray) -> np.ndarray:
         if len(x) == 0:
@@ -140,9 +143,9 @@ def _best_path(n: int, m: int, gains: Table, params: AlignParams) -> np.ndarray:
             top, arg = neg, 0
             for t, (da, db) in enumerate(MOVES):
                 pi, pj = i - da, j - db
-                if pi < 0 or pj < 0 or best[pi, pj] <= neg:
+                if pi < 0 or pj < 0 or best[pi, pj] <= neg or (da and db and (da, db) not in gains):
                     continue
-                gain = gains[(da, db)][pi, pj] if da and db and (da, db) in gains else 0.0
+                gain = gains[(da, db)][pi, pj] if da and db else 0.0
                 value = best[pi, pj] + gain
                 if value > top:
                     top, arg = value, t

@@ -8,14 +8,18 @@ multi-syllable word (indexer.wordbounds, the rule the search snippets follow), s
 not found in "sáng tạo" but "năng lượng" is in "năng lượng tái tạo". Korean matches as a
 substring (particles attach to the noun: 협약 in 협약을). An unaccented Vietnamese query
 ("hop tac") also matches the accented text ("hợp tác"). Results are keyword-in-context:
-the match highlighted on its side, the other side shown whole.
+the match highlighted on its side, the other side shown whole, with the query's equivalents
+marked on it: the glossary's (and a Latin-script term or number kept as it is), and in a
+unit where none of those occurs, the forms that the memory's own word alignment links to the
+query (workbench.wordalign; nothing where the association is weak). Each mark says where it
+comes from: the query, the glossary, or the alignment.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
@@ -24,6 +28,7 @@ from viko.corpus.textnorm import nfc
 from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.wordbounds import splits, word_spans
+from viko.workbench.wordalign import LinkedTerm, LinkParams, linked_terms, term_spans
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 # Latin-script terms with a capital or a digit (IoT, MES, 2030): kept as they are in translation.
@@ -33,6 +38,9 @@ MAX_CANDIDATES = 5000
 PAGE_SIZE = 20  # aligned pairs per page of the concordance (web, CLI default)
 
 Spans = tuple[tuple[int, int], ...]
+# Where a mark comes from: the query's own match, the glossary (or a term kept as it is),
+# the memory's word alignment.
+MARK_ORIGINS = ("query", "glossary", "alignment")
 
 
 class ConcordanceError(ValueError):
@@ -47,10 +55,18 @@ class ConcordanceHit:
     ko_spans: Spans
     vi_title: str = ""
     ko_title: str = ""
+    vi_origins: tuple[str, ...] = ()  # one per span, MARK_ORIGINS (empty: all of the query or glossary)
+    ko_origins: tuple[str, ...] = ()
+
+    def origins(self, lang: str) -> tuple[str, ...]:
+        spans, given = (self.vi_spans, self.vi_origins) if lang == "vi" else (self.ko_spans, self.ko_origins)
+        default = "query" if lang == self.side else "glossary"
+        return given if len(given) == len(spans) else (default,) * len(spans)
 
     def to_json(self) -> dict[str, object]:
         return {**self.unit.to_json(), "side": self.side, "vi_spans": [list(s) for s in self.vi_spans],
-                "ko_spans": [list(s) for s in self.ko_spans], "vi_title": self.vi_title,
+                "ko_spans": [list(s) for s in self.ko_spans], "vi_span_origins": list(self.origins("vi")),
+                "ko_span_origins": list(self.origins("ko")), "vi_title": self.vi_title,
                 "ko_title": self.ko_title}
 
 
@@ -60,10 +76,11 @@ class ConcordanceResults:
     hits: list[ConcordanceHit]
     total: int
     took_ms: float
+    linked: tuple[LinkedTerm, ...] = ()  # the forms the word alignment marked on this page
 
     def to_json(self) -> dict[str, object]:
         return {"query": self.query, "total": self.total, "took_ms": round(self.took_ms, 2),
-                "hits": [h.to_json() for h in self.hits]}
+                "hits": [h.to_json() for h in self.hits], "alignment": [t.to_json() for t in self.linked]}
 
 
 @dataclass(frozen=True)
@@ -106,14 +123,16 @@ def _spans(text: str, m: _Matcher, analyzer: Analyzer) -> Spans:
 
 def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = PAGE_SIZE,
                 offset: int = 0, max_chars: int = 200, analyzer: Analyzer | None = None,
-                glossary: Glossary | None = None, visible: Sequence[str] | None = None) -> ConcordanceResults:
+                glossary: Glossary | None = None, visible: Sequence[str] | None = None,
+                links: LinkParams | None = None) -> ConcordanceResults:
     """Units containing the query, best first: human and aligned units before mined ones,
     then the shortest matching segment (a concise example reads best). `analyzer` segments
     the Vietnamese candidates (the shared default one, which remembers recent sentences).
     The other side of each hit is marked too: the glossary's equivalents of the query (or of
     the glossary terms in it, or of the terms that contain it), and a Latin-script term or
-    number of the query that the translation keeps as it is. `visible`: the visibilities the
-    reader may see (viko.corpus.access.Viewer.visibilities; None: all)."""
+    number of the query that the translation keeps as it is; where none of those occurs, the
+    forms the memory's word alignment links to the query (`links`: when it may). `visible`:
+    the visibilities the reader may see (viko.corpus.access.Viewer.visibilities; None: all)."""
     started = time.perf_counter()
     query = nfc(" ".join(str(query).split()))
     if not query:
@@ -137,15 +156,54 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = P
                                          len(getattr(units[i], found[i][0])), -units[i].score, i))
     page = order[offset : offset + limit]
     titles = cat.titles([units[i].vi_doc for i in page] + [units[i].ko_doc for i in page])
-    equivalents = {side: counterpart_patterns(query, side, glossary) for side in ("vi", "ko")}
+    marker = _OtherSide(query, glossary, tm, analyzer, links or LinkParams(),
+                        {i: (found[i][0], units[i]) for i in order})
     hits = []
     for i in page:
         side, spans = found[i]
         u = units[i]
-        other = other_side_spans(u.ko if side == "vi" else u.vi, equivalents[side])
+        other, origins = marker.spans(side, u.ko if side == "vi" else u.vi)
+        mine = ("query",) * len(spans)
         hits.append(ConcordanceHit(u, side, spans if side == "vi" else other, spans if side == "ko" else other,
-                                   titles.get(u.vi_doc, ""), titles.get(u.ko_doc, "")))
-    return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000)
+                                   titles.get(u.vi_doc, ""), titles.get(u.ko_doc, ""),
+                                   mine if side == "vi" else origins, mine if side == "ko" else origins))
+    return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000, marker.used())
+
+
+class _OtherSide:
+    """The marks on the other side of a page's units: the glossary's equivalents, else the
+    word alignment's forms (computed once per side, only when a unit needs them)."""
+
+    def __init__(self, query: str, glossary: Glossary | None, tm: TranslationMemory, analyzer: Analyzer,
+                 params: LinkParams, matched: dict[int, tuple[str, Unit]]) -> None:
+        self.patterns = {side: counterpart_patterns(query, side, glossary) for side in ("vi", "ko")}
+        self.tm, self.analyzer, self.params, self.matched = tm, analyzer, params, matched
+        self.links: dict[str, list[LinkedTerm]] = {}
+        self.marked: dict[str, LinkedTerm] = {}
+
+    def spans(self, side: str, text: str) -> tuple[Spans, tuple[str, ...]]:
+        found = other_side_spans(text, self.patterns[side])
+        if found:
+            return found, ("glossary",) * len(found)
+        other = "ko" if side == "vi" else "vi"
+        if side not in self.links:
+            units = [u for s, u in self.matched.values() if s == side and u.origin != "mined"]
+            keys = self.tm.search_keys(f"{other}_key", [u.id for u in units])
+            self.links[side] = linked_terms(self.tm, [(keys[u.id], f"{u.vi_doc}|{u.ko_doc}" if u.vi_doc or u.ko_doc
+                                                       else f"#{u.id}") for u in units], other, self.params)
+        keep = self._whole_words(text) if other == "vi" else (lambda span: True)
+        aligned = term_spans(text, self.links[side], keep=keep)
+        for term in self.links[side]:
+            if any(search_key(text[a:b]) == term.form for a, b in aligned):
+                self.marked[term.form] = term
+        return aligned, ("alignment",) * len(aligned)
+
+    def _whole_words(self, text: str) -> Callable[[tuple[int, int]], bool]:
+        words = word_spans(text, self.analyzer.words(text))
+        return lambda span: not splits(span, words)
+
+    def used(self) -> tuple[LinkedTerm, ...]:
+        return tuple(self.marked.values())
 
 
 def counterpart_patterns(query: str, side: str, glossary: Glossary | None) -> list[re.Pattern[str]]:

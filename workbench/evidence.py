@@ -7,23 +7,28 @@ other, each clearly better than any other sentence there, along one monotone pat
 and Latin-script names come in the same order; the lengths keep the usual ratio. This module
 measures that with the sentence aligner (workbench.align), and `claim_score` turns it into
 the log-odds the detector adds to its document-level score. It is computed only for the
-candidate pairs the cheap document-level filter keeps (workbench.detect).
+candidate pairs the cheap document-level filter keeps (workbench.detect), and with sentences
+joined with the next (1-2, 2-1) only for those whose 1-1 alignment shows them worth it: most
+candidates are no translations, and joined sentences are most of what embedding costs.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from viko.corpus.counterparts import EVIDENCE_PREFIX
-from viko.workbench.align import align_sentences
+from viko.workbench.align import AlignParams, align_sentences, unit_texts
 from viko.workbench.detect import Candidate, DocInfo
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+Ahead = Callable[[Sequence[str]], object]  # hears texts about to be embedded (SentenceEmbedder.prefetch)
+# Sentences a side that sentence evidence aligns (the opening is evidence enough).
+EVIDENCE_SENTENCES = 400
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LATIN_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9&-]*[A-Za-z0-9]\b")
 
@@ -48,6 +53,10 @@ class ClaimParams:
     length_free: float = 0.35
     candidates: int = 2          # sentence evidence for each document's best candidates only
     min_document: float = -6.0   # ... whose document-level log-odds is at least this
+    # Sentences joined with the next (1-2 / 2-1 links; most of the tokens embedded) are
+    # compared only for pairs with at least this share of sentences in strong 1-1 links: far
+    # below the claim's centre, where a pair is no translation either way (0: every pair).
+    joined_from: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -102,9 +111,9 @@ def order_share(a: str, b: str, cap: int = 200) -> tuple[float | None, int]:
 
 
 def sentence_evidence(sa: Sequence[str], sb: Sequence[str], embed: Embed, params: ClaimParams | None = None,
-                      max_sentences: int = 400) -> Evidence:
+                      max_sentences: int = EVIDENCE_SENTENCES, joined: bool = True) -> Evidence:
     """Align the two sides (at most `max_sentences` each: the opening is evidence enough) and
-    count the sentences in strong links."""
+    count the sentences in strong links; with `joined`, 1-2 and 2-1 links are compared too."""
     p = params or ClaimParams()
     sa, sb = list(sa)[:max_sentences], list(sb)[:max_sentences]
     total = len(sa) + len(sb)
@@ -114,7 +123,7 @@ def sentence_evidence(sa: Sequence[str], sb: Sequence[str], embed: Embed, params
     va, vb = embed(sa), embed(sb)
     sims = va @ vb.T
     strong = 0
-    for link in align_sentences(sa, sb, embed):
+    for link in align_sentences(sa, sb, embed, AlignParams(joined=joined)):
         if not link.a or not link.b or link.score < p.min_cosine:
             continue
         if link.score - _best_rival(sims, link.a, link.b) >= p.strong_margin:
@@ -151,21 +160,27 @@ def claim_score(evidence: Evidence, length_term: float, params: ClaimParams | No
 
 def verify(scored: Sequence[Candidate], ids_a: Sequence[str], ids_b: Sequence[str], infos: Mapping[str, DocInfo],
            sentences_of: Callable[[str], list[str]], embed: Embed, typical_ratio: float,
-           params: ClaimParams | None = None) -> list[Candidate]:
+           params: ClaimParams | None = None, ahead: Ahead | None = None) -> list[Candidate]:
     """The candidates worth sentence evidence (each document's `candidates` best, at least
     `min_document` in document log-odds), re-scored with it; the others are dropped, so
-    only pairs that were read sentence by sentence can be linked. Best first."""
+    only pairs that were read sentence by sentence can be linked. Best first.
+
+    Each pair is first aligned 1-1; those with `joined_from` of their sentences in strong
+    links are aligned again with joined sentences, whose texts `ahead` (when given) hears
+    first, all at once, so that they can be embedded in long batches."""
     p = params or ClaimParams()
-    seen_a: dict[int, int] = {}
-    seen_b: dict[int, int] = {}
+    read = _worth_reading(scored, p)
+    found = {(c.i, c.j): sentence_evidence(sentences_of(ids_a[c.i]), sentences_of(ids_b[c.j]), embed, p, joined=False)
+             for c in read}
+    again = [c for c in read if found[(c.i, c.j)].share >= p.joined_from]
+    if ahead is not None and again:
+        ahead(joined_texts([d for c in again for d in (ids_a[c.i], ids_b[c.j])], sentences_of))
+    for c in again:
+        found[(c.i, c.j)] = sentence_evidence(sentences_of(ids_a[c.i]), sentences_of(ids_b[c.j]), embed, p)
     out = []
-    for c in sorted(scored, key=lambda c: -c.score):
-        keep = c.score >= p.min_document and (seen_a.get(c.i, 0) < p.candidates or seen_b.get(c.j, 0) < p.candidates)
-        seen_a[c.i], seen_b[c.j] = seen_a.get(c.i, 0) + 1, seen_b.get(c.j, 0) + 1
-        if not keep:
-            continue
+    for c in read:
         a, b = infos[ids_a[c.i]], infos[ids_b[c.j]]
-        ev = sentence_evidence(sentences_of(a.id), sentences_of(b.id), embed, p)
+        ev = found[(c.i, c.j)]
         vi, ko = (a, b) if a.lang == "vi" else (b, a)
         length_term = abs(math.log(max(vi.chars, 1) / max(ko.chars, 1) / typical_ratio))
         feats = {**c.features, **claim_score(ev, length_term, p)}
@@ -173,4 +188,27 @@ def verify(scored: Sequence[Candidate], ids_a: Sequence[str], ids_b: Sequence[st
         out.append(Candidate(sum(v for k, v in feats.items() if not k.startswith(EVIDENCE_PREFIX)), c.i, c.j,
                              c.margin, feats))
     out.sort(key=lambda c: -c.score)
+    return out
+
+
+def _worth_reading(scored: Sequence[Candidate], p: ClaimParams) -> list[Candidate]:
+    """Each document's `candidates` best candidates at or above `min_document`, best first."""
+    seen_a: dict[int, int] = {}
+    seen_b: dict[int, int] = {}
+    out = []
+    for c in sorted(scored, key=lambda c: -c.score):
+        keep = c.score >= p.min_document and (seen_a.get(c.i, 0) < p.candidates or seen_b.get(c.j, 0) < p.candidates)
+        seen_a[c.i], seen_b[c.j] = seen_a.get(c.i, 0) + 1, seen_b.get(c.j, 0) + 1
+        if keep:
+            out.append(c)
+    return out
+
+
+def joined_texts(doc_ids: Iterable[str], sentences_of: Callable[[str], list[str]],
+                 max_sentences: int = EVIDENCE_SENTENCES) -> list[str]:
+    """The sentences joined with the next that sentence evidence compares for these documents."""
+    out: list[str] = []
+    for doc in dict.fromkeys(doc_ids):
+        sents = sentences_of(doc)[:max_sentences]
+        out += unit_texts(sents)[len(sents):]
     return out

@@ -21,7 +21,7 @@ from viko.corpus.document import Document
 from viko.indexer.store import Index
 from viko.workbench.align import doc_sentences
 from viko.workbench.detect import DocInfo, FeatureWeights, assign, doc_info, score_candidates
-from viko.workbench.evidence import ClaimParams, Embed, verify
+from viko.workbench.evidence import Ahead, ClaimParams, Embed, verify
 
 __all__ = ["DetectStats", "all_links", "detect_all", "detect_documents"]
 
@@ -92,14 +92,16 @@ def _vectors(index: Index, ids: list[str]) -> np.ndarray:
 
 
 def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = None, *,
-               full: bool = False, embed: Embed | None = None, claim: ClaimParams | None = None) -> DetectStats:
+               full: bool = False, embed: Embed | None = None, claim: ClaimParams | None = None,
+               ahead: Ahead | None = None) -> DetectStats:
     """Match the documents that are new or changed since the last run (all with `full`), and
     the partners that lose their link because of them; store the links. Documents gone from
     the index lose theirs.
 
     With `embed` (align-all) the best candidates are compared sentence by sentence and a link
     may be claimed; without it (`viko index`, before align-all) links rest on document
-    similarity, stay possible, and their documents are left for the next run with `embed`."""
+    similarity, stay possible, and their documents are left for the next run with `embed`.
+    `ahead` hears the joined sentences the evidence will embed, before it does (verify)."""
     store = CounterpartStore(cat)
     ids = {lang: [d for d in index.doc_ids if index.doc_lang.get(d) == lang] for lang in LANG_PAIR}
     hashes = cat.hashes()
@@ -120,7 +122,7 @@ def detect_all(index: Index, cat: Catalogue, weights: FeatureWeights | None = No
     infos = _LazyInfos(cat, ids["vi"] + ids["ko"])
     found = _detect(ids, index, infos, weights, dirty=None if everything else dirty, taken=taken,
                     ratio=None if everything or not stored_ratio else stored_ratio,
-                    embed=embed, sentences_of=_SentencesOf(cat), claim=claim)
+                    embed=embed, sentences_of=_SentencesOf(cat), claim=claim, ahead=ahead)
     if everything or not stored_ratio:
         cat.set_meta(RATIO_KEY, repr(_ratio_of(found, infos)))
     matched = {d: current[d] for d in dirty} if embed is not None else {}
@@ -143,7 +145,8 @@ class _SentencesOf:
 
 def _detect(ids: dict[str, list[str]], index: Index, infos: Mapping[str, DocInfo], weights: FeatureWeights | None,
             *, dirty: Collection[str] | None, taken: Collection[str], ratio: float | None, embed: Embed | None,
-            sentences_of: Callable[[str], list[str]], claim: ClaimParams | None) -> list[Counterpart]:
+            sentences_of: Callable[[str], list[str]], claim: ClaimParams | None,
+            ahead: Ahead | None = None) -> list[Counterpart]:
     """Document-level candidates (cheap, all of them), sentence evidence for the best few when
     `embed` is given, then one-to-one links."""
     vi, ko = ids["vi"], ids["ko"]
@@ -151,7 +154,7 @@ def _detect(ids: dict[str, list[str]], index: Index, infos: Mapping[str, DocInfo
                                        dirty=dirty, typical_ratio=ratio)
     if embed is not None:
         scored = [c for c in scored if vi[c.i] not in taken and ko[c.j] not in taken]
-        scored = verify(scored, vi, ko, infos, sentences_of, embed, typical, claim)
+        scored = verify(scored, vi, ko, infos, sentences_of, embed, typical, claim, ahead)
     return assign(scored, vi, ko, taken)
 
 

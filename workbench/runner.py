@@ -12,12 +12,14 @@ alignment and parallel sentence mining, into the translation memory.
    at most `mine_max_docs` documents not mined yet (new or changed) with every document mined
    before, so a large corpus is mined over several runs and an interrupted run resumes.
 
-Embedding the sentences is nearly all of the cost, so before step 1 the sentences the run
-will need (those of the documents detection re-matches, with the concatenations the aligner
-compares, and those of the documents to mine) are embedded at once, in long batches of
-similar lengths (SentenceEmbedder.prefetch), and the cache is saved; the steps then find them
-there. The texts embedded are those the steps would embed pair by pair, so are the results,
-up to the rounding by which a bf16 vector depends on the batch it ran in (bench `endtoend`).
+Embedding the sentences is nearly all of the cost, so it is done ahead, in long batches of
+similar lengths (SentenceEmbedder.prefetch): before step 1 the sentences of the documents
+detection re-matches and of the documents to mine, and the cache is saved; in step 1, the
+sentences joined with the next (most of the tokens) of the candidate pairs whose 1-1
+alignment makes them worth it (workbench.evidence.verify: most candidates are no
+translations and never embed theirs); before step 2, those of the pairs to align. The texts
+embedded are those the steps would embed pair by pair, so are the results, up to the rounding
+by which a bf16 vector depends on the batch it ran in (bench `endtoend`).
 
 Long runs report the embedding's progress, each pair's cost (sentences, how many had to be
 embedded, seconds) and an estimate of the time left through `progress`.
@@ -25,9 +27,8 @@ embedded, seconds) and an estimate of the time left through `progress`.
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
@@ -36,7 +37,7 @@ from viko.corpus.document import Document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.indexer.store import Index
 from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences, unit_texts
-from viko.workbench.evidence import sentence_evidence
+from viko.workbench.evidence import EVIDENCE_SENTENCES
 from viko.workbench.mining import MinedPair, MineParams, Sentence, mine
 from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.sentvec import SentenceEmbedder
@@ -45,9 +46,6 @@ Progress = Callable[[str], None]
 # Default for VIKO_ALIGN_MINE_MAX_DOCS (the settings row): ~20 sentences a document, so about
 # 40k sentence vectors (60 MB) per run; the rest waits for the next run.
 MINE_MAX_DOCS = 2000
-# Sentences a side that detection aligns for its evidence (sentence_evidence's own default):
-# the concatenations past them are not prefetched.
-EVIDENCE_SENTENCES: int = inspect.signature(sentence_evidence).parameters["max_sentences"].default
 # Documents whose sentences are gathered for one prefetch (bounds the texts held at once).
 PREFETCH_DOCS = 2000
 
@@ -111,7 +109,8 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     if prefetch_documents(cat, embedder, _rematched(cat, index), plan.batch if plan else (), min_chars, say):
         embedder.save()  # an interrupted run keeps what cost most
     # Counterparts compared sentence by sentence (claims need it): the embedder is here.
-    detected = detect_all(index, cat, embed=embedder.embed)
+    detected = detect_all(index, cat, embed=embedder.embed,
+                          ahead=_ahead(embedder, say, "joined sentences of the candidate pairs worth it"))
     say(detected.summary())
     pairs = all_links(cat, min_confidence)
     docs = cat.get_many([d for vi, ko, _ in pairs for d in (vi, ko)])
@@ -120,7 +119,8 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     todo = [(docs[vi], docs[ko]) for vi, ko, _ in pairs if vi in docs and ko in docs
             and done.get((vi, ko)) != (docs[vi].content_hash, docs[ko].content_hash)]
     kept = sum(1 for vi, ko, _ in pairs if vi in docs and ko in docs) - len(todo)
-    embedder.prefetch([t for pair in todo for doc in pair for t in unit_texts(doc_sentences(doc))])
+    _ahead(embedder, say, f"sentences of {len(todo)} document pairs to align")(
+        [t for pair in todo for doc in pair for t in unit_texts(doc_sentences(doc))])
     units = 0
     eta = _Eta(len(todo))
     for vi, ko in todo:
@@ -158,10 +158,10 @@ def _rematched(cat: Catalogue, index: Index) -> list[str]:
 
 def prefetch_documents(cat: Catalogue, embedder: SentenceEmbedder, compared: Collection[str],
                        mined: Collection[str], min_chars: int, progress: Progress | None = None) -> int:
-    """Embed ahead, in long batches, what this run's steps will ask for: the sentences of the
-    `compared` documents and their concatenations, as far as detection aligns them, and the
-    sentences mining takes (at least `min_chars` long) of the `mined` documents, past that
-    point for those compared too. Returns how many were embedded."""
+    """Embed ahead, in long batches, what this run's steps will ask for first: the sentences
+    of the `compared` documents, as far as detection aligns them, and the sentences mining
+    takes (at least `min_chars` long) of the `mined` documents, past that point for those
+    compared too. Joined sentences wait for `_ahead`. Returns how many were embedded."""
     say = progress or (lambda _line: None)
     compared, mined = set(compared), set(mined)
     ids = sorted(compared | mined)
@@ -172,12 +172,23 @@ def prefetch_documents(cat: Catalogue, embedder: SentenceEmbedder, compared: Col
             sents = doc_sentences(doc)
             head = sents[:EVIDENCE_SENTENCES] if doc.id in compared else []
             rest = sents[len(head):] if doc.id in mined else []
-            texts += unit_texts(head) + [t for t in rest if len(t) >= min_chars]
+            texts += head + [t for t in rest if len(t) >= min_chars]
         group = f"documents {start + 1}-{min(start + PREFETCH_DOCS, len(ids))} of {len(ids)}"
         total += embedder.prefetch(texts, _prefetch_progress(say, group))
     if total:
         say(f"embedded {total} sentences of {len(ids)} documents ahead in {time.perf_counter() - started:.1f}s")
     return total
+
+
+def _ahead(embedder: SentenceEmbedder, say: Progress, what: str) -> Callable[[Sequence[str]], int]:
+    """Embeds a step's texts ahead (SentenceEmbedder.prefetch) and says what it cost."""
+    def embed_ahead(texts: Sequence[str]) -> int:
+        started = time.perf_counter()
+        done = embedder.prefetch(texts, _prefetch_progress(say, what))
+        if done:
+            say(f"embedded {done} {what} ahead in {time.perf_counter() - started:.1f}s")
+        return done
+    return embed_ahead
 
 
 def _prefetch_progress(say: Progress, group: str) -> Callable[[int, int, float], None]:
