@@ -67,5 +67,27 @@ SMALL_DOCS = [
 ]
 
 
+def indexed_small_collection(folder: Path, people: dict[str, str], password: str) -> dict[str, str]:
+    """SMALL_DOCS in a new data directory, indexed with the FakeEncoder, with `people` (name ->
+    role) signed up with `password`; their API tokens by name."""
+    from viko.corpus.accounts import Accounts
+    from viko.corpus.catalogue import Catalogue
+    from viko.corpus.document import make_document
+    from viko.runtime import run_index
+    from viko.settings import Settings
+
+    tokens = {}
+    with Catalogue.open(folder / "catalogue.sqlite") as cat:
+        cat.upsert_many([make_document(d) for d in SMALL_DOCS])
+        accounts = Accounts(cat)
+        for name, role in people.items():
+            accounts.add(name, role, password)
+            tokens[name] = accounts.new_token(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
+        run_index(Settings(data_dir=folder))
+    return tokens
+
+
 def requires_shared(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not (SHARED / name).is_dir(), reason=f"../shared/data/{name} is absent")

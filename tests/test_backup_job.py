@@ -21,11 +21,10 @@ from viko.backup import BACKUP_MANIFEST, verify
 from viko.corpus import jobs
 from viko.corpus.accounts import Accounts
 from viko.corpus.catalogue import Catalogue, _migrations
-from viko.corpus.document import make_document
 from viko.settings import Settings
 from viko.web.app import create_app
 
-from helpers import SMALL_DOCS, FakeEncoder
+from helpers import indexed_small_collection
 
 PASSWORD = "correct horse battery"
 DEADLINE = 120.0  # seconds a job may take on a loaded 2-core machine
@@ -35,20 +34,8 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """Indexed documents, an admin and an editor with API tokens."""
-    from viko.runtime import run_index
-
     folder = tmp_path_factory.mktemp("backup-job") / "data"
-    tokens = {}
-    with Catalogue.open(folder / "catalogue.sqlite") as cat:
-        cat.upsert_many([make_document(d) for d in SMALL_DOCS])
-        accounts = Accounts(cat)
-        for name, role in (("ada", "admin"), ("ed", "editor")):
-            accounts.add(name, role, PASSWORD)
-            tokens[name] = accounts.new_token(name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-        run_index(Settings(data_dir=folder))
-        yield folder, tokens
+    yield folder, indexed_small_collection(folder, {"ada": "admin", "ed": "editor"}, PASSWORD)
 
 
 def client_for(data_dir: Path, **settings: Any) -> TestClient:

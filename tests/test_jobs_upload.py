@@ -23,14 +23,13 @@ from fastapi.testclient import TestClient
 from viko.corpus import jobs
 from viko.corpus.accounts import Accounts
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.document import make_document
 from viko.jobs import INTERRUPTED, RUNNER_LOCK, JobRunner, Tracker
 from viko.locking import data_lock
 from viko.settings import Settings
 from viko.web.app import create_app
 
 import hostile
-from helpers import SMALL_DOCS, FakeEncoder
+from helpers import FakeEncoder, indexed_small_collection
 
 PASSWORD = "correct horse battery"
 UNIQUE = "Zorblaxtrom"  # a word no other document holds
@@ -41,20 +40,8 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """Four documents indexed, an editor, another editor and a reader, each with an API token."""
-    from viko.runtime import run_index
-
     folder = tmp_path_factory.mktemp("uploads")
-    tokens = {}
-    with Catalogue.open(folder / "catalogue.sqlite") as cat:
-        cat.upsert_many([make_document(d) for d in SMALL_DOCS])
-        accounts = Accounts(cat)
-        for name, role in (("ed", "editor"), ("eve", "editor"), ("rita", "reader")):
-            accounts.add(name, role, PASSWORD)
-            tokens[name] = accounts.new_token(name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-        run_index(Settings(data_dir=folder))
-        yield folder, tokens
+    yield folder, indexed_small_collection(folder, {"ed": "editor", "eve": "editor", "rita": "reader"}, PASSWORD)
 
 
 @pytest.fixture

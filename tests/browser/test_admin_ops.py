@@ -12,12 +12,9 @@ from typing import Any
 
 import pytest
 
-from viko.corpus.accounts import Accounts
-from viko.corpus.catalogue import Catalogue
-from viko.corpus.document import make_document
 from viko.settings import Settings
 
-from helpers import SMALL_DOCS, FakeEncoder
+from helpers import FakeEncoder, indexed_small_collection
 
 pytestmark = pytest.mark.timeout(300)
 PASSWORD = "correct horse battery"
@@ -27,17 +24,12 @@ SOURCE = "Sở KH&CN thử nghiệm"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(the server's URL, its data directory)."""
-    from viko.runtime import run_index
     from viko.web.localserver import local_server
 
     folder = tmp_path_factory.mktemp("browser-admin-ops") / "data"
-    with Catalogue.open(folder / "catalogue.sqlite") as cat:
-        cat.upsert_many([make_document(d) for d in SMALL_DOCS])
-        Accounts(cat).add("ada", "admin", PASSWORD)
-        Accounts(cat).add("ed", "editor", PASSWORD)
+    indexed_small_collection(folder, {"ada": "admin", "ed": "editor"}, PASSWORD)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-        run_index(Settings(data_dir=folder))
         settings = Settings.from_env(env={}, data_dir=folder, web_rate_per_minute=0, web_concurrent_per_client=0,
                                      jobs_poll_seconds=0.2)
         with local_server(settings) as url:
