@@ -90,6 +90,32 @@ def fold_vi(text: str) -> str:
     return nfc("".join(ch for ch in text if unicodedata.category(ch) != "Mn"))
 
 
+def fold_vi_fast(text: str) -> str:
+    """fold_vi at str.translate's speed, for long texts (fold_vi goes a character at a time);
+    the same result (tests/test_textnorm.py), after a table built once (~20 ms, which a short
+    query's fold_vi does not wait for)."""
+    return nfc(text).lower().translate(_fold_table())
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, int | str | None]:
+    """Each character of the BMP to what fold_vi makes of it alone: a precomposed letter to its
+    base, đ to d, a combining mark to nothing (the others: NFC in fold_vi_fast composes them)."""
+    table: dict[int, int | str | None] = {ord("đ"): "d", ord("Đ"): "d"}
+    for code in range(0x80, 0x10000):
+        char = chr(code)
+        if unicodedata.category(char) == "Mn":
+            table[code] = None
+        decomposed = unicodedata.decomposition(char)
+        if not decomposed or decomposed.startswith("<") or code in table:
+            continue  # NFD leaves it as it is
+        folded = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+        folded = unicodedata.normalize("NFC", folded)
+        if folded != char:
+            table[code] = folded or None
+    return table
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Letters by script: hangul, vietnamese-specific latin, other latin, other."""
     counts = {"hangul": 0, "vi": 0, "latin": 0, "other": 0}

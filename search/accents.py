@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viko.corpus.textnorm import fold_vi, looks_unaccented_vietnamese, normalize_vi
+from viko.corpus.textnorm import fold_vi, fold_vi_fast, looks_unaccented_vietnamese, normalize_vi
 from viko.indexer.lexical import LexicalIndex
 
 MAX_WORD_SYLLABLES = 4  # the analyser's longest multi-syllable word
@@ -61,7 +61,7 @@ class AccentTable:
         for term in lexical.vocab:
             if _is_vietnamese_term(term):
                 df = sum(p.df(term) for p in lexical.parts)
-                found.setdefault(fold_vi(term.replace("_", " ")), []).append((df, term))
+                found.setdefault(fold_vi_fast(term.replace("_", " ")), []).append((df, term))
         forms = {key: [t.replace("_", " ") for _, t in sorted(v, reverse=True)] for key, v in found.items()}
         curated = set(RESTORED_FIRST)
         for word in extra:

@@ -19,15 +19,13 @@ retrieval within it, so filters restrict retrieval itself rather than a page aft
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from viko.corpus.counterparts import Counterparts
-from viko.corpus.textnorm import fold_vi, nfc, normalize_vi
+from viko.corpus.textnorm import fold_vi, fold_vi_fast, nfc, normalize_vi
 from viko.indexer.lexical import top_k
 from viko.indexer.store import LANGS, Index
 from viko.indexer.wordbounds import HANGUL, WORD, Syllables, keys
@@ -74,30 +72,9 @@ def phrase_in(text: str, phrase: str, words: Iterable[str] = ()) -> bool:
     return any(not found.splits(*found.span(i, len(unit))) for i in found.unit_starts(unit))
 
 
-@functools.cache
-def _fold_table() -> dict[int, int | str | None]:
-    """str.translate's table for fold_vi: each character of the BMP to what fold_vi makes of
-    it alone (a precomposed letter to its base, đ to d, a combining mark to nothing); built
-    once (a few ms)."""
-    table: dict[int, int | str | None] = {ord("đ"): "d", ord("Đ"): "d"}
-    for code in range(0x80, 0x10000):
-        char = chr(code)
-        if unicodedata.category(char) == "Mn":
-            table[code] = None
-        decomposed = unicodedata.decomposition(char)
-        if not decomposed or decomposed.startswith("<") or code in table:
-            continue  # NFD leaves it as it is
-        folded = "".join(c for c in unicodedata.normalize("NFD", chr(code)) if unicodedata.category(c) != "Mn")
-        folded = unicodedata.normalize("NFC", folded)
-        if folded != chr(code):
-            table[code] = folded or None
-    return table
-
-
 def _letters(text: str) -> str:
-    """fold_vi of an NFC text with its spaces collapsed, at the speed of str.translate (fold_vi
-    goes a character at a time in Python)."""
-    return " ".join(unicodedata.normalize("NFC", text).lower().translate(_fold_table()).split())
+    """fold_vi of a text with its spaces collapsed (at str.translate's speed: corpus.textnorm)."""
+    return " ".join(fold_vi_fast(text).split())
 
 
 def could_hold(text: str, phrase: str) -> bool:
