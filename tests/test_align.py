@@ -1,7 +1,7 @@
 """Sentence alignment: the DP over margin-normalised similarities, and `viko align`."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,14 @@ from click.testing import CliRunner
 
 from viko.cli import main
 from viko.corpus.document import make_document
-from viko.workbench.align import Alignment, AlignParams, align_documents, align_sentences, doc_sentences
+from viko.workbench.align import (
+    Alignment,
+    AlignParams,
+    align_documents,
+    align_sentences,
+    doc_sentences,
+    joins_needed,
+)
 from viko.workbench.sentvec import SentenceEmbedder
 
 from helpers import FakeEncoder
@@ -45,18 +52,44 @@ def test_joined_sentences_give_one_to_two_and_two_to_one() -> None:
     assert ((2,), (2, 3)) in back
 
 
-def test_without_joined_sentences_only_one_to_one_links_and_no_joined_text_embedded() -> None:
-    joined = [*SENTS[:2], SENTS[2] + " " + SENTS[3], *SENTS[4:]]
+# SENTS 2 and 3 translated as one sentence
+JOINED = [*SENTS[:2], SENTS[2] + " " + SENTS[3], *SENTS[4:]]
+
+
+def spied() -> tuple[list[str], Callable[[Sequence[str]], np.ndarray]]:
+    """The texts an embedder is asked for, and the embedder."""
     asked: list[str] = []
     embed = SentenceEmbedder(FakeEncoder()).embed
 
     def spy(texts: Sequence[str]) -> np.ndarray:
         asked.extend(texts)
         return embed(texts)
+    return asked, spy
+
+
+def test_without_joined_sentences_only_one_to_one_links_and_no_joined_text_embedded() -> None:
+    joined = JOINED
+    asked, spy = spied()
     got = align_sentences(SENTS, joined, spy, AlignParams(joined=False))
     assert all(len(link.a) <= 1 and len(link.b) <= 1 for link in got)
     assert sorted(i for link in got for i in link.a) == list(range(len(SENTS)))
     assert set(asked) == set(SENTS) | set(joined)
+
+
+def test_joined_sentences_are_embedded_only_around_sentences_that_do_not_settle_one_to_one() -> None:
+    joined = JOINED
+    asked, spy = spied()
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    # only the joins touching SENTS 2 and 3 (one sentence on the other side) are needed
+    assert joins_needed(SENTS, joined, embed) == ([1, 2, 3], [1, 2])
+    got = {(link.a, link.b) for link in align_sentences(SENTS, joined, spy)}
+    assert ((2, 3), (2,)) in got
+    wanted = {f"{SENTS[i]} {SENTS[i + 1]}" for i in (1, 2, 3)} | {f"{joined[j]} {joined[j + 1]}" for j in (1, 2)}
+    assert set(asked) == set(SENTS) | set(joined) | wanted
+    # a translation settled sentence by sentence embeds no joined sentence; the old rule joins all
+    assert joins_needed(SENTS, SENTS, embed) == ([], [])
+    every = list(range(len(SENTS) - 1))
+    assert joins_needed(SENTS, SENTS, embed, AlignParams(settled_cosine=None)) == (every, every)
 
 
 def test_every_sentence_covered_once_in_order() -> None:

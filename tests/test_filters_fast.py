@@ -14,8 +14,9 @@ from viko.indexer import ann
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.store import Index
-from viko.search.constraints import _letters, could_hold, metadata_docs, phrase_in
+from viko.search.constraints import dense_within, metadata_docs
 from viko.search.doctable import DocTable
+from viko.search.phrases import _letters, could_hold, phrase_in
 from viko.search.results import DocMeta
 from viko.search.syntax import in_range, parse
 
@@ -111,3 +112,21 @@ def test_the_filtered_beam_widens_with_the_share_left_out_within_bounds() -> Non
     assert ann.filtered_beam(768, 200, mask) == 2_000  # a tenth: k / share
     mask[100:] = False
     assert ann.filtered_beam(768, 200, mask) == 8 * 768  # capped
+
+
+def test_exact_scan_under_a_mask_scores_as_the_centred_rows(tmp_path: Path) -> None:
+    """Below BRUTE_FORCE_ROWS the allowed rows' vectors are read from their segment and centred
+    with the language's centroid: the same cosines as index.centred gives, over two segments."""
+    folder = tmp_path / "index"
+    update_index([make_document(d) for d in SMALL_DOCS], folder, FakeEncoder(), default_analyzer())
+    changed = [dict(d) for d in SMALL_DOCS]
+    changed[2]["text"] += " Sản lượng tôm tăng mạnh nhờ cảm biến thông minh."  # a new version: a second segment
+    update_index([make_document(d) for d in changed], folder, FakeEncoder(), default_analyzer())
+    index = Index.load(folder)
+    assert len(index.segments) == 2
+    query = index.centred[int(np.flatnonzero(index.langs == 0)[-1])]
+    for allowed in (index.live, index.live & (np.arange(index.size) >= index.bases[1])):
+        rows, sims = dense_within(index, query, "vi", 50, allowed)
+        want = np.flatnonzero(allowed & (index.langs == 0))
+        assert sorted(rows.tolist()) == want.tolist()
+        assert np.allclose(sims, index.centred[rows] @ query, atol=1e-6)

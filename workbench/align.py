@@ -1,7 +1,10 @@
 """Sentence alignment of a document and its translation (Vecalign / Bertalign style).
 
-Both sides are split into sentences; every sentence and every pair of adjacent sentences is
-embedded, so a sentence translated as two (or two as one) is compared with the concatenation.
+Both sides are split into sentences, and each sentence is embedded; so is each pair of
+adjacent sentences where the 1-1 reading leaves one of them unsettled (not clearly linked to
+one sentence of the other side), so that a sentence translated as two (or two as one) is
+compared with the concatenation. Joined sentences are most of the tokens embedded, and a
+translation's sentences are mostly settled 1-1: only the pairs around the rest are joined.
 Raw cosines are margin-normalised: each candidate's similarity minus the mean similarity of
 its two ends to their nearest neighbours on the other side, which removes the
 "everything in this document looks alike" offset that makes fixed thresholds fail. A dynamic
@@ -36,6 +39,10 @@ class AlignParams:
     # Embed each sentence joined with the next, for 1-2 / 2-1 links (most of the tokens
     # embedded); without, only 1-1 links and unmatched sentences.
     joined: bool = True
+    # ... only where one of the two sentences is not settled: in a 1-1 link of the singles'
+    # alignment at this cosine or more that is the best of its row and column (translated
+    # sentences sit at 0.84-0.90, see evidence.ClaimParams.min_cosine). None: join everywhere.
+    settled_cosine: float | None = 0.83
 
 
 @dataclass(frozen=True)
@@ -84,28 +91,68 @@ def align_sentences(a: Sequence[str], b: Sequence[str], embed: Embed,
     params = params or AlignParams()
     if not a or not b:
         return [Link((i,), (), 0.0) for i in range(len(a))] + [Link((), (j,), 0.0) for j in range(len(b))]
-    gains, cos = _gains(list(a), list(b), embed, params)
+    a1, b1 = embed(list(a)), embed(list(b))
+    at_a, at_b = joins_needed(a, b, embed, params, (a1, b1))
+    a2, b2 = _joined_vectors(a, at_a, embed, a1.shape[1]), _joined_vectors(b, at_b, embed, b1.shape[1])
+    gains, cos = _gains((a1, a2), (b1, b2), params)
     return _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos)
 
 
 def unit_texts(sents: Sequence[str]) -> list[str]:
-    """What the aligner embeds for one side: the sentences, then each joined with the next."""
+    """Every text the aligner may embed for one side: the sentences, then each joined with the next."""
     return [*sents, *(f"{x} {y}" for x, y in itertools.pairwise(sents))]
 
 
-def _embed_units(sents: list[str], embed: Embed, joined: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Singles, and concatenations of each sentence with the next (none unless `joined`)."""
-    vecs = embed(unit_texts(sents) if joined else sents)
-    return vecs[: len(sents)], vecs[len(sents) :]
+def joins_needed(a: Sequence[str], b: Sequence[str], embed: Embed, params: AlignParams | None = None,
+                 singles: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[int], list[int]]:
+    """Positions p of each side whose sentence p joined with p + 1 the alignment embeds: all
+    of them, none (`joined` off), or those where sentence p or p + 1 is not settled."""
+    params = params or AlignParams()
+    every_a, every_b = list(range(len(a) - 1)), list(range(len(b) - 1))
+    if not params.joined:
+        return [], []
+    if params.settled_cosine is None or not a or not b:
+        return every_a, every_b
+    a1, b1 = singles if singles is not None else (embed(list(a)), embed(list(b)))
+    gains, cos = _gains((a1, None), (b1, None), params)
+    sims = cos[(1, 1)]
+    settled_a, settled_b = np.zeros(len(a), bool), np.zeros(len(b), bool)
+    for link in _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos):
+        if len(link.a) == 1 and len(link.b) == 1:
+            i, j = link.a[0], link.b[0]
+            if sims[i, j] >= params.settled_cosine and sims[i, j] >= sims[i].max() and sims[i, j] >= sims[:, j].max():
+                settled_a[i] = settled_b[j] = True
+    return ([p for p in every_a if not (settled_a[p] and settled_a[p + 1])],
+            [p for p in every_b if not (settled_b[p] and settled_b[p + 1])])
 
 
-def _gains(a: list[str], b: list[str], embed: Embed, params: AlignParams) -> tuple[Table, Table]:
-    """gain[(da, db)][i, j]: value of linking a[i:i+da] with b[j:j+db]; and the raw cosine."""
-    a1, a2 = _embed_units(a, embed, params.joined)
-    b1, b2 = _embed_units(b, embed, params.joined)
+def joined_texts_at(sents: Sequence[str], positions: Sequence[int]) -> list[str]:
+    return [f"{sents[p]} {sents[p + 1]}" for p in positions]
+
+
+def joined_texts(a: Sequence[str], b: Sequence[str], embed: Embed, params: AlignParams | None = None) -> list[str]:
+    """The joined sentences aligning this pair embeds (after its singles: joins_needed reads them),
+    so that a run can embed them ahead, in long batches."""
+    at_a, at_b = joins_needed(a, b, embed, params)
+    return joined_texts_at(a, at_a) + joined_texts_at(b, at_b)
+
+
+def _joined_vectors(sents: Sequence[str], positions: list[int], embed: Embed, dim: int) -> np.ndarray:
+    """One row per adjacent pair (len(sents) - 1 rows); NaN where the pair is not joined."""
+    out = np.full((max(len(sents) - 1, 0), dim), np.nan, np.float32)
+    if positions:
+        out[positions] = embed(joined_texts_at(sents, positions))
+    return out
+
+
+def _gains(a: tuple[np.ndarray, np.ndarray | None], b: tuple[np.ndarray, np.ndarray | None],
+           params: AlignParams) -> tuple[Table, Table]:
+    """gain[(da, db)][i, j]: value of linking a[i:i+da] with b[j:j+db] (-inf where a joined
+    sentence was not embedded), and the raw cosine; from the singles and joined vectors."""
+    (a1, a2), (b1, b2) = a, b
     # Neighbourhood of each unit: mean of its k best single-sentence matches on the other side.
-    def nn(x: np.ndarray, base: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
+    def nn(x: np.ndarray | None, base: np.ndarray) -> np.ndarray:
+        if x is None or len(x) == 0:
             return np.zeros(0, np.float32)
         sims = x @ base.T
         k = min(params.k, base.shape[0])
@@ -117,11 +164,11 @@ def _gains(a: list[str], b: list[str], embed: Embed, params: AlignParams) -> tup
     out, cos = {}, {}
     for da, db in ((1, 1), (1, 2), (2, 1)):
         x, y = va[da], vb[db]
-        if len(x) == 0 or len(y) == 0:
+        if x is None or y is None or len(x) == 0 or len(y) == 0:
             continue
         margin = x @ y.T - (na[da][:, None] + nb[db][None, :]) / 2
         penalty = params.multi_penalty if da + db > 2 else 0.0
-        out[(da, db)] = (margin - params.threshold - penalty).astype(np.float64)
+        out[(da, db)] = np.nan_to_num((margin - params.threshold - penalty).astype(np.float64), nan=-np.inf)
         cos[(da, db)] = (x @ y.T).astype(np.float64)
     return out, cos
 
@@ -146,6 +193,8 @@ def _best_path(n: int, m: int, gains: Table, params: AlignParams) -> np.ndarray:
                 if pi < 0 or pj < 0 or best[pi, pj] <= neg or (da and db and (da, db) not in gains):
                     continue
                 gain = gains[(da, db)][pi, pj] if da and db else 0.0
+                if gain == -np.inf:  # a joined sentence not embedded (settled 1-1)
+                    continue
                 value = best[pi, pj] + gain
                 if value > top:
                     top, arg = value, t

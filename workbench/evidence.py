@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from viko.corpus.counterparts import EVIDENCE_PREFIX
-from viko.workbench.align import AlignParams, align_sentences, unit_texts
+from viko.workbench.align import AlignParams, align_sentences, joined_texts
 from viko.workbench.detect import Candidate, DocInfo
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -166,15 +166,20 @@ def verify(scored: Sequence[Candidate], ids_a: Sequence[str], ids_b: Sequence[st
     only pairs that were read sentence by sentence can be linked. Best first.
 
     Each pair is first aligned 1-1; those with `joined_from` of their sentences in strong
-    links are aligned again with joined sentences, whose texts `ahead` (when given) hears
-    first, all at once, so that they can be embedded in long batches."""
+    links are aligned again with joined sentences. `ahead` (when given) hears the sentences
+    of the pairs read, then the joined sentences of those aligned again, each all at once,
+    so that they can be embedded in long batches."""
     p = params or ClaimParams()
     read = _worth_reading(scored, p)
+    if ahead is not None and read:
+        docs = dict.fromkeys(d for c in read for d in (ids_a[c.i], ids_b[c.j]))
+        ahead([t for d in docs for t in sentences_of(d)[:EVIDENCE_SENTENCES]])
     found = {(c.i, c.j): sentence_evidence(sentences_of(ids_a[c.i]), sentences_of(ids_b[c.j]), embed, p, joined=False)
              for c in read}
     again = [c for c in read if found[(c.i, c.j)].share >= p.joined_from]
     if ahead is not None and again:
-        ahead(joined_texts([d for c in again for d in (ids_a[c.i], ids_b[c.j])], sentences_of))
+        ahead([t for c in again for t in joined_texts(sentences_of(ids_a[c.i])[:EVIDENCE_SENTENCES],
+                                                      sentences_of(ids_b[c.j])[:EVIDENCE_SENTENCES], embed)])
     for c in again:
         found[(c.i, c.j)] = sentence_evidence(sentences_of(ids_a[c.i]), sentences_of(ids_b[c.j]), embed, p)
     out = []
@@ -201,14 +206,4 @@ def _worth_reading(scored: Sequence[Candidate], p: ClaimParams) -> list[Candidat
         seen_a[c.i], seen_b[c.j] = seen_a.get(c.i, 0) + 1, seen_b.get(c.j, 0) + 1
         if keep:
             out.append(c)
-    return out
-
-
-def joined_texts(doc_ids: Iterable[str], sentences_of: Callable[[str], list[str]],
-                 max_sentences: int = EVIDENCE_SENTENCES) -> list[str]:
-    """The sentences joined with the next that sentence evidence compares for these documents."""
-    out: list[str] = []
-    for doc in dict.fromkeys(doc_ids):
-        sents = sentences_of(doc)[:max_sentences]
-        out += unit_texts(sents)[len(sents):]
     return out

@@ -13,13 +13,14 @@ alignment and parallel sentence mining, into the translation memory.
    before, so a large corpus is mined over several runs and an interrupted run resumes.
 
 Embedding the sentences is nearly all of the cost, so it is done ahead, in long batches of
-similar lengths (SentenceEmbedder.prefetch): before step 1 the sentences of the documents
-detection re-matches and of the documents to mine, and the cache is saved; in step 1, the
-sentences joined with the next (most of the tokens) of the candidate pairs whose 1-1
-alignment makes them worth it (workbench.evidence.verify: most candidates are no
-translations and never embed theirs); before step 2, those of the pairs to align. The texts
-embedded are those the steps would embed pair by pair, so are the results, up to the rounding
-by which a bf16 vector depends on the batch it ran in (bench `endtoend`).
+similar lengths (SentenceEmbedder.prefetch): in step 1, the sentences of the candidate pairs
+detection reads (workbench.evidence.verify), then the sentences joined with the next of those
+whose 1-1 alignment makes them worth it, and of those only where a sentence does not settle
+1-1 (workbench.align.joins_needed: joined sentences are most of the tokens, and a
+translation's sentences mostly settle); before step 2, the same for the pairs to align;
+before step 3, the sentences mining takes. The texts embedded are those the steps would
+embed pair by pair, so are the results, up to the rounding by which a bf16 vector depends on
+the batch it ran in (bench `endtoend`).
 
 Long runs report the embedding's progress, each pair's cost (sentences, how many had to be
 embedded, seconds) and an estimate of the time left through `progress`.
@@ -32,12 +33,10 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from viko.corpus.catalogue import Catalogue
-from viko.corpus.counterparts import CounterpartStore
 from viko.corpus.document import Document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.indexer.store import Index
-from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences, unit_texts
-from viko.workbench.evidence import EVIDENCE_SENTENCES
+from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences, joined_texts
 from viko.workbench.mining import MinedPair, MineParams, Sentence, mine
 from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.sentvec import SentenceEmbedder
@@ -46,8 +45,6 @@ Progress = Callable[[str], None]
 # Default for VIKO_ALIGN_MINE_MAX_DOCS (the settings row): ~20 sentences a document, so about
 # 40k sentence vectors (60 MB) per run; the rest waits for the next run.
 MINE_MAX_DOCS = 2000
-# Documents whose sentences are gathered for one prefetch (bounds the texts held at once).
-PREFETCH_DOCS = 2000
 
 
 @dataclass(frozen=True)
@@ -105,12 +102,10 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     started = time.perf_counter()
     say = progress or (lambda _line: None)
     plan = _MinePlan.of(cat, mine_max_docs) if do_mine else None
-    min_chars = (mining or MineParams()).min_chars
-    if prefetch_documents(cat, embedder, _rematched(cat, index), plan.batch if plan else (), min_chars, say):
-        embedder.save()  # an interrupted run keeps what cost most
     # Counterparts compared sentence by sentence (claims need it): the embedder is here.
     detected = detect_all(index, cat, embed=embedder.embed,
-                          ahead=_ahead(embedder, say, "joined sentences of the candidate pairs worth it"))
+                          ahead=_ahead(embedder, say, "sentences of the candidate pairs worth reading"))
+    embedder.save()  # an interrupted run keeps what cost most
     say(detected.summary())
     pairs = all_links(cat, min_confidence)
     docs = cat.get_many([d for vi, ko, _ in pairs for d in (vi, ko)])
@@ -119,8 +114,10 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     todo = [(docs[vi], docs[ko]) for vi, ko, _ in pairs if vi in docs and ko in docs
             and done.get((vi, ko)) != (docs[vi].content_hash, docs[ko].content_hash)]
     kept = sum(1 for vi, ko, _ in pairs if vi in docs and ko in docs) - len(todo)
-    _ahead(embedder, say, f"sentences of {len(todo)} document pairs to align")(
-        [t for pair in todo for doc in pair for t in unit_texts(doc_sentences(doc))])
+    sides = [(doc_sentences(vi), doc_sentences(ko)) for vi, ko in todo]
+    _ahead(embedder, say, f"sentences of {len(todo)} document pairs to align")([t for a, b in sides for t in a + b])
+    _ahead(embedder, say, f"joined sentences of {len(todo)} document pairs to align")(
+        [t for a, b in sides for t in joined_texts(a, b, embedder.embed, params)])
     units = 0
     eta = _Eta(len(todo))
     for vi, ko in todo:
@@ -139,45 +136,6 @@ def align_all(cat: Catalogue, index: Index, embedder: SentenceEmbedder, *, min_c
     embedder.save()
     return AlignAllStats(detected.links, detected.rematched, len(pairs), len(todo), kept, len(stale), units,
                          mined, mined_docs, pending, time.perf_counter() - started)
-
-
-def _rematched(cat: Catalogue, index: Index) -> list[str]:
-    """The documents whose sentences counterpart detection compares in this run, picked as
-    detect_all picks them: new or changed since its last run, or linked without sentence
-    evidence (their best candidates were read before, so are cached). A document missed
-    here is embedded when detection asks; one too many costs its embedding, nothing else."""
-    langs = {d: index.doc_lang.get(d) for d in index.doc_ids}
-    ids = [d for d, lang in langs.items() if lang in ("vi", "ko")]
-    if len({langs[d] for d in ids}) < 2:  # one language: no candidates, nothing compared
-        return []
-    store = CounterpartStore(cat)
-    hashes, seen = cat.hashes(), store.matched_hashes()
-    unverified = {c.doc_id for c in store.detected_links() if not c.verified}
-    return [d for d in ids if d in hashes and (seen.get(d) != hashes[d] or d in unverified)]
-
-
-def prefetch_documents(cat: Catalogue, embedder: SentenceEmbedder, compared: Collection[str],
-                       mined: Collection[str], min_chars: int, progress: Progress | None = None) -> int:
-    """Embed ahead, in long batches, what this run's steps will ask for first: the sentences
-    of the `compared` documents, as far as detection aligns them, and the sentences mining
-    takes (at least `min_chars` long) of the `mined` documents, past that point for those
-    compared too. Joined sentences wait for `_ahead`. Returns how many were embedded."""
-    say = progress or (lambda _line: None)
-    compared, mined = set(compared), set(mined)
-    ids = sorted(compared | mined)
-    total, started = 0, time.perf_counter()
-    for start in range(0, len(ids), PREFETCH_DOCS):
-        texts: list[str] = []
-        for doc in cat.get_many(ids[start : start + PREFETCH_DOCS]).values():
-            sents = doc_sentences(doc)
-            head = sents[:EVIDENCE_SENTENCES] if doc.id in compared else []
-            rest = sents[len(head):] if doc.id in mined else []
-            texts += head + [t for t in rest if len(t) >= min_chars]
-        group = f"documents {start + 1}-{min(start + PREFETCH_DOCS, len(ids))} of {len(ids)}"
-        total += embedder.prefetch(texts, _prefetch_progress(say, group))
-    if total:
-        say(f"embedded {total} sentences of {len(ids)} documents ahead in {time.perf_counter() - started:.1f}s")
-    return total
 
 
 def _ahead(embedder: SentenceEmbedder, say: Progress, what: str) -> Callable[[Sequence[str]], int]:
@@ -238,7 +196,8 @@ def mine_corpus(cat: Catalogue, embedder: SentenceEmbedder, exclude: set[tuple[s
         return 0, 0, 0
     t0, embedded = time.perf_counter(), embedder.embedded
     compared = plan.compared()
-    found = _mine_docs(cat, compared, embedder, params, exclude, batch) if batch else []
+    ahead = _ahead(embedder, progress or (lambda _line: None), f"sentences of {len(compared)} documents to mine")
+    found = _mine_docs(cat, compared, embedder, params, exclude, batch, ahead) if batch else []
     units = [Unit(vi=p.vi.text, ko=p.ko.text, origin="mined", score=p.margin, vi_doc=p.vi.doc_id,
                   ko_doc=p.ko.doc_id, vi_sents=(p.vi.index,), ko_sents=(p.ko.index,)) for p in found]
     n = tm.store_mined({d: plan.hashes[d] for d in batch}, units, forget=gone)
@@ -250,9 +209,12 @@ def mine_corpus(cat: Catalogue, embedder: SentenceEmbedder, exclude: set[tuple[s
 
 
 def _mine_docs(cat: Catalogue, compared: Iterable[str], embedder: SentenceEmbedder, params: MineParams | None,
-               exclude: set[tuple[str, str]], batch: Collection[str]) -> list[MinedPair]:
+               exclude: set[tuple[str, str]], batch: Collection[str],
+               ahead: Callable[[Sequence[str]], int]) -> list[MinedPair]:
     sents: dict[str, list[Sentence]] = {"vi": [], "ko": []}
     for doc in cat.get_many(list(compared)).values():
         if doc.lang in sents:
             sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
+    min_chars = (params or MineParams()).min_chars
+    ahead([s.text for side in sents.values() for s in side if len(s.text) >= min_chars])
     return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch)
