@@ -271,8 +271,8 @@ passages'), as if every document were read with its joined sentences. Joined sen
 {joined_tokens / text_tokens:.0%} of those tokens: align-all now embeds them only for the candidate pairs whose sentences
 align 1-1 well enough to be worth it (a share of {ClaimParams().joined_from} of their sentences in strong links,
 `ClaimParams.joined_from`) and for the pairs it aligns, and there only around the sentences that do not settle 1-1
-(not in a link of the singles' alignment at a cosine of {AlignParams().settled_cosine} or more that is the best of its
-row and column, `AlignParams.settled_cosine`); each side's sentences are read by detection only for the candidate
+(not in a link of the singles' alignment at a cosine of {AlignParams().settled_cosine} or more that the sentences next to
+it do not beat, `AlignParams.settled_cosine`); each side's sentences are read by detection only for the candidate
 pairs it compares, and by mining.
 {"" if not same else chr(10) + "What align-all stored, before against after:" + checks + chr(10)}"""
 

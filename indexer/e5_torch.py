@@ -28,9 +28,11 @@ from viko.indexer.e5_file import E5File, dequantise
 from viko.indexer.e5_tokenizer import E5Tokenizer
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-# Tokens (windows x padded length) per forward pass; not tuned: at least 16 full 512-token
-# windows, so each matmul has thousands of rows, while the activations stay under ~100 MB.
-BATCH_TOKENS = 8192
+# Tokens (windows x padded length) per forward pass on a CPU: small enough for a layer's
+# activations to stay in the caches, big enough for thousands of matmul rows (chosen by
+# measurement, docs/benchmarks.md "endtoend"). A GPU keeps the earlier 8,192 (not measured).
+BATCH_TOKENS = 4096
+GPU_BATCH_TOKENS = 8192
 
 
 # CPU flags (x86 `flags`, Arm `Features` in /proc/cpuinfo) under which PyTorch multiplies bf16
@@ -129,9 +131,10 @@ class TorchE5:
                 "oln": (f32(p + "oln.w"), f32(p + "oln.b")),
             })
 
-    def embed(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_tokens: int | None = None) -> np.ndarray:
         """L2-normalised mean-pooled vectors for texts that already carry their e5 prefix."""
         vocab, h = self.tokenizer.vocab, self.config.hidden
+        batch_tokens = batch_tokens or (BATCH_TOKENS if self.device.type == "cpu" else GPU_BATCH_TOKENS)
         wins = windows(self.tokenizer.content_ids(texts), vocab.bos, vocab.eos, self.config.max_positions)
         sums = np.zeros((len(texts), h), np.float64)
         weights = np.zeros(len(texts), np.float64)

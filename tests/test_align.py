@@ -90,6 +90,10 @@ def test_joined_sentences_are_embedded_only_around_sentences_that_do_not_settle_
     assert joins_needed(SENTS, SENTS, embed) == ([], [])
     every = list(range(len(SENTS) - 1))
     assert joins_needed(SENTS, SENTS, embed, AlignParams(settled_cosine=None)) == (every, every)
+    # a closer repeat far from the link unsettles nothing: only the neighbours a join would add count
+    first = SENTS[0].replace("echo", "zebra")  # 5 of 6 words: cosine 0.83 with SENTS[0]
+    b = [first, *SENTS[1:], SENTS[0]]
+    assert joins_needed(SENTS, b, embed, AlignParams(settled_cosine=0.8)) == ([], [len(b) - 2])
 
 
 def test_every_sentence_covered_once_in_order() -> None:

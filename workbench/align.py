@@ -40,7 +40,7 @@ class AlignParams:
     # embedded); without, only 1-1 links and unmatched sentences.
     joined: bool = True
     # ... only where one of the two sentences is not settled: in a 1-1 link of the singles'
-    # alignment at this cosine or more that is the best of its row and column (translated
+    # alignment at this cosine or more that beats the link's neighbours on either side (translated
     # sentences sit at 0.84-0.90, see evidence.ClaimParams.min_cosine). None: join everywhere.
     settled_cosine: float | None = 0.83
 
@@ -120,7 +120,9 @@ def joins_needed(a: Sequence[str], b: Sequence[str], embed: Embed, params: Align
     for link in _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos):
         if len(link.a) == 1 and len(link.b) == 1:
             i, j = link.a[0], link.b[0]
-            if sims[i, j] >= params.settled_cosine and sims[i, j] >= sims[i].max() and sims[i, j] >= sims[:, j].max():
+            # rivals: the neighbours a joined sentence would add (a repeat elsewhere joins nothing here)
+            rivals = max(sims[i, max(j - 1, 0): j + 2].max(), sims[max(i - 1, 0): i + 2, j].max())
+            if sims[i, j] >= params.settled_cosine and sims[i, j] >= rivals:
                 settled_a[i] = settled_b[j] = True
     return ([p for p in every_a if not (settled_a[p] and settled_a[p + 1])],
             [p for p in every_b if not (settled_b[p] and settled_b[p + 1])])
