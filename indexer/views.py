@@ -43,14 +43,19 @@ class Rows:
     def __getitem__(self, rows: Any) -> np.ndarray:
         one = np.ndim(rows) == 0
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        out = np.zeros((len(rows), self.dim), np.float32)
         seg = self.layout.segment_of(rows)
-        for s in np.unique(seg).tolist():
-            mask = seg == s
-            out[mask] = self.layout.segments[s].read_vectors(rows[mask] - self.layout.bases[s])
+        if len(rows) and (seg == seg[0]).all():  # one segment: read straight, no gather (exact scans)
+            out = self.layout.segments[int(seg[0])].read_vectors(rows - self.layout.bases[int(seg[0])])
+        else:
+            out = np.zeros((len(rows), self.dim), np.float32)
+            for s in np.unique(seg).tolist():
+                mask = seg == s
+                out[mask] = self.layout.segments[s].read_vectors(rows[mask] - self.layout.bases[s])
         if self.centring is not None:
             table, langs = self.centring
-            out = scoring.centre(out, table[np.asarray(langs[rows]).astype(np.int64)])
+            codes = np.asarray(langs[rows]).astype(np.int64)
+            one_lang = len(codes) and (codes == codes[0]).all()
+            out = scoring.centre(out, table[codes[0]] if one_lang else table[codes])
         return out[0] if one else out
 
 

@@ -115,8 +115,9 @@ def test_the_filtered_beam_widens_with_the_share_left_out_within_bounds() -> Non
 
 
 def test_exact_scan_under_a_mask_scores_as_the_centred_rows(tmp_path: Path) -> None:
-    """Below BRUTE_FORCE_ROWS the allowed rows' vectors are read from their segment and centred
-    with the language's centroid: the same cosines as index.centred gives, over two segments."""
+    """Below BRUTE_FORCE_ROWS the allowed rows' vectors are read from their segment (straight
+    when they are all in one) and centred with the language's centroid: the same cosines as
+    gathering them row by row with their own languages' centroids, over two segments."""
     folder = tmp_path / "index"
     update_index([make_document(d) for d in SMALL_DOCS], folder, FakeEncoder(), default_analyzer())
     changed = [dict(d) for d in SMALL_DOCS]
@@ -125,8 +126,17 @@ def test_exact_scan_under_a_mask_scores_as_the_centred_rows(tmp_path: Path) -> N
     index = Index.load(folder)
     assert len(index.segments) == 2
     query = index.centred[int(np.flatnonzero(index.langs == 0)[-1])]
-    for allowed in (index.live, index.live & (np.arange(index.size) >= index.bases[1])):
-        rows, sims = dense_within(index, query, "vi", 50, allowed)
-        want = np.flatnonzero(allowed & (index.langs == 0))
-        assert sorted(rows.tolist()) == want.tolist()
-        assert np.allclose(sims, index.centred[rows] @ query, atol=1e-6)
+    first_segment = np.arange(index.size) < index.bases[1]
+    for code, lang in enumerate(("vi", "ko")):
+        for allowed in (index.live, index.live & ~first_segment, index.live & first_segment):
+            rows, sims = dense_within(index, query, lang, 50, allowed)
+            want = np.flatnonzero(allowed & (index.langs == code))
+            assert sorted(rows.tolist()) == want.tolist()
+            if not len(rows):  # no Korean row in the second segment
+                continue
+            # with a row of another segment and one of the other language: the general gather,
+            # each row centred with its own language's centroid
+            extra = [int(np.flatnonzero(first_segment != first_segment[rows[0]])[0]),
+                     int(np.flatnonzero(index.langs != code)[0])]
+            gathered = index.centred[np.append(rows, extra)][: len(rows)]
+            assert np.allclose(sims, gathered @ query, atol=1e-6)

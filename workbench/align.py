@@ -92,7 +92,9 @@ def align_sentences(a: Sequence[str], b: Sequence[str], embed: Embed,
     if not a or not b:
         return [Link((i,), (), 0.0) for i in range(len(a))] + [Link((), (j,), 0.0) for j in range(len(b))]
     a1, b1 = embed(list(a)), embed(list(b))
-    at_a, at_b = joins_needed(a, b, embed, params, (a1, b1))
+    links, at_a, at_b = _read_singles(a1, b1, params)
+    if links is not None and not at_a and not at_b:  # nothing to join: the singles' reading stands
+        return links
     a2, b2 = _joined_vectors(a, at_a, embed, a1.shape[1]), _joined_vectors(b, at_b, embed, b1.shape[1])
     gains, cos = _gains((a1, a2), (b1, b2), params)
     return _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos)
@@ -103,29 +105,39 @@ def unit_texts(sents: Sequence[str]) -> list[str]:
     return [*sents, *(f"{x} {y}" for x, y in itertools.pairwise(sents))]
 
 
-def joins_needed(a: Sequence[str], b: Sequence[str], embed: Embed, params: AlignParams | None = None,
-                 singles: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[int], list[int]]:
+def joins_needed(a: Sequence[str], b: Sequence[str], embed: Embed,
+                 params: AlignParams | None = None) -> tuple[list[int], list[int]]:
     """Positions p of each side whose sentence p joined with p + 1 the alignment embeds: all
     of them, none (`joined` off), or those where sentence p or p + 1 is not settled."""
     params = params or AlignParams()
-    every_a, every_b = list(range(len(a) - 1)), list(range(len(b) - 1))
-    if not params.joined:
-        return [], []
-    if params.settled_cosine is None or not a or not b:
-        return every_a, every_b
-    a1, b1 = singles if singles is not None else (embed(list(a)), embed(list(b)))
+    if not a or not b:
+        return ((list(range(len(a) - 1)), list(range(len(b) - 1))) if params.joined else ([], []))
+    _, at_a, at_b = _read_singles(embed(list(a)), embed(list(b)), params)
+    return at_a, at_b
+
+
+def _read_singles(a1: np.ndarray, b1: np.ndarray, params: AlignParams,
+                  ) -> tuple[list[Link] | None, list[int], list[int]]:
+    """The alignment of the single sentences (None when every join is embedded anyway), and
+    the positions of each side to join (joins_needed)."""
+    n, m = len(a1), len(b1)
+    if params.joined and params.settled_cosine is None:
+        return None, list(range(n - 1)), list(range(m - 1))
     gains, cos = _gains((a1, None), (b1, None), params)
+    links = _trace(n, m, _best_path(n, m, gains, params), cos)
+    if not params.joined:
+        return links, [], []
     sims = cos[(1, 1)]
-    settled_a, settled_b = np.zeros(len(a), bool), np.zeros(len(b), bool)
-    for link in _trace(len(a), len(b), _best_path(len(a), len(b), gains, params), cos):
+    settled_a, settled_b = np.zeros(n, bool), np.zeros(m, bool)
+    for link in links:
         if len(link.a) == 1 and len(link.b) == 1:
             i, j = link.a[0], link.b[0]
             # rivals: the neighbours a joined sentence would add (a repeat elsewhere joins nothing here)
             rivals = max(sims[i, max(j - 1, 0): j + 2].max(), sims[max(i - 1, 0): i + 2, j].max())
             if sims[i, j] >= params.settled_cosine and sims[i, j] >= rivals:
                 settled_a[i] = settled_b[j] = True
-    return ([p for p in every_a if not (settled_a[p] and settled_a[p + 1])],
-            [p for p in every_b if not (settled_b[p] and settled_b[p + 1])])
+    return (links, [p for p in range(n - 1) if not (settled_a[p] and settled_a[p + 1])],
+            [p for p in range(m - 1) if not (settled_b[p] and settled_b[p + 1])])
 
 
 def joined_texts_at(sents: Sequence[str], positions: Sequence[int]) -> list[str]:
