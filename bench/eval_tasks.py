@@ -23,7 +23,7 @@ from bench.datasets import ntrex_documents, sib200_pairs, xquad_vi
 from bench.eval_cache import CACHE_DIR
 from viko.corpus.document import Document
 from viko.indexer import centring, scoring
-from viko.indexer.analyze import Analyzer
+from viko.indexer.analyze import Analyzer, analyser_fingerprint
 from viko.indexer.build import IndexOptions, update_index
 from viko.indexer.encoders import Encoder
 from viko.indexer.lexical import LexicalIndex
@@ -101,8 +101,10 @@ def _row_scaled(m: np.ndarray) -> np.ndarray:
 def cached_index(name: str, docs: list[Document], encoder: Encoder, analyzer: Analyzer,
                  chunk_chars: int = 600, overlap: int = 1) -> Index:
     key = hashlib.sha1("\x1e".join(f"{d.id}\x1f{d.content_hash}" for d in docs).encode()).hexdigest()[:10]
-    # Chunks are centred when indexed: another reference weight is another index.
-    root = CACHE_DIR / f"index-{name}-w{centring.REFERENCE_WEIGHT:g}-{key}-{chunk_chars}-{overlap}"
+    # Chunks are centred when indexed: another reference weight is another index; and analysed:
+    # another analyser (its code, the segmenters' versions) is another index too.
+    root = CACHE_DIR / (f"index-{name}-w{centring.REFERENCE_WEIGHT:g}-{key}-{chunk_chars}-{overlap}"
+                        f"-a{analyser_fingerprint()[:8]}")
     update_index(docs, root, encoder, analyzer, IndexOptions(chunk_chars=chunk_chars, overlap=overlap))
     return Index.load(Path(root))
 

@@ -136,10 +136,16 @@ class Analyzer:
     # -- Korean -------------------------------------------------------------------
     def _korean(self, text: str) -> list[str]:
         terms = shared_terms(text)
-        for token in self._kiwi_tokens(text):
-            form, tag = token
+        tokens = self._kiwi_tokens(text)
+        for i, (form, tag) in enumerate(tokens):
             if tag in _KO_KEEP and _HANGUL.search(form):
                 terms.append(form)
+            elif tag == "MM" and i + 1 < len(tokens) and tokens[i + 1][1] in ("NNG", "NNP") \
+                    and (word := form + tokens[i + 1][0]) in text:
+                # Kiwi reads some nouns as a determiner and a noun by their context ("양측은 온실"
+                # as 온 + 실; 세척, 단결정): the word as written is a term too, so a query or
+                # glossary word that Kiwi reads whole still matches it.
+                terms.append(word)
         return terms
 
     def _kiwi_tokens(self, text: str) -> list[tuple[str, str]]:

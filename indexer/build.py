@@ -45,7 +45,11 @@ from viko.indexer.store import Index, UnusableIndex, index_exists, publish, remo
 # count moved by more than this share since they were computed: growth is geometric between
 # two recomputations, so their cost stays linear in the corpus overall.
 RECENTRE_DRIFT = 0.25
-EMBED_WINDOW = 8  # encoder batches per step: documents are written once their chunks are embedded
+# Texts per encoder call while indexing (VIKO_BATCH_SIZE). The batch engine sorts a call's texts
+# by length and cuts them into token-bounded batches, so a larger call pads less (measured in
+# docs/benchmarks.md, "endtoend").
+BATCH_TEXTS = 256
+EMBED_WINDOW = 2  # encoder calls per step: documents are written once their chunks are embedded
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class IndexOptions:
 
     chunk_chars: int = CHUNK_CHARS
     overlap: int = 1
-    batch_size: int = 32
+    batch_size: int = BATCH_TEXTS
     max_chunks: int = 0
     ann_threshold: int = ANN_THRESHOLD
     max_segments: int = MAX_SEGMENTS

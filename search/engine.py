@@ -52,6 +52,7 @@ MODES = ("full", "dense", "plain", "bm25")
 QUERY_CACHE = 64
 # Documents a query of filters alone lists (newest first), and the most a ranking keeps.
 BROWSE_LIMIT = 10_000
+EMPTY_QUERY = "the query is empty: type a few words in Vietnamese or Korean"
 
 
 class SearchEngine:
@@ -128,6 +129,8 @@ class SearchEngine:
         langs = [lang for lang in langs if not parsed.langs or lang in parsed.langs]
         allowed = self.allowed(parsed, exact)
         text = parsed.ranked_text
+        if not text and not parsed.restricts:  # `""` or a lone `-`: nothing to search or filter by
+            raise QueryError(EMPTY_QUERY)
         if not text:
             listed = self.retriever.browse(allowed, langs, BROWSE_LIMIT)
             return Ranking(query, "", "other", [Scored(d, lang, 0.0, r) for d, lang, r in listed], [], parsed)
@@ -188,7 +191,7 @@ class SearchEngine:
             raise QueryError("the query must be text")
         query = nfc(" ".join(query.split()))
         if not query:
-            raise QueryError("the query is empty: type a few words in Vietnamese or Korean")
+            raise QueryError(EMPTY_QUERY)
         if len(query) > self.max_query_chars:
             raise QueryError(f"the query is {len(query)} characters long; the limit is {self.max_query_chars}")
         return query

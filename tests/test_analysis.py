@@ -21,6 +21,16 @@ def test_korean_content_morphemes_without_particles() -> None:
     assert not {"와", "는", "을", "했다"} & set(terms)
 
 
+def test_a_noun_kiwi_splits_into_a_determiner_and_a_noun_is_a_term_as_written() -> None:
+    """After "양측은", Kiwi reads 온실 (greenhouse) as 온 (determiner) + 실: the word as written is
+    a term too, so the query 온실, or a glossary's translation of "nhà kính", matches it."""
+    terms = AN.tokens("양측은 온실 자동화와 수경재배 기술을 공유하기로 합의하였다.", "ko")
+    assert {"온실", "실", "자동", "수경", "재배"} <= set(terms)
+    assert AN.query_tokens("온실", "ko") == ["온실"]
+    # a determiner written apart from its noun stays apart
+    assert "온세상" not in AN.tokens("온 세상이 기뻐했다.", "ko") and "세상" in AN.tokens("온 세상이 기뻐했다.", "ko")
+
+
 def test_shared_latin_terms_are_identical_across_languages() -> None:
     vi = AN.tokens("Hợp tác với Jeollanam-do về IoT và 5G", "vi")
     ko = AN.tokens("Jeollanam-do와 IoT, 5G 분야 협력", "ko")

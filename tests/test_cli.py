@@ -60,6 +60,21 @@ def test_text_output_and_bad_query(data_dir: Path) -> None:
     assert code == 2 and "empty" in out
 
 
+def test_query_words_unquoted_and_a_leading_exclusion(data_dir: Path) -> None:
+    """Several words are one query, and a word starting with '-' is an exclusion, not an
+    unknown option; known options still count wherever they stand."""
+    code, out = run(data_dir, "search", "--json", "Cần", "Thơ", "IoT", "hợp", "tác")
+    assert code == 0 and json.loads(out)["query"] == "Cần Thơ IoT hợp tác"
+    assert "aqua-vi" in [h["id"] for h in json.loads(out)["hits"]]
+    code, out = run(data_dir, "search", "Cần", "Thơ", "IoT", "hợp", "tác", "-tôm", "--json")
+    assert code == 0, out
+    assert json.loads(out)["query"] == "Cần Thơ IoT hợp tác -tôm"
+    assert "aqua-vi" not in [h["id"] for h in json.loads(out)["hits"]]
+    code, out = run(data_dir, "search", "--json", "-tôm")
+    assert code == 0, out
+    assert "aqua-vi" not in {h["id"] for h in json.loads(out)["hits"]} and json.loads(out)["hits"]
+
+
 def test_status_and_settings(data_dir: Path) -> None:
     code, out = run(data_dir, "status", "--json")
     status = json.loads(out)

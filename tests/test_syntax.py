@@ -122,6 +122,12 @@ def test_excluded_word_removes_documents(engine: SearchEngine) -> None:
     assert "mou-ko" not in ids(engine, "협력 -협약")
 
 
+@pytest.mark.parametrize("query", ['""', "-", '"  " -', '-""'])
+def test_nothing_to_search_or_filter_by_is_an_empty_query(engine: SearchEngine, query: str) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        engine.search(query)
+
+
 def test_type_and_lang_filters(engine: SearchEngine) -> None:
     assert ids(engine, "nuôi tôm type:news") == ["aqua-vi"] and ids(engine, "nuôi tôm type:report") == []
     assert set(ids(engine, "type:agreement")) == {"mou-vi", "mou-ko"}

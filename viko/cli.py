@@ -65,7 +65,7 @@ def _fork_kiwi_helper(args: list[str]) -> Any:
         return None
     try:
         sub = search_cmd.make_context("search", args[args.index("search") + 1:], resilient_parsing=True)
-        query = query_from_argv(sub.params.get("query") or "-")
+        query = query_from_argv(_query_words(sub.params.get("query")))
     except (click.ClickException, QueryTextError):
         return None  # the search command reports it
     if query == "-":
@@ -167,22 +167,24 @@ def index_cmd(c: Context, rebuild: bool, wait: float | None, ray_address: str | 
     cli_workbench.after_index(run)
 
 
-@main.command("search")
-@click.argument("query")
+@main.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
 @click.option("--lang", type=click.Choice(["all", "vi", "ko"]), default="all", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("--exact", is_flag=True, help="Search the words as typed (no diacritics restored, no spelling corrected).")
 @pass_ctx
-def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exact: bool) -> None:
-    """Search documents of both languages. QUERY '-' reads one query per line from stdin
-    and prints one JSON object per line (the model is loaded once). The query syntax is the
-    search box's: "exact phrase", -word, -"phrase", type:, lang:, source:, title:,
-    after:YYYY[-MM[-DD]], before:... (README, "Query syntax")."""
+def search_cmd(c: Context, query: tuple[str, ...], lang: str, limit: int, as_json: bool, exact: bool) -> None:
+    """Search documents of both languages. QUERY is one argument or several words (joined
+    by spaces; a word may start with '-': `viko search điện mặt trời -gió`); '-' reads one
+    query per line from stdin and prints one JSON object per line (the model is loaded
+    once). The query syntax is the search box's: "exact phrase", -word, -"phrase", type:,
+    lang:, source:, title:, after:YYYY[-MM[-DD]], before:... (README, "Query syntax")."""
     from viko.indexer.kiwilean import KiwiHelper
 
+    typed = _query_words(query)
     try:
-        text = None if query == "-" else query_from_argv(query)
+        text = None if typed == "-" else query_from_argv(typed)
     except QueryTextError as exc:
         fail(str(exc), 2)
     helper, c.kiwi_helper = c.kiwi_helper, None  # forked by run()
@@ -223,6 +225,11 @@ def search_cmd(c: Context, query: str, lang: str, limit: int, as_json: bool, exa
         click.echo(click.style(f"{rank:>2}. [{hit.lang}] {hit.title or hit.id}", bold=True)
                    + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f})  {hit.id}")
         click.echo("    " + _terminal_snippet(hit.snippet, hit.highlights))
+
+
+def _query_words(words: tuple[str, ...] | None) -> str:
+    """The query as typed: one argument, or several joined by spaces ('-' when none)."""
+    return " ".join(words) if words else "-"
 
 
 def _stdin_lines() -> Any:

