@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from viko.corpus.document import make_document
-from viko.indexer import generations
+from viko.indexer import centring, generations
 from viko.indexer import manifest as manifest_module
 from viko.indexer.analyze import default_analyzer
 from viko.indexer.ann import build_dense, is_approximate
@@ -69,6 +69,27 @@ def test_incremental_update_embeds_only_changes(tmp_path: Path) -> None:
         index.centred[0], "ko", 50)[0])
     assert index.lexical.scores(["반도체"]).max() == 0 or "chip-ko" not in {
         index.doc_of(int(r)) for r in np.flatnonzero(index.lexical.scores(["반도체"]))}
+
+
+def test_indexing_hands_the_encoder_long_calls(tmp_path: Path) -> None:
+    """The batch engine sorts a call's texts by length before it cuts them into token-bounded
+    batches: the index gives it up to `batch_size` texts a call, across documents, never one
+    document's chunks at a time (bench `endtoend`: less padding, a faster index)."""
+    calls: list[int] = []
+    everyday = {t for texts in centring.reference_sentences().values() for t in texts}
+
+    class Counting(FakeEncoder):
+        def encode_passages(self, texts):  # type: ignore[no-untyped-def]
+            if not everyday & set(texts):  # the reference sentences centring embeds are not the index's
+                calls.append(len(texts))
+            return super().encode_passages(texts)
+
+    many = [{"id": f"d{i}", "lang": "vi", "text": f"Văn bản số {i} về hợp tác năng lượng tái tạo."} for i in range(40)]
+    update_index(docs(many), tmp_path / "a", Counting(), AN, IndexOptions(batch_size=16))
+    assert max(calls) == 16 and sum(calls) == len(many) + len(SMALL_DOCS)
+    calls.clear()
+    update_index(docs(many), tmp_path / "b", Counting(), AN)
+    assert calls == [len(many) + len(SMALL_DOCS)]  # the default takes them in one call
 
 
 def test_model_mismatch_fails_clearly(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
