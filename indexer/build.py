@@ -31,7 +31,7 @@ import numpy as np
 from viko.corpus.access import RECORD_TYPES, mask_contacts
 from viko.corpus.document import Document
 from viko.indexer import centring
-from viko.indexer.analyze import Analyzer
+from viko.indexer.analyze import ANALYSIS_VERSION, Analyzer
 from viko.indexer.ann import ANN_THRESHOLD, Progress
 from viko.indexer.chunking import CHUNK_CHARS, Chunk, chunk_document
 from viko.indexer.draft import Draft
@@ -228,12 +228,15 @@ class UpdatePlan:
 
 
 def plan_update(documents: Iterable[Document], previous: Index | None) -> UpdatePlan:
+    """New and changed documents, and gone ones; every document when the live index was
+    analysed by another ANALYSIS_VERSION (their vectors are reused: only the analysis is new)."""
     live = previous.doc_hashes() if previous else {}
+    reanalyse = previous is not None and previous.manifest.analysis != ANALYSIS_VERSION
     changed: list[Document] = []
     seen: set[str] = set()
     for doc in documents:
         seen.add(doc.id)
-        if live.get(doc.id) != doc.content_hash:
+        if reanalyse or live.get(doc.id) != doc.content_hash:
             changed.append(doc)
     return UpdatePlan(live, changed, [d for d in live if d not in seen])
 
@@ -290,7 +293,7 @@ def _manifest(draft: Draft, plan: UpdatePlan, encoder: Encoder, options: IndexOp
         chunks_by_lang={lang: int(n) for lang, n in zip(LANGS, by_lang, strict=True) if n},
         centroid_counts=tuple(int(n) for n in draft.centroid_counts),
         deleted={name: frozenset(docs) for name, docs in draft.deleted.items() if docs},
-        reference_centroids=float_centroids(reference))
+        reference_centroids=float_centroids(reference), analysis=ANALYSIS_VERSION)
 
 @dataclass
 class _Work:
@@ -314,7 +317,7 @@ def _reusable(previous: Index | None, doc_ids: Sequence[str]) -> dict[bytes, np.
         pos = previous.doc_position[doc_id]
         seg = previous.segments[int(previous.doc_segment[pos])]
         for row in seg.doc_rows(int(previous.doc_local[pos])):
-            out[bytes(seg.chunk_hash[row])] = np.asarray(seg.vectors[row])
+            out[seg.digest(row)] = np.asarray(seg.vectors[row])
     return out
 
 

@@ -64,6 +64,7 @@ class Manifest:
     deleted: Mapping[str, frozenset[int]] = field(default_factory=dict)
     reference_centroids: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     created: str = field(default_factory=utc_now)
+    analysis: int = 1  # indexer.analyze.ANALYSIS_VERSION of its terms (1: an index written before it)
 
     @property
     def chunks(self) -> int:
@@ -87,7 +88,7 @@ class Manifest:
             "documents": self.documents, "chunks": self.chunks, "chunks_by_lang": dict(self.chunks_by_lang),
             "centroid_counts": list(self.centroid_counts),
             "reference_centroids": {lang: list(vec) for lang, vec in self.reference_centroids.items()},
-            "format_version": FORMAT_VERSION,
+            "analysis": self.analysis, "format_version": FORMAT_VERSION,
         }
 
     def save(self, path: Path) -> None:
@@ -133,7 +134,7 @@ class Manifest:
             deleted=get("deleted", lambda v: {str(k): frozenset(int(d) for d in ds) for k, ds in v.items()}, {}),
             reference_centroids=get("reference_centroids",
                                     lambda v: {str(k): tuple(float(x) for x in vec) for k, vec in (v or {}).items()}, {}),
-            created=get("created", str),
+            created=get("created", str), analysis=get("analysis", int, 1),
         )
 
 

@@ -45,6 +45,7 @@ from viko.indexer.scoring import centre, normalize
 
 # A merged chunk from a segment written before words were kept: its words are not known.
 UNKNOWN_WORDS = b"\x00"
+DIGEST_BYTES = 20  # a chunk's digest: sha1 of what the encoder saw (indexer.build)
 READ_MAX_ROWS = 4096  # read_rows: more rows than this (a bulk pass) go through the memory map
 BLOCK = 50_000  # rows per step when streaming vectors: bounds memory while writing a segment
 
@@ -159,6 +160,11 @@ class Segment:
                 dense.result()
         for name in self._FILES:
             self.__dict__.pop(name, None)
+
+    def digest(self, row: int) -> bytes:
+        """A chunk's digest (sha1 of what the encoder saw) as it was written: numpy gives a
+        stored S20 value back without its trailing zero bytes, 1 digest in 256."""
+        return bytes(self.chunk_hash[row]).ljust(DIGEST_BYTES, b"\0")
 
     def text(self, row: int) -> str:
         lo, hi = int(self.text_offsets[row]), int(self.text_offsets[row + 1])
@@ -285,7 +291,7 @@ class SegmentWriter:
                 raw = bytes(source._text[lo:hi]) if source._text is not None else b""
                 known = source.words(r)
                 words = UNKNOWN_WORDS if known is None else " ".join(known).encode("utf-8")
-                self._chunk(seq, start, end, int(source.chunk_lang[r]), bytes(source.chunk_hash[r]), raw, words)
+                self._chunk(seq, start, end, int(source.chunk_lang[r]), source.digest(r), raw, words)
                 self.lengths.append(float(source.postings.lengths[r]))
             self._document(source.ids[doc], source.doc_langs[doc], source.hashes[doc], len(rows))
             self._vectors.write(np.ascontiguousarray(source.vectors[rows.start : rows.stop]).tobytes())
@@ -336,7 +342,7 @@ class SegmentWriter:
             "chunk-doc.npy": np.asarray(self.chunk_doc, np.int32),
             "chunk-lang.npy": np.asarray(self.chunk_lang, np.int8),
             "chunk-pos.npy": np.asarray(self.chunk_pos, np.int32).reshape(-1, 3),
-            "chunk-hash.npy": np.asarray(self.chunk_hash, dtype="S20").reshape(-1),
+            "chunk-hash.npy": np.asarray(self.chunk_hash, dtype=f"S{DIGEST_BYTES}").reshape(-1),
             "text-offsets.npy": np.asarray(self.text_offsets, np.int64),
             "words-offsets.npy": np.asarray(self.words_offsets, np.int64),
         }

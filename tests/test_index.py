@@ -92,6 +92,32 @@ def test_indexing_hands_the_encoder_long_calls(tmp_path: Path) -> None:
     assert calls == [len(many) + len(SMALL_DOCS)]  # the default takes them in one call
 
 
+def test_an_index_of_another_analysis_version_is_reanalysed_with_its_vectors_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import viko.indexer.build as build
+
+    # One chunk's digest ends in a zero byte, which numpy drops when it reads a stored digest
+    # (Segment.digest puts it back): that chunk's vector is reused too.
+    zero = next(extra for i in range(5000) if build._passages(
+        make_document(extra := {"id": "zero", "lang": "vi", "text": f"Hợp tác số {i}."}), IndexOptions())[2][0][-1] == 0)
+    every = docs([zero])
+    enc, root = FakeEncoder(), tmp_path / "index"
+    monkeypatch.setattr(build, "ANALYSIS_VERSION", build.ANALYSIS_VERSION - 1)  # an index of an older viko
+    first = update_index(every, root, enc, AN)
+    monkeypatch.undo()
+    encoded = enc.passages_encoded
+    stats = update_index(every, root, enc, AN)
+    assert stats.changed and stats.embedded == 0 and stats.reused == first.chunks
+    assert enc.passages_encoded == encoded
+    index = Index.load(root)
+    assert index.manifest.analysis == build.ANALYSIS_VERSION and sorted(index.doc_ids) == sorted(d.id for d in every)
+    assert not update_index(every, root, enc, AN).changed
+    # a manifest written before the field: the first version
+    raw = index.manifest.to_json()
+    del raw["analysis"]
+    assert Manifest.from_json(raw).analysis == 1
+
+
 def test_model_mismatch_fails_clearly(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
     update_index(docs(), tmp_path / "index", fake_encoder, AN)
     with pytest.raises(UnusableIndex, match="built with model 'fake-hash-64'"):
@@ -147,13 +173,14 @@ def test_manifest_round_trip_is_atomic_and_keeps_the_format(tmp_path: Path) -> N
     assert Manifest.load(path) == manifest and manifest.chunks == 9
     assert np.array_equal(manifest.reference["vi"], np.asarray([0.5, -0.25, 1e-3, 0.1], np.float32))
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]  # no temporary file left
-    # The JSON indexes built before the record existed wrote, field for field.
-    assert json.loads(path.read_text()) == {
+    # The JSON indexes built before the record existed wrote, field for field, and the analysis
+    # version (an index written before it lacks it, and reads as version 1).
+    assert json.loads(path.read_text()) == {"analysis": 1, **{
         "model": "fake-hash-64", "dim": 4, "params": {"chunk_chars": 600, "overlap": 1},
         "created": "2024-06-01T00:00:00Z", "segments": ["seg-000001", "seg-000003"],
         "deleted": {"seg-000001": [0, 2]}, "documents": 5, "chunks": 9, "chunks_by_lang": {"vi": 7, "ko": 2},
         "centroid_counts": [7, 2, 0], "reference_centroids": {"vi": [0.5, -0.25, 1e-3, 0.1]},
-        "format_version": manifest_module.FORMAT_VERSION}
+        "format_version": manifest_module.FORMAT_VERSION}}
     # A save that fails half-way leaves the previous manifest whole.
     def no_rename(src: object, dst: object) -> None:
         raise OSError("disk full")

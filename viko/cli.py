@@ -303,7 +303,8 @@ def status_cmd(c: Context, as_json: bool) -> None:
     if idx:
         click.echo(f"index: {idx['generation']} built {idx['created']} with {idx['model']}")
         click.echo(f"  {idx['documents']} documents, {idx['chunks']} chunks; "
-                   + ("up to date" if idx["fresh"] else f"{idx['pending']} documents waiting: run `viko index`"))
+                   + ("up to date" if idx["fresh"] else f"{idx['pending']} documents waiting: run `viko index`")
+                   + (" (analysed by an older viko: it re-analyses them, their vectors kept)" if idx.get("reanalyse") else ""))
     else:
         click.echo("index: none yet (run `viko index`)")
     if line := not_indexed_line(status):

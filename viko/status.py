@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from viko.indexer.analyze import ANALYSIS_VERSION
 from viko.indexer.manifest import MANIFEST_FILE, Manifest
 from viko.indexer.store import UnusableIndex, current_generation, live_doc_hashes
 from viko.runtime import open_catalogue
@@ -25,9 +26,13 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         indexed = live_doc_hashes(settings.index_root, manifest)
         pending = sum(1 for d, h in hashes.items() if indexed.get(d) != h and d not in duplicates)
         pending += len(set(indexed) - set(hashes)) + len(set(indexed) & duplicates)  # to be dropped
+        reanalyse = manifest.analysis != ANALYSIS_VERSION  # `viko index` rewrites every document's terms
+        if reanalyse:
+            pending += sum(1 for d, h in hashes.items() if indexed.get(d) == h and d not in duplicates)
         index = {"generation": folder.name, "created": manifest.created, "model": manifest.model,
                  "dim": manifest.dim, "documents": manifest.documents, "chunks": manifest.chunks,
-                 "chunks_by_lang": dict(manifest.chunks_by_lang), "pending": pending, "fresh": pending == 0}
+                 "chunks_by_lang": dict(manifest.chunks_by_lang), "pending": pending, "fresh": pending == 0,
+                 "reanalyse": reanalyse}
     except UnusableIndex:
         index = None
     return {"data_dir": str(settings.data_dir), "documents": len(hashes), "by_lang": counts["lang"],
