@@ -126,11 +126,11 @@ class SearchEngine:
         (search.spelling) when that matches something, unless `exact`."""
         query = self.validate(query)
         parsed = parse(query)
-        langs = [lang for lang in langs if not parsed.langs or lang in parsed.langs]
-        allowed = self.allowed(parsed, exact)
         text = parsed.ranked_text
         if not text and not parsed.restricts:  # `""` or a lone `-`: nothing to search or filter by
             raise QueryError(EMPTY_QUERY)
+        langs = [lang for lang in langs if not parsed.langs or lang in parsed.langs]
+        allowed = self.allowed(parsed, exact)
         if not text:
             listed = self.retriever.browse(allowed, langs, BROWSE_LIMIT)
             return Ranking(query, "", "other", [Scored(d, lang, 0.0, r) for d, lang, r in listed], [], parsed)
