@@ -226,7 +226,8 @@ class TermsMemo:
 @lru_cache(maxsize=1)
 def analyser_fingerprint() -> str:
     """What the analyses depend on: this module's, the Vietnamese segmenter's and
-    corpus.textnorm's source and the segmenters' package versions."""
+    corpus.textnorm's source and the segmenters' package versions. It keys caches, which any
+    edit may invalidate; an index is re-analysed only when ANALYSIS_VERSION changes."""
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256()
