@@ -16,6 +16,7 @@ SECTIONS = {
     "web": "bench.web",              # search page time, page weight, 20 clients x 30 s
     "translate": "bench.translate",  # counterparts P/R, alignment F1, concordance latency
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
+    "mixed": "bench.mixed",          # first-day queries and tax queries beside HWP tax rulings
     "longpaste": "bench.longpaste",  # a pasted paragraph or document finds its other-language version
     "syntax": "bench.syntax_latency",  # what phrases, exclusions and filters cost
     "matching": "bench.matching",    # matchmaking nDCG@5 vs plain search; session planner optimum and time
