@@ -275,7 +275,8 @@ def variant_params(name: str, params: RankingParams) -> RankingParams:
     if name != "before":
         return params
     return dataclasses.replace(params, calibration_weight=0.0, fused_calibration=False,
-                               min_background_z=float("inf"), min_support_z=float("inf"), min_term_coverage=0.0)
+                               min_background_z=float("inf"), min_support_z=float("inf"), min_term_coverage=0.0,
+                               min_dense_z=float("-inf"))
 
 
 class _reference_weight:

@@ -42,6 +42,8 @@ class RankingParams:
         0.5, "Share of its own positive evidence a document without a counterpart counts in place of the missing side's.")
     # The relevance floor (search.relevance).
     min_dense_evidence: float = _param(0.30, "Centred query-chunk cosine that alone makes a document a match.")
+    min_dense_z: float = _param(
+        2.0, "Background deviations a document must also reach to pass on min_dense_evidence (a shared offset in a mixed collection is not a match).")
     min_lexical_evidence: float = _param(0.2, "BM25 share of the best chunk's that makes a document a lexical match.")
     min_term_coverage: float = _param(0.3, "Share of the query terms' IDF weight a lexical match must hold.")
     min_background_z: float = _param(

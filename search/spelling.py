@@ -106,8 +106,10 @@ class Speller:
 
 
 def _typo(word: str) -> bool:
-    """A Latin-script word no Vietnamese syllable spells (Hangul: never taken for a typo)."""
-    if _HANGUL.search(word):
+    """A Latin-script word no Vietnamese syllable spells (Hangul: never taken for a typo). A
+    word of one letter repeated ("aaaa") is nobody's typo: one edit makes it "aaa", the
+    placeholder name a tax ruling gives a company."""
+    if _HANGUL.search(word) or len(set(word.lower())) < 2:
         return False
     return not all(looks_unaccented_vietnamese(fold_vi(part)) for part in word.lower().split("-"))
 

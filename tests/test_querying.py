@@ -226,6 +226,22 @@ def test_floor_keeps_lexical_bridged_and_dense_evidence_only(small_index: Index,
     assert [k.doc_id for k in dense] == ["mou-ko"]
 
 
+def test_floor_dense_cosine_must_also_stand_above_everyday_text(small_index: Index, retriever: LocalRetriever) -> None:
+    """A cosine over `min_dense_evidence` is a match only when the query's cosine with everyday
+    text of the language stays `min_dense_z` deviations below it: in a mixed collection an
+    offset shared by a whole language reaches the cosine and the everyday text alike."""
+    own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]  # mou-ko's cosine is 1
+    items = _items(small_index)
+    nobody: dict[str, str] = {}
+    params = RankingParams(min_dense_evidence=0.99, min_background_z=float("inf"), min_support_z=float("inf"))
+    shared_offset = lambda lang: (0.9, 0.1)  # noqa: E731 - 1 deviation up
+    clear = lambda lang: (0.5, 0.1)  # noqa: E731 - 5 deviations up
+    assert above_floor(retriever, items, [], own, "ko", nobody.get, params=params, background=shared_offset) == []
+    for background in (clear, None):  # without a background the cosine decides alone
+        kept = above_floor(retriever, items, [], own, "ko", nobody.get, params=params, background=background)
+        assert [k.doc_id for k in kept] == ["mou-ko"]
+
+
 def test_floor_background_rule(small_index: Index, retriever: LocalRetriever) -> None:
     items = _items(small_index)
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]

@@ -184,6 +184,17 @@ def test_misspelt_words_are_searched_as_the_index_words(engine: SearchEngine) ->
     assert engine.search("xqzvw plorkt").total == 0  # nonsense has no correction that matches
 
 
+def test_a_word_of_one_repeated_letter_is_no_typo() -> None:
+    """"aaaa bbbb" is keyboard mashing, even where "aaa" and "bbbbb" are indexed words (the
+    placeholder names of anonymised rulings): it is not searched as them, only offered."""
+    from viko.search import spelling
+
+    speller = spelling.Speller({k: k for k in ("aaa", "bbbbb", "solar")}, {3: ["aaa"], 5: ["bbbbb", "solar"]})
+    assert speller.correct("aaaa bbbb", typos_only=True) is None
+    assert speller.correct("aaaa bbbb") == "aaa bbbbb"
+    assert speller.correct("solarr", typos_only=True) == "solar"
+
+
 def test_real_words_the_index_lacks_are_offered_never_searched_as_another_word(engine: SearchEngine) -> None:
     from viko.search.spelling import edits
 
