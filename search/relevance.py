@@ -25,7 +25,7 @@ Supporting evidence: in a small collection a real cross-language match and nonse
 overlapping background deviations. What tells them apart is the query, not the document: a
 real query has evidence somewhere in the collection (a strong match, or at least its words
 occur), nonsense has none. So when the query has such evidence, `min_support_z` deviations
-suffice for each language's best match, and for a document nearly as close to the query as
+suffice for each language's best dense match (highest above everyday text), and for a document nearly as close to the query as
 its language's best kept one (`near_best_dense`): a second cross-language match of the same
 query. The measurements behind each threshold: docs/benchmarks.md, "Why these parameters".
 """
@@ -128,13 +128,15 @@ def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[s
                       or close or z >= params.min_background_z)
     # The query means something here: a document has strong evidence, or its words occur in
     # the collection at all (any lexical match, however weak). Nonsense has neither. Then the
-    # best-ranked document of each language may pass on supporting evidence: the one match a
-    # language without words in common with the query can offer.
+    # document of each language standing highest above everyday text may pass on supporting
+    # evidence: the one match a language without words in common with the query can offer
+    # (not the best-ranked one, which a shared word or a counterpart's may have put first).
     if not (any(strong) or any_lexical(retriever, terms)):
         return [item for item, keep in zip(items, strong, strict=True) if keep]
     best: dict[str, int] = {}
     for i, item in enumerate(items):
-        best.setdefault(item.lang, i)
+        if item.lang not in best or zs[i] > zs[best[item.lang]]:
+            best[item.lang] = i
     first = set(best.values())
     keep = [strong[i] or (i in first and zs[i] >= params.min_support_z) for i in range(len(items))]
     near = near_best(items, keep, dense.tolist(), zs, params)

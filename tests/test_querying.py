@@ -18,6 +18,7 @@ from viko.indexer.analyze import default_analyzer
 from viko.indexer.build import update_index
 from viko.indexer.lexical import LexicalIndex
 from viko.indexer.store import Index
+from viko.search import relevance
 from viko.search.accents import AccentTable
 from viko.search.expansion import expanded_terms, file_glossary, translated_terms
 from viko.search.params import DEFAULTS, RankingParams
@@ -255,10 +256,12 @@ def test_floor_background_rule(small_index: Index, retriever: LocalRetriever) ->
     assert none == []
 
 
-def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_match(small_index: Index, retriever: LocalRetriever) -> None:
-    """Between the supporting and the strong background deviations (here 3), only the best
-    ranked document of a language passes, and only when the query has evidence somewhere: a
-    real cross-language match in a small collection is kept, nonsense still gets nothing."""
+def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_match(
+        small_index: Index, retriever: LocalRetriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the supporting and the strong background deviations (here 3), only the document
+    of a language highest above everyday text passes, wherever it ranks, and only when the
+    query has evidence somewhere: a real cross-language match in a small collection is kept,
+    nonsense still gets nothing."""
     own = small_index.vectors[small_index.doc_rows["mou-ko"][0]]
     nobody: dict[str, str] = {}
     terms = default_analyzer().query_tokens("nuôi tôm Cần Thơ", "vi")
@@ -268,11 +271,19 @@ def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_mat
     assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
     # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
     assert above_floor(retriever, items, [], own, "ko", nobody.get, params=UNREACHABLE, background=three) == []
-    # Second among the Korean documents: not kept on supporting evidence.
+    # Ranked behind another Korean document (put first by a shared word or its counterpart's
+    # score): the Korean document highest above everyday text still passes, the other does not.
     chip = next(i for i in items if i.doc_id == "chip-ko")
     late = [chip] + [i for i in items if i is not chip]
     kept = above_floor(retriever, late, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
-    assert {k.doc_id for k in kept} == {"aqua-vi"}
+    assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
+    # Two Korean documents over the supporting deviations (2.55 and 3), apart by more than
+    # near_best_dense: one passes, the one higher above everyday text.
+    sims = {"mou-ko": 1.0, "chip-ko": 0.955}
+    fixed = np.array([sims.get(i.doc_id, 0.0) for i in late], np.float32)
+    monkeypatch.setattr(relevance, "dense_similarity", lambda *_a: fixed)
+    kept = above_floor(retriever, late, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
+    assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
 
 
 def test_floor_keeps_supported_documents_near_their_languages_best() -> None:
