@@ -61,6 +61,12 @@ def test_type_rules() -> None:
     assert guess_type("Báo cáo kết quả dự án điện gió", "") == "report"
     assert guess_type("스마트팜 기술 수요 조사", "") == "demand"
     assert guess_type("Hải Phòng đón đoàn doanh nghiệp", "") == "news"
+    # The title decides; a body that mentions an agreement does not make one.
+    exports = "Trong chín tháng, xuất khẩu cà phê tăng 35%. Hiệp định thương mại tự do giúp giảm thuế."
+    assert guess_type("Xuất khẩu cà phê sang Hàn Quốc tăng mạnh", exports) == "news"
+    # Without a title, the first line is the document's own heading.
+    assert guess_type("", "Biên bản ghi nhớ hợp tác\nHai bên thống nhất...") == "agreement"
+    assert guess_type("", "Hai bên gặp nhau\nSau đó ký biên bản ghi nhớ") == "news"
     assert make_document({"id": "x", "text": "보고서", "type": "Report"}).type == "report"
 
 
