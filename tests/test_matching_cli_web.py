@@ -43,7 +43,7 @@ def test_match_json_contract_both_directions(data: Path) -> None:
     assert set(body) == {"id", "kind", "party", "matches"} and body["id"] == DEMAND and body["kind"] == "demand"
     assert len(body["matches"]) == 3
     for m in body["matches"]:
-        assert set(m) == {"id", "lang", "title", "score", "party", "organisation", "versions", "why"}
+        assert set(m) == {"id", "lang", "title", "score", "weak", "party", "organisation", "versions", "why"}
         assert {"passages", "glossary_terms", "shared_terms", "sectors", "region"} <= set(m["why"])
     assert body["matches"][0]["id"] == "gy-port-yard-tos-offer-ko"
     assert body["matches"][0]["why"]["sectors"] == ["port_logistics"]
@@ -52,6 +52,29 @@ def test_match_json_contract_both_directions(data: Path) -> None:
     code, out, _ = viko(data, "match", "--json", "--limit", "3", "jn-ag-drone-offer-ko")
     reverse = json.loads(out)
     assert reverse["kind"] == "offer" and reverse["matches"][0]["id"] == "tb-rice-drone-demand-vi"
+
+
+def test_weak_matches_are_said_to_be_weak_in_the_cli_the_api_and_the_page(data: Path, client: TestClient) -> None:
+    """A pair scored where unrelated pairs score too (under the session floor) is listed for
+    reference and said to be weak, never numbered among the fits as one of them."""
+    from viko.matching.match import WEAK_BELOW
+    from viko.matching.session import DEFAULT_FLOOR
+
+    assert DEFAULT_FLOOR == WEAK_BELOW  # one line: what the planner never proposes is weak here
+    matches = json.loads(viko(data, "match", "--json", "--limit", "30", DEMAND)[1])["matches"]
+    assert [m["weak"] for m in matches] == [m["score"] < WEAK_BELOW for m in matches]
+    assert not matches[0]["weak"] and matches[-1]["weak"]  # the port yard offer fits; the 30th does not
+    out = viko(data, "match", "--limit", "30", DEMAND)[1]
+    assert out.count("weak from here") == 1 and out.count(", weak)") == sum(m["weak"] for m in matches)
+    assert out.index("gy-port-yard-tos-offer-ko") < out.index("weak from here")
+    api = client.get(f"/api/match/{DEMAND}", params={"limit": 30}).json()["matches"]
+    # An anonymous reader sees no contacts, yet the same parties: the floating-solar offer's two
+    # versions share an e-mail address, which makes them one party for every reader.
+    assert [m["party"] for m in api] == [m["party"] for m in matches]
+    assert [m["weak"] for m in api] == [m["weak"] for m in matches]
+    page = client.get(f"/match/{DEMAND}", params={"limit": 30, "ui": "en"}).text
+    assert page.count('class="hit match weak"') == sum(m["weak"] for m in matches)
+    assert page.index("gy-port-yard-tos-offer-ko") < page.index("Weak from here")
 
 
 def test_match_refuses_other_documents(data: Path) -> None:

@@ -61,7 +61,7 @@ def import_records_cmd(c: Context, files: tuple[Path, ...], kind: str) -> None:
 @click.command("match")
 @click.argument("record_id")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help='{"id", "kind", "matches": [{"id", "lang", "title", "score", "why"}]}')
+@click.option("--json", "as_json", is_flag=True, help='{"id", "kind", "matches": [{"id", "lang", "title", "score", "weak", "why"}]}')
 @pass_ctx
 def match_cmd(c: Context, record_id: str, limit: int, as_json: bool) -> None:
     """For a demand, the offers that answer it; for an offer, the demands it answers; best
@@ -81,10 +81,14 @@ def match_cmd(c: Context, record_id: str, limit: int, as_json: bool) -> None:
     if party is not None and len(party.members) > 1:
         others = [f"[{m.lang}] {m.id}" for m in party.members if m.id != rec.id]
         click.echo(f"  one party with {', '.join(others)}: matched from every version")
+    if not any(not m.weak for m in result.matches):
+        click.echo("  no fit above the weak line: the closest records, for reference")
     for rank, m in enumerate(result.matches, 1):
+        if m.weak and rank > 1 and not result.matches[rank - 2].weak:
+            click.echo("  weak from here (under the score unrelated pairs reach): for reference")
         versions = m.party.members if m.party is not None else (m.record,)
         head = f"{rank:>2}. {m.party.organisation if m.party is not None else m.record.organisation}"
-        click.echo(click.style(head, bold=True) + f"  ({m.score:.2f})")
+        click.echo(click.style(head, bold=True) + f"  ({m.score:.2f}{', weak' if m.weak else ''})")
         for v in versions:
             click.echo(f"    [{v.lang}] {v.title}  {v.id}")
         why = m.why

@@ -41,6 +41,7 @@ class MatchModel(BaseModel):
     lang: str
     title: str
     score: float
+    weak: bool = Field(default=False, description="Scored where unrelated pairs score too: listed for reference, not a fit")
     party: str = Field(default="", description="The other party's id (one row per party)")
     organisation: str = ""
     versions: list[VersionModel] = Field(default=[], description="Every version of the other party, vi first")
