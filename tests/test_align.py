@@ -168,6 +168,30 @@ def test_real_encoder_aligns_vietnamese_and_korean(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "[1] <-> [1,2]" in text.output
     missing = runner.invoke(main, ["--data", data, "align", "v", "nope"])
     assert missing.exit_code == 1 and "nope" in missing.output
+    assert payload["strong_sentences"] >= 7 and sum(x["strong"] for x in payload["links"]) >= 3
+
+
+@pytest.mark.model
+def test_two_unrelated_documents_align_only_as_weak_guesses(tmp_path: Path) -> None:
+    """Any two documents can be aligned on request, and the programme always finds an
+    order-keeping path; what viko states is which links read as translations: here none."""
+    vi = ["Bệnh viện Chợ Rẫy ký biên bản ghi nhớ về ghép gan với một bệnh viện ở Seoul.",
+          "Các bác sĩ phẫu thuật sẽ được đào tạo tại Seoul trong sáu tháng.",
+          "Mỗi năm bệnh viện dự kiến thực hiện thêm 30 ca ghép gan."]
+    ko = ["부산대학교는 베트남 유학생을 위한 반도체 장학 프로그램을 신설했다.",
+          "선발된 학생은 등록금과 생활비를 지원받는다.", "모집은 내년 3월부터 하노이에서 진행된다."]
+    src = tmp_path / "pair.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "v", "lang": "vi", "segmented": True, "text": "\n".join(vi)},
+        {"id": "k", "lang": "ko", "segmented": True, "text": "\n".join(ko)}]) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    assert runner.invoke(main, ["--data", data, "import", str(src)]).exit_code == 0
+    payload = json.loads(runner.invoke(main, ["--data", data, "align", "--json", "v", "k"]).output)
+    assert payload["links"] and not any(x["strong"] for x in payload["links"]) and payload["strong_sentences"] == 0
+    text = runner.invoke(main, ["--data", data, "align", "v", "k"]).output
+    assert text.count("(weak: not stated as a translation)") == len(payload["links"])
+    assert "0 of 6 sentences in strong links" in text and "do not read as translations" in text
 
 
 def test_alignment_pairs_join_texts() -> None:

@@ -42,8 +42,14 @@ def test_alignment_page_and_api(client: TestClient) -> None:
     body = r.json()
     assert [(x["a"], x["b"]) for x in body["links"]] == [([0], [0]), ([1, 2], [1])]
     assert body["rows"][1]["kind"] == "2-1" and body["status"] == "given"
+    # each link says whether it reads as a translation, and the page counts the sentences that do
+    assert [x["strong"] for x in body["links"]] == [r["strong"] for r in body["rows"]]
+    held = sum(len(x["a"]) + len(x["b"]) for x in body["links"] if x["strong"])
+    assert body["strong_sentences"] == held and body["strong_cosine"] == 0.83
     html = client.get("/align", params={"a": "v", "b": "k"})
     assert html.status_code == 200 and "delta echo foxtrot golf hotel india" in html.text and "2-1" in html.text
+    assert f"{held} of 5 sentences in strong links" in " ".join(html.text.split())
+    assert html.text.count('<span class="weak-note">weak</span>') == sum(not x["strong"] for x in body["links"])
     assert client.get("/api/align", params={"a": "nope"}).status_code == 404
     assert client.get("/api/align", params={"a": "v"}).status_code == 404  # no counterpart known yet
     assert client.get("/align").status_code == 200

@@ -52,13 +52,14 @@ def align_all_cmd(c: Context, no_mine: bool) -> None:
 @click.command("align")
 @click.argument("doc_a")
 @click.argument("doc_b")
-@click.option("--json", "as_json", is_flag=True, help='One object: {"links": [...], "a_sentences", "b_sentences"}.')
+@click.option("--json", "as_json", is_flag=True, help='One object: {"links": [{"a", "b", "score", "strong"}], "a_sentences", "b_sentences", "strong_sentences"}.')
 @pass_ctx
 def align_cmd(c: Context, doc_a: str, doc_b: str, as_json: bool) -> None:
     """Align the sentences of two documents (1-1, 1-2, 2-1 and unmatched) and print the links."""
     from viko.align_all import sentence_embedder
     from viko.runtime import open_catalogue
     from viko.workbench.align import align_documents
+    from viko.workbench.evidence import ClaimParams, alignment_strength
 
     with open_catalogue(c.settings) as cat:
         docs = cat.get_many([doc_a, doc_b])
@@ -67,17 +68,24 @@ def align_cmd(c: Context, doc_a: str, doc_b: str, as_json: bool) -> None:
             fail(f"no document with id {d!r} (see `viko status`; ids are those of `viko import`)")
     embedder = sentence_embedder(c.settings)
     alignment = align_documents(docs[doc_a], docs[doc_b], embedder.embed)
+    strong = alignment_strength(alignment, embedder.embed)
     embedder.save()
+    held = sum(len(link.a) + len(link.b) for link, ok in zip(alignment.links, strong, strict=True) if ok)
+    total = len(alignment.a_sentences) + len(alignment.b_sentences)
     if as_json:
-        click.echo(json.dumps(alignment.to_json(), ensure_ascii=False))
+        out = alignment.to_json()
+        out["links"] = [{**j, "strong": ok} for j, ok in zip(out["links"], strong, strict=True)]  # type: ignore[call-overload]
+        click.echo(json.dumps({**out, "strong_sentences": held}, ensure_ascii=False))
         return
-    for link in alignment.links:
-        head = f"{_ids(link.a)} <-> {_ids(link.b)}" + (f"  {link.score:.3f}" if link.a and link.b else "  (unmatched)")
-        click.echo(click.style(head, bold=True))
+    for link, ok in zip(alignment.links, strong, strict=True):
+        score = f"  {link.score:.3f}{'' if ok else ' (weak: not stated as a translation)'}"
+        click.echo(click.style(f"{_ids(link.a)} <-> {_ids(link.b)}", bold=True) + (score if link.a and link.b else "  (unmatched)"))
         for i in link.a:
             click.echo(f"  a: {alignment.a_sentences[i]}")
         for j in link.b:
             click.echo(f"  b: {alignment.b_sentences[j]}")
+    click.echo(f"{held} of {total} sentences in strong links (a cosine of {ClaimParams().min_cosine} or more, above every "
+               f"rival sentence)" + ("" if held else ": these two documents do not read as translations of each other"))
 
 
 def _ids(indexes: tuple[int, ...]) -> str:

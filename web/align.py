@@ -32,6 +32,7 @@ from viko.settings import Settings
 from viko.web.auth import may_see
 from viko.web.shared import TokenFirstRoute, Web, page_routes
 from viko.workbench.align import Alignment, align_sentences, doc_sentences
+from viko.workbench.evidence import ClaimParams, alignment_strength
 from viko.workbench.sentvec import SentenceEmbedder
 
 
@@ -52,6 +53,7 @@ class LinkModel(BaseModel):
     a: list[int] = Field(description="Sentence indexes on side a (empty: b is unmatched)")
     b: list[int]
     score: float = Field(description="Cosine similarity of the two sides' sentence embeddings")
+    strong: bool = Field(default=False, description="A cosine of at least strong_cosine, above every rival sentence: stated as a translation")
 
 
 class AlignRow(BaseModel):
@@ -61,6 +63,7 @@ class AlignRow(BaseModel):
     b: list[SentenceModel]
     score: float
     kind: str = Field(description="1-1, 1-2, 2-1, 1-0 or 0-1")
+    strong: bool = Field(default=False, description="Stated as a translation (else a weak, order-keeping guess)")
 
 
 class DocRef(BaseModel):
@@ -83,6 +86,8 @@ class AlignmentPage(BaseModel):
     cut: str = Field(default="", description="Set when the documents are longer than the aligned part")
     a_total: int = Field(default=0, description="Sentences in document a")
     b_total: int = Field(default=0, description="Sentences in document b")
+    strong_sentences: int = Field(default=0, description="Sentences of both sides in strong links")
+    strong_cosine: float = Field(default=ClaimParams().min_cosine, description="The cosine a strong link reaches at least")
 
 
 class DecisionInput(BaseModel):
@@ -109,12 +114,14 @@ class AlignmentService:
         self._lock = threading.Lock()
         self._embedder: SentenceEmbedder | None = None
 
-    def _align(self, sa: list[str], sb: list[str]) -> Alignment:
+    def _align(self, sa: list[str], sb: list[str]) -> tuple[Alignment, list[bool]]:
+        """The alignment and, per link, whether it is strong (workbench.evidence.strong_links)."""
         with self._lock:  # the embedder and its cache are not thread-safe
             if self._embedder is None:
                 self._embedder = SentenceEmbedder(cached_encoder(self.settings.encoder_choice),
                                                   cache_dir=Path(self.settings.data_dir) / "sentences")
-            return Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
+            alignment = Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
+            return alignment, alignment_strength(alignment, self._embedder.embed)
 
     def page(self, a_id: str, b_id: str, viewer: Viewer) -> AlignmentPage:
         with open_catalogue(self.settings) as cat:
@@ -138,7 +145,7 @@ class AlignmentService:
         limit = max(1, self.settings.web_align_max_sentences)
         # an offer's or a demand's contact details: for signed-in readers only (as on its page)
         all_a, all_b = (doc_sentences(d.with_(text=shown_text(d.text, d.type, viewer))) for d in (a, b))
-        alignment = self._align(all_a[:limit], all_b[:limit])
+        alignment, strong = self._align(all_a[:limit], all_b[:limit])
         totals = len(all_a), len(all_b)
         cut = ""
         if max(totals) > limit:
@@ -146,9 +153,11 @@ class AlignmentService:
                    f"({totals[0]} and {totals[1]} in all): `viko align-all` aligns whole documents")
         return AlignmentPage(a=_ref(a), b=_ref(b), status=status, confidence=confidence, cut=cut,
                              a_total=totals[0], b_total=totals[1],
-                             links=[LinkModel(**link.to_json()) for link in alignment.links],  # type: ignore[arg-type]
+                             links=[LinkModel(**link.to_json(), strong=ok)  # type: ignore[arg-type]
+                                    for link, ok in zip(alignment.links, strong, strict=True)],
                              a_sentences=alignment.a_sentences, b_sentences=alignment.b_sentences,
-                             rows=_rows(alignment, glossary, a.lang, b.lang))
+                             rows=_rows(alignment, strong, glossary, a.lang, b.lang),
+                             strong_sentences=sum(len(k.a) + len(k.b) for k, ok in zip(alignment.links, strong, strict=True) if ok))
 
 
 def _ref(doc: Document) -> DocRef:
@@ -162,12 +171,12 @@ def _sentence(i: int, text: str, lang: str, glossary: Glossary) -> SentenceModel
     return SentenceModel(index=i, text=text, terms=terms)
 
 
-def _rows(al: Alignment, glossary: Glossary, lang_a: str, lang_b: str) -> list[AlignRow]:
+def _rows(al: Alignment, strong: list[bool], glossary: Glossary, lang_a: str, lang_b: str) -> list[AlignRow]:
     rows = []
-    for link in al.links:
+    for link, ok in zip(al.links, strong, strict=True):
         rows.append(AlignRow(a=[_sentence(i, al.a_sentences[i], lang_a, glossary) for i in link.a],
                              b=[_sentence(j, al.b_sentences[j], lang_b, glossary) for j in link.b],
-                             score=round(link.score, 4), kind=f"{len(link.a)}-{len(link.b)}"))
+                             score=round(link.score, 4), kind=f"{len(link.a)}-{len(link.b)}", strong=ok))
     return rows
 
 

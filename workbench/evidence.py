@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viko.corpus.counterparts import EVIDENCE_PREFIX
-from viko.workbench.align import AlignParams, align_sentences, joined_texts
+from viko.workbench.align import Alignment, AlignParams, Link, align_sentences, joined_texts
 from viko.workbench.detect import Candidate, DocInfo
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -120,15 +120,27 @@ def sentence_evidence(sa: Sequence[str], sb: Sequence[str], embed: Embed, params
     order, tokens = order_share(" ".join(sa), " ".join(sb))
     if not sa or not sb:
         return Evidence(len(sa), len(sb), 0, 0.0, order, tokens)
-    va, vb = embed(sa), embed(sb)
-    sims = va @ vb.T
-    strong = 0
-    for link in align_sentences(sa, sb, embed, AlignParams(joined=joined)):
-        if not link.a or not link.b or link.score < p.min_cosine:
-            continue
-        if link.score - _best_rival(sims, link.a, link.b) >= p.strong_margin:
-            strong += len(link.a) + len(link.b)
+    sims = embed(sa) @ embed(sb).T
+    links = align_sentences(sa, sb, embed, AlignParams(joined=joined))
+    strong = sum(len(link.a) + len(link.b) for link, ok in zip(links, strong_links(links, sims, p), strict=True) if ok)
     return Evidence(len(sa), len(sb), strong, strong / max(total, 1), order, tokens)
+
+
+def strong_links(links: Sequence[Link], sims: np.ndarray, params: ClaimParams | None = None) -> list[bool]:
+    """Per link, whether it is strong: both sides, a cosine of at least `min_cosine`, and
+    better than any rival sentence of either side by `strong_margin` (`sims`: the sentences'
+    cosines, a x b). What a claim counts, and what an alignment may state as a translation."""
+    p = params or ClaimParams()
+    return [bool(link.a and link.b and link.score >= p.min_cosine
+                 and link.score - _best_rival(sims, link.a, link.b) >= p.strong_margin) for link in links]
+
+
+def alignment_strength(alignment: Alignment, embed: Embed, params: ClaimParams | None = None) -> list[bool]:
+    """strong_links for an alignment (its sentences' vectors are cached by the embedder)."""
+    if not alignment.a_sentences or not alignment.b_sentences:
+        return [False] * len(alignment.links)
+    sims = embed(alignment.a_sentences) @ embed(alignment.b_sentences).T
+    return strong_links(alignment.links, sims, params)
 
 
 def _best_rival(sims: np.ndarray, rows: tuple[int, ...], cols: tuple[int, ...]) -> float:
