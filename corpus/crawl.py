@@ -80,6 +80,7 @@ class _Page:
     discovered: tuple[str, ...] = ()
     discovery_kind: str = ""
     error: str = ""
+    link_list: bool = False  # its links are followed, the list itself is not stored
 
 
 def analyse(content: bytes, content_type: str, url: str, budget: Budget = DEFAULT_BUDGET) -> _Page:
@@ -97,12 +98,12 @@ def analyse(content: bytes, content_type: str, url: str, budget: Budget = DEFAUL
     if extracted.format != "html":
         return _Page(extracted=extracted)
     from viko.corpus.formats.encoding import charset_from_content_type, decode_bytes
-    from viko.corpus.formats.html import page_links
+    from viko.corpus.formats.html import is_link_list, page_links
 
     html, _ = decode_bytes(content, charset_from_content_type(content_type), html=True)
     links = page_links(html, url)
     return _Page(extracted=extracted, links=links.links, feeds=links.feeds, canonical=links.canonical,
-                 noindex=links.noindex, nofollow=links.nofollow)
+                 noindex=links.noindex, nofollow=links.nofollow, link_list=is_link_list(extracted.text, links))
 
 
 class Crawler:
@@ -272,9 +273,10 @@ class Crawler:
     def _store(self, entry: QueuedUrl, final: str, result: FetchResult, page: _Page, hops: str) -> None:
         fr = self.frontier
         assert page.extracted is not None
-        if page.noindex:
-            fr.log(result, SKIPPED, "robots meta noindex")
-            fr.finish(entry.url, SKIPPED, status=result.status, reason="robots meta noindex" + hops)
+        if page.noindex or page.link_list:
+            why = "robots meta noindex" if page.noindex else "a list of links: its links followed, the list not stored"
+            fr.log(result, SKIPPED, why)
+            fr.finish(entry.url, SKIPPED, status=result.status, reason=why + hops)
             self.stats.skipped += 1
             return
         doc_url = final

@@ -74,6 +74,43 @@ def test_html_main_text_without_boilerplate() -> None:
         assert boilerplate not in ex.text
 
 
+def _page(body: str, footer: str = "") -> str:
+    filler = "<p>" + " ".join(["Hai bên thống nhất trao đổi kinh nghiệm về giao thông thông minh."] * 6) + "</p>"
+    return (f"<html><head><title>Tin hợp tác</title></head><body><article><h1>Tin hợp tác</h1>{body}{filler}"
+            f"</article><footer>{footer}</footer></body></html>")
+
+
+@pytest.mark.parametrize(("body", "footer", "wanted"), [
+    ("<p>Dự án giai đoạn 2026-2028 được hai bên thông qua.</p>", "© 2026 Sở KH&CN", ""),  # a lone year
+    ("<p>대구시는 2026년 3월 12일 협약을 체결했다. 지원은 2026년부터 2028년까지다.</p>", "", "2026-03-12"),
+    ("<p>Ngày 12/3/2026, UBND thành phố ký biên bản ghi nhớ.</p>", "© 2026", "2026-03-12"),
+    ("<p>Ngày 01/01/2026, hai bên ký biên bản ghi nhớ.</p>", "", "2026-01-01"),  # written: kept
+])
+def test_html_date_is_one_the_page_writes(body: str, footer: str, wanted: str) -> None:
+    """A page without date markup is dated from its text, never January 1st of a year it
+    only mentions (htmldate's last resort), and a Korean full date is read."""
+    assert extract(_page(body, footer).encode(), content_type="text/html; charset=utf-8").date == wanted
+
+
+def test_a_list_of_links_is_told_from_an_article() -> None:
+    """A section front whose text is its heading and its own link texts lists articles; an
+    article with links in it is an article (the crawler stores the articles, not the list)."""
+    from viko.corpus.formats.html import extract_html, is_link_list, page_links
+
+    titles = [f"Đà Nẵng và Daegu hợp tác về thành phố thông minh, đợt {i}" for i in range(1, 7)]
+    items = "".join(f'<li><a href="/tin/{i}.html">{t}</a></li>' for i, t in enumerate(titles))
+    front = f"<html><body><h1>Tin hợp tác quốc tế</h1><ul>{items}</ul></body></html>"
+    shell = '<html><body><nav><a href="/">Trang chủ</a></nav><h1>Tin hợp tác quốc tế</h1><ul><li><a href="/a">A</a></li></ul></body></html>'
+    article = _page('<p>Theo <a href="/daegu">thỏa thuận</a>, Daegu sẽ hỗ trợ Đà Nẵng xây dựng nền tảng dữ liệu.</p>')
+    for html, listed in ((front, True), (shell, True), (article, False)):
+        text = extract_html(html).text
+        assert is_link_list(text, page_links(html, "http://site.test/")) is listed, html[:60]
+    # the share rule alone: a main text whose lines are mostly link texts
+    links = page_links(front, "http://site.test/")
+    assert is_link_list("\n".join([*titles, "Xem thêm tin khác"]), links)
+    assert not is_link_list("\n".join([titles[0], "Hai bên ký kết. " * 20]), links)
+
+
 @pytest.mark.parametrize("declared", ["text/html; charset=EUC-KR", "text/html", "text/html; charset=utf-8"])
 def test_euc_kr_declared_undeclared_or_mislabelled(declared: str) -> None:
     html = FixtureSite().page("ko/euckr.html", charset_meta="").replace("Tiếng Việt", "").replace("©", "")
