@@ -301,7 +301,7 @@ class SearchEngine:
                 spans = match_spans(snippet, terms, self.words_of(snippet, chunk.lang))
         return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
                    highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
-                   url=meta.url, type=meta.type, date=meta.date, source=meta.source)
+                   url=meta.url, type=meta.type, date=meta.date, source=meta.source, possible=scored.possible)
 
     # -- internals -----------------------------------------------------------------------
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: Hits | None, lang: str, mode: str,

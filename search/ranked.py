@@ -14,6 +14,9 @@ class Scored:
     lang: str
     score: float
     best_row: int
+    # kept by the relevance floor on supporting evidence alone (search.relevance): a weak match,
+    # shown as a possible one
+    possible: bool = False
 
 
 

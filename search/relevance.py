@@ -32,6 +32,7 @@ query. The measurements behind each threshold: docs/benchmarks.md, "Why these pa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 
@@ -140,7 +141,8 @@ def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[s
     first = set(best.values())
     keep = [strong[i] or (i in first and zs[i] >= params.min_support_z) for i in range(len(items))]
     near = near_best(items, keep, dense.tolist(), zs, params)
-    return [item for i, item in enumerate(items) if keep[i] or near[i]]
+    return [item if strong[i] else dataclasses.replace(item, possible=True)
+            for i, item in enumerate(items) if keep[i] or near[i]]
 
 
 def near_best(items: Sequence[Scored], keep: Sequence[bool], sims: Sequence[float], zs: Sequence[float],

@@ -34,11 +34,13 @@ class Hit:
     type: str = ""
     date: str = ""
     source: str = ""
+    possible: bool = False  # matched on weak evidence only (search.relevance): said so
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "lang": self.lang, "title": self.title, "score": round(self.score, 4),
                 "snippet": self.snippet, "highlights": [list(h) for h in self.highlights],
-                "url": self.url, "type": self.type, "date": self.date, "source": self.source}
+                "url": self.url, "type": self.type, "date": self.date, "source": self.source,
+                "possible": self.possible}
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,24 @@ def test_small_collection_cross_language_queries_without_shared_words(engine: Se
     assert top_ids(engine, query, 1) == [wanted]
 
 
+@pytest.mark.parametrize(("query", "wanted"), [
+    ("nha kinh thong minh", "farm-ko"), ("đào tạo nhân lực bán dẫn", "chip-ko"),
+    ("salt-tolerant rice variety trial", "rice-vi"), ("염분에 강한 벼 품종", "rice-vi"),
+    ("태양광 패널 지붕 설치 사업", "solar-vi"), ("rooftop solar", "solar-vi"),
+])
+def test_the_other_results_of_a_small_collection_are_said_to_be_possible(
+        engine: SearchEngine, client: TestClient, query: str, wanted: str) -> None:
+    """The document a query is about comes first on strong evidence; the others a six-document
+    collection offers (a greenhouse query answered with a chip school too) pass the floor on
+    supporting evidence only, and every path says they are possible matches."""
+    hits = engine.search(query, limit=5).hits
+    assert hits[0].id == wanted and not hits[0].possible and len(hits) > 1 and all(h.possible for h in hits[1:])
+    api = client.get("/api/search", params={"q": query}).json()["hits"]
+    assert [h["possible"] for h in api] == [h.possible for h in hits]
+    page = client.get("/", params={"q": query, "ui": "en"}).text
+    assert page.count('class="possible"') == sum(h.possible for h in hits)
+
+
 def test_glossary_words_restore_diacritics_in_a_small_collection(engine: SearchEngine) -> None:
     results = engine.search("nha kinh thong minh", limit=3)
     assert results.searched_as == "nhà kính thông minh" and results.to_json()["rewritten"]

@@ -269,6 +269,8 @@ def test_floor_supporting_dense_evidence_needs_a_meaningful_query_and_a_best_mat
     items = sorted(_items(small_index), key=lambda s: s.doc_id != "mou-ko")  # mou-ko ranked first
     kept = above_floor(retriever, items, terms, own, "ko", nobody.get, params=UNREACHABLE, background=three)
     assert {k.doc_id for k in kept} == {"mou-ko", "aqua-vi"}
+    # kept on supporting evidence alone: a possible match, and said to be one; lexical: a match
+    assert {k.doc_id: k.possible for k in kept} == {"mou-ko": True, "aqua-vi": False}
     # No evidence anywhere (no lexical match at all): the deviation alone is not enough.
     assert above_floor(retriever, items, [], own, "ko", nobody.get, params=UNREACHABLE, background=three) == []
     # Ranked behind another Korean document (put first by a shared word or its counterpart's

@@ -218,6 +218,7 @@ def test_export_every_result_as_csv_and_xlsx(client: TestClient) -> None:
     assert csv_text.status_code == 200 and csv_text.headers["x-viko-total"] == str(found["total"])
     lines = csv_text.text.lstrip("\ufeff").strip().splitlines()
     assert lines[0].startswith("rank,id,lang,title,type,date") and len(lines) == found["total"] + 1 == 5
+    assert lines[0].endswith(",possible") and all("possible" in h for h in found["hits"])
     assert "attachment" in csv_text.headers["content-disposition"]
     xlsx = client.get("/api/search.xlsx", params={"q": "after:2020", "lang": "ko"})
     book = load_workbook(io.BytesIO(xlsx.content), read_only=True)

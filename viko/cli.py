@@ -223,7 +223,8 @@ def search_cmd(c: Context, query: tuple[str, ...], lang: str, limit: int, as_jso
         click.echo("Did you mean: " + " · ".join(results.suggestions))
     for rank, hit in enumerate(results.hits, 1):
         click.echo(click.style(f"{rank:>2}. [{hit.lang}] {hit.title or hit.id}", bold=True)
-                   + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f})  {hit.id}")
+                   + f"  ({hit.type or '-'}, {hit.date or 'undated'}, {hit.score:.2f}"
+                   + f"{', possible match' if hit.possible else ''})  {hit.id}")
         click.echo("    " + _terminal_snippet(hit.snippet, hit.highlights))
 
 

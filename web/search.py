@@ -51,6 +51,8 @@ class HitModel(BaseModel):
     date: str
     source: str
     counterpart_id: str = Field(default="", description="The same document in the other language, when known")
+    possible: bool = Field(default=False, description="A possible match: kept on weak evidence only (no shared word, "
+                                                      "a modest embedding similarity), shown as such")
 
 
 class FacetValueModel(BaseModel):
@@ -174,7 +176,7 @@ def hit_model(engine: SearchEngine, item: Scored, terms: Sequence[str]) -> HitMo
     hit = engine.hit(item, terms)
     return HitModel(id=hit.id, lang=hit.lang, title=hit.title, score=round(hit.score, 4), snippet=hit.snippet,
                     highlights=list(hit.highlights), url=hit.url, type=hit.type, date=hit.date,
-                    source=hit.source, counterpart_id=counterpart_id(engine, hit.id))
+                    source=hit.source, counterpart_id=counterpart_id(engine, hit.id), possible=hit.possible)
 
 
 def search_page(services: Services, params: SearchParams, viewer: Viewer) -> SearchPage:

@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from viko.corpus.formats.cells import safe_cell
 
 EXPORT_MAX_ROWS = 1000
-COLUMNS = ("rank", "id", "lang", "title", "type", "date", "source", "url", "score", "counterpart_id", "snippet")
+COLUMNS = ("rank", "id", "lang", "title", "type", "date", "source", "url", "score", "counterpart_id", "snippet",
+           "possible")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
