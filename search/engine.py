@@ -116,7 +116,8 @@ class SearchEngine:
         hits = [self.hit(s, ranking.terms) for s in ranking.items[offset : offset + limit]]
         took = (time.perf_counter() - started) * 1000
         return Results(ranking.query, ranking.qlang, hits, len(ranking.items), took, ranking.terms,
-                       searched_as=ranking.searched if ranking.rewritten else "", suggestions=ranking.suggestions)
+                       searched_as=ranking.searched if ranking.rewritten else "", suggestions=ranking.suggestions,
+                       possible_total=sum(s.possible for s in ranking.items))
 
     def ranking(self, query: str, *, langs: Sequence[str] = LANGS, mode: str = "full",
                 exact: bool = False) -> Ranking:

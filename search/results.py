@@ -53,9 +53,11 @@ class Results:
     terms: list[str] = field(default_factory=list)
     searched_as: str = ""  # the words as searched, when they differ from the typed ones
     suggestions: tuple[str, ...] = ()  # spelling corrections offered when nothing matched
+    possible_total: int = 0  # of total, the possible matches (Hit.possible)
 
     def to_json(self) -> dict[str, Any]:
         return {"query": self.query, "query_lang": self.query_lang, "total": self.total,
+                "possible_total": self.possible_total,
                 "searched_as": self.searched_as, "rewritten": bool(self.searched_as),
                 "suggestions": list(self.suggestions),
                 "took_ms": round(self.took_ms, 2), "hits": [h.to_json() for h in self.hits]}

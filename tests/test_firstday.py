@@ -114,10 +114,13 @@ def test_the_other_results_of_a_small_collection_are_said_to_be_possible(
     supporting evidence only, and every path says they are possible matches."""
     hits = engine.search(query, limit=5).hits
     assert hits[0].id == wanted and not hits[0].possible and len(hits) > 1 and all(h.possible for h in hits[1:])
-    api = client.get("/api/search", params={"q": query}).json()["hits"]
-    assert [h["possible"] for h in api] == [h.possible for h in hits]
+    body = client.get("/api/search", params={"q": query}).json()
+    assert [h["possible"] for h in body["hits"]] == [h.possible for h in hits]
+    every = engine.search(query, limit=100)
+    assert body["possible_total"] == every.possible_total == sum(h.possible for h in every.hits) > 0
     page = client.get("/", params={"q": query, "ui": "en"}).text
     assert page.count('class="possible"') == sum(h.possible for h in hits)
+    assert f"({every.possible_total} of them possible matches)" in page
 
 
 def test_glossary_words_restore_diacritics_in_a_small_collection(engine: SearchEngine) -> None:

@@ -216,7 +216,8 @@ def search_cmd(c: Context, query: tuple[str, ...], lang: str, limit: int, as_jso
     if as_json:
         click.echo(json.dumps(results.to_json(), ensure_ascii=False))
         return
-    click.echo(f"{results.total} documents ({results.took_ms:.0f} ms), query language: {results.query_lang}")
+    possible = f", {results.possible_total} of them possible matches" if results.possible_total else ""
+    click.echo(f"{results.total} documents{possible} ({results.took_ms:.0f} ms), query language: {results.query_lang}")
     if results.searched_as:
         click.echo(f"Searched as: {results.searched_as}  (--exact searches the words as typed)")
     if results.suggestions:

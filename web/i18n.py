@@ -29,6 +29,7 @@ _LABELS: dict[str, tuple[str, str, str]] = {
              "한국어나 베트남어로 입력하세요. 두 언어의 결과가 함께 순위가 매겨집니다.",
              "Type in Vietnamese or Korean: results in both languages are ranked together."),
     "results": ("{n} tài liệu", "문서 {n}건", "{n} documents"),
+    "of_them_possible": ("trong đó {n} có thể phù hợp", "그중 {n}건은 관련 가능성", "{n} of them possible matches"),
     "query_lang": ("Truy vấn bằng {lang}", "검색어 언어: {lang}", "Query in {lang}"),
     "sort": ("Sắp xếp", "정렬", "Sort"),
     "sort_relevance": ("Liên quan nhất", "관련도순", "Relevance"),

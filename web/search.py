@@ -67,6 +67,7 @@ class SearchPage(BaseModel):
     filters: dict[str, list[str]] = Field(default_factory=dict, description="Chosen facet values (lang, type, source, year)")
     sort: str = "relevance"
     total: int = 0
+    possible_total: int = Field(default=0, description="Of total, the possible matches (kept on weak evidence only)")
     limit: int = 10
     offset: int = 0
     page: int = 1
@@ -218,6 +219,7 @@ def fill_results(page: SearchPage, engine: SearchEngine, ranked: Ranked, params:
                                               params.after, params.before)]
     chosen = sort_items(apply_filters(items, engine.meta, params.filters), engine.meta, params.sort)
     page.query_lang, page.total = ranked.qlang, len(chosen)
+    page.possible_total = sum(s.possible for s in chosen)
     page.pages = math.ceil(len(chosen) / params.limit)
     page.facets = {f: [FacetValueModel(value=v.value, count=v.count, selected=v.selected) for v in values]
                    for f, values in count_facets(items, engine.meta, params.filters).items()}
