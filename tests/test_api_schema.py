@@ -41,7 +41,6 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
             TranslationMemory(cat).add_many([Unit("Hợp tác.", "협력.", "aligned", 0.9, "v", "k", (0,), (0,))])
     with pytest.MonkeyPatch.context() as patch:  # undone after this module: later tests use real models
         patch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-        patch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
         run_index(Settings(data_dir=folder))
         # a token is set, so the token routes answer 401 (and 429 once the guesses are throttled)
         app = create_app(Settings(data_dir=folder, admin_token="a-token-nobody-guesses-0123", web_rate_per_minute=0))

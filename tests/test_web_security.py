@@ -58,7 +58,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def make_client(data: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., TestClient]:
     monkeypatch.setattr("viko.runtime.cached_encoder", lambda spec: FakeEncoder())
-    monkeypatch.setattr("viko.web.align.cached_encoder", lambda spec: FakeEncoder())
 
     def make(**overrides: object) -> TestClient:
         values: dict[str, object] = {"data_dir": data, "admin_token": TOKEN, "web_rate_per_minute": 0,
@@ -129,10 +128,8 @@ def test_an_anonymous_body_is_refused_unread(make_client: Callable[..., TestClie
     # there the token, checked first, refuses it)
     assert (status, calls) == ((401, 0) if path == "/api/admin/import" else (413, 0)), body
     for headers in ({}, {"authorization": "Bearer wrong-token-wrong-token"}, {"x-viko-token": "nope"}):
-        started = time.perf_counter()
         status, calls, body = asgi_call(app, "POST", path, {"content-type": "application/json", **headers}, 2400)
         assert status == 401 and calls == 0, (status, calls, body)  # chunked, no length: the token comes first
-        assert time.perf_counter() - started < 2
 
 
 def test_a_streamed_body_is_cut_at_the_limit(make_client: Callable[..., TestClient]) -> None:

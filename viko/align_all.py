@@ -17,9 +17,11 @@ ALIGN_LOCK = "align.lock"
 
 
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:
-    from viko.runtime import cached_encoder
+    """Align-all's sentence vectors, from the engine `align_engine` names (int8 on most CPUs)."""
+    from viko.runtime import cached_sentence_encoder
 
-    return SentenceEmbedder(cached_encoder(settings.encoder_choice), cache_dir=Path(settings.data_dir) / "sentences")
+    return SentenceEmbedder(cached_sentence_encoder(settings.encoder_choice, settings.align_engine),
+                            cache_dir=Path(settings.data_dir) / "sentences")
 
 
 def run_align_all(settings: Settings, *, do_mine: bool | None = None,

@@ -34,6 +34,19 @@ def cached_encoder(choice: tuple[str, str, int]) -> Encoder:
     return load_encoder(spec, device=device, threads=threads)
 
 
+def cached_sentence_encoder(choice: tuple[str, str, int], engine: str) -> Encoder:
+    """What align-all embeds sentences with (indexer.encoders.sentence_encoder), loaded once
+    per process like the encoder it wraps."""
+    return _sentence_encoder(cached_encoder(choice), engine)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4)
+def _sentence_encoder(encoder: Encoder, engine: str) -> Encoder:
+    from viko.indexer.encoders import sentence_encoder
+
+    return sentence_encoder(encoder, engine)
+
+
 def open_catalogue(settings: Settings, readonly: bool = False) -> Catalogue:
     return Catalogue.open(settings.catalogue_path, readonly=readonly)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,12 +21,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from viko.align_all import sentence_embedder
 from viko.corpus.access import Viewer, shown_text
 from viko.corpus.accounts import Accounts
 from viko.corpus.counterparts import CounterpartError, decide, forget, get_counterpart
 from viko.corpus.document import Document
 from viko.corpus.glossary import Glossary, open_glossary
-from viko.runtime import cached_encoder, open_catalogue
+from viko.runtime import open_catalogue
 from viko.settings import Settings
 from viko.web.auth import may_see
 from viko.web.shared import TokenFirstRoute, Web, page_routes
@@ -118,8 +118,7 @@ class AlignmentService:
         """The alignment and, per link, whether it is strong (workbench.evidence.strong_links)."""
         with self._lock:  # the embedder and its cache are not thread-safe
             if self._embedder is None:
-                self._embedder = SentenceEmbedder(cached_encoder(self.settings.encoder_choice),
-                                                  cache_dir=Path(self.settings.data_dir) / "sentences")
+                self._embedder = sentence_embedder(self.settings)  # align-all's engine and cache
             alignment = Alignment(align_sentences(sa, sb, self._embedder.embed), sa, sb)
             return alignment, alignment_strength(alignment, self._embedder.embed)
 

