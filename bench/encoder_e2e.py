@@ -77,8 +77,10 @@ def _env() -> dict[str, str]:
 def _viko(data: Path, *args: str, entry: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = ()) -> str:
     """The command's output: stdout, then stderr (where align-all's progress goes)."""
     command = list(entry) or [str(Path(sys.executable).with_name("viko"))]
-    done = subprocess.run([*command, "--data", str(data), *args], env={**_env(), **dict(env)},
-                          capture_output=True, text=True)
+    variables = {**_env(), **dict(env)}
+    if entry:  # a baseline's tree: the repository on the path would import the working tree's viko/ folder
+        variables["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    done = subprocess.run([*command, "--data", str(data), *args], env=variables, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"viko {' '.join(args)} failed: {done.stderr[-500:]}")
     return done.stdout + done.stderr
