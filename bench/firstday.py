@@ -122,6 +122,22 @@ def collection(pool: Pool, size: int, seed: int) -> list[str]:
     return picked + others[: max(size - len(picked), 0)]
 
 
+def unshared_queries(pool: Pool, ids: Sequence[str], analyzer: Analyzer) -> list[tuple[str, str]]:
+    """(document, its query) for the documents whose query shares no term with them (a shared
+    name or number is not the case the first-day figures measure)."""
+    docs = {d.id: d for d in pool.docs}
+    out = []
+    for doc_id in ids:
+        query = pool.queries.get(doc_id)
+        if query is None:
+            continue
+        qlang = query_language(query)
+        own = set(analyzer.query_tokens(query, qlang if qlang in ("vi", "ko") else "other"))
+        if not own & set(analyzer.tokens(docs[doc_id].text, docs[doc_id].lang)):
+            out.append((doc_id, query))
+    return out
+
+
 def first_day(engine_for: Callable[[Index], SearchEngine], analyzer: Analyzer, encoder: CachedEncoder,
               pool: Pool, size: int) -> dict[str, float]:
     found, total, empty, asked, count, ood_empty = 0, 0, 0, 0, 0, 0
@@ -130,15 +146,7 @@ def first_day(engine_for: Callable[[Index], SearchEngine], analyzer: Analyzer, e
         ids = collection(pool, size, seed)
         count = len(ids)
         engine = engine_for(sub_index(pool, ids, encoder, analyzer))
-        docs = {d.id: d for d in pool.docs}
-        for doc_id in ids:
-            query = pool.queries.get(doc_id)
-            if query is None:
-                continue
-            qlang = query_language(query)
-            own = set(analyzer.query_tokens(query, qlang if qlang in ("vi", "ko") else "other"))
-            if own & set(analyzer.tokens(docs[doc_id].text, docs[doc_id].lang)):
-                continue  # a shared term (a name, a number): not the case measured here
+        for doc_id, query in unshared_queries(pool, ids, analyzer):
             hits = engine.search(query, limit=3).hits
             found += any(h.id == doc_id for h in hits)
             found_possible += any(h.id == doc_id and h.possible for h in hits)

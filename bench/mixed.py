@@ -28,7 +28,6 @@ from bench.report import table, write_section
 from viko.corpus.document import Document
 from viko.corpus.formats import ExtractionError
 from viko.corpus.formats.hwp import extract_hwp
-from viko.corpus.textnorm import query_language
 from viko.indexer.analyze import Analyzer, default_analyzer
 from viko.indexer.encoders import load_encoder
 from viko.search.engine import SearchEngine
@@ -76,16 +75,8 @@ def category(text: str) -> str:
 def first_day(engine: SearchEngine, pool: fd.Pool, ids: Sequence[str], analyzer: Analyzer) -> list[float]:
     """recall@3, rulings per query (those stated as matches, those said to be possible),
     nonsense empty, out-of-domain empty."""
-    docs = {d.id: d for d in pool.docs}
     found, asked, ruled, possible = 0, 0, 0, 0
-    for doc_id in ids:
-        query = pool.queries.get(doc_id)
-        if query is None:
-            continue
-        qlang = query_language(query)
-        own = set(analyzer.query_tokens(query, qlang if qlang in ("vi", "ko") else "other"))
-        if own & set(analyzer.tokens(docs[doc_id].text, docs[doc_id].lang)):
-            continue  # as in section firstday: only queries sharing no term with their document
+    for doc_id, query in fd.unshared_queries(pool, ids, analyzer):  # as in section firstday
         hits = engine.search(query, limit=1000).hits
         found += any(h.id == doc_id for h in hits[:3])
         ruled += sum(h.id.startswith("ruling-") and not h.possible for h in hits)

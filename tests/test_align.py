@@ -150,13 +150,7 @@ def test_real_encoder_aligns_vietnamese_and_korean(tmp_path: Path) -> None:
           "양측은 전문가를 교류할 것이다.", "또한 젊은 엔지니어를 양성한다.",
           "해상풍력 사업은 2025년에 시작된다.",
           "농민들은 온실에서 IoT 센서 사용법을 교육받는다."]
-    src = tmp_path / "pair.jsonl"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"id": "v", "lang": "vi", "segmented": True, "text": "\n".join(vi)},
-        {"id": "k", "lang": "ko", "segmented": True, "text": "\n".join(ko)}]) + "\n", encoding="utf-8")
-    runner = CliRunner()
-    data = str(tmp_path / "data")
-    assert runner.invoke(main, ["--data", data, "import", str(src)]).exit_code == 0
+    runner, data = _imported_pair(tmp_path, vi, ko)
     out = runner.invoke(main, ["--data", data, "align", "--json", "v", "k"])
     assert out.exit_code == 0, out.output
     payload = json.loads(out.output)
@@ -180,13 +174,7 @@ def test_two_unrelated_documents_align_only_as_weak_guesses(tmp_path: Path) -> N
           "Mỗi năm bệnh viện dự kiến thực hiện thêm 30 ca ghép gan."]
     ko = ["부산대학교는 베트남 유학생을 위한 반도체 장학 프로그램을 신설했다.",
           "선발된 학생은 등록금과 생활비를 지원받는다.", "모집은 내년 3월부터 하노이에서 진행된다."]
-    src = tmp_path / "pair.jsonl"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"id": "v", "lang": "vi", "segmented": True, "text": "\n".join(vi)},
-        {"id": "k", "lang": "ko", "segmented": True, "text": "\n".join(ko)}]) + "\n", encoding="utf-8")
-    runner = CliRunner()
-    data = str(tmp_path / "data")
-    assert runner.invoke(main, ["--data", data, "import", str(src)]).exit_code == 0
+    runner, data = _imported_pair(tmp_path, vi, ko)
     payload = json.loads(runner.invoke(main, ["--data", data, "align", "--json", "v", "k"]).output)
     assert payload["links"] and not any(x["strong"] for x in payload["links"]) and payload["strong_sentences"] == 0
     text = runner.invoke(main, ["--data", data, "align", "v", "k"]).output
@@ -219,3 +207,14 @@ def test_bitext_mining_finds_translations_across_documents() -> None:
                     exclude={(s.doc_id, t.doc_id) for s in vi for t in ko})
     assert excluded == []
     assert mine(vi[:1], ko, embed) == []
+
+
+def _imported_pair(tmp_path: Path, vi: list[str], ko: list[str]) -> tuple[CliRunner, str]:
+    """A data directory holding documents v (Vietnamese) and k (Korean), one sentence a line."""
+    src = tmp_path / "pair.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "v", "lang": "vi", "segmented": True, "text": "\n".join(vi)},
+        {"id": "k", "lang": "ko", "segmented": True, "text": "\n".join(ko)}]) + "\n", encoding="utf-8")
+    runner, data = CliRunner(), str(tmp_path / "data")
+    assert runner.invoke(main, ["--data", data, "import", str(src)]).exit_code == 0
+    return runner, data
