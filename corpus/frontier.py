@@ -55,10 +55,16 @@ class Frontier:
 
     def add(self, url: str, depth: int, referrer: str = "", *, state: str = QUEUED,
             reason: str = "") -> bool:
+        """Queue url at its shortest known depth: a page first met deep (and perhaps left out of
+        scope) is taken again when a shorter path to it turns up, whichever fetch finished first."""
         now = utcnow()
         cur = self.cat.conn.execute(
-            "INSERT OR IGNORE INTO crawl_frontier (url, depth, state, referrer, pattern, reason, added_at,"
-            " updated_at) VALUES (?,?,?,?,?,?,?,?)", (url, depth, state, referrer, url_pattern(url), reason, now, now))
+            "INSERT INTO crawl_frontier (url, depth, state, referrer, pattern, reason, added_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET depth=excluded.depth,"
+            " referrer=excluded.referrer, state='queued', reason='', updated_at=excluded.updated_at"
+            " WHERE excluded.state='queued' AND excluded.depth < crawl_frontier.depth"
+            " AND crawl_frontier.state IN ('queued', 'out_of_scope')",
+            (url, depth, state, referrer, url_pattern(url), reason, now, now))
         return cur.rowcount > 0
 
     def add_seed(self, url: str) -> None:

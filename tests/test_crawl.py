@@ -12,7 +12,7 @@ from viko.corpus.catalogue import Catalogue
 from viko.corpus.crawl import CrawlOptions, crawl
 from viko.corpus.dedup import duplicate_ids, indexable_documents, sources_of
 from viko.corpus.fetch import FetchConfig, FetchResult, robots_from
-from viko.corpus.frontier import Scope, report_rows
+from viko.corpus.frontier import Frontier, QueuedUrl, Scope, report_rows
 from viko.corpus.urls import canonicalize
 
 from fixtures.server import FixtureSite
@@ -165,6 +165,23 @@ def test_recrawl_is_conditional_and_updates_changed_pages(tmp_path: Path) -> Non
                                                                             scope=Scope(max_depth=0)))
         assert again.updated == 1 and "tuần 2" in doc_at(cat, site.url("/changing.html")).text
         assert all("viko-crawler" in h.get("user-agent", "") for _, h in site.requests)
+
+
+def test_a_page_is_judged_at_its_shortest_depth_whichever_path_finished_first(tmp_path: Path) -> None:
+    # Pages are fetched concurrently: a link two hops deep may be met before the sitemap that
+    # lists the same page one hop from the seed; the crawl must not depend on which came first.
+    cat = Catalogue.open(tmp_path / "c.sqlite")
+    fr = Frontier(cat, Scope(max_depth=1), {"example.org"})
+    page = "http://example.org/news/a.html"
+    fr.add(page, 2, "http://example.org/deep/")
+    [taken] = fr.take(5)
+    assert taken == QueuedUrl(page, 2) and fr.out_of_scope(taken)
+    fr.finish(page, "out_of_scope", reason=fr.out_of_scope(taken) or "")
+    assert fr.add(page, 1, "http://example.org/sitemap.xml")
+    assert fr.take(5) == [QueuedUrl(page, 1)]
+    fr.finish(page, "done")
+    assert not fr.add(page, 0, "http://example.org/") and fr.take(5) == []  # fetched once is enough
+    assert not fr.add(page, 3, "http://example.org/x/")
 
 
 def test_robots_rules_follow_rfc_9309() -> None:
