@@ -39,6 +39,12 @@ BASELINE_FILES = ("workbench/align.py", "workbench/sentvec.py", "workbench/runne
                   "workbench/evidence.py", "workbench/pairing.py", "viko/align_all.py", "indexer/e5_torch.py",
                   "indexer/e5_onnx.py", "indexer/encoders.py")
 BASELINE_BATCH_TEXTS = 32
+# What the working tree imports from a baseline file that the baseline lacks, appended to it:
+# VIKO_ALIGN_ENGINE came later (align-all's sentences then went through the encoder itself).
+BASELINE_COMPAT = {"indexer/encoders.py": (
+    "ALIGN_ENGINES = ('encoder', 'int8')\n\n\n"
+    "def sentence_encoder(encoder, choice='encoder', flags=None):  # before VIKO_ALIGN_ENGINE\n"
+    "    return encoder\n")}
 FULL_SIZE = (1000, 123)  # every HWP ruling and NTREX document in ../shared
 PACKAGE_DIRS = ("viko", "corpus", "indexer", "search", "workbench", "matching", "web")
 
@@ -97,6 +103,8 @@ def baseline_tree(rev: str, into: Path) -> tuple[str, ...]:
     for path in BASELINE_FILES:
         old = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, check=True).stdout
         (tree / path).write_bytes(old)
+        if path in BASELINE_COMPAT and b"ALIGN_ENGINES" not in old:
+            (tree / path).write_bytes(old + b"\n\n" + BASELINE_COMPAT[path].encode())
     shim = into / "viko-baseline"
     shim.write_text(_shim(tree), encoding="utf-8")
     return (sys.executable, str(shim))
