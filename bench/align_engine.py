@@ -108,7 +108,7 @@ def run() -> None:
     except FileNotFoundError as exc:
         write_section("align-engine", f"## Align-all's sentence engines\n\nNot measured: {exc}.")
         return
-    rows = [[row, *(f"{scores[n][i][0]:.3f}" for n in (*ENGINES, "c")),
+    rows: list[list[object]] = [[row, *(f"{scores[n][i][0]:.3f}" for n in (*ENGINES, "c")),
              f"{scores['int8'][i][0] - scores['encoder'][i][0]:+.3f}",
              f"{scores['c'][i][0] - scores['encoder'][i][0]:+.3f}", f"{1 / max(scores['encoder'][i][1], 1):.3f}"]
             for i, row in enumerate(ROWS)]
