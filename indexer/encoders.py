@@ -245,7 +245,10 @@ def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:
 
     shipped = peaks_path(encoder_name)
     if shipped.exists():
-        return np.load(shipped, allow_pickle=False).astype(np.float32)
+        peaks = np.load(shipped, allow_pickle=False).astype(np.float32)
+        if peaks.shape == (3 * model.config.hidden * model.config.layers,):  # Attention, ao and fi inputs
+            return peaks
+        log.warning("%s does not fit the model: measuring its activations instead", shipped.name)
     sentences = reference_sentences()
     return activation_absmax(model, ["passage: " + t for lang in REFERENCE_LANGS for t in sentences[lang]])
 

