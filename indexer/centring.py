@@ -65,8 +65,9 @@ def reference_sentences(path: Path = REFERENCE_FILE) -> dict[str, list[str]]:
     return {lang: [r[lang] for r in rows if r.get(lang)] for lang in REFERENCE_LANGS}
 
 
-def shipped_path(encoder_name: str) -> Path:
-    return DATA / f"reference-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
+def shipped_path(encoder_name: str, kind: str = "reference") -> Path:
+    """A file of per-encoder measurements shipped in DATA (reference vectors, int8 peaks)."""
+    return DATA / f"{kind}-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
 
 
 def reference_vectors(encoder: PassageEncoder) -> dict[str, np.ndarray]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -236,9 +235,9 @@ class Int8SentenceEncoder:
 
 
 def peaks_path(encoder_name: str) -> Path:
-    from viko.indexer.centring import DATA
+    from viko.indexer.centring import shipped_path
 
-    return DATA / f"int8-peaks-{re.sub(r'[^A-Za-z0-9.-]+', '_', encoder_name)}.npy"
+    return shipped_path(encoder_name, "int8-peaks")
 
 
 def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ ALIGN_LOCK = "align.lock"
 
 
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:
-    """Align-all's sentence vectors, from the engine `align_engine` names (int8 on most CPUs)."""
+    """Align-all's sentence vectors, from the engine `align_engine` names (encoder, int8 or auto)."""
     from viko.runtime import cached_sentence_encoder
 
     return SentenceEmbedder(cached_sentence_encoder(settings.encoder_choice, settings.align_engine),
