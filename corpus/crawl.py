@@ -161,6 +161,7 @@ class Crawler:
         self.cat.conn.commit()
 
     async def _visit_inner(self, entry: QueuedUrl) -> None:
+        entry = self.frontier.current(entry)
         reason = self.frontier.out_of_scope(entry)
         if reason:
             self.frontier.finish(entry.url, OUT_OF_SCOPE, reason=reason)
@@ -245,7 +246,7 @@ class Crawler:
             fr.finish(entry.url, SKIPPED, status=result.status, reason=page.error + hops)
             self.stats.skipped += 1
             return
-        self._enqueue(entry, final, page)
+        self._enqueue(self.frontier.current(entry), final, page)
         if page.discovery_kind:
             note = f"{page.discovery_kind}: {len(page.discovered)} URLs"
             fr.log(result, "discovered", note)

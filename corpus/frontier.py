@@ -61,9 +61,10 @@ class Frontier:
         cur = self.cat.conn.execute(
             "INSERT INTO crawl_frontier (url, depth, state, referrer, pattern, reason, added_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET depth=excluded.depth,"
-            " referrer=excluded.referrer, state='queued', reason='', updated_at=excluded.updated_at"
+            " referrer=excluded.referrer, state=CASE WHEN state='fetching' THEN state ELSE 'queued' END,"
+            " reason='', updated_at=excluded.updated_at"
             " WHERE excluded.state='queued' AND excluded.depth < crawl_frontier.depth"
-            " AND crawl_frontier.state IN ('queued', 'out_of_scope')",
+            " AND crawl_frontier.state IN ('queued', 'out_of_scope', 'fetching')",
             (url, depth, state, referrer, url_pattern(url), reason, now, now))
         return cur.rowcount > 0
 
@@ -85,6 +86,11 @@ class Frontier:
 
     def pending(self) -> int:
         return int(self.cat.conn.execute("SELECT COUNT(*) FROM crawl_frontier WHERE state='queued'").fetchone()[0])
+
+    def current(self, entry: QueuedUrl) -> QueuedUrl:
+        """entry at its depth now: a shorter path may have been found while it was being fetched."""
+        row = self.cat.conn.execute("SELECT depth FROM crawl_frontier WHERE url=?", (entry.url,)).fetchone()
+        return QueuedUrl(entry.url, min(entry.depth, int(row[0]))) if row else entry
 
     def out_of_scope(self, entry: QueuedUrl) -> str | None:
         """Why a URL is not for this run (depth, host, filters), or None."""

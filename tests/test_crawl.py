@@ -182,6 +182,11 @@ def test_a_page_is_judged_at_its_shortest_depth_whichever_path_finished_first(tm
     fr.finish(page, "done")
     assert not fr.add(page, 0, "http://example.org/") and fr.take(5) == []  # fetched once is enough
     assert not fr.add(page, 3, "http://example.org/x/")
+    other = "http://example.org/news/b.html"  # being fetched when the shorter path turns up
+    fr.add(other, 2, "http://example.org/deep/")
+    [taken] = fr.take(5)
+    assert fr.add(other, 1, "http://example.org/sitemap.xml") and fr.take(5) == []  # not fetched twice
+    assert fr.current(taken) == QueuedUrl(other, 1) and not fr.out_of_scope(fr.current(taken))
 
 
 def test_robots_rules_follow_rfc_9309() -> None:
