@@ -22,7 +22,7 @@ from viko.corpus.extract import extract, sniff
 from viko.corpus.fetch import FetchConfig, Fetcher, FetchResult, RobotsRules, robots_from, robots_url
 from viko.corpus.formats import Extracted, ExtractionError
 from viko.corpus.formats.budget import DEFAULT_BUDGET, Budget
-from viko.corpus.frontier import DONE, FAILED, OUT_OF_SCOPE, SKIPPED, Frontier, QueuedUrl, Scope
+from viko.corpus.frontier import DONE, FAILED, SKIPPED, Frontier, QueuedUrl, Scope
 from viko.corpus.netpolicy import BlockedAddress, checked_address
 from viko.corpus.urls import canonicalize, doc_id_for_url, host_of
 
@@ -164,8 +164,8 @@ class Crawler:
         entry = self.frontier.current(entry)
         reason = self.frontier.out_of_scope(entry)
         if reason:
-            self.frontier.finish(entry.url, OUT_OF_SCOPE, reason=reason)
-            self.stats.out_of_scope += 1
+            self.frontier.set_aside(entry.url, reason)
+            self.stats.out_of_scope = self.frontier.left_out
             return
         reason = (self.frontier.trap(entry) or await self._address_refused(entry.url)
                   or await self._disallowed(entry.url))
@@ -178,6 +178,7 @@ class Crawler:
         result = await self.fetcher.fetch(entry.url, etag=etag, last_modified=modified, allow=self._hop_refused)
         self.stats.fetched += 1
         await self._handle(entry, result)
+        self.stats.out_of_scope = self.frontier.left_out  # its links may have taken one back
 
     async def _hop_refused(self, url: str) -> str | None:
         """A redirect target passes what a link passes: scope, network policy, robots.txt."""

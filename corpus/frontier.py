@@ -43,6 +43,16 @@ class Frontier:
         self.seed_hosts = seed_hosts
         self._include = re.compile(scope.include) if scope.include else None
         self._exclude = re.compile(scope.exclude) if scope.exclude else None
+        self._aside: set[str] = set()  # left out of scope in this run, not queued again since
+
+    @property
+    def left_out(self) -> int:
+        """URLs this run left out of scope (one queued again by a shorter path no longer counts)."""
+        return len(self._aside)
+
+    def set_aside(self, url: str, reason: str) -> None:
+        self.finish(url, OUT_OF_SCOPE, reason=reason)
+        self._aside.add(url)
 
     def prepare(self, *, recrawl: bool = False) -> None:
         """Resume: what was being fetched when a run died, and what an earlier run found out
@@ -66,6 +76,8 @@ class Frontier:
             " WHERE excluded.state='queued' AND excluded.depth < crawl_frontier.depth"
             " AND crawl_frontier.state IN ('queued', 'out_of_scope', 'fetching')",
             (url, depth, state, referrer, url_pattern(url), reason, now, now))
+        if cur.rowcount > 0:
+            self._aside.discard(url)
         return cur.rowcount > 0
 
     def add_seed(self, url: str) -> None:

