@@ -101,11 +101,14 @@ def test_align_all_embeds_ahead_and_stores_what_pair_by_pair_stores(tmp_path: Pa
     assert stats.aligned == 3 and stats.units >= 9
     assert stats.mined_docs == sum(1 for r in records() if r["lang"] in ("vi", "ko"))
     calls = ahead[3].calls
-    # two prefetch calls held every text (the sentences, then the joined sentences of the
-    # candidate pairs worth them); detection, alignment and mining found them cached
-    assert len(calls) == 2 and ahead[2].embedded == len(calls[0]) + len(calls[1])
+    # three prefetch calls held every text (the sentences of the candidate pairs worth reading,
+    # their joined sentences where worth it, then the sentences only mining reads: of the
+    # documents no candidate of which could be claimed); detection, alignment and mining
+    # found them cached
+    assert len(calls) == 3 and ahead[2].embedded == sum(len(call) for call in calls)
     assert all([len(t) for t in call] == sorted(len(t) for t in call) for call in calls)
-    assert sum(1 for line in lines if line.startswith("embedded ") and "ahead" in line) == 2
+    assert sum(1 for line in lines if line.startswith("embedded ") and "ahead" in line) == 3
+    assert "documents to mine" in [line for line in lines if line.startswith("embedded ")][-1]
 
     # the same run with the prefetch turned into a no-op: the steps embed pair by pair
     monkeypatch.setattr(SentenceEmbedder, "prefetch", lambda self, texts, progress=None: 0)
@@ -115,7 +118,7 @@ def test_align_all_embeds_ahead_and_stores_what_pair_by_pair_stores(tmp_path: Pa
     assert stored(tmp_path / "ahead") == stored(tmp_path / "by-pair")
     assert stored(tmp_path / "ahead")["units"]
     # nothing was embedded ahead that the steps did not ask for
-    assert set(calls[0]) | set(calls[1]) == {t for call in by_pair[3].calls for t in call}
+    assert set().union(*calls) == {t for call in by_pair[3].calls for t in call}
 
 
 def joined_of(sents: list[str]) -> set[str]:

@@ -165,6 +165,24 @@ def test_same_story_halves_without_numbers_are_not_claimed(tmp_path: Path) -> No
     assert not [c for c in links if c.claimed]
 
 
+def test_candidates_are_read_from_where_sentence_evidence_could_make_a_claim() -> None:
+    """Reading a candidate's sentences costs their vectors: a candidate is read when perfect
+    sentence evidence would lift it to a claim, and not below (where a tax ruling stands
+    beside a news article)."""
+    import math
+
+    from viko.corpus.counterparts import CLAIM_CONFIDENCE
+    from viko.workbench.detect import Candidate
+    from viko.workbench.evidence import ClaimParams, Evidence, _worth_reading, claim_score
+
+    params = ClaimParams()
+    perfect = Evidence(20, 20, strong=40, share=1.0, order=1.0, tokens=10)
+    lift = sum(claim_score(perfect, 0.0, params).values())
+    assert params.min_document + lift == pytest.approx(math.log(CLAIM_CONFIDENCE / (1 - CLAIM_CONFIDENCE)))
+    at, below = (Candidate(params.min_document + d, i, i, 1.0, {}) for i, d in enumerate((0.01, -0.01)))
+    assert _worth_reading([below, at], params) == [at]
+
+
 def test_a_possible_link_is_shown_as_such(tmp_path: Path) -> None:
     cat = Catalogue.open(tmp_path / "c.sqlite")
     cat.upsert_many(make_document({"id": d, "lang": lang, "text": text}) for d, lang, text in SIX[:1] + SIX[3:4])

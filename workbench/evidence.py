@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viko.corpus.counterparts import EVIDENCE_PREFIX
+from viko.corpus.counterparts import CLAIM_CONFIDENCE, EVIDENCE_PREFIX
 from viko.workbench.align import Alignment, AlignParams, Link, align_sentences, joined_texts
 from viko.workbench.detect import Candidate, DocInfo
 
@@ -52,11 +52,21 @@ class ClaimParams:
     length: float = -3.0         # |log(length ratio / typical)| beyond `length_free`
     length_free: float = 0.35
     candidates: int = 2          # sentence evidence for each document's best candidates only
-    min_document: float = -6.0   # ... whose document-level log-odds is at least this
     # Sentences joined with the next (1-2 / 2-1 links; most of the tokens embedded) are
     # compared only for pairs with at least this share of sentences in strong 1-1 links: far
     # below the claim's centre, where a pair is no translation either way (0: every pair).
     joined_from: float = 0.25
+
+    @property
+    def min_document(self) -> float:
+        """The least document-level log-odds a candidate is read at: from there, the most the
+        sentence terms add (every sentence in a strong link, numbers and names in order) makes
+        a claim (CLAIM_CONFIDENCE). Below it, reading could at best make a possible link, for
+        two documents that barely resemble each other although nearly every sentence of one
+        translates the other's: not what translations look like (docs/benchmarks.md,
+        "endtoend"), and reading them was most of detection's alignment work."""
+        most = self.share * (1 - self.share_at) + self.order * (1 - self.order_at)
+        return math.log(CLAIM_CONFIDENCE / (1 - CLAIM_CONFIDENCE)) - most
 
 
 @dataclass(frozen=True)
