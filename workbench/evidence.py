@@ -222,9 +222,9 @@ def _worth_reading(scored: Sequence[Candidate], p: ClaimParams) -> list[Candidat
     """Each document's `candidates` best candidates at or above `min_document`, best first."""
     seen_a: dict[int, int] = {}
     seen_b: dict[int, int] = {}
-    out = []
+    out, least = [], p.min_document
     for c in sorted(scored, key=lambda c: -c.score):
-        keep = c.score >= p.min_document and (seen_a.get(c.i, 0) < p.candidates or seen_b.get(c.j, 0) < p.candidates)
+        keep = c.score >= least and (seen_a.get(c.i, 0) < p.candidates or seen_b.get(c.j, 0) < p.candidates)
         seen_a[c.i], seen_b[c.j] = seen_a.get(c.i, 0) + 1, seen_b.get(c.j, 0) + 1
         if keep:
             out.append(c)
