@@ -29,5 +29,5 @@ def bridge(scored: list[Scored], counterparts: Counterparts, params: RankingPara
             bonus = params.bridge_weight * strength * max(by_doc.get(link.other_id, 0.0), 0.0)
         else:
             bonus = params.bridge_weight * params.unlinked_share * max(s.score, 0.0)
-        out.append(Scored(s.doc_id, s.lang, s.score + bonus, s.best_row))
+        out.append(Scored(s.doc_id, s.lang, s.score + bonus, s.best_row, shown_row=s.shown_row))
     return out

@@ -27,6 +27,7 @@ from viko.corpus.counterparts import Counterparts
 from viko.corpus.textnorm import nfc, query_language
 from viko.indexer import centring
 from viko.indexer.analyze import Analyzer
+from viko.indexer.chunking import Chunk
 from viko.indexer.encoders import Encoder
 from viko.indexer.memo import Recent
 from viko.indexer.store import LANGS, Index
@@ -291,8 +292,23 @@ class SearchEngine:
         return self.analyzer.words(text) if lang == "vi" else ()
 
     def hit(self, scored: Scored, terms: Sequence[str]) -> Hit:
-        chunk, words = self.retriever.passage(scored.best_row)
         meta = self.meta.get(scored.doc_id, DocMeta())
+        chunk, snippet, spans = self._snippet(scored.shown, terms, meta)
+        if not spans and scored.shown_row >= 0:
+            # its words are in the title that every chunk is indexed with, or elsewhere in the
+            # document: show the chunk whose own text holds most of them
+            for key in self.retriever.chunks_of(scored.doc_id):
+                other = self._snippet(key, terms, meta)
+                if len(other[2]) > len(spans):
+                    chunk, snippet, spans = other
+        return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
+                   highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
+                   url=meta.url, type=meta.type, date=meta.date, source=meta.source, possible=scored.possible)
+
+    # -- internals -----------------------------------------------------------------------
+    def _snippet(self, key: int, terms: Sequence[str], meta: DocMeta) -> tuple[Chunk, str, list[tuple[int, int]]]:
+        """A chunk, its snippet as the viewer may see it, and the query's words marked in it."""
+        chunk, words = self.retriever.passage(key)
         text = shown_text(chunk.text, meta.type, self.viewer)  # lines intact: a contact line is found whole
         if words is not None:  # the passage's words as indexed: marked on whole words at once
             snippet, spans = make_snippet(text, terms, words=words)
@@ -300,11 +316,8 @@ class SearchEngine:
             snippet, spans = make_snippet(text, terms)
             if spans and chunk.lang == "vi":  # an older segment: analyse the shown window
                 spans = match_spans(snippet, terms, self.words_of(snippet, chunk.lang))
-        return Hit(id=scored.doc_id, lang=scored.lang, score=float(scored.score), snippet=snippet,
-                   highlights=tuple(spans), passage=(chunk.start, chunk.end), title=meta.title,
-                   url=meta.url, type=meta.type, date=meta.date, source=meta.source, possible=scored.possible)
+        return chunk, snippet, list(spans)
 
-    # -- internals -----------------------------------------------------------------------
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: Hits | None, lang: str, mode: str,
                        dense_hits: Hits | None = None) -> list[Scored]:
         """One language's candidates, fused; `lexical` and `dense_hits`: its best chunks by

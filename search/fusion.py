@@ -55,7 +55,9 @@ def fuse(dense: PerDoc, lex: PerDoc, lang: str, params: RankingParams,
     for doc in set(dense) | set(lex):
         score = params.dense_weight * zd.get(doc, floor_d) + params.lexical_weight * max(zl.get(doc, 0.0), 0.0)
         row = dense[doc][1] if doc in dense else lex[doc][1]
-        out.append(Scored(doc, lang, score, row))
+        # shown: the passage holding the query's words where one does (people read a snippet
+        # for why it matched; the closest passage in meaning may be a title-like tail)
+        out.append(Scored(doc, lang, score, row, shown_row=lex[doc][1] if doc in lex else -1))
     return restandardised(out, params.fused_shrink) if params.fused_calibration else out
 
 
@@ -79,7 +81,7 @@ def restandardised(scored: list[Scored], shrink: float) -> list[Scored]:
     values = np.fromiter((s.score for s in scored), dtype=np.float64, count=len(scored))
     mean, std = centring.shrunk_stats(float(values.mean()), float(values.std()), len(values), FUSED_PRIOR, shrink)
     z = (values - mean) / std
-    return [Scored(s.doc_id, s.lang, v, s.best_row) for s, v in zip(scored, z.tolist(), strict=True)]
+    return [Scored(s.doc_id, s.lang, v, s.best_row, shown_row=s.shown_row) for s, v in zip(scored, z.tolist(), strict=True)]
 
 
 def standardise(scores: dict[str, float], background: tuple[float, float] | None = None,

@@ -17,6 +17,13 @@ class Scored:
     # kept by the relevance floor on supporting evidence alone (search.relevance): a weak match,
     # shown as a possible one
     possible: bool = False
+    # the chunk shown for it (snippet, highlights): its best lexical chunk where it has one,
+    # so a document found on its words shows them; -1: none (best_row is shown)
+    shown_row: int = -1
+
+    @property
+    def shown(self) -> int:
+        return self.best_row if self.shown_row < 0 else self.shown_row
 
 
 

@@ -100,6 +100,8 @@ class Retriever(Protocol):
 
     def passage(self, key: int) -> tuple[Chunk, tuple[str, ...] | None]: ...
 
+    def chunks_of(self, doc_id: str) -> Sequence[int]: ...  # a document's chunk keys, in order
+
 
 class LocalRetriever:
     """The Retriever of one opened index generation and the catalogue records its filters
@@ -274,3 +276,6 @@ class LocalRetriever:
     def passage(self, key: int) -> tuple[Chunk, tuple[str, ...] | None]:
         """A chunk, and its multi-syllable words as indexed (None: its segment predates them)."""
         return self.index.chunks[key], self.index.chunk_words(key)
+
+    def chunks_of(self, doc_id: str) -> Sequence[int]:
+        return self.index.doc_rows.get(doc_id, ())

@@ -148,3 +148,22 @@ def test_snippet_highlights_tone_variants_and_korean_stems() -> None:
     assert snippet.startswith("… ") and snippet.endswith(" …") and len(snippet) < 300
     assert [snippet[s:e] for s, e in spans] == ["tái"]
     assert highlight("ab<script>", [(0, 1)]) == [("a", True), ("b<script>", False)]
+
+
+def test_a_result_shows_the_passage_holding_the_query_words(tmp_path: Path) -> None:
+    """Every chunk is indexed (and embedded) with the document's title, so a short tail chunk
+    (contacts) is the closest and the best-scoring one for words of the title; its own text
+    holds none of them. The result shows the chunk whose own text does, with them marked."""
+    body = ("Hợp tác xã cần hệ thống nuôi tôm tuần hoàn cho 20 bể, tiết kiệm nước và điện. "
+            + "Nhà xưởng rộng 2.000 m², có điện ba pha và giếng khoan riêng. " * 10
+            + "\n\nLiên hệ: phòng kế hoạch, điện thoại 0225 000 000.")
+    rows = [dict(SMALL_DOCS[0], id="ras-vi", title="Nhu cầu: hệ thống nuôi tôm tuần hoàn", text=body), *SMALL_DOCS]
+    docs = [make_document(d) for d in rows]
+    update_index(docs, tmp_path / "index", FakeEncoder(), default_analyzer())
+    index = Index.load(tmp_path / "index")
+    assert len(index.doc_rows["ras-vi"]) > 1
+    meta = {d.id: DocMeta(d.title, d.url, d.type, d.date, d.source) for d in docs}
+    engine = SearchEngine(index, FakeEncoder(), default_analyzer(), meta, counterparts=Counterparts())
+    hit = next(h for h in engine.search("nuôi tôm tuần hoàn").hits if h.id == "ras-vi")
+    assert {hit.snippet[s:e].lower() for s, e in hit.highlights} >= {"nuôi", "tôm", "tuần hoàn"}, hit.snippet
+    assert hit.passage[0] == 0  # the first chunk, not the contacts
