@@ -5,11 +5,15 @@ group (and optionally id, url, date, source), in English or as registration form
 in Vietnamese or Korean ("Tên doanh nghiệp", "Nhu cầu công nghệ", "Lĩnh vực", "기업명",
 "기술명", "분야": COLUMN_ALIASES). The header is the row among the first few that names the
 most known columns, so a title row above it ("DANH SÁCH NHU CẦU CÔNG NGHỆ ...") is skipped;
-merged cells (a sector written once for several rows) count for every row they cover. A sheet
-without a text column gets the title and the other columns as 'Label: value' lines. Other
+merged cells (a sector written once for several rows) count for every row they cover. Columns
+naming one field are joined (two description columns make one text). A sheet without a text
+column gets the title and the other columns as 'Label: value' lines. Other
 columns are kept in the document's metadata. `column_mapping` says how the columns were read
-(the command prints it). A row that cannot become a record is reported with its row number
-and skipped; the rest of the sheet goes on. JSONL files go through the ordinary importer.
+(the command prints it). A CSV's delimiter is the one that splits its rows into the same
+number of columns (comma, semicolon, tab: Excel writes semicolons where the comma is the decimal
+mark); a CSV that is not UTF-8 but reads as CP949 with Hangul in it (Korean Excel's "CSV") is
+read so. A row that cannot become a record is reported with its row number and skipped; the
+rest of the sheet goes on. JSONL files go through the ordinary importer.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import csv
 import hashlib
 import io
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +54,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "group": ("nhóm", "mã nhóm", "그룹", "묶음"),
 }
 HEADER_SCAN_ROWS = 10
+DELIMITERS = (",", ";", "\t")  # a .csv's; a .tsv is read with tabs
+SNIFFED_ROWS = 20  # rows read to find a CSV's delimiter
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 class SpreadsheetError(ValueError):
@@ -62,6 +71,9 @@ def column_name(header: str) -> str:
     for name, aliases in COLUMN_ALIASES.items():
         if label in aliases:
             return name
+    # a description however qualified ("Mô tả chi tiết", "내용 요약") is text: searchable
+    if any(label.startswith(alias) and not label[len(alias)].isalnum() for alias in COLUMN_ALIASES["text"]):
+        return "text"
     return label
 
 
@@ -82,18 +94,44 @@ def _raw_rows(path: Path) -> list[list[str]]:
     if suffix == ".xlsx":
         return _xlsx_rows(path)
     if suffix in (".csv", ".tsv"):
-        return _csv_rows(path, "\t" if suffix == ".tsv" else ",")
+        return _csv_rows(path, "\t" if suffix == ".tsv" else None)
     raise SpreadsheetError(f"{path}: use a .csv, .tsv, .xlsx or .jsonl file")
 
 
-def _csv_rows(path: Path, delimiter: str) -> list[list[str]]:
+def _csv_rows(path: Path, delimiter: str | None) -> list[list[str]]:
+    """The rows of a CSV (`delimiter` None: the one its rows agree on, _delimiter)."""
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise SpreadsheetError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    text = _decoded(data, path)
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter or _delimiter(text)))
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        try:  # Korean Excel saves "CSV" in CP949; only Hangul text makes that reading plausible
+            text = data.decode("cp949")
+        except UnicodeDecodeError:
+            text = ""
+        if _HANGUL.search(text) and "\x00" not in text:
+            return text
         raise SpreadsheetError(f"{path} is not UTF-8: save the sheet as 'CSV UTF-8'") from exc
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter among DELIMITERS for which most of the first rows split into one number
+    (more than one) of columns: a comma inside a quoted description does not count."""
+    lines = [line for line in text.splitlines()[:SNIFFED_ROWS] if line.strip()]
+
+    def agreement(delimiter: str) -> tuple[int, int]:
+        widths = Counter(len(row) for row in csv.reader(lines, delimiter=delimiter))
+        width, rows = max(widths.items(), key=lambda item: (item[1], item[0]), default=(1, 0))
+        return (rows, width) if width > 1 else (0, 1)
+
+    return max(DELIMITERS, key=agreement)  # ties: the first (the comma)
 
 
 def _xlsx_rows(path: Path) -> list[list[str]]:
@@ -142,7 +180,13 @@ def _with_header(rows: list[list[str]], path: Path) -> Iterator[tuple[int, dict[
     for number, row in enumerate(rows[index + 1:], start=index + 2):
         if not any(cell.strip() for cell in row):
             continue
-        values = {name: (row[i].strip() if i < len(row) else "") for i, name in enumerate(header) if name}
+        values: dict[str, str] = {}
+        for i, name in enumerate(header):
+            value = row[i].strip() if i < len(row) else ""
+            if name and value and values.get(name) and value != values[name]:  # two columns, one field
+                values[name] += ("\n\n" if name == "text" else "; ") + value
+            elif name and not values.get(name):
+                values[name] = value
         if not values.get("text"):
             lines = [f"{labels[k]}: {v}" for k, v in values.items() if v and k not in ("title", "text", "lang", "id")]
             values["text"] = "\n".join([values.get("title", ""), *lines]).strip()

@@ -119,6 +119,30 @@ def test_xlsx_import_and_bad_files(tmp_path: Path) -> None:
         list(read_rows(tmp_path / "notes.txt"))
 
 
+def test_excel_csv_variants_semicolons_cp949_and_two_description_columns(tmp_path: Path) -> None:
+    """Excel writes semicolons where the comma is the decimal mark, and Korean Excel's "CSV" is
+    CP949; a description column however qualified is text, and two of them are joined."""
+    semi = tmp_path / "demands.csv"
+    semi.write_text("STT;Tên doanh nghiệp;Nhu cầu công nghệ;Mô tả chi tiết;Lĩnh vực\n"
+                    "1;HTX Thới Lai;Máy sấy nông sản;Sấy xoài, chuối bằng năng lượng mặt trời, 2 tấn/mẻ;Nông nghiệp\n"
+                    "2;Công ty B;;;Năng lượng\n", encoding="utf-8-sig")
+    rows = list(read_rows(semi))
+    assert [n for n, _ in rows] == [2, 3]
+    assert rows[0][1]["title"] == "Máy sấy nông sản" and rows[0][1]["organisation"] == "HTX Thới Lai"
+    assert rows[0][1]["text"] == "Sấy xoài, chuối bằng năng lượng mặt trời, 2 tấn/mẻ"
+    korean = tmp_path / "offers.csv"
+    korean.write_bytes("기술명,기업명,기술 개요,내용 요약\n스마트 관개,(주)물길,\"점적 관개 자동 제어, 물 30% 절감\","
+                       "태양광 펌프 연계\n".encode("cp949"))
+    with Catalogue.open(tmp_path / "c.sqlite") as cat:
+        report = import_records(cat, korean, "offer")
+        (doc,) = list(cat.iter_documents())
+    assert report.added == 1 and not report.errors
+    assert doc.title == "스마트 관개" and doc.text == "점적 관개 자동 제어, 물 30% 절감\n\n태양광 펌프 연계"
+    (tmp_path / "latin1.csv").write_bytes(b"Nhu c\xe2u c\xf4ng ngh\xea\nNu\xf4i t\xf4m\n")  # Windows-1252
+    with pytest.raises(SpreadsheetError, match="is not UTF-8"):
+        list(read_rows(tmp_path / "latin1.csv"))
+
+
 def test_jsonl_import_sets_the_type(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"id": "x1", "text": "Cần hệ thống tưới", "title": "Tưới"}, ensure_ascii=False) + "\n",
