@@ -209,6 +209,28 @@ def test_bitext_mining_finds_translations_across_documents() -> None:
     assert mine(vi[:1], ko, embed) == []
 
 
+def test_mining_embeds_no_sentence_whose_numbers_the_other_side_never_shares() -> None:
+    """A translation keeps its numbers (mining's plausibility check), so a sentence with numbers
+    that no sentence of the other language shares enough of cannot be mined: it is neither
+    compared nor embedded. Sentences without numbers, or with a partner, are."""
+    from viko.workbench.mining import Sentence, minable, mine
+
+    vi = [Sentence("v", 0, "Công suất 1.500 kWp, vận hành từ 2024."), Sentence("v", 1, "Nhà máy dệt may ở Hải Phòng."),
+          Sentence("v", 2, "Theo Điều 15 khoản 2 ngày 05/03/2019.")]
+    ko = [Sentence("k", 0, "설비 용량 1,500kWp, 2024년부터 가동."), Sentence("k", 1, "하이퐁에 있는 섬유·의류 공장의 지붕입니다."),
+          Sentence("k", 2, "소득세법 제94조 및 2017. 12. 19. 개정 규정.")]
+    kept_vi, kept_ko = minable(vi, ko)
+    assert [s.index for s in kept_vi] == [0, 1] and [s.index for s in kept_ko] == [0, 1]
+    seen: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return SentenceEmbedder(FakeEncoder()).embed(texts)
+
+    mine(vi, ko, embed)
+    assert vi[2].text not in seen and ko[2].text not in seen and vi[0].text in seen
+
+
 def _imported_pair(tmp_path: Path, vi: list[str], ko: list[str]) -> tuple[CliRunner, str]:
     """A data directory holding documents v (Vietnamese) and k (Korean), one sentence a line."""
     src = tmp_path / "pair.jsonl"

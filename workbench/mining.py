@@ -58,8 +58,7 @@ def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
     that touch none of those documents (mined in an earlier run)."""
     p = params or MineParams()
     exclude = exclude or set()
-    vi = [s for s in vi if len(s.text) >= p.min_chars]
-    ko = [s for s in ko if len(s.text) >= p.min_chars]
+    vi, ko = minable(vi, ko, p)
     if len(vi) < 2 or len(ko) < 2:
         return []
     # Each side centred on its own mean, so the two languages meet on one scale.
@@ -71,6 +70,36 @@ def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
            if margin >= p.threshold and (vi[i].doc_id, ko[j].doc_id) not in exclude
            and (only is None or vi[i].doc_id in only or ko[j].doc_id in only)]
     return _plausible(out, p)
+
+
+def minable(vi: Sequence[Sentence], ko: Sequence[Sentence],
+            params: MineParams | None = None) -> tuple[list[Sentence], list[Sentence]]:
+    """The sentences mining compares (and so embeds): long enough, and, where a sentence has
+    numbers, with a sentence on the other side sharing enough of them to pass _plausible (a
+    tax ruling's "제15조 제2항 ... 2019. 3. 5." beside news: never a pair, so never embedded)."""
+    p = params or MineParams()
+    vi = [s for s in vi if len(s.text) >= p.min_chars]
+    ko = [s for s in ko if len(s.text) >= p.min_chars]
+    nums_vi = [frozenset(_numbers(s.text)) for s in vi]
+    nums_ko = [frozenset(_numbers(s.text)) for s in ko]
+    ok_vi, ok_ko = _partnered(nums_vi, nums_ko, p), _partnered(nums_ko, nums_vi, p)
+    return ([s for s, n in zip(vi, nums_vi, strict=True) if not n or n in ok_vi],
+            [s for s, n in zip(ko, nums_ko, strict=True) if not n or n in ok_ko])
+
+
+def _partnered(numbers: Sequence[frozenset[str]], others: Sequence[frozenset[str]],
+               p: MineParams) -> set[frozenset[str]]:
+    """The number sets of one side that a number set of the other side matches as _plausible asks."""
+    holding: dict[str, set[frozenset[str]]] = {}
+    for other in set(others):
+        for n in other:
+            holding.setdefault(n, set()).add(other)
+    out = set()
+    for own in set(numbers):
+        near = set().union(*(holding.get(n, set()) for n in own)) if own else set()
+        if any(2 * len(own & o) / (len(own) + len(o)) >= p.min_number_overlap for o in near):
+            out.add(own)
+    return out
 
 
 def _numbers(text: str) -> set[str]:

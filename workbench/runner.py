@@ -37,7 +37,7 @@ from viko.corpus.document import Document
 from viko.corpus.tm import TranslationMemory, Unit
 from viko.indexer.store import Index
 from viko.workbench.align import Alignment, AlignParams, align_documents, doc_sentences, joined_texts
-from viko.workbench.mining import MinedPair, MineParams, Sentence, mine
+from viko.workbench.mining import MinedPair, MineParams, Sentence, minable, mine
 from viko.workbench.pairing import all_links, detect_all
 from viko.workbench.sentvec import SentenceEmbedder
 
@@ -215,6 +215,5 @@ def _mine_docs(cat: Catalogue, compared: Iterable[str], embedder: SentenceEmbedd
     for doc in cat.get_many(list(compared)).values():
         if doc.lang in sents:
             sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
-    min_chars = (params or MineParams()).min_chars
-    ahead([s.text for side in sents.values() for s in side if len(s.text) >= min_chars])
+    ahead([s.text for side in minable(sents["vi"], sents["ko"], params) for s in side])
     return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch)
