@@ -214,5 +214,10 @@ def test_mined_pairs_stay_out_of_the_default_tmx_export(tmp_path: Path) -> None:
     client = TestClient(create_app(settings))
     assert "2021년" not in client.get("/api/export.tmx").text
     assert "2021년" in client.get("/api/export.tmx?include_mined=1").text
+    # the concordance counts a look-alike as such, never as a translation
+    out = runner.invoke(main, ["--data", str(tmp_path), "concordance", "tháng"])
+    assert "0 translation units and 1 look-alike pairs (mined, not translations)" in out.output, out.output
+    assert "0 translation units and 1 look-alike pairs" in client.get("/concordance?q=tháng").text
+    assert runner.invoke(main, ["--data", str(tmp_path), "concordance", "gạo"]).output.startswith("1 translation units (")
     hits = client.get("/api/concordance", params={"q": "tháng"}).json()["hits"]
     assert hits and hits[0]["origin"] == "mined" and "look-alike" in hits[0]["origin_note"]

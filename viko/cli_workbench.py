@@ -117,7 +117,8 @@ def concordance_cmd(c: Context, query: str, lang: str, limit: int | None, as_jso
     if as_json:
         click.echo(json.dumps(res.to_json(), ensure_ascii=False))
         return
-    click.echo(f"{res.total} translation units ({res.took_ms:.1f} ms)")
+    mined = f" and {res.look_alikes} look-alike pairs (mined, not translations)" if res.look_alikes else ""
+    click.echo(f"{res.total - res.look_alikes} translation units{mined} ({res.took_ms:.1f} ms)")
     from viko.search.snippets import highlight
 
     if res.linked:

@@ -67,6 +67,7 @@ class ConcordancePage(BaseModel):
     query: str = ""
     lang: str = "all"
     total: int = 0
+    look_alikes: int = Field(default=0, description="Of total, the mined look-alike pairs (not translations)")
     limit: int = 20
     offset: int = 0
     took_ms: float = 0.0
@@ -132,7 +133,7 @@ def concordance_page(settings: Settings, params: ConcordanceParams, viewer: View
             page.error = str(exc)
             return page
         shown = list(readable_units(cat, [h.unit for h in res.hits], viewer))
-    page.total, page.took_ms = res.total, round(res.took_ms, 2)
+    page.total, page.look_alikes, page.took_ms = res.total, res.look_alikes, round(res.took_ms, 2)
     page.alignment = [LinkedTermModel.model_validate(t.to_json()) for t in res.linked]
     page.hits = [ConcordanceHitModel.model_validate(
         {**{k: v for k, v in h.to_json().items() if k in ConcordanceHitModel.model_fields},

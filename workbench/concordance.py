@@ -77,9 +77,11 @@ class ConcordanceResults:
     total: int
     took_ms: float
     linked: tuple[LinkedTerm, ...] = ()  # the forms the word alignment marked on this page
+    look_alikes: int = 0  # of `total`, the mined pairs: look-alikes, not translations
 
     def to_json(self) -> dict[str, object]:
-        return {"query": self.query, "total": self.total, "took_ms": round(self.took_ms, 2),
+        return {"query": self.query, "total": self.total, "look_alikes": self.look_alikes,
+                "took_ms": round(self.took_ms, 2),
                 "hits": [h.to_json() for h in self.hits], "alignment": [t.to_json() for t in self.linked]}
 
 
@@ -167,7 +169,8 @@ def concordance(cat: Catalogue, query: str, *, lang: str = "all", limit: int = P
         hits.append(ConcordanceHit(u, side, spans if side == "vi" else other, spans if side == "ko" else other,
                                    titles.get(u.vi_doc, ""), titles.get(u.ko_doc, ""),
                                    mine if side == "vi" else origins, mine if side == "ko" else origins))
-    return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000, marker.used())
+    return ConcordanceResults(query, hits, len(order), (time.perf_counter() - started) * 1000, marker.used(),
+                              sum(units[i].origin == "mined" for i in order))
 
 
 class _OtherSide:
