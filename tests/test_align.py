@@ -231,6 +231,23 @@ def test_mining_embeds_no_sentence_whose_numbers_the_other_side_never_shares() -
     assert vi[2].text not in seen and ko[2].text not in seen and vi[0].text in seen
 
 
+def test_mining_never_pairs_an_offer_with_a_demand() -> None:
+    """An offer and a demand share the session form's lines ("Hình thức hợp tác: EPC ...") and
+    are what matchmaking pairs; neither is the other's translation. A news item quoting the
+    offer may hold a translated sentence, so other types are still mined."""
+    from viko.workbench.mining import MineParams, Sentence, mine
+
+    words = ["river delta rice export quota", "battery plant hiring welders now",
+             "museum opens ceramic exhibition hall", "coastal erosion threatens fishing village"]
+    vi = [Sentence("offer-vi", i, w) for i, w in enumerate(words)]
+    ko = [Sentence("demand-ko" if i < 2 else "news-ko", i, w) for i, w in enumerate(words)]
+    embed = SentenceEmbedder(FakeEncoder()).embed
+    params = MineParams(k=3, min_chars=10)
+    assert len(mine(vi, ko, embed, params)) == 4
+    kinds = {"offer-vi": "offer", "demand-ko": "demand", "news-ko": "news"}
+    assert {p.ko.doc_id for p in mine(vi, ko, embed, params, kinds=kinds)} == {"news-ko"}
+
+
 def _imported_pair(tmp_path: Path, vi: list[str], ko: list[str]) -> tuple[CliRunner, str]:
     """A data directory holding documents v (Vietnamese) and k (Korean), one sentence a line."""
     src = tmp_path / "pair.jsonl"

@@ -5,13 +5,15 @@ A sentence translated inside a different report is still a translation. Every Vi
 sentence is compared with every Korean one through k-nearest-neighbour search; a pair scores
 the ratio margin cos(x, y) / mean(kNN similarity of x, kNN similarity of y), which discounts
 sentences that are close to everything (hubs: boilerplate, dates, short headings). Only
-mutual best matches above a threshold are kept.
+mutual best matches above a threshold are kept. An offer and a demand are never paired: they are
+two parties' records, and the lines they share (the session form's fields, a warranty, a
+cooperation mode) are what matchmaking reads, not a translation.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,7 @@ from viko.indexer import scoring
 from viko.workbench.detect import mutual_margin_pairs
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+PARTIES = frozenset({"offer", "demand"})  # document types mining never pairs with each other
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -52,12 +55,14 @@ class MineParams:
 
 def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
          params: MineParams | None = None, exclude: set[tuple[str, str]] | None = None,
-         only: Collection[str] | None = None) -> list[MinedPair]:
+         only: Collection[str] | None = None, kinds: Mapping[str, str] | None = None) -> list[MinedPair]:
     """Mutual-best sentence pairs by ratio margin; pairs whose (vi doc, ko doc) is in
     `exclude` (counterparts, aligned separately) are not reported, nor, with `only`, pairs
-    that touch none of those documents (mined in an earlier run)."""
+    that touch none of those documents (mined in an earlier run), nor pairs of an offer and a
+    demand (`kinds`: a document's type)."""
     p = params or MineParams()
     exclude = exclude or set()
+    kinds = kinds or {}
     vi, ko = minable(vi, ko, p)
     if len(vi) < 2 or len(ko) < 2:
         return []
@@ -68,7 +73,8 @@ def mine(vi: Sequence[Sentence], ko: Sequence[Sentence], embed: Embed,
     # small cosine into a large ratio.
     out = [MinedPair(vi[i], ko[j], margin) for i, j, margin in mutual_margin_pairs(x, y, p.k, p.floor)
            if margin >= p.threshold and (vi[i].doc_id, ko[j].doc_id) not in exclude
-           and (only is None or vi[i].doc_id in only or ko[j].doc_id in only)]
+           and (only is None or vi[i].doc_id in only or ko[j].doc_id in only)
+           and {kinds.get(vi[i].doc_id), kinds.get(ko[j].doc_id)} != PARTIES]
     return _plausible(out, p)
 
 

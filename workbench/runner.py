@@ -212,8 +212,10 @@ def _mine_docs(cat: Catalogue, compared: Iterable[str], embedder: SentenceEmbedd
                exclude: set[tuple[str, str]], batch: Collection[str],
                ahead: Callable[[Sequence[str]], int]) -> list[MinedPair]:
     sents: dict[str, list[Sentence]] = {"vi": [], "ko": []}
+    kinds: dict[str, str] = {}
     for doc in cat.get_many(list(compared)).values():
         if doc.lang in sents:
             sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
+            kinds[doc.id] = doc.type
     ahead([s.text for side in minable(sents["vi"], sents["ko"], params) for s in side])
-    return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch)
+    return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch, kinds=kinds)
