@@ -297,7 +297,7 @@ class SearchEngine:
         if not spans and scored.shown_row >= 0:
             # its words are in the title that every chunk is indexed with, or elsewhere in the
             # document: show the chunk whose own text holds most of them
-            for key in self.retriever.chunks_of(scored.doc_id):
+            for key in (k for k in self.retriever.chunks_of(scored.doc_id) if k != scored.shown):
                 other = self._snippet(key, terms, meta)
                 if len(other[2]) > len(spans):
                     chunk, snippet, spans = other

@@ -217,5 +217,6 @@ def _mine_docs(cat: Catalogue, compared: Iterable[str], embedder: SentenceEmbedd
         if doc.lang in sents:
             sents[doc.lang] += [Sentence(doc.id, i, s) for i, s in enumerate(doc_sentences(doc))]
             kinds[doc.id] = doc.type
-    ahead([s.text for side in minable(sents["vi"], sents["ko"], params) for s in side])
-    return mine(sents["vi"], sents["ko"], embedder.embed, params, exclude, only=batch, kinds=kinds)
+    vi, ko = minable(sents["vi"], sents["ko"], params)  # mine() keeps these as they are
+    ahead([s.text for s in vi + ko])
+    return mine(vi, ko, embedder.embed, params, exclude, only=batch, kinds=kinds)
