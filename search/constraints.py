@@ -29,7 +29,7 @@ from viko.indexer.lexical import top_k
 from viko.indexer.store import LANGS, Index
 from viko.indexer.wordbounds import HANGUL, WORD
 from viko.search.doctable import DocTable
-from viko.search.phrases import phrase_in, rows_holding
+from viko.search.phrases import could_hold, phrase_in, rows_holding
 from viko.search.results import DocMeta
 from viko.search.syntax import ParsedQuery
 
@@ -79,7 +79,20 @@ def docs_holding(index: Index, table: DocTable, phrase: str, terms: Sequence[str
         return table.none()
     if len(rows) > MAX_VERIFIED_ROWS or not verify:
         return table.docs_at(rows)
-    return table.docs_at(rows_holding(index, table, rows, phrase))
+    held = table.docs_at(rows_holding(index, table, rows, phrase))
+    return held | _titles_holding(table, table.docs_at(rows) & ~held, phrase)
+
+
+def _titles_holding(table: DocTable, candidates: np.ndarray, phrase: str) -> np.ndarray:
+    """The candidate documents whose title holds the phrase. A title is indexed with each of
+    its document's chunks (indexer.build.passage_text), so its words make every chunk a
+    candidate, but it is no chunk's text: rows_holding alone would miss it."""
+    codes = np.unique(table.title_code[candidates])
+    holding = np.zeros(len(table.titles), bool)
+    for code in codes.tolist():
+        title = table.titles[code]
+        holding[code] = bool(title) and could_hold(title, phrase) and phrase_in(title, phrase)
+    return candidates & holding[table.title_code] if len(table.titles) else table.none()
 
 
 def _candidate_rows(index: Index, terms: Sequence[str]) -> np.ndarray | None:

@@ -106,6 +106,15 @@ def test_phrase_restricts_the_results(engine: SearchEngine) -> None:
     assert loose.total > 0 and loose.searched_as == "tôm nuôi" and loose.to_json()["rewritten"]
 
 
+def test_a_phrase_in_a_title_alone_is_held_and_excluded(engine: SearchEngine) -> None:
+    # the title is indexed with each chunk but is no chunk's text: these phrases are in a title only
+    found = engine.search('"nuôi trồng thủy sản"')
+    assert [h.id for h in found.hits] == ["aqua-vi"] and not found.searched_as
+    assert ids(engine, '"인력 양성"') == ["chip-ko"]
+    assert "aqua-vi" in ids(engine, "Cần Thơ IoT") and "aqua-vi" not in ids(engine, 'Cần Thơ IoT -"thủy sản"')
+    assert "chip-ko" not in ids(engine, '반도체 -"보고서"')
+
+
 def test_a_phrase_reaches_the_other_language_through_the_counterpart(engine: SearchEngine) -> None:
     from viko.corpus.counterparts import Counterpart
 
