@@ -212,6 +212,7 @@ SAME_ANSWER = [
     ("/", "/api/search", {"q": "x" * 5001}, 400),
     ("/", "/api/search", {"q": "hợp tác", "lang": "fr"}, 422),
     ("/", "/api/search", {"q": "hợp tác", "sort": "random"}, 422),
+    ("/", "/api/search", {"q": "hợp tác", "year": "abc"}, 422),  # a facet value no click makes
     ("/", "/api/search", {"q": "hợp tác", "limit": 0}, 422),
     ("/concordance", "/api/concordance", {"q": "Câu", "limit": 500}, 422),
     ("/concordance", "/api/concordance", {"q": "Câu", "lang": "fr"}, 422),

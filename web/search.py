@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from viko.corpus.access import Viewer
 from viko.indexer.store import LANGS
 from viko.search.engine import QueryError, Scored, SearchEngine
-from viko.search.facets import FACETS, SORTS, Filters, apply_filters, count_facets, sort_items
+from viko.search.facets import FACETS, SORTS, Filters, apply_filters, count_facets, sort_items, year_of
 from viko.search.syntax import check_date, in_range
 from viko.settings import Settings
 from viko.web.links import SearchLinks, page_window
@@ -139,6 +139,8 @@ def _checked(settings: Settings, q: str, filters: Filters, sort: str, limit: int
         return SearchParams(q, Filters(), sort, limit, offset, error, status)
     if bad := [v for v in filters.lang if v not in LANGS]:
         error, status = f"unknown language {bad[0]!r}: use vi, ko or other", 422
+    elif bad := [v for v in filters.year if year_of(v) != v]:
+        error, status = f"year {bad[0]!r} is not a year: use four digits, as in year=2025", 422
     elif not 1 <= limit <= settings.max_limit:
         error = f"the page size must be between 1 and {settings.max_limit}"
     elif not 0 <= offset <= MAX_OFFSET:
