@@ -155,8 +155,9 @@ on dev only; test is reported, never tuned on.
   expansion) per language, fused, then counterpart bridging.
 - *questions*: XQuAD-vi question → its paragraph among all 240 (dev: articles 1–24).
 
-Not measured here: chunk size and overlap (every variant re-embeds all corpora; the index
-default of 600 characters with one sentence of overlap is kept). Out of scope because their
+Not measured in this table: chunk size and overlap (every variant re-embeds all corpora; the index
+default of 600 characters with one sentence of overlap is kept; per-language sizes were measured by
+hand on dev, section "firstday"). Out of scope because their
 weights are not available offline: a cross-encoder re-ranker (e.g. bge-reranker-v2-m3), larger
 or bitext-trained encoders (multilingual-e5-large, bge-m3, LaBSE), a learned fusion model."""
 
