@@ -143,6 +143,11 @@ _ENGLISH_MARKERS = frozenset(
 # Share of words that must be Vietnamese syllables. On the NTREX and XQuAD dev queries with
 # diacritics stripped, 0.8 detects 100% as Vietnamese and no English NTREX headline.
 UNACCENTED_VI_SHARE = 0.8
+# Syllables no English word spells: starting with ng, nh, kh or x, or ending in nh ("xanh",
+# "nghiep", "khoi"). A short query of half syllables holding one is Vietnamese beside its
+# loanwords ("hydro xanh", "drone nong nghiep"), where the 0.8 share reads it as English.
+_VI_ONLY = re.compile(r"(?:ng|nh|kh|x)[a-z]*|[a-z]*nh")
+SHORT_QUERY_WORDS = 6
 
 
 def looks_unaccented_vietnamese(text: str) -> bool:
@@ -152,10 +157,11 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     raw = _HYPHENATED.findall(text.lower() if text.isupper() else text)
     if not raw or any(fold_vi(w) != w.lower() for w in raw):
         return False  # some diacritic present: ordinary text
-    counted = syllables = english = 0
+    counted = syllables = english = only = 0
     for word in raw:
         acronym = any(c.isupper() for c in word[1:])
         syllable = not acronym and all(_SYLLABLE.fullmatch(part) for part in word.lower().split("-"))
+        only += syllable and bool(_VI_ONLY.fullmatch(word.lower()))
         marker = word.lower() in _ENGLISH_MARKERS
         if not syllable and not marker and (acronym or word[:1].isupper()):
             continue  # a name or an acronym, in any language, first word included ("Tesla chet nam nao")
@@ -165,8 +171,10 @@ def looks_unaccented_vietnamese(text: str) -> bool:
         # markers no Vietnamese syllable spells ("of", "and", "is") tell English apart.
         english += marker and not syllable
     # Most words must be counted: a Title Case English headline is mostly "names".
-    return counted > 0 and 2 * counted >= len(raw) and syllables >= UNACCENTED_VI_SHARE * counted \
-        and english <= 0.1 * counted
+    if counted == 0 or 2 * counted < len(raw) or english > 0.1 * counted:
+        return False
+    short = len(raw) <= SHORT_QUERY_WORDS and only > 0 and 2 * syllables >= counted
+    return short or syllables >= UNACCENTED_VI_SHARE * counted
 
 
 def query_language(text: str) -> str:

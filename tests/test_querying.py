@@ -43,6 +43,10 @@ from helpers import SMALL_DOCS, FakeEncoder
     ("12345", "other"), ("Привет мир", "other"),
     ("Jeollanam-do", "en"), ("jeollanam-do", "en"), ("JEOLLANAM-DO", "en"),  # a hyphenated name, any case
     ("ba-ria vung-tau", "vi"),
+    # short Vietnamese queries with a loanword: a syllable no English word spells decides
+    ("hydro xanh", "vi"), ("drone nong nghiep", "vi"), ("san xuat hydro", "vi"),
+    ("green hydrogen", "en"), ("xenon lamp", "en"), ("khaki pants", "en"), ("pho recipe", "en"),
+    ("robot cleaning", "en"),
 ])
 def test_query_language(text: str, lang: str) -> None:
     assert query_language(text) == lang
