@@ -273,7 +273,8 @@ class SearchEngine:
         """The query's terms and glossary translations (search.expansion), from one lookup
         remembered briefly: ranking and the relevance floor both need them."""
         said = query if exact else self.as_searched(query)
-        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang))
+        known = lambda term: self.retriever.idf_of(term) > 0  # noqa: E731
+        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang, known))
 
     def related(self, doc_id: str, limit: int = 6) -> list[Hit]:
         """Documents of both languages closest in content, counterpart first when there is one.

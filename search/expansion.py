@@ -12,8 +12,9 @@ only chooses which glossary a search uses and turns its matches into index terms
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,10 @@ from viko.indexer.wordbounds import HANGUL as _HANGUL
 from viko.indexer.wordbounds import Syllables
 
 log = logging.getLogger(__name__)
+
+# Syllables of the shortest part a Korean compound is split into (decompounded).
+COMPOUND_PART = 2
+_ALL_HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 
 
 class TermExpander(Protocol):
@@ -94,25 +99,35 @@ class Expansion:
     marked: tuple[str, ...] = ()  # the terms highlights mark (search.snippets), see _without_acronym_words
 
 
-def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) -> Expansion:
+def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
+           known: Callable[[str], bool] | None = None) -> Expansion:
     """Equivalents are analysed as their own language, so they are the very terms the other
     language's index holds; a multi-word one is also kept whole ("năng_lượng_tái_tạo": no
     document holds that term, but highlighting then marks the phrase rather than its
     syllables). A translation counts as said only where all its terms are: "nhà" or "mặt"
-    alone is not "điện mặt trời mái nhà"."""
+    alone is not "điện mặt trời mái nhà". `known`: the index's terms, for Korean compounds
+    (`decompounded`): a Korean word of the query or of a translation also counts where its
+    parts are, as a translation does."""
     mode = lang if lang in ("vi", "ko") else "other"
     own = analyzer.query_tokens(query, mode)
     terms = list(own)
     seen: set[str] = set()
     translated: dict[str, list[frozenset[str]]] = {}
+    for term in own:
+        if parts := decompounded(term, known):
+            translated.setdefault(term, []).append(frozenset(parts))
+            terms.extend(parts)
     for found, others in glossary.translations(query, lang):
         alternatives = []
         for text in others:
             words = _own_terms(analyzer, text)
             alternatives.append(frozenset(words))
+            split = [(w, parts) for w in words if (parts := decompounded(w, known))]
+            alternatives.extend(frozenset(set(words) - {w} | set(parts)) for w, parts in split)
             if text not in seen:
                 seen.add(text)
                 terms.extend(words)
+                terms.extend(t for _, parts in split for t in parts)
                 if detect_language(text) == "vi" and len(text.split()) > 1:
                     terms.append("_".join(text.lower().split()))
         tokens = set(analyzer.query_tokens(found, mode))
@@ -123,6 +138,28 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str) ->
     unique = tuple(dict.fromkeys(terms))
     return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
                      tuple(_without_acronym_words(query, list(unique))))
+
+
+def decompounded(term: str, known: Callable[[str], bool] | None) -> tuple[str, ...]:
+    """The parts of a Korean compound noun, as the index holds them: Kiwi reads 그린수소 alone
+    as one noun and as 그린 + 수소 inside a sentence (온실가스, 비닐하우스, 지식재산 likewise), so
+    a query word and a document's word differ by their context. The split into two (else
+    three) parts of at least COMPOUND_PART syllables that the index all knows, the most even
+    first; () when there is none (a one-syllable part, 과 + 일 of 과일, would stand for any word)."""
+    n = len(term)
+    if known is None or n < 2 * COMPOUND_PART or not _ALL_HANGUL.fullmatch(term):
+        return ()
+    cuts = range(COMPOUND_PART, n - COMPOUND_PART + 1)
+    pairs = sorted(((term[:i], term[i:]) for i in cuts), key=lambda p: abs(len(p[0]) - len(p[1])))
+    for parts in pairs:
+        if all(known(p) for p in parts):
+            return parts
+    for i in cuts:
+        for j in range(i + COMPOUND_PART, n - COMPOUND_PART + 1):
+            three = (term[:i], term[i:j], term[j:])
+            if all(known(p) for p in three):
+                return three
+    return ()
 
 
 @dataclass(frozen=True)

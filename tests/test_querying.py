@@ -362,3 +362,25 @@ def test_accented_text_is_never_restored() -> None:
     table = AccentTable.from_lexicon(LexicalIndex.build([["cac", "nhanh"]]))
     assert table.restore("Các nhánh là gì?") == "Các nhánh là gì?"
 
+
+
+def test_a_korean_compound_counts_where_its_parts_are(tmp_path: Path) -> None:
+    """Kiwi reads 그린수소 alone as one noun and as 그린 + 수소 inside a sentence: a query of the
+    word alone still finds the document that says it in a sentence, on its words."""
+    from viko.search.engine import SearchEngine
+    from viko.search.expansion import NoExpansion, decompounded, expand
+
+    known = {"그린", "수소", "온실", "가스", "과", "일", "국제", "협력단", "한국"}.__contains__
+    assert decompounded("그린수소", known) == ("그린", "수소")
+    assert decompounded("한국국제협력단", known) == ("한국", "국제", "협력단")
+    assert decompounded("과일", known) == ()  # one-syllable parts would stand for any word
+    assert decompounded("그린수소", None) == () and decompounded("수소", known) == ()
+    found = expand(default_analyzer(), NoExpansion(), "그린수소", "ko", known)
+    assert set(found.terms) >= {"그린", "수소"} and {"그린", "수소"} in found.translated["그린수소"]
+    docs = [make_document(d) for d in (
+        {"id": "h2", "lang": "ko", "text": "전라남도는 그린수소를 생산하는 실증 설비를 가동한다."},
+        {"id": "port", "lang": "ko", "text": "하이퐁시와 협력하여 항만 물류를 개선한다."},
+        {"id": "farm", "lang": "vi", "text": "Hai bên hợp tác về nông nghiệp thông minh."})]
+    update_index(docs, tmp_path / "index", FakeEncoder(), default_analyzer())
+    engine = SearchEngine(Index.load(tmp_path / "index"), FakeEncoder(), default_analyzer(), glossary=NoExpansion())
+    assert [h.id for h in engine.search("그린수소").hits] == ["h2"]
