@@ -146,7 +146,7 @@ UNACCENTED_VI_SHARE = 0.8
 # Syllables no English word spells: starting with ng, nh, kh or x, or ending in nh ("xanh",
 # "nghiep", "khoi"). A short query of half syllables holding one is Vietnamese beside its
 # loanwords ("hydro xanh", "drone nong nghiep"), where the 0.8 share reads it as English.
-_VI_ONLY = re.compile(r"(?:ng|nh|kh|x)[a-z]*|[a-z]*nh")
+_NO_ENGLISH_SPELLING = re.compile(r"(?:ng|nh|kh|x)[a-z]*|[a-z]*nh")
 SHORT_QUERY_WORDS = 6
 
 
@@ -161,7 +161,7 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     for word in raw:
         acronym = any(c.isupper() for c in word[1:])
         syllable = not acronym and all(_SYLLABLE.fullmatch(part) for part in word.lower().split("-"))
-        only += syllable and bool(_VI_ONLY.fullmatch(word.lower()))
+        only += syllable and bool(_NO_ENGLISH_SPELLING.fullmatch(word.lower()))
         marker = word.lower() in _ENGLISH_MARKERS
         if not syllable and not marker and (acronym or word[:1].isupper()):
             continue  # a name or an acronym, in any language, first word included ("Tesla chet nam nao")
