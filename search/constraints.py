@@ -29,7 +29,7 @@ from viko.indexer.lexical import top_k
 from viko.indexer.store import LANGS, Index
 from viko.indexer.wordbounds import HANGUL, WORD
 from viko.search.doctable import DocTable
-from viko.search.phrases import could_hold, phrase_in, rows_holding
+from viko.search.phrases import phrase_in, rows_holding, texts_holding
 from viko.search.results import DocMeta
 from viko.search.syntax import ParsedQuery
 
@@ -89,9 +89,7 @@ def _titles_holding(table: DocTable, candidates: np.ndarray, phrase: str) -> np.
     candidate, but it is no chunk's text: rows_holding alone would miss it."""
     codes = np.unique(table.title_code[candidates])
     holding = np.zeros(len(table.titles), bool)
-    for code in codes.tolist():
-        title = table.titles[code]
-        holding[code] = bool(title) and could_hold(title, phrase) and phrase_in(title, phrase)
+    holding[codes[texts_holding([table.titles[c] for c in codes.tolist()], phrase)]] = True
     return candidates & holding[table.title_code] if len(table.titles) else table.none()
 
 

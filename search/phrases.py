@@ -197,6 +197,12 @@ def could_hold(text: str, phrase: str) -> bool:
     return bool(needle) and needle in _letters(text)
 
 
+def texts_holding(texts: Sequence[str], phrase: str) -> list[int]:
+    """Positions of the texts where phrase_in holds (document titles): their letters searched
+    together first, so the word-boundary match runs only on the texts that hold them."""
+    return [i for i in _containing(texts, _letters_of(phrase), _letters) if phrase_in(texts[i], phrase)]
+
+
 def _letters_of(phrase: str) -> str:
     """What could_hold looks for in a text's _letters ('' when the phrase has no word)."""
     if HANGUL.search(phrase):
