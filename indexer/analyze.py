@@ -25,6 +25,7 @@ from viko.indexer import visegment
 from viko.indexer.kiwidict import save_index
 from viko.indexer.kiwilean import KiwiHelper, LeanKiwi
 from viko.indexer.memo import Recent
+from viko.indexer.quantities import quantity_terms
 from viko.indexer.visegment import vi_segmenter
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -34,7 +35,8 @@ _KO_KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SH", "NP"}
 # What the analyses are, bumped when a change gives some text other terms: an index records the
 # version it was analysed with, and `viko index` re-analyses one of another version (its vectors
 # kept). 2: a noun Kiwi splits into a determiner and a noun is also a term as written.
-ANALYSIS_VERSION = 2
+# 3: an amount with a scale word or digit grouping is also a term as its value (20 triệu, 2000만).
+ANALYSIS_VERSION = 3
 VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
     " thì mà cũng nhiều ra vào lại đó nên bị do trên dưới hơn rất nhưng hoặc".split()
@@ -77,12 +79,15 @@ class Analyzer:
             helper.end()
 
     def tokens(self, text: str, lang: str) -> list[str]:
+        """A text's index terms, its amounts' values among them (indexer.quantities)."""
         text = nfc(text)
         if lang == "vi":
-            return self._vietnamese(text)
-        if lang == "ko":
-            return self._korean(text)
-        return shared_terms(text)
+            terms = self._vietnamese(text)
+        elif lang == "ko":
+            terms = self._korean(text)
+        else:
+            terms = shared_terms(text)
+        return terms + quantity_terms(text)
 
     def warm_up(self) -> None:
         """Load both analyzers now (about 3 s) rather than inside the first user's query."""

@@ -1,7 +1,10 @@
 from itertools import pairwise
 
-from viko.indexer.analyze import QUERY_TOKENS_CACHE, Analyzer, shared_terms
+import pytest
+
+from viko.indexer.analyze import QUERY_TOKENS_CACHE, Analyzer, default_analyzer, shared_terms
 from viko.indexer.chunking import chunk_document, sentences, split_sentences
+from viko.indexer.quantities import quantity_terms
 from viko.indexer.wordbounds import splits, word_spans
 
 AN = Analyzer()
@@ -94,3 +97,22 @@ def test_a_texts_words_are_remembered_and_located() -> None:
     assert [text[a:b] for a, b in spans] == ["năng lượng", "sáng tạo"]
     assert splits((24, 27), spans) and splits((10, 18), spans)  # "tạo", "lượng và"
     assert not splits((5, 15), spans) and not splits((0, 27), spans)  # "năng lượng", a run of words
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("Hơn 20 triệu người", ["20000000"]), ("2000만명이 넘는", ["20000000"]), ("20 million people", ["20000000"]),
+    ("vốn 2.000 tỷ đồng và 1,5 triệu USD", ["2000000000000", "1500000"]),
+    ("5억 달러를 투자, 1조 2천억 원", ["500000000", "1200000000000"]), ("3천만 원", ["30000000"]),
+    ("연간 약 1,200톤", ["1200"]), ("1.500.000 đồng", ["1500000"]),
+    ("제3조 양측은", []), ("Điều 3. Hai bên", []), ("năm 2024, 12.2024", []), ("192.168.1.1", []),
+    ("tỷ lệ 5%", []), ("ĐT: 0236 3555 902", []), ("2.000km", []),
+])
+def test_amounts_are_also_their_value(text: str, values: list[str]) -> None:
+    assert quantity_terms(text) == values
+
+
+def test_an_amount_is_one_term_in_both_languages() -> None:
+    analyzer = default_analyzer()
+    vi = set(analyzer.tokens("Hơn 20 triệu người theo dõi phiên điều trần", "vi"))
+    ko = set(analyzer.tokens("2000만명이 넘는 사람들이 청문회를 지켜봤다", "ko"))
+    assert vi & ko == {"20000000"}
