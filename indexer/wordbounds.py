@@ -37,6 +37,14 @@ def keys(word: str) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=SPANS_CACHE)
+def number_bounded(pattern: str, key: str) -> str:
+    """A Hangul key's pattern (matched as a substring: particles attach to Korean words) that
+    never starts or ends inside a number: "5억" is not in "65억" nor in "1,5억"."""
+    head = r"(?<![\d.,])" if key[:1].isdigit() else ""
+    tail = r"(?![\d])" if key[-1:].isdigit() else ""
+    return head + pattern + tail
+
+
 def word_spans(text: str, words: tuple[str, ...]) -> tuple[Span, ...]:
     """Character spans of the text's multi-syllable words (`words`: the analyser's, joined
     with '_', in text order); remembered, since locating them costs about as much as the

@@ -25,7 +25,7 @@ import numpy as np
 
 from viko.corpus.textnorm import fold_vi_fast, nfc, normalize_vi
 from viko.indexer.store import Index
-from viko.indexer.wordbounds import HANGUL, KEY_CACHE, WORD, Syllables, keys, splits
+from viko.indexer.wordbounds import HANGUL, KEY_CACHE, WORD, Syllables, keys, number_bounded, splits
 from viko.search.doctable import DocTable
 
 # Latin letters and combining marks: what normalize_vi may rewrite (a phrase without them is
@@ -45,9 +45,10 @@ def phrase_in(text: str, phrase: str, words: Iterable[str] = (),
     phrase's letters are in the text (_spans), when known (rows_holding finds them at once)."""
     if HANGUL.search(phrase):
         key = _key(phrase)
-        if not _LATIN.search(key):  # tone placement moves marks within Latin words only
-            return key in " ".join(nfc(text).lower().split())
-        return key in _key(text)
+        within = " ".join(nfc(text).lower().split()) if not _LATIN.search(key) else _key(text)
+        if key[:1].isdigit() or key[-1:].isdigit():  # "5억" is not in "65억"
+            return re.search(number_bounded(re.escape(key), key), within) is not None
+        return key in within  # tone placement moves marks within Latin words only
     unit = [keys(w)[0] for w in WORD.findall(phrase)]
     if not unit:
         return False
@@ -291,10 +292,10 @@ def _hangul_holders(texts: Sequence[str], joined: str, key: str) -> list[int]:
     phrase_in looks for it (NFC, lowercase, spaces collapsed): one expression over them all,
     unless lowercase could change what it looks at (then _containing)."""
     if any(c.lower() != c or c.upper() != c for c in key) or "\u0130" in joined:
-        return _containing(texts, key, _spaced)
+        return [i for i in _containing(texts, key, _spaced) if phrase_in(texts[i], key)]
     normal = nfc(joined)
     starts = _starts(normal)
-    found = re.finditer(r"\s+".join(re.escape(w) for w in key.split(" ")), normal)
+    found = re.finditer(number_bounded(r"\s+".join(re.escape(w) for w in key.split(" ")), key), normal)
     return sorted({bisect_right(starts, m.start()) - 1 for m in found})
 
 

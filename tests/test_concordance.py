@@ -61,6 +61,15 @@ def test_korean_substring_inside_word_with_particle(cat: Catalogue) -> None:
     assert concordance(cat, "재생에너지 협력").total == 1
 
 
+def test_a_korean_amount_is_not_found_inside_another_number(tmp_path: Path) -> None:
+    c = Catalogue.open(tmp_path / "catalogue.sqlite")
+    with c.conn:
+        TranslationMemory(c).add_many([
+            Unit("Ngân sách 6,5 tỷ đồng.", "예산 65억 동.", "tmx", 1.0, source="a.tmx"),
+            Unit("Khoảng 500 triệu won.", "약 5억 원.", "tmx", 1.0, source="a.tmx")])
+    assert [h.unit.ko for h in concordance(c, "5억").hits] == ["약 5억 원."]
+
+
 def test_latin_words_match_whole_words_on_either_side(cat: Catalogue) -> None:
     res = concordance(cat, "iot")
     assert res.total == 1 and res.hits[0].side == "vi"

@@ -30,12 +30,13 @@ TEXTS = {
     "vi-repeat": "lượng lượng lượng hóa. năng lượng hóa học",
     "ko-협약": "재생에너지 협약을 체결했다. IoT뿐만 아니라 HTTP뿐만 아니라 모두.",
     "ko-핵": "핵은  중성자와\n양성자로 이루어져 있다.",
+    "ko-억": "예산 65억 동과 약 5억 원, 1,5억 달러를 2025년에 지원한다.",
 }
 ODD = {"vi-odd": "Điện mặt trời Ω̈ ở Đà Nẵng, ΟΔΟΣ năng lượng."}  # a combining mark and Σ stay in NFC
 PHRASES = ["năng lượng", "Năng Lượng", "nang luong", "khả năng", "lượng hóa", "sự đột", "đột biến", "đột",
            "thiết kế", "kế hoạch", "THIẾT KẾ", "thiet ke", "mặc dù", "điện gió", "gió", "da nang", "trời",
            "lượng lượng", "điện mặt trời", "협약", "협약을", "핵은 중성자와", "iot뿐만", "http뿐만 아니라",
-           "양성자로 이루어져", "Đà Nẵng", "ΟΔΟΣ", "chỉ số còn"]
+           "양성자로 이루어져", "Đà Nẵng", "ΟΔΟΣ", "chỉ số còn", "5억", "65억", "025년"]
 
 
 def reference(text: str, phrase: str, words: tuple[str, ...]) -> bool:
@@ -94,3 +95,9 @@ def test_rows_holding_finds_the_documents_each_text_match_finds(index: Index) ->
         assert {index.doc_ids[i] for i in np.flatnonzero(got)} == want, phrase
     holders = table.docs_at(rows_holding(index, table, rows, "năng lượng"))
     assert {index.doc_ids[i] for i in np.flatnonzero(holders)} >= {"vi-khả", "vi-repeat"}
+
+
+def test_a_korean_amount_is_never_matched_inside_another_number() -> None:
+    text = TEXTS["ko-억"]
+    assert phrase_in(text, "65억") and phrase_in("약 5억 원", "5억") and phrase_in(text, "2025년")
+    assert not phrase_in("예산 65억 동", "5억") and not phrase_in("1,5억 달러", "5억") and not phrase_in(text, "025년")

@@ -27,7 +27,7 @@ from viko.corpus.glossary import Glossary
 from viko.corpus.textnorm import nfc
 from viko.corpus.tm import TranslationMemory, Unit, fold_key, search_key
 from viko.indexer.analyze import Analyzer, default_analyzer
-from viko.indexer.wordbounds import splits, word_spans
+from viko.indexer.wordbounds import number_bounded, splits, word_spans
 from viko.workbench.wordalign import LinkedTerm, LinkParams, linked_terms, term_spans
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
@@ -96,7 +96,7 @@ class _Matcher:
 def _matchers(query: str) -> list[_Matcher]:
     key = search_key(query)
     if _HANGUL.search(query):
-        return [_Matcher("ko_key", key, re.compile(re.escape(key)), "ko")]
+        return [_Matcher("ko_key", key, re.compile(number_bounded(re.escape(key), key)), "ko")]
     words = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
     out = [_Matcher("vi_key", key, words, "vi"), _Matcher("ko_key", key, words, "ko")]
     folded = fold_key(query)
