@@ -273,8 +273,11 @@ class SearchEngine:
         """The query's terms and glossary translations (search.expansion), from one lookup
         remembered briefly: ranking and the relevance floor both need them."""
         said = query if exact else self.as_searched(query)
-        known = lambda term: self.retriever.idf_of(term) > 0  # noqa: E731
-        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang, known))
+        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang, self.indexed))
+
+    def indexed(self, term: str) -> bool:
+        """Whether the index holds the term (a Korean compound's parts: search.expansion)."""
+        return self.retriever.idf_of(term) > 0
 
     def related(self, doc_id: str, limit: int = 6) -> list[Hit]:
         """Documents of both languages closest in content, counterpart first when there is one.

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Syllables of the shortest part a Korean compound is split into (decompounded).
 COMPOUND_PART = 2
-_ALL_HANGUL = re.compile(r"[\uac00-\ud7a3]+")
+_ALL_HANGUL = re.compile(f"(?:{_HANGUL.pattern})+")  # a word of Hangul syllables only
 
 
 class TermExpander(Protocol):
