@@ -24,6 +24,7 @@ _KO_LARGE = {"만": 10**4, "억": 10**8, "조": 10**12}
 # groups with falling large units is one amount ("1조 2천억"). Not after 제 (제3조: article 3).
 _KO_GROUP = rf"{_NUMBER}\s?(?:[십백천]?[만억조]|[십백천])"
 _KOREAN = re.compile(rf"(?<![\w.,])(?<!제)(?:{_KO_GROUP})(?:\s?{_KO_GROUP})*")
+_KO_SCALE = re.compile(r"[십백천]?[만억조]|[십백천]")
 _KO_PART = re.compile(rf"({_NUMBER})\s?([십백천]?)([만억조]?)")
 # a Korean counter may follow ("1,200톤"), a Latin letter or another digit group not
 _GROUPED = re.compile(r"(?<![\w.,])\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*(?![0-9A-Za-z_]|[.,]\d)")
@@ -32,7 +33,17 @@ _GROUPED = re.compile(r"(?<![\w.,])\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*(?![0-9A-Za
 def quantity_terms(text: str) -> list[str]:
     """The value, in plain digits, of each amount in the text written with a scale word or
     with digit grouping, in text order (a number already written plainly gives nothing)."""
-    found: list[tuple[int, str]] = []
+    return [value for _, _, value in amounts(text)]
+
+
+def is_scale_word(word: str) -> bool:
+    """Whether a word is only a scale (triệu, million, 억, 천억): part of an amount, no word alone."""
+    return word.lower() in _LATIN_SCALES or _KO_SCALE.fullmatch(word) is not None
+
+
+def amounts(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, value in plain digits) of each amount quantity_terms reads, in text order."""
+    found: list[tuple[int, int, str]] = []
     taken: list[tuple[int, int]] = []
     for m in _LATIN.finditer(text):
         value = _number(m.group(1))
@@ -43,13 +54,14 @@ def quantity_terms(text: str) -> list[str]:
     for m in _GROUPED.finditer(text):
         if not any(a <= m.start() < b for a, b in taken):
             _add(found, taken, m, _number(m.group(0)))
-    return [term for _, term in sorted(found)]
+    return sorted(found)
 
 
-def _add(found: list[tuple[int, str]], taken: list[tuple[int, int]], m: re.Match[str], value: float | None) -> None:
+def _add(found: list[tuple[int, int, str]], taken: list[tuple[int, int]], m: re.Match[str],
+         value: float | None) -> None:
     taken.append(m.span())
     if value is not None and value >= 1 and abs(value - round(value)) < 1e-6:
-        found.append((m.start(), str(round(value))))
+        found.append((m.start(), m.end(), str(round(value))))
 
 
 def _korean(amount: str) -> float | None:

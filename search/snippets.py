@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from viko.indexer.quantities import amounts, is_scale_word
 from viko.indexer.wordbounds import HANGUL as _HANGUL
 from viko.indexer.wordbounds import Syllables, keys
 
@@ -64,7 +65,20 @@ def match_spans(text: str, terms: Iterable[str], words: Iterable[str] = ()) -> l
     for term in sorted(set(hangul), key=len, reverse=True):
         for m in re.finditer(re.escape(term), text):
             spans.append((m.start(), m.end()))
-    return _merge(spans)
+    values = {t for t in terms if t.isdigit()}
+    return _merge(_amounts_whole(text, spans, values) if values else spans)
+
+
+def _amounts_whole(text: str, spans: list[tuple[int, int]], values: set[str]) -> list[tuple[int, int]]:
+    """A query with amounts (their values among its terms, indexer.quantities) marks an amount
+    of the text whole where it has one of those values ("2000만" for "20 triệu"), and no part of
+    any other amount, nor a scale word alone: "5억" marks no "억" of "65억" or "억울", and
+    "500 triệu" not the "triệu" of "30 triệu"."""
+    found = amounts(text)
+    other = [(a, b) for a, b, value in found if value not in values]
+    kept = [s for s in spans if not is_scale_word(text[s[0]:s[1]])
+            and not any(a <= s[0] and s[1] <= b for a, b in other)]
+    return kept + [(a, b) for a, b, value in found if value in values]
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -157,6 +157,21 @@ def test_highlights_never_split_a_query_word_or_glossary_phrase(text: str, terms
     assert [text[s:e] for s, e in match_spans(text, terms, words)] == marked
 
 
+@pytest.mark.parametrize("query, lang, text, marked", [
+    ("5억 달러", "ko", "65억 달러와 5억 달러, 1,5억 원. 억울하다", ["5억"]),
+    ("1조 2천억 원", "ko", "1조 2천억 원과 2천억 원", ["1조 2천억"]),
+    ("20 triệu người", "vi", "인구 2000만 명, 30 triệu USD", ["2000만"]),  # the value, across languages
+    ("500 triệu USD", "vi", "Dự án 500 triệu USD, 30 triệu người và 500 tỷ đồng", ["500 triệu", "USD"]),
+    ("억", "ko", "65억 달러", ["억"]),  # a scale word asked alone is a word
+])
+def test_an_amount_is_marked_whole_and_no_part_of_another(query: str, lang: str, text: str,
+                                                          marked: list[str]) -> None:
+    from viko.indexer.analyze import default_analyzer
+
+    terms = default_analyzer().query_tokens(query, lang)
+    assert [text[s:e] for s, e in match_spans(text, terms)] == marked
+
+
 def test_acronyms_joined_by_the_segmenter_do_not_hide_the_query_words() -> None:
     from viko.indexer.analyze import default_analyzer
     from viko.search.expansion import NoExpansion, expand
