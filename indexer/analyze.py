@@ -32,11 +32,16 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
 _SHARED_WORD = re.compile(rf"{_NOT_HANGUL_WORD}(?:[-.'’]{_NOT_HANGUL_WORD})*", re.UNICODE)
 _KO_KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SH", "NP"}
+# Kiwi tags a unit after a number as a bound noun (NNB): "5억 달러", "20킬로그램". The bound
+# nouns of two or more syllables are mostly units and counters, which are terms; these few are
+# grammar ("때문에", "만큼"), as are the one-syllable ones (것, 수, 등) and the ambiguous 원.
+_KO_GRAMMAR_NNB = frozenset("때문 대로 만큼 이래 여지 즈음 나위 무렵 따름 나름 노릇 터이 지경 듯이 마련 바람".split())
 # What the analyses are, bumped when a change gives some text other terms: an index records the
 # version it was analysed with, and `viko index` re-analyses one of another version (its vectors
 # kept). 2: a noun Kiwi splits into a determiner and a noun is also a term as written.
 # 3: an amount with a scale word or digit grouping is also a term as its value (20 triệu, 2000만).
-ANALYSIS_VERSION = 3
+# 4: a unit after a number is a term (달러 of "5억 달러").
+ANALYSIS_VERSION = 4
 VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
     " thì mà cũng nhiều ra vào lại đó nên bị do trên dưới hơn rất nhưng hoặc".split()
@@ -147,7 +152,8 @@ class Analyzer:
         terms = shared_terms(text)
         tokens = self._kiwi_tokens(text)
         for i, (form, tag) in enumerate(tokens):
-            if tag in _KO_KEEP and _HANGUL.search(form):
+            if (tag in _KO_KEEP or (tag == "NNB" and len(form) > 1 and form not in _KO_GRAMMAR_NNB)) \
+                    and _HANGUL.search(form):
                 terms.append(form)
             elif tag == "MM" and i + 1 < len(tokens) and tokens[i + 1][1] in ("NNG", "NNP") \
                     and (word := form + tokens[i + 1][0]) in text:

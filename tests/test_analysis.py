@@ -116,3 +116,11 @@ def test_an_amount_is_one_term_in_both_languages() -> None:
     vi = set(analyzer.tokens("Hơn 20 triệu người theo dõi phiên điều trần", "vi"))
     ko = set(analyzer.tokens("2000만명이 넘는 사람들이 청문회를 지켜봤다", "ko"))
     assert vi & ko == {"20000000"}
+
+
+def test_a_unit_after_a_number_is_a_term() -> None:
+    # Kiwi reads 달러 after a number as a bound noun: the query "달러 투자" then missed "5억 달러를 투자"
+    analyzer = default_analyzer()
+    assert {"달러", "투자"} <= set(analyzer.tokens("5억 달러를 투자했다", "ko"))
+    assert "킬로그램" in analyzer.tokens("20킬로그램", "ko") and "개월" in analyzer.tokens("3개월 동안", "ko")
+    assert analyzer.tokens("그 때문에 수출이 늘었다", "ko") == ["수출", "늘"]  # grammar stays out
