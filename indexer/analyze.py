@@ -25,7 +25,7 @@ from viko.indexer import visegment
 from viko.indexer.kiwidict import save_index
 from viko.indexer.kiwilean import KiwiHelper, LeanKiwi
 from viko.indexer.memo import Recent
-from viko.indexer.quantities import quantity_terms
+from viko.indexer.quantities import amounts, quantity_terms
 from viko.indexer.visegment import vi_segmenter
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -108,7 +108,22 @@ class Analyzer:
 
     def _query_terms(self, text: str, lang: str) -> tuple[str, ...]:
         known = self.memo.get(text, lang) if self.memo is not None else None
-        return known if known is not None else tuple(dict.fromkeys(self.tokens(text, lang)))
+        terms = known if known is not None else tuple(dict.fromkeys(self.tokens(text, lang)))
+        return self._amounts_as_values(nfc(text), lang, terms)
+
+    def _amounts_as_values(self, text: str, lang: str, terms: tuple[str, ...]) -> tuple[str, ...]:
+        """A query's amount is its value alone: the "5" and "억" of "5억" would match "4억 5천만"
+        and any 5 (documents keep both; a number asked for plainly still matches its digits)."""
+        found = amounts(text)
+        if not found:
+            return terms
+        rest, last = [], 0
+        for start, end, _ in found:
+            rest.append(text[last:start])
+            last = end
+        outside = set(self.tokens(" ".join([*rest, text[last:]]), lang))
+        parts = {t for a, b, _ in found for t in self.tokens(text[a:b], lang)} - {v for _, _, v in found}
+        return tuple(t for t in terms if t not in parts or t in outside)
 
     def words(self, text: str) -> tuple[str, ...]:
         """The multi-syllable Vietnamese words of a text ("sáng_tạo"), so highlights and

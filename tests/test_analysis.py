@@ -124,3 +124,13 @@ def test_a_unit_after_a_number_is_a_term() -> None:
     assert {"달러", "투자"} <= set(analyzer.tokens("5억 달러를 투자했다", "ko"))
     assert "킬로그램" in analyzer.tokens("20킬로그램", "ko") and "개월" in analyzer.tokens("3개월 동안", "ko")
     assert analyzer.tokens("그 때문에 수출이 늘었다", "ko") == ["수출", "늘"]  # grammar stays out
+
+
+def test_a_querys_amount_is_its_value_alone() -> None:
+    # "5억 달러" scored "3억~4억 5천만 원" first on its "5" and "억"
+    analyzer = default_analyzer()
+    assert analyzer.query_tokens("5억 달러", "ko") == ["달러", "500000000"]
+    assert analyzer.query_tokens("20 triệu người", "vi") == ["người", "20000000"]
+    assert "5" in analyzer.query_tokens("5억 달러 5 năm", "ko")  # a number also asked for plainly stays
+    assert analyzer.query_tokens("억", "ko") == ["억"]
+    assert {"4", "5", "억"} <= set(analyzer.tokens("3억~4억 5천만 원", "ko"))  # documents keep the parts
