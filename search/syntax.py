@@ -17,6 +17,7 @@ ranked; the rest only restricts which documents may be retrieved (search.constra
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -134,9 +135,18 @@ def check_date(value: str, name: str) -> str:
     if not value:
         return ""
     m = _DATE.match(value)
-    if not m or (m.group(2) and not 1 <= int(m.group(2)) <= 12) or (m.group(3) and not 1 <= int(m.group(3)) <= 31):
+    if not m or not _real(*(int(g or 1) for g in m.groups())):
         raise QueryError(f"{name}:{value} is not a date: use {name}:YYYY, {name}:YYYY-MM or {name}:YYYY-MM-DD")
     return value
+
+
+def _real(year: int, month: int, day: int) -> bool:
+    """Whether the day exists: before:2024-02-30 is no date."""
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def in_range(date: str, after: str, before: str) -> bool:
