@@ -37,7 +37,7 @@ from viko.search.expansion import Expansion, NoExpansion, TermExpander, Translat
 from viko.search.fusion import PerDoc, best_per_doc, fuse, with_document_vectors
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Ranking, Scored
-from viko.search.relevance import above_floor
+from viko.search.relevance import above_floor, shared_word_coverage
 from viko.search.results import DocMeta, Hit, QueryError, Results
 from viko.search.retriever import Allowed, Hits, LocalRetriever, Retriever
 from viko.search.snippets import make_snippet, match_spans
@@ -215,9 +215,10 @@ class SearchEngine:
         weights = self.translation_weights(query, qlang, exact) if mode == "full" else None
         lexical = retriever.lexical(terms, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
         merged: list[Scored] = []
+        expansion = self.expansion(query, qlang, exact=exact) if mode == "full" else None
         for lang in scored_langs:
             dense_hits = nearest[lang]() if lang in nearest else None
-            merged.extend(self._rank_language(qvec, qlang, lexical.get(lang), lang, mode, dense_hits))
+            merged.extend(self._rank_language(qvec, qlang, lexical.get(lang), lang, mode, dense_hits, expansion))
         if mode == "full":
             merged = bridge(merged, self.counterparts, self.params)
         merged = [s for s in merged if s.lang in langs]
@@ -323,7 +324,7 @@ class SearchEngine:
         return chunk, snippet, list(spans)
 
     def _rank_language(self, qvec: np.ndarray, qlang: str, lexical: Hits | None, lang: str, mode: str,
-                       dense_hits: Hits | None = None) -> list[Scored]:
+                       dense_hits: Hits | None = None, expansion: Expansion | None = None) -> list[Scored]:
         """One language's candidates, fused; `lexical` and `dense_hits`: its best chunks by
         BM25 (modes full and bm25) and by centred cosine (modes full and dense)."""
         retriever, params = self.retriever, self.params
@@ -339,7 +340,10 @@ class SearchEngine:
             return [Scored(d, lang, s, r) for d, (s, r) in dense.items()]
         if mode == "bm25":
             return [Scored(d, lang, s, r) for d, (s, r) in lex.items()]
-        return fuse(dense, lex, lang, params, self._background(qvec, qlang, lang))
+        coverage = None
+        if expansion is not None and params.lexical_coverage > 0 and lex and lang != qlang:
+            coverage = shared_word_coverage(retriever, lex, expansion, params.lexical_coverage)
+        return fuse(dense, lex, lang, params, self._background(qvec, qlang, lang), coverage)
 
     def _background(self, qvec: np.ndarray, qlang: str, lang: str, *, floor: bool = False) -> tuple[float, float] | None:
         """The query's similarity to everyday text of `lang` (indexer.centring.background)."""

@@ -12,6 +12,8 @@ Parameters: search.params.RankingParams; their measurements: docs/benchmarks.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from viko.indexer import centring, scoring
@@ -44,8 +46,9 @@ def with_document_vectors(retriever: Retriever, dense: PerDoc, centred_query: np
 
 
 def fuse(dense: PerDoc, lex: PerDoc, lang: str, params: RankingParams,
-         background: tuple[float, float] | None = None) -> list[Scored]:
-    """One language's documents with their fused score (`params.fusion`)."""
+         background: tuple[float, float] | None = None, coverage: Mapping[str, float] | None = None) -> list[Scored]:
+    """One language's documents with their fused score (`params.fusion`); `coverage`: the
+    factor by which each document's lexical evidence counts (params.lexical_coverage)."""
     if params.fusion == "rrf":
         return fuse_ranks(dense, lex, lang, params)
     zd = standardise({d: s for d, (s, _) in dense.items()}, background, params.calibration_weight)
@@ -53,7 +56,8 @@ def fuse(dense: PerDoc, lex: PerDoc, lang: str, params: RankingParams,
     floor_d = min(zd.values(), default=0.0)
     out = []
     for doc in set(dense) | set(lex):
-        score = params.dense_weight * zd.get(doc, floor_d) + params.lexical_weight * max(zl.get(doc, 0.0), 0.0)
+        lexical = max(zl.get(doc, 0.0), 0.0) * (coverage.get(doc, 1.0) if coverage is not None else 1.0)
+        score = params.dense_weight * zd.get(doc, floor_d) + params.lexical_weight * lexical
         row = dense[doc][1] if doc in dense else lex[doc][1]
         # shown: the passage holding the query's words where one does (people read a snippet
         # for why it matched; the closest passage in meaning may be a title-like tail)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from viko.search.expansion import TranslationWeights
+from viko.search.expansion import Expansion, TranslationWeights
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Scored
 from viko.search.retriever import Retriever
@@ -96,6 +96,22 @@ def term_coverage(retriever: Retriever, own: Sequence[str], keys: np.ndarray | N
             has |= np.logical_and.reduce([retriever.holding(t, keys) for t in sorted(alternative)])
         held[has] += weight
     return held / max(mass, 1e-9)
+
+
+def shared_word_coverage(retriever: Retriever, lex: Mapping[str, tuple[float, int]], expansion: Expansion,
+                         power: float) -> dict[str, float]:
+    """Per document of a language other than the query's: the factor by which its lexical
+    evidence counts. Where the evidence is only words the languages share (the "West" of a
+    sports article for "Trump tại West Virginia", a name written in Latin letters), it counts
+    by the share of the query's term weight its best passage holds, to `power`; where the
+    passage holds a word of a glossary translation, fully (the glossary is curated)."""
+    rows = np.fromiter((r for _, r in lex.values()), dtype=np.int64, count=len(lex))
+    translation = np.zeros(len(rows), bool)
+    for term in {t for alternatives in expansion.translated.values() for alt in alternatives for t in alt}:
+        translation |= retriever.holding(term, rows)
+    shared = term_coverage(retriever, list(expansion.own), rows)
+    return {doc: 1.0 if t else float(c) ** power
+            for doc, t, c in zip(lex, translation.tolist(), shared.tolist(), strict=True)}
 
 
 def dense_similarity(retriever: Retriever, query_vector: np.ndarray, qlang: str, items: Sequence[Scored]) -> np.ndarray:
