@@ -101,7 +101,7 @@ def test_nonsense_query_gets_zero_results_and_help(client: TestClient) -> None:
     api = client.get("/api/search", params={"q": "xyzzy qwertz"}).json()
     assert api["total"] == 0 and api["hits"] == []
     html = client.get("/", params={"q": "xyzzy qwertz", "ui": "en"})
-    assert html.status_code == 200 and "No documents match" in html.text
+    assert html.status_code == 200 and "No document matches" in html.text
     filtered = client.get("/", params={"q": "hợp tác", "year": "1999", "ui": "en"})
     assert "Remove the filters to see" in filtered.text
 

@@ -53,8 +53,9 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "previous": ("Trang trước", "이전", "Previous"),
     "next": ("Trang sau", "다음", "Next"),
     "page_n": ("Trang {n}", "{n}쪽", "Page {n}"),
-    "no_results": ("Không có tài liệu nào khớp với “{q}”.", "“{q}”와(과) 일치하는 문서가 없습니다.",
-                   "No documents match “{q}”."),
+    # "closely enough": the relevance floor abstains on weak evidence, it does not prove absence
+    "no_results": ("Không có tài liệu nào đủ khớp với “{q}”.", "“{q}”와(과) 충분히 일치하는 문서가 없습니다.",
+                   "No document matches “{q}” closely enough."),
     "try_terms": ("Có phải bạn muốn tìm:", "이것을 찾으셨나요:", "Did you mean:"),
     "try_broader": ("Bỏ bộ lọc để xem {n} kết quả", "필터를 해제하면 {n}건", "Remove the filters to see {n} results"),
     "try_other": ("Hãy thử ít từ hơn hoặc một từ đồng nghĩa.", "더 적은 단어나 다른 표현으로 검색해 보세요.",

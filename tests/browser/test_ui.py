@@ -98,7 +98,7 @@ def test_injection_strings_render_as_text(page: Any) -> None:
 
 def test_nonsense_query_says_so_instead_of_a_blank_page(page: Any) -> None:
     search(page, "xyzzy qwertz plugh")
-    assert "No documents match" in page.inner_text(".empty")
+    assert "No document matches" in page.inner_text(".empty")
 
 
 def test_works_without_javascript(browser: Any, base_url: str) -> None:
