@@ -26,7 +26,7 @@ class RankingParams:
     fusion: str = _param("zscore", "How dense and lexical evidence are fused: zscore (calibrated) or rrf (reciprocal rank).")
     rrf_k: float = _param(60.0, "Reciprocal-rank fusion's damping constant (fusion rrf only; the usual 60, not tuned).")
     lexical_coverage: float = _param(
-        1, "Power of the share of the query's terms a document's best lexical passage holds, by which its lexical evidence counts (0 = fully).")
+        1.0, "Power of the share of the query's terms a document's best lexical passage holds, by which its lexical evidence counts (0 = fully).")
     document_weight: float = _param(
         0.0, "Share of a document's whole-document similarity blended into its best passage's (0 = best passage only).")
     calibration_weight: float = _param(
