@@ -137,7 +137,7 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
             translated.setdefault(source, []).extend(a for a in alternatives if a)
     unique = tuple(dict.fromkeys(terms))
     return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
-                     tuple(_without_acronym_words(query, list(unique))))
+                     tuple(_without_acronym_words(query, list(unique), own)))
 
 
 def decompounded(term: str, known: Callable[[str], bool] | None) -> tuple[str, ...]:
@@ -217,17 +217,18 @@ def translated_terms(analyzer: Analyzer, glossary: TermExpander, query: str,
     return expand(analyzer, glossary, query, lang).translated
 
 
-def _without_acronym_words(query: str, own: list[str]) -> list[str]:
-    """The query's terms without the multi-syllable words underthesea made by joining an
-    acronym to its neighbour ("tôm_iot" of "nuôi tôm IoT"; indexer.wordbounds skips them in
+def _without_acronym_words(query: str, terms: list[str], own: Sequence[str]) -> list[str]:
+    """The terms without the query's own multi-syllable words that underthesea made by joining
+    an acronym to its neighbour ("tôm_iot" of "nuôi tôm IoT"; indexer.wordbounds skips them in
     passages too): a highlight would otherwise mark neither "tôm" nor "IoT" alone. BM25 keeps them
-    (a passage segmented the same way holds them)."""
+    (a passage segmented the same way holds them). A glossary translation's phrase ("bảng_anh"
+    for 파운드) is no word of the query and stays: its syllables are marked only inside it."""
     joined = [t for t in own if "_" in t and not _HANGUL.search(t)]
     if not joined:
-        return own
+        return terms
     found = Syllables(query, joined)
     kept = {"_".join(found.keys[i : i + n]) for i, n in found.units}
-    return [t for t in own if t not in joined or t in kept]
+    return [t for t in terms if t not in joined or t in kept]
 
 
 def _own_terms(analyzer: Analyzer, text: str) -> list[str]:

@@ -172,6 +172,16 @@ def test_an_amount_is_marked_whole_and_no_part_of_another(query: str, lang: str,
     assert [text[s:e] for s, e in match_spans(text, terms)] == marked
 
 
+def test_a_glossary_phrase_of_the_other_language_is_marked_whole() -> None:
+    # 파운드 -> "bảng Anh": "anh" (his) alone was marked, the phrase never
+    from viko.indexer.analyze import default_analyzer
+    from viko.search.expansion import expand, file_glossary
+
+    marked = expand(default_analyzer(), file_glossary(None)[0], "1100만 파운드", "ko").marked
+    text = "Đế chế kinh doanh của anh ký hợp đồng 11 triệu bảng Anh."
+    assert [text[s:e] for s, e in match_spans(text, marked)] == ["11 triệu", "bảng Anh"]
+
+
 def test_acronyms_joined_by_the_segmenter_do_not_hide_the_query_words() -> None:
     from viko.indexer.analyze import default_analyzer
     from viko.search.expansion import NoExpansion, expand
