@@ -89,5 +89,19 @@ def indexed_small_collection(folder: Path, people: dict[str, str], password: str
     return tokens
 
 
+def imported_and_indexed(folder: Path, source: Path) -> Path:
+    """`viko import` of a JSONL file into a data directory, then `viko index` (the real default
+    encoder), as a user runs them; the folder."""
+    from click.testing import CliRunner
+
+    from viko.cli import main
+
+    runner = CliRunner()
+    for args in (["import", str(source)], ["index"]):
+        result = runner.invoke(main, ["--data", str(folder), *args])
+        assert result.exit_code == 0, result.output
+    return folder
+
+
 def requires_shared(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not (SHARED / name).is_dir(), reason=f"../shared/data/{name} is absent")

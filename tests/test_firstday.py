@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from viko.cli import main
 from viko.runtime import build_engine
 from viko.search.engine import SearchEngine
 from viko.settings import Settings
 from viko.web.app import create_app
+
+from helpers import imported_and_indexed
 
 pytestmark = pytest.mark.model
 
@@ -24,11 +24,7 @@ SOLAR = "solar-vi"
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("firstday")
-    runner = CliRunner()
-    assert runner.invoke(main, ["--data", str(folder), "import", str(FIXTURE)]).exit_code == 0
-    assert runner.invoke(main, ["--data", str(folder), "index"]).exit_code == 0
-    return folder
+    return imported_and_indexed(tmp_path_factory.mktemp("firstday"), FIXTURE)
 
 
 @pytest.fixture(scope="module")

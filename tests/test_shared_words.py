@@ -8,28 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from viko.cli import main
 from viko.runtime import build_engine
 from viko.search.engine import SearchEngine
 from viko.search.fusion import best_per_doc
 from viko.search.relevance import shared_word_coverage
 from viko.settings import Settings
 
-pytestmark = pytest.mark.model
+from helpers import imported_and_indexed
 
-FIXTURE = Path(__file__).parent / "fixtures" / "shared_words.jsonl"
+pytestmark = pytest.mark.model
+# a Korean rally article (names in Hangul), a Korean baseball report saying "NL West", and others
 RALLY = "Cuộc vận động tranh cử của Trump tại West Virginia"
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("shared-words")
-    runner = CliRunner()
-    assert runner.invoke(main, ["--data", str(folder), "import", str(FIXTURE)]).exit_code == 0
-    assert runner.invoke(main, ["--data", str(folder), "index"]).exit_code == 0
-    return folder
+    fixture = Path(__file__).parent / "fixtures" / "shared_words.jsonl"
+    return imported_and_indexed(tmp_path_factory.mktemp("shared-words"), fixture)
 
 
 def engine_with(data_dir: Path, coverage: str) -> SearchEngine:
