@@ -127,7 +127,7 @@ def test_a_unit_after_a_number_is_a_term() -> None:
 
 
 def test_a_querys_amount_is_its_value_alone() -> None:
-    # "5억 달러" scored "3억~4억 5천만 원" first on its "5" and "억"
+    # "5억 달러" matched "3억~4억 5천만 원" on its "5" and "억"
     analyzer = default_analyzer()
     assert analyzer.query_tokens("5억 달러", "ko") == ["달러", "500000000"]
     assert analyzer.query_tokens("20 triệu người", "vi") == ["người", "20000000"]
