@@ -40,8 +40,9 @@ _KO_GRAMMAR_NNB = frozenset("때문 대로 만큼 이래 여지 즈음 나위 �
 # version it was analysed with, and `viko index` re-analyses one of another version (its vectors
 # kept). 2: a noun Kiwi splits into a determiner and a noun is also a term as written.
 # 3: an amount with a scale word or digit grouping is also a term as its value (20 triệu, 2000만).
-# 4: a unit after a number is a term (달러 of "5억 달러").
-ANALYSIS_VERSION = 4
+# 4: a unit after a number is a term (달러 of "5억 달러"). 5: a hyphenated word's part of two
+# letters is no term of its own (the "do" of Jeollanam-do).
+ANALYSIS_VERSION = 5
 VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
     " thì mà cũng nhiều ra vào lại đó nên bị do trên dưới hơn rất nhưng hoặc".split()
@@ -268,13 +269,15 @@ def analyser_fingerprint() -> str:
 
 
 def shared_terms(text: str) -> list[str]:
-    """Lowercased words; hyphenated names also give their parts ('jeollanam-do', 'jeollanam')."""
+    """Lowercased words; hyphenated names also give their parts ('jeollanam-do', 'jeollanam'),
+    but not a part of one or two letters: the "do" of Jeollanam-do (a province) would match the
+    DO (dissolved oxygen) of an aquaculture report, as "si" or "gu" would any city; "5g" stays."""
     out: list[str] = []
     for match in _SHARED_WORD.finditer(text):
         word = match.group(0).lower().replace("’", "'")
         out.append(word)
         if "-" in word or "." in word:
-            out.extend(p for p in re.split(r"[-.']", word) if len(p) > 1)
+            out.extend(p for p in re.split(r"[-.']", word) if len(p) > 2 or (len(p) > 1 and not p.isalpha()))
     return out
 
 

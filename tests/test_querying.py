@@ -182,6 +182,17 @@ def test_a_glossary_phrase_of_the_other_language_is_marked_whole() -> None:
     assert [text[s:e] for s, e in match_spans(text, marked)] == ["11 triệu", "bảng Anh"]
 
 
+def test_a_one_syllable_word_of_a_korean_translation_is_marked_only_inside_it() -> None:
+    # nguồn nhân lực -> "인적 자원" (analysed 인 + 자원): "인" marked every 인력, 확인 and 인천
+    from viko.indexer.analyze import default_analyzer
+    from viko.search.expansion import expand, file_glossary
+
+    marked = expand(default_analyzer(), file_glossary(None)[0], "nguồn nhân lực", "vi").marked
+    assert "인" not in marked
+    text = "인천 인력 확인, 인적 자원 개발과 인적자원 관리"
+    assert [text[s:e] for s, e in match_spans(text, marked)] == ["인적 자원", "인적자원"]
+
+
 def test_acronyms_joined_by_the_segmenter_do_not_hide_the_query_words() -> None:
     from viko.indexer.analyze import default_analyzer
     from viko.search.expansion import NoExpansion, expand
