@@ -32,6 +32,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NOT_HANGUL_WORD = r"[^\W_\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"
 _SHARED_WORD = re.compile(rf"{_NOT_HANGUL_WORD}(?:[-.'’]{_NOT_HANGUL_WORD})*", re.UNICODE)
 _KO_KEEP = {"NNG", "NNP", "NR", "XR", "VV", "VA", "SH", "NP"}
+# Province, city, county, district, town, township, village: Gyeonggi-do, Suwon-si, Gangnam-gu.
+_KO_PLACE_SUFFIXES = frozenset({"do", "si", "gun", "gu", "eup", "myeon", "ri"})
 # Kiwi tags a unit after a number as a bound noun (NNB): "5억 달러", "20킬로그램". The bound
 # nouns of two or more syllables are mostly units and counters, which are terms; these few are
 # grammar ("때문에", "만큼"), as are the one-syllable ones (것, 수, 등) and the ambiguous 원.
@@ -40,8 +42,8 @@ _KO_GRAMMAR_NNB = frozenset("때문 대로 만큼 이래 여지 즈음 나위 �
 # version it was analysed with, and `viko index` re-analyses one of another version (its vectors
 # kept). 2: a noun Kiwi splits into a determiner and a noun is also a term as written.
 # 3: an amount with a scale word or digit grouping is also a term as its value (20 triệu, 2000만).
-# 4: a unit after a number is a term (달러 of "5억 달러"). 5: a hyphenated word's part of two
-# letters is no term of its own (the "do" of Jeollanam-do).
+# 4: a unit after a number is a term (달러 of "5억 달러"). 5: the suffix of a romanised Korean
+# place is no term of its own (the "do" of Jeollanam-do).
 ANALYSIS_VERSION = 5
 VI_STOPWORDS = frozenset(
     "và của các những được trong với cho là có này đã sẽ về theo tại từ một để đến khi như"
@@ -270,14 +272,14 @@ def analyser_fingerprint() -> str:
 
 def shared_terms(text: str) -> list[str]:
     """Lowercased words; hyphenated names also give their parts ('jeollanam-do', 'jeollanam'),
-    but not a part of one or two letters: the "do" of Jeollanam-do (a province) would match the
-    DO (dissolved oxygen) of an aquaculture report, as "si" or "gu" would any city; "5g" stays."""
+    but not the suffix of a romanised Korean place (_KO_PLACE_SUFFIXES): the "do" of
+    Jeollanam-do would match the DO (dissolved oxygen) of an aquaculture report."""
     out: list[str] = []
     for match in _SHARED_WORD.finditer(text):
         word = match.group(0).lower().replace("’", "'")
         out.append(word)
         if "-" in word or "." in word:
-            out.extend(p for p in re.split(r"[-.']", word) if len(p) > 2 or (len(p) > 1 and not p.isalpha()))
+            out.extend(p for p in re.split(r"[-.']", word) if len(p) > 1 and p not in _KO_PLACE_SUFFIXES)
     return out
 
 

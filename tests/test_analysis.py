@@ -39,9 +39,9 @@ def test_shared_latin_terms_are_identical_across_languages() -> None:
     ko = AN.tokens("Jeollanam-do와 IoT, 5G 분야 협력", "ko")
     assert {"jeollanam-do", "jeollanam", "iot", "5g"} <= set(vi) & set(ko)
     assert shared_terms("ESS 30MW") == ["ess", "30mw"]
-    # a part of two letters is no term of its own: the "do" of Jeollanam-do is the DO of a fish tank
+    # a Korean place's suffix is no term of its own: the "do" of Jeollanam-do is the DO of a fish tank
     assert shared_terms("Jeollanam-do, Suwon-si") == ["jeollanam-do", "jeollanam", "suwon-si", "suwon"]
-    assert shared_terms("5G-based") == ["5g-based", "5g", "based"]
+    assert shared_terms("5G-based, Mát-xcơ-va") == ["5g-based", "5g", "based", "mát-xcơ-va", "mát", "xcơ", "va"]
 
 
 def test_sentences_respect_abbreviations_and_korean() -> None:
