@@ -117,7 +117,8 @@ def test_bundled_glossary_covers_base_terms_not_everyday_words() -> None:
                                 ("cần cẩu cảng", "vi", "크레인"), ("반도체 설계", "ko", "thiết kế vi mạch"),
                                 ("nhà kính", "vi", "온실"), ("smart port", "en", "cảng thông minh"),
                                 ("hydrogen", "en", "수소"), ("hydro xanh", "vi", "그린수소"),
-                                ("500 triệu đô la", "vi", "달러"), ("5억 달러", "ko", "đô la")):
+                                ("500 triệu đô la", "vi", "달러"), ("5억 달러", "ko", "đô la"),
+                                ("nguồn nhân lực", "vi", "인력")):
         assert wanted in g.expand_query_terms(query, lang), query
     for query, lang in (("고양이 사진 보기", "ko"), ("오늘 날씨 어때", "ko"), ("강아지 훈련 방법", "ko"),
                         ("mua vé máy bay giá rẻ", "vi"), ("cách nấu phở bò ngon", "vi"),
