@@ -189,7 +189,7 @@ def test_a_one_syllable_word_of_a_korean_translation_is_marked_only_inside_it() 
 
     marked = expand(default_analyzer(), file_glossary(None)[0], "nguồn nhân lực", "vi").marked
     assert "인" not in marked
-    text = "인천 인력 확인, 인적 자원 개발과 인적자원 관리"
+    text = "인천 공항 확인, 인적 자원 개발과 인적자원 관리"
     assert [text[s:e] for s, e in match_spans(text, marked)] == ["인적 자원", "인적자원"]
 
 
