@@ -112,7 +112,7 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
     own = analyzer.query_tokens(query, mode)
     terms = list(own)
     seen: set[str] = set()
-    phrases: list[str] = []  # Korean translations with a one-syllable word, marked whole
+    phrases: dict[str, list[str]] = {}  # a Korean translation with one-syllable words: those words
     translated: dict[str, list[frozenset[str]]] = {}
     for term in own:
         if parts := decompounded(term, known):
@@ -131,8 +131,8 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
                 terms.extend(t for _, parts in split for t in parts)
                 if detect_language(text) == "vi" and len(text.split()) > 1:
                     terms.append("_".join(text.lower().split()))
-                if len(words) > 1 and any(len(w) == 1 and _HANGUL.search(w) for w in words):
-                    phrases.append(text)
+                if len(words) > 1 and (short := [w for w in words if len(w) == 1 and _HANGUL.search(w)]):
+                    phrases[text] = short
         tokens = set(analyzer.query_tokens(found, mode))
         plain = found.lower()
         # the query's terms inside the glossary term ("하이퐁시" holds the term "하이퐁")
@@ -140,15 +140,15 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
             translated.setdefault(source, []).extend(a for a in alternatives if a)
     unique = tuple(dict.fromkeys(terms))
     return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
-                     tuple(_marked(analyzer, query, list(unique), own, phrases)))
+                     tuple(_marked(query, list(unique), own, phrases)))
 
 
-def _marked(analyzer: Analyzer, query: str, terms: list[str], own: Sequence[str], phrases: Sequence[str]) -> list[str]:
+def _marked(query: str, terms: list[str], own: Sequence[str], phrases: Mapping[str, list[str]]) -> list[str]:
     """What highlights mark. Hangul terms are matched inside words (particles attach), so the
     one-syllable word of a Korean translation, the "인" of "인적 자원" (nguồn nhân lực), marked
     every 인력, 확인 and 인천: such a translation is marked as written, with and without its
     spaces, and its one-syllable word only where something else asks for it alone."""
-    words = {w for phrase in phrases for w in _own_terms(analyzer, phrase) if len(w) == 1}
+    words = {w for short in phrases.values() for w in short}
     alone = set(own) | {t for t in terms if t not in words}
     shown = [t for t in _without_acronym_words(query, terms, own) if t in alone]
     return shown + list(dict.fromkeys(form for p in phrases for form in (" ".join(p.split()), "".join(p.split()))))
