@@ -288,13 +288,14 @@ def evaluate(settings: Settings | None = None, log: Log = print, *, variants: Se
 
 
 def variant_params(name: str, params: RankingParams) -> RankingParams:
-    """'before': candidate-only calibration, per-language fused scores left as they are, and the
-    cosine floor alone (the previous rules; the new query-language handling is on in both)."""
+    """'before': candidate-only calibration, per-language fused scores left as they are, the
+    cosine floor alone and no names across scripts (the previous rules; the new query-language
+    handling is on in both)."""
     if name != "before":
         return params
     return dataclasses.replace(params, calibration_weight=0.0, fused_calibration=False,
                                min_background_z=float("inf"), min_support_z=float("inf"), min_term_coverage=0.0,
-                               min_dense_z=float("-inf"))
+                               min_dense_z=float("-inf"), name_spellings=False)
 
 
 class _reference_weight:

@@ -150,6 +150,11 @@ _NO_ENGLISH_SPELLING = re.compile(r"(?:ng|nh|kh|x)[a-z]*|[a-z]*nh")
 SHORT_QUERY_WORDS = 6
 
 
+def is_vietnamese_syllable(word: str) -> bool:
+    """Whether a word (diacritics off, lowercase) is spelled as a Vietnamese syllable can be."""
+    return bool(_SYLLABLE.fullmatch(word))
+
+
 def looks_unaccented_vietnamese(text: str) -> bool:
     """Latin text without diacritics whose words are (nearly) all Vietnamese syllables.
     Names and acronyms inside it ("Doi thu Panthers", "AFC") are left out of the count."""

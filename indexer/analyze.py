@@ -81,6 +81,7 @@ class Analyzer:
         self._lock = _SEGMENTERS.lock
         self._queries: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
         self._words: Recent[tuple[str, ...]] = Recent(WORDS_CACHE)
+        self._names: Recent[tuple[str, ...]] = Recent(QUERY_TOKENS_CACHE)
         self.memo = memo
         self._lean = LeanKiwi(memo.dictionaries, helper) if memo is not None else None
         if memo is None and helper is not None:
@@ -128,6 +129,14 @@ class Analyzer:
         parts = {t for a, b, _ in found for t in self.tokens(text[a:b], lang)} - {v for _, _, v in found}
         return tuple(t for t in terms if t not in parts or t in outside)
 
+    def proper_nouns(self, text: str) -> tuple[str, ...]:
+        """The Korean proper nouns of a query (Kiwi's NNP: 에르도안, 멕시코; not 고양이), the
+        words search.names may look up in Latin letters. Remembered as query_tokens is."""
+        if not _HANGUL.search(text):
+            return ()
+        return self._names.get(text, lambda: tuple(dict.fromkeys(
+            form for form, tag in self._kiwi_tokens(nfc(text)) if tag == "NNP")))
+
     def words(self, text: str) -> tuple[str, ...]:
         """The multi-syllable Vietnamese words of a text ("sáng_tạo"), so highlights and
         concordance matches never split one (indexer.wordbounds). The index keeps terms only
@@ -138,6 +147,7 @@ class Analyzer:
     def forget_queries(self) -> None:
         """Drop the remembered query analyses (benchmarks time the analysis itself)."""
         self._queries.clear()
+        self._names.clear()
 
     # -- Vietnamese -------------------------------------------------------------------
     def _vietnamese(self, text: str) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from viko.search.accents import AccentTable, looks_unaccented_vietnamese
 from viko.search.bridging import bridge
 from viko.search.expansion import Expansion, NoExpansion, TermExpander, TranslationWeights, expand
 from viko.search.fusion import PerDoc, best_per_doc, fuse, with_document_vectors
+from viko.search.names import NameTable, other_script
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Ranking, Scored
 from viko.search.relevance import above_floor, shared_word_coverage
@@ -81,6 +82,9 @@ class SearchEngine:
         self._masks: Recent[tuple[Allowed | None]] = Recent(QUERY_CACHE)
         self._vector_lock = threading.Lock()
         self._accents: AccentTable | None = None
+        # a table per script for the engine and its scoped copies (search.visibility), built on first use
+        self._names: Recent[NameTable] = Recent(2)
+        self._name_admits: Callable[[str], bool] | None = None  # the scoped reader's words
         self._speller: Speller | None = None
         # What a viewer may not see (search.visibility): none here, set on scoped copies.
         self.viewer = OPERATOR
@@ -213,9 +217,10 @@ class SearchEngine:
         nearest = (retriever.dense(retriever.centre(qvec, qlang), scored_langs, k, allowed)
                    if mode in ("full", "dense") else {})
         weights = self.translation_weights(query, qlang, exact) if mode == "full" else None
-        lexical = retriever.lexical(terms, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
-        merged: list[Scored] = []
         expansion = self.expansion(query, qlang, exact=exact) if mode == "full" else None
+        ranked = list(expansion.ranked) if expansion is not None else terms
+        lexical = retriever.lexical(ranked, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
+        merged: list[Scored] = []
         for lang in scored_langs:
             dense_hits = nearest[lang]() if lang in nearest else None
             merged.extend(self._rank_language(qvec, qlang, lexical.get(lang), lang, mode, dense_hits, expansion))
@@ -258,6 +263,14 @@ class SearchEngine:
                 self._accents = table
         return self._accents
 
+    def spellings(self, name: str) -> tuple[str, ...]:
+        """A query's name as the index spells it in the other script (search.names), in
+        passages this engine's reader may see: a hidden document lends no evidence."""
+        script = other_script(name)
+        table = self._names.get(script, lambda: NameTable.from_words(self.retriever.lexicon.vocab, script))
+        admits = self._name_admits
+        return tuple(w for w in table.spellings(name) if admits is None or admits(w))
+
     def _glossary_words(self) -> list[str]:
         """The glossary's Vietnamese forms (accent restoration knows them beyond the index)."""
         entries = getattr(self.glossary, "entries", [])
@@ -274,7 +287,9 @@ class SearchEngine:
         """The query's terms and glossary translations (search.expansion), from one lookup
         remembered briefly: ranking and the relevance floor both need them."""
         said = query if exact else self.as_searched(query)
-        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang, self.indexed))
+        spellings = self.spellings if self.params.name_spellings else None
+        return self._expansions.get((said, lang), lambda: expand(self.analyzer, self.glossary, said, lang, self.indexed,
+                                                                 spellings))
 
     def indexed(self, term: str) -> bool:
         """Whether the index holds the term (a Korean compound's parts: search.expansion)."""

@@ -15,7 +15,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from viko.indexer.analyze import Analyzer
 from viko.indexer.lexical import LexicalIndex
 from viko.indexer.wordbounds import HANGUL as _HANGUL
 from viko.indexer.wordbounds import Syllables
+from viko.search.names import query_names
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +98,50 @@ class Expansion:
     terms: tuple[str, ...]
     translated: Mapping[str, tuple[frozenset[str], ...]]
     marked: tuple[str, ...] = ()  # the terms highlights mark (search.snippets), see _without_acronym_words
+    # an own term that is a name -> the index's spellings of it in the other script (search.names):
+    # among its translations, for the relevance floor and highlights, but not ranked (`ranked`)
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def spelt(self) -> frozenset[str]:
+        """The index terms that are the spellings of the query's names (`names`)."""
+        return frozenset(s for found in self.names.values() for s in found)
+
+    @property
+    def ranked(self) -> tuple[str, ...]:
+        """The terms BM25 ranks by: all but the names' spellings. A spelling tells that a
+        document names the query's person or place, which the floor takes as evidence; ranking
+        on it put another report of the same event above the one asked for (docs/benchmarks.md,
+        "Why these parameters")."""
+        spelt = self.spelt
+        return tuple(t for t in self.terms if t not in spelt) if spelt else self.terms
 
 
 def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
-           known: Callable[[str], bool] | None = None) -> Expansion:
+           known: Callable[[str], bool] | None = None,
+           spellings: Callable[[str], Sequence[str]] | None = None) -> Expansion:
     """Equivalents are analysed as their own language, so they are the very terms the other
     language's index holds; a multi-word one is also kept whole ("năng_lượng_tái_tạo": no
     document holds that term, but highlighting then marks the phrase rather than its
     syllables). A translation counts as said only where all its terms are: "nhà" or "mặt"
     alone is not "điện mặt trời mái nhà". `known`: the index's terms, for Korean compounds
     (`decompounded`): a Korean word of the query or of a translation also counts where its
-    parts are, as a translation does."""
+    parts are, as a translation does. `spellings`: a name's spellings in the other script
+    (search.names.NameTable), which count as its translations; asked for the query's words
+    that may be names (search.names.query_names)."""
     mode = lang if lang in ("vi", "ko") else "other"
     own = analyzer.query_tokens(query, mode)
     terms = list(own)
     seen: set[str] = set()
     phrases: dict[str, list[str]] = {}  # a Korean translation with one-syllable words: those words
     translated: dict[str, list[frozenset[str]]] = {}
+    names = _names(analyzer, query, own, spellings)
     for term in own:
         if parts := decompounded(term, known):
             translated.setdefault(term, []).append(frozenset(parts))
             terms.extend(parts)
+        translated.setdefault(term, []).extend(frozenset({s}) for s in names.get(term, ()))
+        terms.extend(names.get(term, ()))
     for found, others in glossary.translations(query, lang):
         alternatives = []
         for text in others:
@@ -139,8 +163,18 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
         for source in (t for t in own if t in tokens or plain in t.replace("_", " ")):
             translated.setdefault(source, []).extend(a for a in alternatives if a)
     unique = tuple(dict.fromkeys(terms))
-    return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
-                     tuple(_marked(query, list(unique), own, phrases)))
+    return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items() if v},
+                     tuple(_marked(query, list(unique), own, phrases)), names)
+
+
+def _names(analyzer: Analyzer, query: str, own: Sequence[str],
+           spellings: Callable[[str], Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """The query's words that may be names (search.names.query_names) -> their spellings."""
+    if spellings is None:
+        return {}
+    named = query_names(query, analyzer.proper_nouns(query))
+    found = {term: tuple(spellings(term)) for term in own if term in named}
+    return {term: spelt for term, spelt in found.items() if spelt}
 
 
 def _marked(query: str, terms: list[str], own: Sequence[str], phrases: Mapping[str, list[str]]) -> list[str]:

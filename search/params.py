@@ -40,6 +40,8 @@ class RankingParams:
     # Glossary translations in BM25 (search.expansion.TranslationWeights).
     translation_coverage: float = _param(
         0.5, "A glossary translation's terms count in a passage by the share of the translation it holds, to this power (0 = fully wherever they occur).")
+    name_spellings: bool = _param(
+        True, "Take a document naming the query's names in the other script (Livingston, 리빙스턴: search.names) as evidence for the relevance floor.")
     unlinked_share: float = _param(
         0.5, "Share of its own positive evidence a document without a counterpart counts in place of the missing side's.")
     # The relevance floor (search.relevance).

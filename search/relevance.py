@@ -107,7 +107,8 @@ def shared_word_coverage(retriever: Retriever, lex: Mapping[str, tuple[float, in
     passage holds a word of a glossary translation, fully (the glossary is curated)."""
     rows = np.fromiter((r for _, r in lex.values()), dtype=np.int64, count=len(lex))
     translation = np.zeros(len(rows), bool)
-    for term in {t for alternatives in expansion.translated.values() for alt in alternatives for t in alt}:
+    curated = {t for alternatives in expansion.translated.values() for alt in alternatives for t in alt}
+    for term in curated - expansion.spelt:  # a name's spelling (search.names) is no curated translation
         translation |= retriever.holding(term, rows)
     shared = term_coverage(retriever, list(expansion.own), rows)
     return {doc: 1.0 if t else float(c) ** power

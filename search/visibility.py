@@ -2,9 +2,10 @@
 out of retrieval itself (a mask every query starts from, so totals, facets and pages are
 counted over what they may see, and the top k is never shortened afterwards), counterpart
 links to those documents do not exist for them (no bridging, floor evidence or related
-link through a hidden document), and spelling suggestions and restored diacritics offer
-only words that occur in a passage they may see. The anonymous visitor reads offers' and
-demands' snippets without their contact details (viko.corpus.access.shown_text).
+link through a hidden document), and spelling suggestions, restored diacritics and a
+name's spellings in the other script (search.names) are only words that occur in a passage
+they may see. The anonymous visitor reads offers' and demands' snippets without their
+contact details (viko.corpus.access.shown_text).
 
 One scoped engine per audience (viko.corpus.access.Viewer.audience) is kept by its engine;
 a new index generation or catalogue change builds a new engine, so the scopes follow it.
@@ -47,5 +48,7 @@ def scope(engine: SearchEngine, viewer: Viewer, query_cache: int) -> SearchEngin
     admits = engine.retriever.admits(view.visible)
     view._accents = dataclasses.replace(engine.accent_table(), admits=admits)
     view._speller = dataclasses.replace(engine.speller(), admits=admits)
+    view._name_admits = admits
+    view._expansions = Recent(query_cache)  # they hold the names' spellings this viewer may see
     view._masks = Recent(query_cache)
     return view
