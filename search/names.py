@@ -110,6 +110,7 @@ def similarity(a: str, b: str) -> float:
 
 
 def same_name(a: str, b: str) -> bool:
+    """Whether two sound keys are one name: the same, or nearly for long keys (module doc)."""
     shorter = min(len(a), len(b))
     if shorter < MIN_KEY:
         return False
