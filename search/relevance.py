@@ -123,18 +123,36 @@ def dense_similarity(retriever: Retriever, query_vector: np.ndarray, qlang: str,
     return retriever.cosines(retriever.centre(query_vector, qlang), keys)
 
 
+def lexical_evidence(retriever: Retriever, terms: Sequence[str], own: Sequence[str], translated: Translations,
+                     among: Collection[str], params: RankingParams = DEFAULTS,
+                     spelt: Collection[str] = frozenset()) -> tuple[set[str], set[str]]:
+    """The documents with a lexical match (lexical_docs), and those that match only through
+    the spelling of a query's name in the other script (`spelt`: search.names): a word that
+    sounds like the name is no proof of it, so those pass as possible matches."""
+    def matching(terms: Sequence[str], translated: Translations) -> set[str]:
+        weights = TranslationWeights.of(own, translated, params.translation_coverage)
+        return lexical_docs(retriever, terms, params.min_lexical_evidence, own, params.min_term_coverage,
+                            among=among, translated=translated, weights=weights)
+
+    found = matching(terms, translated)
+    if not spelt:
+        return found, set()
+    plain = matching([t for t in terms if t not in spelt],
+                     {term: [a for a in alternatives if not set(a) <= set(spelt)] for term, alternatives in translated.items()})
+    return plain, found - plain
+
+
 def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, params: RankingParams = DEFAULTS,
                 background: Background | None = None, own: Sequence[str] = (),
-                translated: Translations | None = None) -> list[Scored]:
+                translated: Translations | None = None, spelt: Collection[str] = frozenset()) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original (ranked) order;
-    `own` are the query's own terms, before glossary expansion, and `translated` their
-    glossary translations (the lexical coverage)."""
+    `own` are the query's own terms, before glossary expansion, `translated` their glossary
+    translations (the lexical coverage) and `spelt` the spellings of its names in the other
+    script (lexical_evidence)."""
     others = [counterpart_of(item.doc_id) for item in items]
     candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
-    weights = TranslationWeights.of(own, translated or {}, params.translation_coverage)
-    lexical = lexical_docs(retriever, terms, params.min_lexical_evidence, own, params.min_term_coverage,
-                           among=candidates, translated=translated, weights=weights)
+    lexical, named = lexical_evidence(retriever, terms, own, translated or {}, candidates, params, spelt)
     dense = dense_similarity(retriever, query_vector, qlang, items)
     strong, zs = [], []
     for item, sim, other in zip(items, dense.tolist(), others, strict=True):
@@ -156,7 +174,8 @@ def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[s
         if item.lang not in best or zs[i] > zs[best[item.lang]]:
             best[item.lang] = i
     first = set(best.values())
-    keep = [strong[i] or (i in first and zs[i] >= params.min_support_z) for i in range(len(items))]
+    keep = [strong[i] or items[i].doc_id in named or (i in first and zs[i] >= params.min_support_z)
+            for i in range(len(items))]
     near = near_best(items, keep, dense.tolist(), zs, params)
     return [item if strong[i] else dataclasses.replace(item, possible=True)
             for i, item in enumerate(items) if keep[i] or near[i]]
