@@ -74,6 +74,9 @@ def test_interface_language_negotiation() -> None:
     assert negotiate({"ui": "xx"}, {"viko_ui": "vi"}, "en") == "vi"
     assert negotiate({}, {}, "de") == "en"
     assert translator("ko")("results", n=3) == "문서 3건"
+    assert translator("en")("results", n=1) == "1 document" and translator("en")("results", n=0) == "0 documents"
+    assert translator("en")("of_them_possible", n=1) == "1 of them a possible match"
+    assert translator("vi")("results", n=1) == "1 tài liệu"
     assert translator("vi")("no-such-key") == "no-such-key"
 
 

@@ -21,6 +21,7 @@ from viko.cli_common import (
     query_from_line,
     storage_failed,
 )
+from viko.web.i18n import translator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -216,8 +217,9 @@ def search_cmd(c: Context, query: tuple[str, ...], lang: str, limit: int, as_jso
     if as_json:
         click.echo(json.dumps(results.to_json(), ensure_ascii=False))
         return
-    possible = f", {results.possible_total} of them possible matches" if results.possible_total else ""
-    click.echo(f"{results.total} documents{possible} ({results.took_ms:.0f} ms), query language: {results.query_lang}")
+    t = translator("en")
+    possible = f", {t('of_them_possible', n=results.possible_total)}" if results.possible_total else ""
+    click.echo(f"{t('results', n=results.total)}{possible} ({results.took_ms:.0f} ms), query language: {results.query_lang}")
     if results.searched_as:
         click.echo(f"Searched as: {results.searched_as}  (--exact searches the words as typed)")
     if results.suggestions:

@@ -29,7 +29,9 @@ _LABELS: dict[str, tuple[str, str, str]] = {
              "한국어나 베트남어로 입력하세요. 두 언어의 결과가 함께 순위가 매겨집니다.",
              "Type in Vietnamese or Korean: results in both languages are ranked together."),
     "results": ("{n} tài liệu", "문서 {n}건", "{n} documents"),
+    "results_one": ("{n} tài liệu", "문서 {n}건", "{n} document"),
     "of_them_possible": ("trong đó {n} có thể phù hợp", "그중 {n}건은 관련 가능성", "{n} of them possible matches"),
+    "of_them_possible_one": ("trong đó {n} có thể phù hợp", "그중 {n}건은 관련 가능성", "{n} of them a possible match"),
     "query_lang": ("Truy vấn bằng {lang}", "검색어 언어: {lang}", "Query in {lang}"),
     "sort": ("Sắp xếp", "정렬", "Sort"),
     "sort_relevance": ("Liên quan nhất", "관련도순", "Relevance"),
@@ -361,10 +363,13 @@ def labels_for(lang: str) -> dict[str, str]:
 
 
 def translator(lang: str) -> Callable[..., str]:
-    """t("results", n=3) -> "3 documents"; an unknown key shows itself (never breaks a page)."""
+    """t("results", n=3) -> "3 documents", t("results", n=1) -> "1 document" (a key's "_one"
+    form, where it has one, for n == 1); an unknown key shows itself (never breaks a page)."""
     table = labels_for(lang)
 
     def t(key: str, **values: object) -> str:
+        if values.get("n") == 1 and f"{key}_one" in table:
+            key = f"{key}_one"
         text = table.get(key, key)
         return text.format(**values) if values else text
 
