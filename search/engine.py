@@ -217,10 +217,9 @@ class SearchEngine:
         nearest = (retriever.dense(retriever.centre(qvec, qlang), scored_langs, k, allowed)
                    if mode in ("full", "dense") else {})
         weights = self.translation_weights(query, qlang, exact) if mode == "full" else None
-        expansion = self.expansion(query, qlang, exact=exact) if mode == "full" else None
-        ranked = list(expansion.ranked) if expansion is not None else terms
-        lexical = retriever.lexical(ranked, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
+        lexical = retriever.lexical(terms, scored_langs, k, allowed, weights) if mode in ("full", "bm25") else {}
         merged: list[Scored] = []
+        expansion = self.expansion(query, qlang, exact=exact) if mode == "full" else None
         for lang in scored_langs:
             dense_hits = nearest[lang]() if lang in nearest else None
             merged.extend(self._rank_language(qvec, qlang, lexical.get(lang), lang, mode, dense_hits, expansion))
@@ -238,7 +237,7 @@ class SearchEngine:
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
         expansion = self.expansion(query, qlang, exact=exact)
         return above_floor(self.retriever, ranked, terms, qvec, qlang, self.counterparts.other, self.params,
-                           stats.get, list(expansion.own), expansion.translated, expansion.spelt)
+                           stats.get, list(expansion.own), expansion.translated, expansion.names)
 
     def translation_weights(self, query: str, qlang: str, exact: bool = False) -> TranslationWeights | None:
         """How the query's glossary translations count in BM25 (search.expansion)."""

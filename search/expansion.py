@@ -98,23 +98,11 @@ class Expansion:
     terms: tuple[str, ...]
     translated: Mapping[str, tuple[frozenset[str], ...]]
     marked: tuple[str, ...] = ()  # the terms highlights mark (search.snippets), see _without_acronym_words
-    # an own term that is a name -> the index's spellings of it in the other script (search.names):
-    # among its translations, for the relevance floor and highlights, but not ranked (`ranked`)
+    # an own term that is a name -> the index's spellings of it in the other script (search.names).
+    # Not among `terms` or `translated`: a spelling is evidence for the relevance floor
+    # (search.relevance.lexical_evidence) and is highlighted, but ranking on it put another
+    # report of the same event above the one asked for (docs/benchmarks.md, "Why these parameters").
     names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def spelt(self) -> frozenset[str]:
-        """The index terms that are the spellings of the query's names (`names`)."""
-        return frozenset(s for found in self.names.values() for s in found)
-
-    @property
-    def ranked(self) -> tuple[str, ...]:
-        """The terms BM25 ranks by: all but the names' spellings. A spelling tells that a
-        document names the query's person or place, which the floor takes as evidence; ranking
-        on it put another report of the same event above the one asked for (docs/benchmarks.md,
-        "Why these parameters")."""
-        spelt = self.spelt
-        return tuple(t for t in self.terms if t not in spelt) if spelt else self.terms
 
 
 def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
@@ -127,21 +115,18 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
     alone is not "điện mặt trời mái nhà". `known`: the index's terms, for Korean compounds
     (`decompounded`): a Korean word of the query or of a translation also counts where its
     parts are, as a translation does. `spellings`: a name's spellings in the other script
-    (search.names.NameTable), which count as its translations; asked for the query's words
-    that may be names (search.names.query_names)."""
+    (search.names.NameTable), asked for the query's words that may be names
+    (search.names.query_names): `names`, and marked by highlights."""
     mode = lang if lang in ("vi", "ko") else "other"
     own = analyzer.query_tokens(query, mode)
     terms = list(own)
     seen: set[str] = set()
     phrases: dict[str, list[str]] = {}  # a Korean translation with one-syllable words: those words
     translated: dict[str, list[frozenset[str]]] = {}
-    names = _names(analyzer, query, own, spellings)
     for term in own:
         if parts := decompounded(term, known):
             translated.setdefault(term, []).append(frozenset(parts))
             terms.extend(parts)
-        translated.setdefault(term, []).extend(frozenset({s}) for s in names.get(term, ()))
-        terms.extend(names.get(term, ()))
     for found, others in glossary.translations(query, lang):
         alternatives = []
         for text in others:
@@ -163,8 +148,10 @@ def expand(analyzer: Analyzer, glossary: TermExpander, query: str, lang: str,
         for source in (t for t in own if t in tokens or plain in t.replace("_", " ")):
             translated.setdefault(source, []).extend(a for a in alternatives if a)
     unique = tuple(dict.fromkeys(terms))
-    return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items() if v},
-                     tuple(_marked(query, list(unique), own, phrases)), names)
+    names = _names(analyzer, query, own, spellings)
+    marked = _marked(query, list(unique), own, phrases) + [s for spelt in names.values() for s in spelt]
+    return Expansion(tuple(own), unique, {k: tuple(v) for k, v in translated.items()},
+                     tuple(dict.fromkeys(marked)), names)
 
 
 def _names(analyzer: Analyzer, query: str, own: Sequence[str],

@@ -47,6 +47,7 @@ CounterpartOf = Callable[[str], str | None]
 # a query's own term -> its glossary translations, each as the index terms a passage must all hold
 Translations = Mapping[str, Sequence[Collection[str]]]
 Background = Callable[[str], "tuple[float, float] | None"]
+Names = Mapping[str, Sequence[str]]  # a query's name -> its spellings in the other script (search.names)
 
 
 def lexical_docs(retriever: Retriever, terms: Sequence[str], min_ratio: float = 0.0,
@@ -69,9 +70,10 @@ def lexical_docs(retriever: Retriever, terms: Sequence[str], min_ratio: float = 
     return {hits.doc_ids[i] for i in np.flatnonzero(ok).tolist()}
 
 
-def any_lexical(retriever: Retriever, terms: Sequence[str]) -> bool:
-    """Whether any chunk holds a query term (the best chunk always passes any ratio floor)."""
-    return retriever.lexical_top(terms) > 0
+def any_lexical(retriever: Retriever, terms: Sequence[str], names: Names | None = None) -> bool:
+    """Whether any chunk holds a query term, or a spelling of its names in the other script
+    (the best chunk always passes any ratio floor)."""
+    return retriever.lexical_top([*terms, *spelled(names)]) > 0
 
 
 def term_coverage(retriever: Retriever, own: Sequence[str], keys: np.ndarray | None = None,
@@ -107,8 +109,7 @@ def shared_word_coverage(retriever: Retriever, lex: Mapping[str, tuple[float, in
     passage holds a word of a glossary translation, fully (the glossary is curated)."""
     rows = np.fromiter((r for _, r in lex.values()), dtype=np.int64, count=len(lex))
     translation = np.zeros(len(rows), bool)
-    curated = {t for alternatives in expansion.translated.values() for alt in alternatives for t in alt}
-    for term in curated - expansion.spelt:  # a name's spelling (search.names) is no curated translation
+    for term in {t for alternatives in expansion.translated.values() for alt in alternatives for t in alt}:
         translation |= retriever.holding(term, rows)
     shared = term_coverage(retriever, list(expansion.own), rows)
     return {doc: 1.0 if t else float(c) ** power
@@ -125,34 +126,40 @@ def dense_similarity(retriever: Retriever, query_vector: np.ndarray, qlang: str,
 
 def lexical_evidence(retriever: Retriever, terms: Sequence[str], own: Sequence[str], translated: Translations,
                      among: Collection[str], params: RankingParams = DEFAULTS,
-                     spelt: Collection[str] = frozenset()) -> tuple[set[str], set[str]]:
+                     names: Names | None = None) -> tuple[set[str], set[str]]:
     """The documents with a lexical match (lexical_docs), and those that match only through
-    the spelling of a query's name in the other script (`spelt`: search.names): a word that
-    sounds like the name is no proof of it, so those pass as possible matches."""
+    the spelling of a query's name in the other script (`names`: search.names), each spelling
+    counted as a translation of its name: a word that sounds like the name is no proof of it,
+    so those pass as possible matches."""
     def matching(terms: Sequence[str], translated: Translations) -> set[str]:
         weights = TranslationWeights.of(own, translated, params.translation_coverage)
         return lexical_docs(retriever, terms, params.min_lexical_evidence, own, params.min_term_coverage,
                             among=among, translated=translated, weights=weights)
 
-    found = matching(terms, translated)
-    if not spelt:
-        return found, set()
-    plain = matching([t for t in terms if t not in spelt],
-                     {term: [a for a in alternatives if not set(a) <= set(spelt)] for term, alternatives in translated.items()})
-    return plain, found - plain
+    plain = matching(terms, translated)
+    if not names:
+        return plain, set()
+    spelt = {name: [frozenset({s}) for s in found] for name, found in names.items()}
+    with_names = {term: [*translated.get(term, ()), *spelt.get(term, ())] for term in {*translated, *spelt}}
+    return plain, matching([*terms, *spelled(names)], with_names) - plain
+
+
+def spelled(names: Names | None) -> list[str]:
+    """Every spelling of the query's names (search.expansion.Expansion.names)."""
+    return [s for found in (names or {}).values() for s in found]
 
 
 def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, params: RankingParams = DEFAULTS,
                 background: Background | None = None, own: Sequence[str] = (),
-                translated: Translations | None = None, spelt: Collection[str] = frozenset()) -> list[Scored]:
+                translated: Translations | None = None, names: Names | None = None) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original (ranked) order;
     `own` are the query's own terms, before glossary expansion, `translated` their glossary
-    translations (the lexical coverage) and `spelt` the spellings of its names in the other
+    translations (the lexical coverage) and `names` the spellings of its names in the other
     script (lexical_evidence)."""
     others = [counterpart_of(item.doc_id) for item in items]
     candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
-    lexical, named = lexical_evidence(retriever, terms, own, translated or {}, candidates, params, spelt)
+    lexical, named = lexical_evidence(retriever, terms, own, translated or {}, candidates, params, names)
     dense = dense_similarity(retriever, query_vector, qlang, items)
     strong, zs = [], []
     for item, sim, other in zip(items, dense.tolist(), others, strict=True):
@@ -162,12 +169,13 @@ def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[s
         close = sim >= params.min_dense_evidence and (stats is None or z >= params.min_dense_z)
         strong.append(item.doc_id in lexical or (other is not None and other in lexical)
                       or close or z >= params.min_background_z)
-    # The query means something here: a document has strong evidence, or its words occur in
-    # the collection at all (any lexical match, however weak). Nonsense has neither. Then the
+    # The query means something here: a document has strong evidence, or its words (or its
+    # names' spellings) occur in the collection at all (any lexical match, however weak).
+    # Nonsense has neither. Then the
     # document of each language standing highest above everyday text may pass on supporting
     # evidence: the one match a language without words in common with the query can offer
     # (not the best-ranked one, which a shared word or a counterpart's may have put first).
-    if not (any(strong) or any_lexical(retriever, terms)):
+    if not (any(strong) or any_lexical(retriever, terms, names)):
         return [item for item, keep in zip(items, strong, strict=True) if keep]
     best: dict[str, int] = {}
     for i, item in enumerate(items):

@@ -106,8 +106,8 @@ def floor_evidence(data_dir: Path, query: str, qlang: str, names: bool) -> tuple
     terms, expansion = engine.query_terms(query, qlang), engine.expansion(query, qlang)
     every = {doc for doc in engine.meta}
     found, named = lexical_evidence(engine.retriever, terms, expansion.own, expansion.translated, every,
-                                    spelt=expansion.spelt)
-    return any_lexical(engine.retriever, terms), found, named
+                                    names=expansion.names)
+    return any_lexical(engine.retriever, terms, expansion.names), found, named
 
 
 @pytest.mark.model

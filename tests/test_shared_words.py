@@ -33,7 +33,7 @@ def engine_with(data_dir: Path, coverage: str) -> SearchEngine:
 
 
 def factors(engine: SearchEngine, query: str, qlang: str, lang: str) -> dict[str, float]:
-    terms = list(engine.expansion(query, qlang).ranked)  # the terms ranking scores (names' spellings aside)
+    terms = engine.query_terms(query, qlang)
     hits = engine.retriever.lexical(terms, [lang], 50, None, engine.translation_weights(query, qlang))[lang]
     return shared_word_coverage(engine.retriever, best_per_doc(hits), engine.expansion(query, qlang), 1.0)
 
