@@ -237,7 +237,7 @@ class SearchEngine:
         stats = {lang: self._background(qvec, qlang, lang, floor=True) for lang in LANGS}
         expansion = self.expansion(query, qlang, exact=exact)
         return above_floor(self.retriever, ranked, terms, qvec, qlang, self.counterparts.other, self.params,
-                           stats.get, list(expansion.own), expansion.translated, expansion.names)
+                           stats.get, list(expansion.own), expansion.translated, expansion.names, self.visible)
 
     def translation_weights(self, query: str, qlang: str, exact: bool = False) -> TranslationWeights | None:
         """How the query's glossary translations count in BM25 (search.expansion)."""

@@ -41,7 +41,7 @@ import numpy as np
 from viko.search.expansion import Expansion, TranslationWeights
 from viko.search.params import DEFAULTS, RankingParams
 from viko.search.ranked import Scored
-from viko.search.retriever import Retriever
+from viko.search.retriever import Allowed, Retriever
 
 CounterpartOf = Callable[[str], str | None]
 # a query's own term -> its glossary translations, each as the index terms a passage must all hold
@@ -53,13 +53,14 @@ Names = Mapping[str, Sequence[str]]  # a query's name -> its spellings in the ot
 def lexical_docs(retriever: Retriever, terms: Sequence[str], min_ratio: float = 0.0,
                  own: Sequence[str] = (), min_coverage: float = 0.0,
                  among: Collection[str] | None = None, translated: Translations | None = None,
-                 weights: TranslationWeights | None = None) -> set[str]:
-    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best,
+                 weights: TranslationWeights | None = None, within: Allowed | None = None) -> set[str]:
+    """Documents with a chunk whose BM25 score is positive and at least min_ratio x the best
+    chunk's `within` the viewer's visible rows (None: all; a hidden passage sets no bar),
     and which holds at least min_coverage of the weight of the query's own terms (or their
     glossary translations, `translated`; see term_coverage). With `among`, only those
     documents are looked at: the floor asks about a few hundred candidates, while a common
     term's chunks can be a third of a million-passage index."""
-    top = retriever.lexical_top(terms, weights)
+    top = retriever.lexical_top(terms, weights, within)
     if top <= 0:
         return set()
     threshold = max(min_ratio * top, 1e-9)
@@ -70,10 +71,12 @@ def lexical_docs(retriever: Retriever, terms: Sequence[str], min_ratio: float = 
     return {hits.doc_ids[i] for i in np.flatnonzero(ok).tolist()}
 
 
-def any_lexical(retriever: Retriever, terms: Sequence[str], names: Names | None = None) -> bool:
-    """Whether any chunk holds a query term, or a spelling of its names in the other script
-    (the best chunk always passes any ratio floor)."""
-    return retriever.lexical_top([*terms, *spelled(names)]) > 0
+def any_lexical(retriever: Retriever, terms: Sequence[str], names: Names | None = None,
+                within: Allowed | None = None) -> bool:
+    """Whether any chunk `within` the viewer's visible rows (None: any) holds a query term, or
+    a spelling of its names in the other script (the best chunk always passes any ratio
+    floor): a word only a hidden document holds is no evidence for this viewer."""
+    return retriever.lexical_top([*terms, *spelled(names)], within=within) > 0
 
 
 def term_coverage(retriever: Retriever, own: Sequence[str], keys: np.ndarray | None = None,
@@ -126,7 +129,7 @@ def dense_similarity(retriever: Retriever, query_vector: np.ndarray, qlang: str,
 
 def lexical_evidence(retriever: Retriever, terms: Sequence[str], own: Sequence[str], translated: Translations,
                      among: Collection[str], params: RankingParams = DEFAULTS,
-                     names: Names | None = None) -> tuple[set[str], set[str]]:
+                     names: Names | None = None, within: Allowed | None = None) -> tuple[set[str], set[str]]:
     """The documents with a lexical match (lexical_docs), and those that match only through
     the spelling of a query's name in the other script (`names`: search.names), each spelling
     counted as a translation of its name: a word that sounds like the name is no proof of it,
@@ -134,7 +137,7 @@ def lexical_evidence(retriever: Retriever, terms: Sequence[str], own: Sequence[s
     def matching(terms: Sequence[str], translated: Translations) -> set[str]:
         weights = TranslationWeights.of(own, translated, params.translation_coverage)
         return lexical_docs(retriever, terms, params.min_lexical_evidence, own, params.min_term_coverage,
-                            among=among, translated=translated, weights=weights)
+                            among=among, translated=translated, weights=weights, within=within)
 
     plain = matching(terms, translated)
     if not names:
@@ -152,14 +155,15 @@ def spelled(names: Names | None) -> list[str]:
 def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[str], query_vector: np.ndarray,
                 qlang: str, counterpart_of: CounterpartOf, params: RankingParams = DEFAULTS,
                 background: Background | None = None, own: Sequence[str] = (),
-                translated: Translations | None = None, names: Names | None = None) -> list[Scored]:
+                translated: Translations | None = None, names: Names | None = None,
+                visible: Allowed | None = None) -> list[Scored]:
     """The items with lexical, bridged or dense evidence, in their original (ranked) order;
     `own` are the query's own terms, before glossary expansion, `translated` their glossary
-    translations (the lexical coverage) and `names` the spellings of its names in the other
-    script (lexical_evidence)."""
+    translations (the lexical coverage), `names` the spellings of its names in the other
+    script (lexical_evidence) and `visible` the viewer's rows (search.visibility)."""
     others = [counterpart_of(item.doc_id) for item in items]
     candidates = {item.doc_id for item in items} | {o for o in others if o is not None}
-    lexical, named = lexical_evidence(retriever, terms, own, translated or {}, candidates, params, names)
+    lexical, named = lexical_evidence(retriever, terms, own, translated or {}, candidates, params, names, visible)
     dense = dense_similarity(retriever, query_vector, qlang, items)
     strong, zs = [], []
     for item, sim, other in zip(items, dense.tolist(), others, strict=True):
@@ -175,7 +179,7 @@ def above_floor(retriever: Retriever, items: Sequence[Scored], terms: Sequence[s
     # document of each language standing highest above everyday text may pass on supporting
     # evidence: the one match a language without words in common with the query can offer
     # (not the best-ranked one, which a shared word or a counterpart's may have put first).
-    if not (any(strong) or any_lexical(retriever, terms, names)):
+    if not (any(strong) or any_lexical(retriever, terms, names, visible)):
         return [item for item, keep in zip(items, strong, strict=True) if keep]
     best: dict[str, int] = {}
     for i, item in enumerate(items):

@@ -83,7 +83,8 @@ class Retriever(Protocol):
     def lexical(self, terms: Sequence[str], langs: Sequence[str], k: int,
                 allowed: Allowed | None, weights: TranslationWeights | None = None) -> dict[str, Hits]: ...
 
-    def lexical_top(self, terms: Sequence[str], weights: TranslationWeights | None = None) -> float: ...
+    def lexical_top(self, terms: Sequence[str], weights: TranslationWeights | None = None,
+                    within: Allowed | None = None) -> float: ...
 
     def lexical_of(self, terms: Sequence[str], docs: Collection[str] | None,
                    weights: TranslationWeights | None = None) -> Hits: ...
@@ -223,12 +224,19 @@ class LocalRetriever:
         return last[1]
 
     # -- what the relevance floor reads ------------------------------------------------------
-    def lexical_top(self, terms: Sequence[str], weights: TranslationWeights | None = None) -> float:
-        """The best BM25 score of any chunk (0: no chunk holds a term)."""
+    def lexical_top(self, terms: Sequence[str], weights: TranslationWeights | None = None,
+                    within: np.ndarray | None = None) -> float:
+        """The best BM25 score of any chunk `within` the viewer's visible rows (None: of all;
+        0: no such chunk holds a term)."""
         if not terms or not self.index.size:
             return 0.0
         scores = self._scores(terms, weights)
-        return float(scores.max()) if len(scores) else 0.0
+        if not len(scores):
+            return 0.0
+        best = int(scores.argmax())
+        if within is None or within[best]:  # the common case: the best chunk is visible
+            return float(scores[best])
+        return float(np.where(within, scores, 0.0).max())
 
     def lexical_of(self, terms: Sequence[str], docs: Collection[str] | None,
                    weights: TranslationWeights | None = None) -> Hits:

@@ -149,3 +149,17 @@ def test_a_spelling_only_a_hidden_document_holds_is_not_evidence(data_dir: Path)
     assert anonymous.spellings("에르도안") == ()
     assert not anonymous.expansion(ERDOGAN, "ko").names
     assert engine.spellings("에르도안") == ("erdogan",)  # the operator's engine still sees it
+
+
+@pytest.mark.model
+def test_a_word_only_a_hidden_document_holds_is_no_evidence_for_the_visitor(data_dir: Path) -> None:
+    # "Erdogan" occurs only in the report the visitor may not see: for them the query has no
+    # evidence anywhere, as if the report did not exist, so the NATO report (close in meaning,
+    # no word in common) does not pass on supporting evidence
+    query = "Erdogan defence budget talks"
+    engine = engine_with(data_dir)
+    engine.meta["erdogan-vi"] = dataclasses.replace(engine.meta["erdogan-vi"], visibility="internal")
+    visitor = engine.scoped(Viewer())
+    assert any_lexical(engine.retriever, ["erdogan"]) and not any_lexical(engine.retriever, ["erdogan"],
+                                                                           within=visitor.visible)
+    assert visitor.search(query, limit=10).total == 0
